@@ -1,0 +1,123 @@
+/**
+ * zod schemas of the TOML configuration, one section per role; the single source of config types.
+ * Pure: no I/O. Every key and default is documented in config.example.toml.
+ * @module
+ */
+import { z } from "zod";
+import { parseHostPort } from "./address.ts";
+
+/** `host:port` or `[v6]:port`, validated and kept as text; resolve with parseHostPort(). */
+export const HostPort = z.string().superRefine((value, ctx) => {
+  const parsed = parseHostPort(value);
+  if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
+});
+
+/** Service ids: strict ASCII subset, checked everywhere a service id enters the program (L3). */
+export const SERVICE_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** A service id as written in config and on the wire. */
+export const ServiceId = z.string().regex(
+  SERVICE_ID_PATTERN,
+  "expected a service id matching ^[a-z0-9][a-z0-9._-]{0,62}$",
+);
+
+const FilePath = z.string().min(1, "expected a file path");
+const Millis = (max: number) => z.number().int().min(1).max(max);
+const Count = (max: number) => z.number().int().min(1).max(max);
+
+/** Log settings shared by every role. */
+export const LogSection = z.strictObject({
+  level: z.enum(["debug", "info", "warning", "error"]).default("info"),
+  format: z.enum(["text", "json"]).default("text"),
+});
+
+/** Limits the relay enforces; every one is visible in metrics once the admin endpoint exists. */
+export const RelayLimits = z.strictObject({
+  max_connections: Count(1_000_000).default(10_000),
+  max_connections_per_identity: Count(100_000).default(16),
+  max_flows: Count(10_000_000).default(100_000),
+  max_streams_per_connection: Count(100_000).default(1_024),
+  hello_timeout_ms: Millis(600_000).default(5_000),
+  flow_open_timeout_ms: Millis(600_000).default(10_000),
+});
+
+/** `[intermediate]`: the public relay. */
+export const IntermediateSection = z.strictObject({
+  listen: HostPort.default("0.0.0.0:4433"),
+  cert: FilePath,
+  key: FilePath,
+  token_public_keys: z.array(FilePath).min(1, "expected at least one public key file"),
+  revocation_file: FilePath.optional(),
+  revocation_poll_ms: Millis(3_600_000).default(2_000),
+  idle_timeout_ms: Millis(600_000).default(15_000),
+  drain_timeout_ms: z.number().int().min(0).max(600_000).default(5_000),
+  state_dir: z.string().min(1).default("state"),
+  limits: RelayLimits.default(RelayLimits.parse({})),
+});
+
+/** One relay a connector or client dials. */
+export const RelayTarget = z.strictObject({
+  address: HostPort,
+  /** TLS server name to verify; defaults to the host part of `address`. */
+  server_name: z.string().min(1).optional(),
+});
+
+/** Settings shared by the two dialing roles (connector and client). */
+const DialerFields = {
+  relays: z.array(RelayTarget).min(1, "expected at least one relay"),
+  /** PEM bundle of CAs trusted for relay certificates, on top of the system roots. */
+  ca: FilePath.optional(),
+  /** File holding the token; the ZTNA_TOKEN environment variable overrides it. */
+  token_file: FilePath.optional(),
+  keepalive_ms: Millis(600_000).default(5_000),
+  idle_timeout_ms: Millis(600_000).default(15_000),
+  reconnect_min_ms: Millis(600_000).default(500),
+  reconnect_max_ms: Millis(3_600_000).default(30_000),
+};
+
+/** `[[connector.service]]`: a private service and the only backend it may reach. */
+export const ConnectorService = z.strictObject({
+  id: ServiceId,
+  backend: HostPort,
+});
+
+/** `[connector]`: the app connector beside private services. */
+export const ConnectorSection = z.strictObject({
+  ...DialerFields,
+  connect_timeout_ms: Millis(600_000).default(5_000),
+  service: z.array(ConnectorService).min(1, "expected at least one [[connector.service]]"),
+});
+
+/** `[[client.forward]]`: a local listener whose connections become flows to a service. */
+export const ClientForward = z.strictObject({
+  listen: HostPort,
+  service: ServiceId,
+});
+
+/** `[client]`: exposes remote services on local ports. */
+export const ClientSection = z.strictObject({
+  ...DialerFields,
+  forward: z.array(ClientForward).min(1, "expected at least one [[client.forward]]"),
+});
+
+/** The whole file: every section optional here; the chosen role requires its own. */
+export const ConfigFile = z.strictObject({
+  log: LogSection.default(LogSection.parse({})),
+  intermediate: IntermediateSection.optional(),
+  connector: ConnectorSection.optional(),
+  client: ClientSection.optional(),
+});
+
+export type LogConfig = z.output<typeof LogSection>;
+export type RelayLimitsConfig = z.output<typeof RelayLimits>;
+export type IntermediateConfig = z.output<typeof IntermediateSection>;
+export type RelayTargetConfig = z.output<typeof RelayTarget>;
+export type ConnectorConfig = z.output<typeof ConnectorSection>;
+export type ConnectorServiceConfig = z.output<typeof ConnectorService>;
+export type ClientConfig = z.output<typeof ClientSection>;
+export type ClientForwardConfig = z.output<typeof ClientForward>;
+export type ConfigFileConfig = z.output<typeof ConfigFile>;
+
+/** The roles the binary can run as. */
+export const Role = z.enum(["intermediate", "connector", "client"]);
+export type Role = z.infer<typeof Role>;
