@@ -1,11 +1,121 @@
 /**
- * Public surface of src/client (being written in this session).
+ * The client role: one session with the first reachable relay (the next one on failure), and a
+ * local TCP listener per `[[client.forward]]` whose connections become flows.
  * @module
  */
-import type { ClientConfig } from "../config/schema.ts";
+import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../cli/run_context.ts";
+import { parseHostPort } from "../config/address.ts";
+import type { ClientConfig } from "../config/schema.ts";
+import { closeCodeOf, DialError, dialRelay, helloRelay } from "../transport/dial.ts";
+import { keepConnected, type SessionEnd } from "../transport/reconnect.ts";
+import { openFlow } from "./open_flow.ts";
+import { SessionHolder } from "./session_holder.ts";
 
-/** Runs the role until ctx.signal aborts. */
-export function runClient(_config: ClientConfig, token: string, _ctx: RunContext): Promise<void> {
-  return Promise.reject(new Error("runClient: not written yet"));
+const log = getLogger(["ztna", "client"]);
+
+/** How long a new local connection waits for a relay session before it is closed. */
+const SESSION_WAIT_MS = 5_000;
+/** How long the client waits for the REPLY to an OPEN (the relay's own deadline is 10 s). */
+const REPLY_TIMEOUT_MS = 15_000;
+
+/** Runs the client until `ctx.signal` aborts. */
+export async function runClient(config: ClientConfig, token: string, ctx: RunContext): Promise<void> {
+  const caCerts = config.ca ? [await Deno.readTextFile(config.ca)] : undefined;
+  const holder = new SessionHolder();
+  const listeners = config.forward.map((f) => {
+    const addr = parseHostPort(f.listen);
+    if (!addr.ok) throw new RangeError(`client.forward listen: ${addr.reason}`);
+    const listener = Deno.listen({ hostname: addr.value.hostname, port: addr.value.port, transport: "tcp" });
+    const bound = listener.addr;
+    log.info("Forwarding {listen} to service {service}", {
+      listen: `${bound.hostname}:${bound.port}`,
+      service: f.service,
+    });
+    return { listener, service: f.service };
+  });
+  ctx.signal.addEventListener("abort", () => {
+    for (const l of listeners) l.listener.close();
+    holder.current?.conn.close({ closeCode: 0x401, reason: "going_away" });
+  }, { once: true });
+
+  const flows = new Set<Promise<unknown>>();
+  const accepting = listeners.map(async ({ listener, service }) => {
+    for await (const tcp of listener) {
+      tcp.setNoDelay(true);
+      const p = (async () => {
+        const session = await holder.wait(SESSION_WAIT_MS);
+        if (!session) {
+          log.warn("Closed a local connection for {service}: no relay connection", { service });
+          tcp.close();
+          return;
+        }
+        await openFlow(tcp, session, service, REPLY_TIMEOUT_MS, log);
+      })().finally(() => flows.delete(p));
+      flows.add(p);
+    }
+  });
+
+  let index = 0;
+  const attempt = async (): Promise<SessionEnd> => {
+    const target = config.relays[index % config.relays.length];
+    const end = await runSession(target, config, token, caCerts, holder, ctx.signal);
+    if (!end.authenticated || end.code === "going_away") index++;
+    return end;
+  };
+  await keepConnected(attempt, {
+    label: config.relays.map((r) => r.address).join(", "),
+    log,
+    signal: ctx.signal,
+    minMs: config.reconnect_min_ms,
+    maxMs: config.reconnect_max_ms,
+  });
+  await Promise.all(accepting);
+  await Promise.race([Promise.all(flows), new Promise((r) => setTimeout(r, 2_000))]);
+  log.info("Client stopped");
+}
+
+async function runSession(
+  target: ClientConfig["relays"][number],
+  config: ClientConfig,
+  token: string,
+  caCerts: string[] | undefined,
+  holder: SessionHolder,
+  signal: AbortSignal,
+): Promise<SessionEnd> {
+  let conn: Deno.QuicConn;
+  try {
+    conn = await dialRelay(target, {
+      caCerts,
+      keepAliveMs: config.keepalive_ms,
+      idleTimeoutMs: config.idle_timeout_ms,
+      signal,
+    });
+  } catch (e) {
+    const level = e instanceof DialError && e.failure.kind === "untrusted_certificate" ? "error" : "warn";
+    log[level]("{error}", { error: e instanceof Error ? e.message : String(e) });
+    return { authenticated: false };
+  }
+  try {
+    const session = await helloRelay(conn, "client", token);
+    log.info("Connected to relay {relay} as {identity}", { relay: target.address, identity: session.welcome.identity });
+    holder.set(session);
+    const info = await conn.closed.catch(() => undefined);
+    holder.clear(session);
+    const code = await closeCodeOf(conn);
+    if (!signal.aborted) log.warn("Lost relay {relay} ({code})", { relay: target.address, code: code ?? "closed" });
+    void info;
+    return { authenticated: true, code };
+  } catch (e) {
+    if (e instanceof DialError && e.failure.kind === "refused") {
+      log.error("Relay {relay} refused this client: {code}", { relay: target.address, code: e.failure.code });
+      return { authenticated: false, code: e.failure.code };
+    }
+    log.warn("Session with relay {relay} failed: {error}", { relay: target.address, error: String(e) });
+    return { authenticated: false };
+  } finally {
+    try {
+      conn.close({ closeCode: 0, reason: "" });
+    } catch { /* already closed */ }
+  }
 }

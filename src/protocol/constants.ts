@@ -1,0 +1,25 @@
+/**
+ * Protocol constants of ztna-v2, each with the reason for its value.
+ * @module
+ */
+
+/** ALPN of this protocol revision; the MVP used `ztna-v1` and is deliberately incompatible. */
+export const ALPN = "ztna-v2";
+
+/** Versions this build speaks, newest first; HELLO lists them so a v3 can fail with a clear code. */
+export const PROTOCOL_VERSIONS = [2] as const;
+
+/** Control messages larger than this close the connection (design: 64 KiB). */
+export const MAX_CONTROL_MESSAGE = 64 * 1024;
+
+/** Largest data frame a receiver accepts; senders use DATA_CHUNK. Bounds per-frame buffering. */
+export const MAX_DATA_FRAME = 256 * 1024;
+
+/** Size of the reads senders frame; 64 KiB matches the TCP read size that measured best. */
+export const DATA_CHUNK = 64 * 1024;
+
+/** Stream headers are tiny; anything bigger than this before the header completes is hostile. */
+export const MAX_STREAM_HEADER = 512;
+
+/** Longest identity (token subject) carried in a FLOW header. */
+export const MAX_IDENTITY_BYTES = 128;

@@ -1,0 +1,102 @@
+/**
+ * Control-stream messages of ztna-v2 (zod schemas, the single source of their types) and their codec.
+ * Pure: no I/O. Semantics: docs/PROTOCOL.md, "Control messages".
+ * @module
+ */
+import { z } from "zod";
+import { ServiceId } from "../config/schema.ts";
+import { ERROR_CODES, type ErrorCode } from "./errors.ts";
+
+/** An error code as received: codes unknown to this build survive as "unknown" (newer peers). */
+export const WireErrorCode = z.string().max(64).transform((s): ErrorCode | "unknown" =>
+  (ERROR_CODES as string[]).includes(s) ? s as ErrorCode : "unknown"
+);
+
+const PeerRole = z.enum(["client", "connector"]);
+
+/** First message on the control stream, from the dialing peer. */
+export const Hello = z.strictObject({
+  type: z.literal("hello"),
+  versions: z.array(z.number().int().min(1).max(65_535)).min(1).max(16),
+  role: PeerRole,
+  token: z.string().min(1).max(8_192),
+  software: z.string().max(64).optional(),
+});
+
+/** The relay's answer to a valid HELLO: who you are, what you may use, where you come from (QAD). */
+export const Welcome = z.strictObject({
+  type: z.literal("welcome"),
+  version: z.number().int(),
+  connId: z.string().max(64),
+  identity: z.string().max(128),
+  role: PeerRole,
+  services: z.array(z.union([ServiceId, z.literal("*")])).max(256),
+  observed: z.strictObject({ hostname: z.string().max(64), port: z.number().int().min(0).max(65_535) }),
+  limits: z.strictObject({
+    maxStreams: z.number().int().min(1),
+    maxMessageBytes: z.number().int().min(1),
+  }),
+  tokenExpiresAt: z.number().int(),
+});
+
+/** Sent by the relay just before it closes a connection it will not serve. */
+export const Refused = z.strictObject({
+  type: z.literal("refused"),
+  code: WireErrorCode,
+});
+
+/** A connector asks to serve one service. */
+export const Register = z.strictObject({
+  type: z.literal("register"),
+  service: ServiceId,
+});
+
+/** Registration accepted. */
+export const Ack = z.strictObject({ type: z.literal("ack"), service: ServiceId });
+
+/** Registration refused, with the reason code. */
+export const Nack = z.strictObject({
+  type: z.literal("nack"),
+  service: z.string().max(256),
+  code: WireErrorCode,
+});
+
+/** Every control message. */
+export const ControlMessage = z.discriminatedUnion("type", [Hello, Welcome, Refused, Register, Ack, Nack]);
+export type ControlMessage = z.output<typeof ControlMessage>;
+export type ControlMessageInput = z.input<typeof ControlMessage>;
+export type Hello = z.output<typeof Hello>;
+export type Welcome = z.output<typeof Welcome>;
+export type Register = z.output<typeof Register>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Serialises a message body (framing is separate). */
+export function encodeMessage(msg: ControlMessageInput): Uint8Array {
+  return encoder.encode(JSON.stringify(msg));
+}
+
+/** Parses a frame body into a message, or a protocol_error: invalid UTF-8, JSON or shape. */
+export function decodeMessage(
+  body: Uint8Array,
+): { ok: true; msg: ControlMessage } | { ok: false; code: "protocol_error"; why: string } {
+  let text: string;
+  try {
+    text = decoder.decode(body);
+  } catch {
+    return { ok: false, code: "protocol_error", why: "invalid UTF-8" };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, code: "protocol_error", why: "invalid JSON" };
+  }
+  const parsed = ControlMessage.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, code: "protocol_error", why: `${issue?.path.join(".") || "message"}: ${issue?.message}` };
+  }
+  return { ok: true, msg: parsed.data };
+}

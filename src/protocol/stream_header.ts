@@ -1,0 +1,134 @@
+/**
+ * Headers that open every flow stream: OPEN (client → relay), FLOW (relay → connector) and
+ * REPLY (back the other way). Pure: no I/O. Byte layout: docs/PROTOCOL.md, "Flow streams".
+ * @module
+ */
+import { SERVICE_ID_PATTERN } from "../config/schema.ts";
+import { MAX_IDENTITY_BYTES } from "./constants.ts";
+import { codeFromWire, ERRORS, type ErrorCode } from "./errors.ts";
+
+/** Header type bytes; distinct from data-frame types so a misrouted stream is caught at once. */
+export const HEADER_TYPE = { open: 0x10, flow: 0x11, reply: 0x12 } as const;
+
+/** Client → relay: open a TCP flow to a service. */
+export interface OpenHeader {
+  type: "open";
+  service: string;
+}
+/** Relay → connector: serve this flow. */
+export interface FlowHeader {
+  type: "flow";
+  flowId: number;
+  service: string;
+  identity: string;
+}
+/** Answer to OPEN or FLOW: `code` is "ok" or why the flow was refused. */
+export interface ReplyHeader {
+  type: "reply";
+  code: ErrorCode | "ok" | "unknown";
+  flowId: number;
+}
+export type StreamHeader = OpenHeader | FlowHeader | ReplyHeader;
+
+/** Result of decoding a header from the front of a buffer. */
+export type HeaderDecoded<T> =
+  | { kind: "header"; header: T; used: number }
+  | { kind: "incomplete" }
+  | { kind: "error"; code: "protocol_error" | "invalid_service_id"; why: string };
+
+const enc = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function readString(buf: Uint8Array, at: number, len: number): string | null {
+  try {
+    return strictUtf8.decode(buf.subarray(at, at + len));
+  } catch {
+    return null;
+  }
+}
+
+/** Encodes a header. @throws {RangeError} on an invalid service id or identity (our own bug). */
+export function encodeHeader(h: StreamHeader): Uint8Array {
+  switch (h.type) {
+    case "open": {
+      const svc = serviceBytes(h.service);
+      return Uint8Array.of(HEADER_TYPE.open, svc.length, ...svc);
+    }
+    case "flow": {
+      const svc = serviceBytes(h.service);
+      const id = enc.encode(h.identity);
+      if (id.length > MAX_IDENTITY_BYTES) {
+        throw new RangeError(`Cannot encode identity as it is over ${MAX_IDENTITY_BYTES} bytes`);
+      }
+      const out = new Uint8Array(1 + 4 + 1 + svc.length + 1 + id.length);
+      const dv = new DataView(out.buffer);
+      out[0] = HEADER_TYPE.flow;
+      dv.setUint32(1, h.flowId);
+      out[5] = svc.length;
+      out.set(svc, 6);
+      out[6 + svc.length] = id.length;
+      out.set(id, 7 + svc.length);
+      return out;
+    }
+    case "reply": {
+      const out = new Uint8Array(7);
+      const dv = new DataView(out.buffer);
+      out[0] = HEADER_TYPE.reply;
+      dv.setUint16(1, h.code === "ok" ? 0 : h.code === "unknown" ? ERRORS.internal.wire : ERRORS[h.code].wire);
+      dv.setUint32(3, h.flowId);
+      return out;
+    }
+  }
+}
+
+function serviceBytes(service: string): Uint8Array {
+  if (!SERVICE_ID_PATTERN.test(service)) {
+    throw new RangeError(`Cannot encode service id "${service}" as it does not match the rules`);
+  }
+  return enc.encode(service);
+}
+
+/** Decodes the header a stream of kind `expect` starts with. */
+export function decodeHeader<K extends StreamHeader["type"]>(
+  buf: Uint8Array,
+  expect: K,
+): HeaderDecoded<Extract<StreamHeader, { type: K }>> {
+  type Out = HeaderDecoded<Extract<StreamHeader, { type: K }>>;
+  if (buf.byteLength < 1) return { kind: "incomplete" };
+  if (buf[0] !== HEADER_TYPE[expect]) {
+    return { kind: "error", code: "protocol_error", why: `expected a ${expect} header, got type 0x${buf[0].toString(16)}` };
+  }
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (expect === "reply") {
+    if (buf.byteLength < 7) return { kind: "incomplete" };
+    const wire = dv.getUint16(1);
+    const code = wire === 0 ? "ok" : codeFromWire(wire) ?? "unknown";
+    return { kind: "header", header: { type: "reply", code, flowId: dv.getUint32(3) }, used: 7 } as Out;
+  }
+  let at = 1;
+  let flowId = 0;
+  if (expect === "flow") {
+    if (buf.byteLength < 5) return { kind: "incomplete" };
+    flowId = dv.getUint32(1);
+    at = 5;
+  }
+  if (buf.byteLength < at + 1) return { kind: "incomplete" };
+  const svcLen = buf[at];
+  if (svcLen < 1 || svcLen > 63) {
+    return { kind: "error", code: "invalid_service_id", why: `service id length ${svcLen} out of 1..63` };
+  }
+  if (buf.byteLength < at + 1 + svcLen) return { kind: "incomplete" };
+  const service = readString(buf, at + 1, svcLen);
+  if (service === null || !SERVICE_ID_PATTERN.test(service)) {
+    return { kind: "error", code: "invalid_service_id", why: "service id does not match the rules" };
+  }
+  at += 1 + svcLen;
+  if (expect === "open") return { kind: "header", header: { type: "open", service }, used: at } as Out;
+  if (buf.byteLength < at + 1) return { kind: "incomplete" };
+  const idLen = buf[at];
+  if (idLen > MAX_IDENTITY_BYTES) return { kind: "error", code: "protocol_error", why: "identity too long" };
+  if (buf.byteLength < at + 1 + idLen) return { kind: "incomplete" };
+  const identity = readString(buf, at + 1, idLen);
+  if (identity === null) return { kind: "error", code: "protocol_error", why: "identity is not UTF-8" };
+  return { kind: "header", header: { type: "flow", flowId, service, identity }, used: at + 1 + idLen } as Out;
+}

@@ -1,0 +1,165 @@
+/**
+ * One client flow through the relay: read OPEN, authorize, pick a connector of the service's pool,
+ * open a stream to it, relay its REPLY, then splice both directions byte for byte.
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import { authorizeFlow, type Identity } from "../auth/mod.ts";
+import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
+import { ChunkReader } from "../transport/chunk_reader.ts";
+import type { RelayMetrics } from "./relay_metrics.ts";
+import type { ConnectorRegistry, PoolMember } from "./registry.ts";
+
+/** A connector connection as a pool member. */
+export interface ConnectorMember extends PoolMember {
+  readonly conn: Deno.QuicConn;
+  readonly identity: string;
+}
+
+/** What a flow needs from the relay. */
+export interface FlowDeps {
+  registry: ConnectorRegistry<ConnectorMember>;
+  metrics: RelayMetrics;
+  /** Checks revocation and expiry at open time, so a revoked token opens nothing more. */
+  stillValid(identity: Identity): ErrorCode | undefined;
+  nextFlowId(): number;
+  headerTimeoutMs: number;
+  openTimeoutMs: number;
+  maxFlows: number;
+  draining(): boolean;
+}
+
+type Bidi = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
+
+function withTimeout<T>(p: Promise<T>, ms: number, code: ErrorCode, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ZtnaError(code, `${what} not received within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function refuse(writer: WritableStreamDefaultWriter<Uint8Array>, reader: ChunkReader, code: ErrorCode) {
+  await writer.write(encodeHeader({ type: "reply", code, flowId: 0 })).catch(() => {});
+  await writer.close().catch(() => {});
+  await reader.cancel(code);
+}
+
+/** Forwards bytes one way until end of stream; a broken side breaks the other (no END reaches it). */
+async function forward(
+  from: ChunkReader,
+  to: WritableStreamDefaultWriter<Uint8Array>,
+  count: (n: number) => void,
+): Promise<void> {
+  while (true) {
+    let chunk: Uint8Array | null;
+    try {
+      chunk = await from.next();
+    } catch {
+      await to.close().catch(() => {});
+      return;
+    }
+    if (chunk === null) {
+      await to.close().catch(() => {});
+      return;
+    }
+    try {
+      await to.write(chunk);
+      count(chunk.byteLength);
+    } catch {
+      await from.cancel("downstream gone");
+      return;
+    }
+  }
+}
+
+/** Serves one client stream to completion; never throws. */
+export async function relayClientFlow(stream: Bidi, identity: Identity, deps: FlowDeps, log: Logger): Promise<void> {
+  const client = new ChunkReader(stream.readable);
+  const clientWriter = stream.writable.getWriter();
+  let service = "?";
+  let member: ConnectorMember | undefined;
+  deps.metrics.activeFlows++;
+  try {
+    const open = await withTimeout(
+      client.readHeader((b) => decodeHeader(b, "open")),
+      deps.headerTimeoutMs,
+      "protocol_error",
+      "OPEN header",
+    );
+    service = open.service;
+    const refusal = deps.draining()
+      ? "going_away"
+      : deps.metrics.activeFlows > deps.maxFlows
+      ? "relay_overloaded"
+      : deps.stillValid(identity);
+    const decision = refusal ? { allow: false as const, code: refusal, why: refusal } : authorizeFlow(identity, service);
+    if (!decision.allow) {
+      deps.metrics.flowsRefused.inc(decision.code);
+      log.warn("Refused flow to {service}: {code}", { service, code: decision.code });
+      return await refuse(clientWriter, client, decision.code);
+    }
+    member = deps.registry.pick(service);
+    if (!member) {
+      const code = deps.registry.isKnown(service) ? "no_connector" : "unknown_service";
+      deps.metrics.flowsRefused.inc(code);
+      log.warn("Refused flow to {service}: {code}", { service, code });
+      return await refuse(clientWriter, client, code);
+    }
+    member.activeFlows++;
+    const flowId = deps.nextFlowId();
+    const upstream = await member.conn.createBidirectionalStream().catch(() => null);
+    if (!upstream) {
+      deps.metrics.flowsRefused.inc("no_connector");
+      log.warn("Refused flow to {service}: {code}", { service, code: "no_connector" });
+      return await refuse(clientWriter, client, "no_connector");
+    }
+    const connector = new ChunkReader(upstream.readable);
+    const connectorWriter = upstream.writable.getWriter();
+    try {
+      await connectorWriter.write(encodeHeader({ type: "flow", flowId, service, identity: identity.subject }));
+      const reply = await withTimeout(
+        connector.readHeader((b) => decodeHeader(b, "reply")),
+        deps.openTimeoutMs,
+        "backend_timeout",
+        "connector REPLY",
+      );
+      const code = reply.code;
+      await clientWriter.write(encodeHeader({ type: "reply", code, flowId }));
+      if (code !== "ok") {
+        deps.metrics.flowsRefused.inc(code);
+        log.warn("Flow {flowId} to {service} failed at the connector: {code}", { flowId, service, code });
+        await clientWriter.close().catch(() => {});
+        await client.cancel(code);
+        await connectorWriter.close().catch(() => {});
+        return;
+      }
+      deps.metrics.flowsOpened.inc(service);
+      log.debug("Flow {flowId} to {service} via {connector}", { flowId, service, connector: member.connId });
+      await Promise.all([
+        forward(client, connectorWriter, (n) => deps.metrics.bytes.inc("to_connector", n)),
+        forward(connector, clientWriter, (n) => deps.metrics.bytes.inc("to_client", n)),
+      ]);
+      log.debug("Flow {flowId} closed", { flowId });
+    } catch (e) {
+      const code = e instanceof ZtnaError ? e.code : "backend_unreachable";
+      deps.metrics.flowsRefused.inc(code);
+      log.warn("Flow {flowId} to {service} failed: {code}", { flowId, service, code });
+      await clientWriter.write(encodeHeader({ type: "reply", code, flowId })).catch(() => {});
+      await clientWriter.close().catch(() => {});
+      await client.cancel(code);
+      await connectorWriter.close().catch(() => {});
+      await connector.cancel(code);
+    }
+  } catch (e) {
+    const code = e instanceof ZtnaError ? e.code : "protocol_error";
+    deps.metrics.protocolErrors.inc(code);
+    log.warn("Closed a malformed flow stream: {code}", { code, service });
+    await refuse(clientWriter, client, code);
+  } finally {
+    deps.metrics.activeFlows--;
+    if (member) member.activeFlows--;
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * One peer connection at the relay: HELLO within a deadline, token and role checks, the WELCOME
+ * answer with the observed address (QAD), then the role's loop — registrations for a connector,
+ * flow streams for a client. Nothing but the control stream is processed before authentication.
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import { authorizeHello, authorizeRegistration, type Identity } from "../auth/mod.ts";
+import { ERRORS, type ErrorCode, type Hello, MAX_CONTROL_MESSAGE, PROTOCOL_VERSIONS, ZtnaError } from "../protocol/mod.ts";
+import { ControlChannel } from "../transport/control_channel.ts";
+import { type ConnectorMember, type FlowDeps, relayClientFlow } from "./flow_relay.ts";
+
+/** What a session needs from the relay that owns it. */
+export interface SessionDeps extends FlowDeps {
+  verify(token: string): Promise<{ ok: true; identity: Identity } | { ok: false; code: ErrorCode; why: string }>;
+  helloTimeoutMs: number;
+  maxStreamsPerConnection: number;
+  /** Reserves a connection slot for an identity; false when its cap is reached. */
+  admitIdentity(session: PeerSession): boolean;
+  /** Called once when the session ends. */
+  release(session: PeerSession): void;
+}
+
+/** A peer connection from accept to close. */
+export class PeerSession implements ConnectorMember {
+  readonly connId: string;
+  activeFlows = 0;
+  identity = "";
+  role: "client" | "connector" | undefined;
+  tokenId: string | undefined;
+  readonly services = new Set<string>();
+  #who: Identity | undefined;
+  #closed = false;
+  #log: Logger;
+
+  constructor(readonly conn: Deno.QuicConn, readonly deps: SessionDeps, log: Logger) {
+    this.connId = crypto.randomUUID().slice(0, 8);
+    this.#log = log.with({ connId: this.connId });
+  }
+
+  /** Closes the connection with a code from the error table; idempotent. */
+  close(code: ErrorCode | "ok", reason?: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close({ closeCode: code === "ok" ? 0 : ERRORS[code].wire, reason: reason ?? code });
+    } catch { /* already closed by the peer */ }
+  }
+
+  /** Runs the session to its end; never throws. */
+  async run(): Promise<void> {
+    const streams = this.conn.incomingBidirectionalStreams.getReader();
+    let pump: Promise<void> | undefined;
+    try {
+      const first = await this.#withDeadline(streams.read(), this.deps.helloTimeoutMs);
+      if (first === "timeout") return this.#refuse("hello_timeout", "no control stream in time");
+      if (first.done) return;
+      // Every later stream goes through one pump: refused until HELLO succeeds, then handed over.
+      pump = this.#pumpStreams(streams);
+      const control = new ControlChannel(first.value);
+      const hello = await this.#withDeadline(control.next(), this.deps.helloTimeoutMs);
+      if (hello === "timeout") return this.#refuse("hello_timeout", "no HELLO in time");
+      if (hello === null || hello.type !== "hello") {
+        return this.#refuse("unauthenticated", "first message is not HELLO", control);
+      }
+      const identity = await this.#authenticate(hello, control);
+      if (!identity) return;
+      const end = this.#watchExpiry(identity);
+      try {
+        if (identity.role === "connector") {
+          this.#onStream = (s) => this.#refuseStream(s, "connector_stream");
+          await this.#welcome(control, identity);
+          await this.#serveRegistrations(control);
+        } else {
+          const log = this.#log;
+          this.#onStream = (s) => {
+            if (this.#flows.size >= this.deps.maxStreamsPerConnection) {
+              return this.#refuseStream(s, "limit_exceeded");
+            }
+            const p = relayClientFlow(s, identity, this.deps, log).finally(() => this.#flows.delete(p));
+            this.#flows.add(p);
+          };
+          await this.#welcome(control, identity);
+          await this.#drainControl(control);
+        }
+      } finally {
+        clearTimeout(end);
+      }
+    } catch (e) {
+      const code = e instanceof ZtnaError ? e.code : undefined;
+      if (code) {
+        this.deps.metrics.protocolErrors.inc(code);
+        this.#log.warn("Closing connection after malformed input: {code}", { code });
+        this.close(code);
+      } else {
+        this.#log.debug("Connection ended: {error}", { error: String(e) });
+      }
+    } finally {
+      this.close("ok");
+      await pump;
+      await Promise.all(this.#flows);
+      this.deps.release(this);
+    }
+  }
+
+  #onStream: ((s: Deno.QuicBidirectionalStream) => void) | undefined;
+  readonly #flows = new Set<Promise<void>>();
+
+  async #pumpStreams(streams: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>): Promise<void> {
+    while (true) {
+      const next = await streams.read().catch(() => ({ done: true as const, value: undefined }));
+      if (next.done) return;
+      if (this.#onStream) this.#onStream(next.value);
+      else this.#refuseStream(next.value, "before_hello");
+    }
+  }
+
+  #refuseStream(s: Deno.QuicBidirectionalStream, reason: string): void {
+    this.deps.metrics.refusedStreams.inc(reason);
+    s.readable.cancel(reason).catch(() => {});
+    s.writable.close().catch(() => {});
+  }
+
+  #withDeadline<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([p, new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms))])
+      .finally(() => clearTimeout(timer));
+  }
+
+  async #refuse(code: ErrorCode, why: string, control?: ControlChannel): Promise<void> {
+    this.deps.metrics.authFailures.inc(code);
+    this.#log.warn("Refused connection: {code} ({why})", { code, why });
+    if (control) await control.send({ type: "refused", code }).catch(() => {});
+    this.close(code);
+  }
+
+  async #authenticate(hello: Hello, control: ControlChannel): Promise<Identity | undefined> {
+    if (!hello.versions.some((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v))) {
+      await this.#refuse("version_unsupported", `peer speaks ${hello.versions.join(",")}`, control);
+      return;
+    }
+    const verified = await this.deps.verify(hello.token);
+    if (!verified.ok) {
+      await this.#refuse(verified.code, verified.why, control);
+      return;
+    }
+    const identity = verified.identity;
+    const decision = authorizeHello(identity, hello.role);
+    if (!decision.allow) {
+      await this.#refuse(decision.code, decision.why, control);
+      return;
+    }
+    this.identity = identity.subject;
+    this.role = identity.role;
+    this.tokenId = identity.tokenId;
+    this.#who = identity;
+    this.#log = this.#log.with({ identity: identity.subject });
+    if (!this.deps.admitIdentity(this)) {
+      await this.#refuse("limit_exceeded", "too many connections for this identity", control);
+      return;
+    }
+    return identity;
+  }
+
+  /** Answers HELLO; called after the stream handler is in place so no early flow is refused. */
+  async #welcome(control: ControlChannel, identity: Identity): Promise<void> {
+    const remote = this.conn.remoteAddr;
+    await control.send({
+      type: "welcome",
+      version: 2,
+      connId: this.connId,
+      identity: identity.subject,
+      role: identity.role,
+      services: identity.services,
+      observed: { hostname: remote.hostname, port: remote.port },
+      limits: { maxStreams: this.deps.maxStreamsPerConnection, maxMessageBytes: MAX_CONTROL_MESSAGE },
+      tokenExpiresAt: identity.expiresAtMs,
+    });
+    this.deps.metrics.connections.inc(identity.role);
+    this.#log.info("Peer authenticated as {identity} ({role})", { identity: identity.subject, role: identity.role });
+    this.#log.debug("Peer {connId} observed at {peer}", {
+      connId: this.connId,
+      peer: `${remote.hostname}:${remote.port}`,
+    });
+  }
+
+  #watchExpiry(identity: Identity): ReturnType<typeof setTimeout> {
+    const ms = Math.max(0, Math.min(identity.expiresAtMs - Date.now(), 2 ** 31 - 1));
+    return setTimeout(() => {
+      this.#log.info("Token of {identity} expired; closing", { identity: identity.subject });
+      this.close("token_expired");
+    }, ms);
+  }
+
+  async #serveRegistrations(control: ControlChannel): Promise<void> {
+    const identity = this.#who!;
+    while (true) {
+      const msg = await control.next();
+      if (msg === null) return;
+      if (msg.type !== "register") throw new ZtnaError("protocol_error", `unexpected ${msg.type} message`);
+      const decision = authorizeRegistration(identity, msg.service);
+      if (!decision.allow) {
+        this.deps.metrics.registrations.inc(decision.code);
+        this.#log.warn("Refused registration of {service}: {code}", { service: msg.service, code: decision.code });
+        await control.send({ type: "nack", service: msg.service, code: decision.code });
+        continue;
+      }
+      this.services.add(msg.service);
+      this.deps.registry.add(msg.service, this);
+      this.deps.metrics.registrations.inc("ack");
+      this.#log.info("Registered {service}", { service: msg.service });
+      await control.send({ type: "ack", service: msg.service });
+    }
+  }
+
+  /** A client sends nothing on its control stream after HELLO; anything it sends is malformed. */
+  async #drainControl(control: ControlChannel): Promise<void> {
+    const msg = await control.next();
+    if (msg !== null) throw new ZtnaError("protocol_error", `unexpected ${msg.type} message from a client`);
+  }
+}

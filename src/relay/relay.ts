@@ -1,0 +1,195 @@
+/**
+ * The relay: owns the QUIC endpoint and listener, the sessions, the connector registry and the token
+ * verifier; accepts connections, enforces the global caps, drains on shutdown, reloads on SIGHUP.
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Identity, TokenVerifier } from "../auth/mod.ts";
+import { parseHostPort } from "../config/address.ts";
+import type { IntermediateConfig } from "../config/schema.ts";
+import { ALPN, type ErrorCode } from "../protocol/mod.ts";
+import { ConnectorRegistry } from "./registry.ts";
+import type { ConnectorMember } from "./flow_relay.ts";
+import { PeerSession, type SessionDeps } from "./peer_session.ts";
+import { RelayMetrics } from "./relay_metrics.ts";
+
+const log = getLogger(["ztna", "relay"]);
+
+/** TLS material as PEM text. */
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+}
+
+/** The running relay. */
+export class Relay {
+  readonly metrics = new RelayMetrics();
+  readonly registry = new ConnectorRegistry<ConnectorMember>();
+  readonly sessions = new Set<PeerSession>();
+  readonly #perIdentity = new Map<string, number>();
+  readonly #admitted = new WeakSet<PeerSession>();
+  readonly #endpoint: Deno.QuicEndpoint;
+  #listener: Deno.QuicListener | undefined;
+  #acceptLoop: Promise<void> | undefined;
+  #draining = false;
+  #flowIds = 0;
+  readonly #deps: SessionDeps;
+  readonly #running = new Set<Promise<void>>();
+
+  constructor(readonly config: IntermediateConfig, readonly verifier: TokenVerifier) {
+    const addr = parseHostPort(config.listen);
+    if (!addr.ok) throw new RangeError(addr.reason);
+    this.#endpoint = new Deno.QuicEndpoint({ hostname: addr.value.hostname, port: addr.value.port });
+    const limits = config.limits;
+    this.#deps = {
+      registry: this.registry,
+      metrics: this.metrics,
+      verify: (token) => this.verifier.verify(token, Date.now()),
+      stillValid: (identity) => this.#stillValid(identity),
+      nextFlowId: () => (this.#flowIds = (this.#flowIds + 1) >>> 0),
+      headerTimeoutMs: limits.hello_timeout_ms,
+      openTimeoutMs: limits.flow_open_timeout_ms,
+      helloTimeoutMs: limits.hello_timeout_ms,
+      maxFlows: limits.max_flows,
+      maxStreamsPerConnection: limits.max_streams_per_connection,
+      draining: () => this.#draining,
+      admitIdentity: (s) => this.#admit(s),
+      release: (s) => this.#release(s),
+    };
+  }
+
+  /** The bound UDP address (port resolved when the config asked for 0). */
+  get addr(): Deno.NetAddr {
+    return this.#endpoint.addr;
+  }
+
+  /** Starts listening with the given certificate. */
+  start(tls: TlsMaterial): void {
+    this.#listen(tls);
+    log.info("Relay listening on {address} (ALPN {alpn})", {
+      address: `${this.addr.hostname}:${this.addr.port}`,
+      alpn: ALPN,
+    });
+  }
+
+  /** Swaps the certificate: a new listener on the same endpoint; established connections stay. */
+  async reloadTls(tls: TlsMaterial): Promise<void> {
+    const old = this.#listener;
+    const oldLoop = this.#acceptLoop;
+    this.#listen(tls);
+    old?.stop();
+    await oldLoop;
+    log.info("Reloaded the relay certificate");
+  }
+
+  #listen(tls: TlsMaterial): void {
+    const listener = this.#endpoint.listen({
+      alpnProtocols: [ALPN],
+      cert: tls.cert,
+      key: tls.key,
+      maxIdleTimeout: this.config.idle_timeout_ms,
+      maxConcurrentBidirectionalStreams: this.config.limits.max_streams_per_connection,
+      maxConcurrentUnidirectionalStreams: 0,
+    });
+    this.#listener = listener;
+    this.#acceptLoop = this.#accept(listener);
+  }
+
+  async #accept(listener: Deno.QuicListener): Promise<void> {
+    while (true) {
+      let incoming: Deno.QuicIncoming;
+      try {
+        incoming = await listener.incoming();
+      } catch {
+        return; // listener stopped
+      }
+      if (this.#draining || this.sessions.size >= this.config.limits.max_connections) {
+        this.metrics.authFailures.inc(this.#draining ? "going_away" : "relay_overloaded");
+        incoming.refuse();
+        continue;
+      }
+      const p = this.#handshake(incoming).finally(() => this.#running.delete(p));
+      this.#running.add(p);
+    }
+  }
+
+  async #handshake(incoming: Deno.QuicIncoming): Promise<void> {
+    let conn: Deno.QuicConn;
+    try {
+      conn = await incoming.accept();
+    } catch (e) {
+      this.metrics.authFailures.inc("handshake_failed");
+      log.debug("QUIC handshake failed: {error}", { error: String(e) });
+      return;
+    }
+    const session = new PeerSession(conn, this.#deps, log);
+    this.sessions.add(session);
+    await session.run();
+  }
+
+  #admit(session: PeerSession): boolean {
+    const n = this.#perIdentity.get(session.identity) ?? 0;
+    if (n >= this.config.limits.max_connections_per_identity) return false;
+    this.#perIdentity.set(session.identity, n + 1);
+    this.#admitted.add(session);
+    return true;
+  }
+
+  #release(session: PeerSession): void {
+    this.sessions.delete(session);
+    if (this.#admitted.delete(session)) {
+      const n = (this.#perIdentity.get(session.identity) ?? 1) - 1;
+      if (n <= 0) this.#perIdentity.delete(session.identity);
+      else this.#perIdentity.set(session.identity, n);
+    }
+    const left = this.registry.removeConnection(session.connId);
+    for (const service of left) {
+      log.info("Connector {connId} left the pool of {service}", { connId: session.connId, service });
+    }
+  }
+
+  #stillValid(identity: Identity): ErrorCode | undefined {
+    if (this.verifier.isRevoked(identity.tokenId)) return "token_revoked";
+    if (identity.expiresAtMs <= Date.now()) return "token_expired";
+    return undefined;
+  }
+
+  /** Closes every live connection whose token is now revoked; returns how many. */
+  enforceRevocations(): number {
+    let n = 0;
+    for (const s of this.sessions) {
+      if (s.tokenId && this.verifier.isRevoked(s.tokenId)) {
+        log.warn("Closing connection {connId} of {identity}: token revoked", {
+          connId: s.connId,
+          identity: s.identity,
+        });
+        s.close("token_revoked");
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Stops accepting, lets running flows finish for up to `drainMs`, then closes every connection with
+   * "going away" so peers reconnect elsewhere at once.
+   */
+  async shutdown(drainMs: number): Promise<void> {
+    this.#draining = true;
+    this.#listener?.stop();
+    log.info("Draining {flows} active flows for up to {drainMs} ms", {
+      flows: this.metrics.activeFlows,
+      drainMs,
+    });
+    const deadline = Date.now() + drainMs;
+    while (this.metrics.activeFlows > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const s of this.sessions) s.close("going_away");
+    await Promise.race([Promise.all(this.#running), new Promise((r) => setTimeout(r, 2_000))]);
+    this.#endpoint.close({ closeCode: 0, reason: "going_away" });
+    log.info("Relay stopped");
+  }
+}
+
+

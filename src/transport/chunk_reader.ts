@@ -1,0 +1,90 @@
+/**
+ * Reads a QUIC receive stream chunk by chunk while a header or control frame is being assembled,
+ * then hands the remaining bytes and the stream back for plain forwarding.
+ * @module
+ */
+import { type HeaderDecoded, MAX_STREAM_HEADER, ZtnaError } from "../protocol/mod.ts";
+
+/** Buffers the front of a byte stream; never holds more than the caller's bound. */
+export class ChunkReader {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #buf: Uint8Array = new Uint8Array(0);
+  #eof = false;
+
+  constructor(readonly readable: ReadableStream<Uint8Array>) {
+    this.#reader = readable.getReader();
+  }
+
+  /** Bytes received and not yet consumed. */
+  get buffered(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** True once the peer finished its side and everything buffered is all there is. */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /** Reads one more chunk into the buffer; false at end of stream. */
+  async fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    const { done, value } = await this.#reader.read();
+    if (done) {
+      this.#eof = true;
+      return false;
+    }
+    if (this.#buf.byteLength === 0) {
+      this.#buf = value;
+    } else {
+      const merged = new Uint8Array(this.#buf.byteLength + value.byteLength);
+      merged.set(this.#buf);
+      merged.set(value, this.#buf.byteLength);
+      this.#buf = merged;
+    }
+    return true;
+  }
+
+  /** Drops `n` consumed bytes from the front. */
+  consume(n: number): void {
+    this.#buf = this.#buf.subarray(n);
+  }
+
+  /**
+   * Reads until `decode` yields a header.
+   * @throws {ZtnaError} protocol_error when the stream ends first or the header is over `max` bytes,
+   * or the decoder's own code.
+   */
+  async readHeader<T>(decode: (buf: Uint8Array) => HeaderDecoded<T>, max = MAX_STREAM_HEADER): Promise<T> {
+    while (true) {
+      const d = decode(this.#buf);
+      if (d.kind === "header") {
+        this.consume(d.used);
+        return d.header;
+      }
+      if (d.kind === "error") throw new ZtnaError(d.code, d.why);
+      if (this.#buf.byteLength > max) throw new ZtnaError("protocol_error", "stream header too long");
+      if (!(await this.fill())) throw new ZtnaError("protocol_error", "stream ended before its header");
+    }
+  }
+
+  /** Reads the next chunk, serving buffered bytes first; null at end of stream. */
+  async next(): Promise<Uint8Array | null> {
+    if (this.#buf.byteLength > 0) {
+      const out = this.#buf;
+      this.#buf = new Uint8Array(0);
+      return out;
+    }
+    if (this.#eof) return null;
+    const { done, value } = await this.#reader.read();
+    if (done) {
+      this.#eof = true;
+      return null;
+    }
+    return value;
+  }
+
+  /** Stops reading: tells the peer to stop sending (QUIC STOP_SENDING). Never throws. */
+  async cancel(reason?: string): Promise<void> {
+    await this.#reader.cancel(reason).catch(() => {});
+  }
+}
