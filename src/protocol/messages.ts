@@ -19,7 +19,7 @@ export const Hello = z.strictObject({
   type: z.literal("hello"),
   versions: z.array(z.number().int().min(1).max(65_535)).min(1).max(16),
   role: PeerRole,
-  token: z.string().min(1).max(8_192),
+  token: z.string().max(8_192),
   software: z.string().max(64).optional(),
 });
 

@@ -139,6 +139,10 @@ export class PeerSession implements ConnectorMember {
       await this.#refuse("version_unsupported", `peer speaks ${hello.versions.join(",")}`, control);
       return;
     }
+    if (hello.token === "") {
+      await this.#refuse("unauthenticated", "HELLO without a token", control);
+      return;
+    }
     const verified = await this.deps.verify(hello.token);
     if (!verified.ok) {
       await this.#refuse(verified.code, verified.why, control);

@@ -1,0 +1,165 @@
+/**
+ * Test fixture for e2e runs: a temp folder with a dev PKI, a token signing key, tokens on demand,
+ * TOML configs, and helpers that start relay/connector/client as real processes of main.ts.
+ * @module
+ */
+import { generateSigningKeyPair, issueToken } from "../../src/auth/mod.ts";
+import { generateDevPki } from "../../src/pki/dev_pki.ts";
+import { freeTcpPort, freeUdpPort } from "../../src/demo/free_port.ts";
+import { tempDir, ZtnaProcess } from "./ztna_process.ts";
+
+export { freeTcpPort, freeUdpPort };
+
+/** Options for a token the fixture issues. */
+export interface TokenSpec {
+  subject?: string;
+  services?: string[];
+  ttlSeconds?: number;
+  /** Issue as if at this time (to make expired tokens). */
+  nowMs?: number;
+  /** Sign with another key (not trusted by the relay). */
+  foreignKey?: boolean;
+}
+
+/** A temp world for one test. */
+export class Fixture implements AsyncDisposable {
+  readonly processes: ZtnaProcess[] = [];
+  #n = 0;
+  private constructor(
+    readonly dir: string,
+    readonly pki: { caCertPath: string; certPath: string; keyPath: string },
+    readonly signing: { privatePem: string; publicPath: string },
+    readonly foreignPrivatePem: string,
+    readonly disposeDir: AsyncDisposable,
+  ) {}
+
+  static async create(name: string): Promise<Fixture> {
+    const tmp = await tempDir(name);
+    const pki = await generateDevPki({ outDir: `${tmp.path}/pki` });
+    const keys = await generateSigningKeyPair();
+    const publicPath = `${tmp.path}/token-signing.pub`;
+    await Deno.writeTextFile(publicPath, keys.publicPem);
+    const foreign = await generateSigningKeyPair();
+    return new Fixture(tmp.path, pki, { privatePem: keys.privatePem, publicPath }, foreign.privatePem, tmp);
+  }
+
+  /** Issues a token and writes it to a file (mode 0600); returns the file path and the token. */
+  async token(role: "client" | "connector", spec: TokenSpec = {}): Promise<{ path: string; token: string; id: string }> {
+    const issued = await issueToken(
+      spec.foreignKey ? this.foreignPrivatePem : this.signing.privatePem,
+      {
+        subject: spec.subject ?? `${role}-${++this.#n}`,
+        role,
+        services: spec.services ?? ["web"],
+        ttlSeconds: spec.ttlSeconds ?? 3_600,
+      },
+      spec.nowMs !== undefined ? { nowMs: spec.nowMs } : undefined,
+    );
+    const path = `${this.dir}/token-${++this.#n}.jwt`;
+    await Deno.writeTextFile(path, issued.token, { mode: 0o600 });
+    return { path, token: issued.token, id: issued.tokenId };
+  }
+
+  /** Writes a config file and returns its path. */
+  async config(text: string): Promise<string> {
+    const path = `${this.dir}/config-${++this.#n}.toml`;
+    await Deno.writeTextFile(path, text);
+    return path;
+  }
+
+  /** Starts a relay on `port` and waits until it listens. */
+  async relay(port: number, extra = "", limits = ""): Promise<ZtnaProcess> {
+    const path = await this.config(`
+[intermediate]
+listen = "127.0.0.1:${port}"
+cert = "${this.pki.certPath}"
+key = "${this.pki.keyPath}"
+token_public_keys = ["${this.signing.publicPath}"]
+revocation_file = "${this.dir}/revoked.txt"
+revocation_poll_ms = 200
+idle_timeout_ms = 3000
+drain_timeout_ms = 1000
+${extra}
+[intermediate.limits]
+${limits}
+`);
+    const p = this.spawn(["--role=intermediate", "--config", path], "relay");
+    await p.waitFor(/Relay listening on/);
+    return p;
+  }
+
+  /** Starts a connector serving `services` (id → backend) through the relays on `ports`. */
+  async connector(
+    ports: number[],
+    services: Record<string, string>,
+    tokenPath: string,
+    options: { ca?: string; wait?: RegExp | null; extra?: string } = {},
+  ): Promise<ZtnaProcess> {
+    const svc = Object.entries(services).map(([id, backend]) => `[[connector.service]]\nid = "${id}"\nbackend = "${backend}"\n`)
+      .join("\n");
+    const path = await this.config(`
+[connector]
+${relaysToml(ports)}
+ca = "${options.ca ?? this.pki.caCertPath}"
+token_file = "${tokenPath}"
+keepalive_ms = 500
+idle_timeout_ms = 3000
+reconnect_min_ms = 200
+reconnect_max_ms = 2000
+${options.extra ?? ""}
+${svc}`);
+    const p = this.spawn(["--role=connector", "--config", path], "connector");
+    if (options.wait !== null) await p.waitFor(options.wait ?? /Registered service/);
+    return p;
+  }
+
+  /** Starts a client forwarding local ports to services; waits until it is connected. */
+  async client(
+    ports: number[],
+    forwards: Record<string, string>,
+    tokenPath: string,
+    options: { ca?: string; wait?: RegExp | null; extra?: string } = {},
+  ): Promise<ZtnaProcess> {
+    const fw = Object.entries(forwards).map(([listen, service]) =>
+      `[[client.forward]]\nlisten = "${listen}"\nservice = "${service}"\n`
+    ).join("\n");
+    const path = await this.config(`
+[client]
+${relaysToml(ports)}
+ca = "${options.ca ?? this.pki.caCertPath}"
+token_file = "${tokenPath}"
+keepalive_ms = 500
+idle_timeout_ms = 3000
+reconnect_min_ms = 200
+reconnect_max_ms = 2000
+${options.extra ?? ""}
+${fw}`);
+    const p = this.spawn(["--role=client", "--config", path], "client");
+    if (options.wait !== null) await p.waitFor(options.wait ?? /Connected to relay/);
+    return p;
+  }
+
+  spawn(args: string[], name: string): ZtnaProcess {
+    const p = new ZtnaProcess(args, { name });
+    this.processes.push(p);
+    return p;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop(5_000)));
+    await this.disposeDir[Symbol.asyncDispose]();
+  }
+}
+
+function relaysToml(ports: number[]): string {
+  return `relays = [${ports.map((p) => `{ address = "127.0.0.1:${p}", server_name = "localhost" }`).join(", ")}]`;
+}
+
+/** A tiny HTTP backend in the test process; answers with its name so tests see which one served. */
+export function httpBackend(name: string): Deno.HttpServer<Deno.NetAddr> & { port: number } {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const body = new Uint8Array(await req.arrayBuffer());
+    return new Response(`${name} ${req.method} ${new URL(req.url).pathname} ${body.byteLength}`);
+  });
+  return Object.assign(server, { port: server.addr.port });
+}
