@@ -111,7 +111,12 @@ export interface PeerSession {
 
 /** Reads the close code the relay gave a connection, if it is one of ours. */
 export async function closeCodeOf(conn: Deno.QuicConn): Promise<ErrorCode | "unknown" | undefined> {
-  const info = await Promise.race([conn.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1_000))]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // `closed` rejects (e.g. "timed out") when the connection died without a CONNECTION_CLOSE.
+  const info = await Promise.race([
+    conn.closed.catch(() => undefined),
+    new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 1_000)),
+  ]).finally(() => clearTimeout(timer));
   if (!info) return undefined;
   return codeFromWire(info.closeCode) ?? (info.closeCode === 0 ? undefined : "unknown");
 }

@@ -50,7 +50,14 @@ export async function keepConnected(
   let failures = 0;
   let immediateRetry = false;
   while (!signal.aborted) {
-    const end = await attempt();
+    let end: SessionEnd;
+    try {
+      end = await attempt();
+    } catch (e) {
+      // An attempt must not throw; if one does, it is our bug: log it and keep the loop alive.
+      log.error("Session with {relay} failed unexpectedly: {error}", { relay: label, error: String(e) });
+      end = { authenticated: false };
+    }
     if (signal.aborted) return;
     if (end.authenticated) failures = 0;
     failures += 1;
