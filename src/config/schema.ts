@@ -75,6 +75,40 @@ const DialerFields = {
   reconnect_max_ms: Millis(3_600_000).default(30_000),
 };
 
+/** Refinement for both dialing roles: backoff starts at the minimum and grows to the maximum. */
+function backoffInOrder(
+  section: { reconnect_min_ms: number; reconnect_max_ms: number },
+  ctx: z.RefinementCtx,
+): void {
+  if (section.reconnect_min_ms > section.reconnect_max_ms) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["reconnect_min_ms"],
+      input: section.reconnect_min_ms,
+      message: `expected at most reconnect_max_ms (${section.reconnect_max_ms}), ` +
+        `got ${section.reconnect_min_ms}`,
+    });
+  }
+}
+
+/** Refinement: each `key` value appears once in `list`, else the later entry is reported. */
+function unique<K extends string>(listKey: string, key: K, what: string) {
+  return (list: ReadonlyArray<Record<K, string>>, ctx: z.RefinementCtx): void => {
+    const seen = new Set<string>();
+    for (const [i, entry] of list.entries()) {
+      if (seen.has(entry[key])) {
+        ctx.addIssue({
+          code: "custom",
+          path: [i, key],
+          input: entry[key],
+          message: `duplicate ${what} ${JSON.stringify(entry[key])}; each ${listKey} needs its own`,
+        });
+      }
+      seen.add(entry[key]);
+    }
+  };
+}
+
 /** `[[connector.service]]`: a private service and the only backend it may reach. */
 export const ConnectorService = z.strictObject({
   id: ServiceId,
@@ -85,8 +119,9 @@ export const ConnectorService = z.strictObject({
 export const ConnectorSection = z.strictObject({
   ...DialerFields,
   connect_timeout_ms: Millis(600_000).default(5_000),
-  service: z.array(ConnectorService).min(1, "expected at least one [[connector.service]]"),
-});
+  service: z.array(ConnectorService).min(1, "expected at least one [[connector.service]]")
+    .superRefine(unique("[[connector.service]]", "id", "service id")),
+}).superRefine(backoffInOrder);
 
 /** `[[client.forward]]`: a local listener whose connections become flows to a service. */
 export const ClientForward = z.strictObject({
@@ -98,7 +133,7 @@ export const ClientForward = z.strictObject({
 export const ClientSection = z.strictObject({
   ...DialerFields,
   forward: z.array(ClientForward).min(1, "expected at least one [[client.forward]]"),
-});
+}).superRefine(backoffInOrder);
 
 /** The whole file: every section optional here; the chosen role requires its own. */
 export const ConfigFile = z.strictObject({

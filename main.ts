@@ -1,0 +1,131 @@
+/**
+ * Entry point of the ztna binary: parse the command line, load the role's config, configure
+ * logging, wire signals, run the role. The only place that calls Deno.exit and maps errors to
+ * exit statuses: 0 stopped cleanly, 1 failed, 2 wrong command line or config, 130 forced stop.
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { type Command, parseArgs, UsageError } from "./src/cli/args.ts";
+import { helpText } from "./src/cli/help.ts";
+import type { RunContext } from "./src/cli/run_context.ts";
+import { ProcessSignals } from "./src/cli/signals.ts";
+import {
+  applyLogEnv,
+  ConfigError,
+  type Env,
+  ENV_VARS,
+  type LoadedConfig,
+  loadRoleConfig,
+  type LogConfig,
+  LogSection,
+} from "./src/config/mod.ts";
+import { configureLogging } from "./src/log/mod.ts";
+import { VERSION } from "./src/version.ts";
+
+/** Exit statuses; 2 is the conventional "you called me wrong". */
+const EXIT = { ok: 0, failed: 1, usage: 2, forced: 130 } as const;
+
+const encoder = new TextEncoder();
+
+function write(stream: { writeSync(bytes: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
+}
+
+/** The ZTNA_* variables only: the permission set grants nothing else. */
+function readEnv(): Env {
+  return Object.fromEntries(Object.keys(ENV_VARS).map((name) => [name, Deno.env.get(name)]));
+}
+
+/** Flags win over what env and file gave. */
+function withFlags(
+  log: LogConfig,
+  command: { logLevel?: LogConfig["level"]; logFormat?: LogConfig["format"] },
+): LogConfig {
+  return { level: command.logLevel ?? log.level, format: command.logFormat ?? log.format };
+}
+
+/** Runs a role until it resolves; signals stop it, a second stop signal exits at once. */
+async function runUntilStopped(run: (ctx: RunContext) => Promise<void>): Promise<number> {
+  using signals = new ProcessSignals({ onForceExit: () => Deno.exit(EXIT.forced) });
+  await run(signals);
+  getLogger(["ztna"]).info("Stopped");
+  return EXIT.ok;
+}
+
+/** Loads only the code of the chosen role. */
+async function startRole(loaded: LoadedConfig, ctx: RunContext): Promise<void> {
+  switch (loaded.role) {
+    case "intermediate": {
+      const { runIntermediate } = await import("./src/relay/mod.ts");
+      return await runIntermediate(loaded.config, ctx);
+    }
+    case "connector": {
+      const { runConnector } = await import("./src/connector/mod.ts");
+      return await runConnector(loaded.config, loaded.token, ctx);
+    }
+    case "client": {
+      const { runClient } = await import("./src/client/mod.ts");
+      return await runClient(loaded.config, loaded.token, ctx);
+    }
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const env = readEnv();
+  const command: Command = parseArgs(argv, env);
+  switch (command.kind) {
+    case "help":
+      write(Deno.stdout, helpText(command.topic));
+      return EXIT.ok;
+    case "version":
+      write(Deno.stdout, `ztna ${VERSION} (deno ${Deno.version.deno})\n`);
+      return EXIT.ok;
+    case "admin": {
+      const { runAdmin } = await import("./src/cli/admin.ts");
+      return await runAdmin(command.args);
+    }
+    case "demo": {
+      configureLogging(withFlags(applyLogEnv(LogSection.parse({}), env), command));
+      const { runDemo } = await import("./src/demo/mod.ts");
+      return await runUntilStopped((ctx) => runDemo(ctx));
+    }
+    case "role": {
+      const loaded = await loadRoleConfig(command.configPath, command.role, env);
+      configureLogging(withFlags(loaded.log, command));
+      getLogger(["ztna"]).info("Starting ztna {version} as {role}", {
+        version: VERSION,
+        role: loaded.role,
+      });
+      return await runUntilStopped((ctx) => startRole(loaded, ctx));
+    }
+  }
+}
+
+/** Prints an error as `ztna: <message>` lines (never a stack) and picks the exit status. */
+function report(error: unknown): number {
+  const lines: string[] = [];
+  let code: number = EXIT.failed;
+  if (error instanceof UsageError || error instanceof ConfigError) {
+    code = EXIT.usage;
+    lines.push(error.message);
+    if (error instanceof ConfigError) lines.push(...error.more.map((e) => e.message));
+    if (error.hint !== undefined) lines.push(`hint: ${error.hint}`);
+  } else {
+    lines.push(error instanceof Error ? error.message : String(error));
+    getLogger(["ztna"]).debug("Fatal error: {error}", { error });
+  }
+  write(Deno.stderr, lines.map((line) => `ztna: ${line}\n`).join(""));
+  return code;
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (error) {
+    code = report(error);
+  }
+  Deno.exit(code);
+}

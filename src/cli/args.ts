@@ -1,0 +1,194 @@
+/**
+ * Parses argv into the one thing to do: run a role, run the demo, hand over to admin, print help or
+ * the version. Hand-written and strict: unknown flags, unknown roles and stray positional arguments
+ * are errors with a hint, never guesses.
+ * Pure: no I/O; the environment is passed in.
+ * @module
+ */
+import { closestMatch, type Env, envValue, LogSection, Role } from "../config/mod.ts";
+import { UsageError } from "./usage_error.ts";
+
+export { UsageError } from "./usage_error.ts";
+
+const LOG_LEVELS = LogSection.shape.level.unwrap().options;
+const LOG_FORMATS = LogSection.shape.format.unwrap().options;
+
+/** A `[log]` level as accepted by `--log-level`. */
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+/** A `[log]` format as accepted by `--log-format`. */
+export type LogFormatName = (typeof LOG_FORMATS)[number];
+/** What `--help` can be about: a role or the demo. */
+export type HelpTopic = Role | "demo";
+
+/** The parsed command line. */
+export type Command =
+  | {
+    kind: "role";
+    role: Role;
+    configPath: string;
+    logLevel?: LogLevelName;
+    logFormat?: LogFormatName;
+  }
+  | { kind: "admin"; args: string[] }
+  | { kind: "demo"; logLevel?: LogLevelName; logFormat?: LogFormatName }
+  | { kind: "help"; topic?: HelpTopic }
+  | { kind: "version" };
+
+type FlagName = "--role" | "--config" | "--log-level" | "--log-format" | "--help" | "--version";
+
+const TAKES_VALUE: Record<FlagName, boolean> = {
+  "--role": true,
+  "--config": true,
+  "--log-level": true,
+  "--log-format": true,
+  "--help": false,
+  "--version": false,
+};
+
+const ALIASES: Record<string, FlagName> = { "-c": "--config", "-h": "--help" };
+
+const KNOWN_FLAGS: readonly string[] = [...Object.keys(TAKES_VALUE), ...Object.keys(ALIASES)];
+
+/** Commands written as the first word; everything else is a flag. */
+const COMMANDS = ["admin", "demo"] as const;
+
+const HELP_HINT = 'run "ztna --help" for usage';
+
+function isFlagName(name: string): name is FlagName {
+  return Object.hasOwn(TAKES_VALUE, name);
+}
+
+function canonical(name: string): FlagName | undefined {
+  if (isFlagName(name)) return name;
+  return Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined;
+}
+
+function unknownFlag(name: string): UsageError {
+  const near = closestMatch(name, KNOWN_FLAGS);
+  const suggestion = near === undefined ? "" : `; did you mean "${near}"?`;
+  return new UsageError(`unknown flag "${name}"${suggestion}`, { hint: HELP_HINT });
+}
+
+function unexpectedArgument(arg: string): UsageError {
+  const role = Role.options.find((r) => r === arg);
+  const command = closestMatch(arg, COMMANDS);
+  const hint = role !== undefined
+    ? `did you mean --role=${role}?`
+    : /\.toml$/i.test(arg)
+    ? `did you mean --config ${arg}?`
+    : command !== undefined
+    ? `commands come first: "ztna ${command} …"`
+    : HELP_HINT;
+  return new UsageError(
+    `unexpected argument "${arg}"; ztna takes no positional arguments`,
+    { hint },
+  );
+}
+
+function parseRole(value: string): Role {
+  const role = Role.options.find((r) => r === value);
+  if (role !== undefined) return role;
+  const near = ["relay", "server", "gateway"].includes(value.toLowerCase())
+    ? "intermediate"
+    : closestMatch(value, Role.options);
+  throw new UsageError(`unknown role "${value}"; expected intermediate, connector or client`, {
+    hint: near === undefined ? HELP_HINT : `did you mean --role=${near}?`,
+  });
+}
+
+function parseChoice<T extends string>(flag: string, options: readonly T[], value: string): T {
+  const found = options.find((o) => o === value);
+  if (found !== undefined) return found;
+  const list = options.join(", ");
+  throw new UsageError(`invalid value "${value}" for ${flag}; expected one of ${list}`);
+}
+
+/** Flags found on the command line, each at most once. */
+type Seen = Partial<Record<FlagName, string>>;
+
+function collectFlags(args: readonly string[]): Seen {
+  const seen: Seen = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("-") || arg === "-") throw unexpectedArgument(arg);
+    const eq = arg.indexOf("=");
+    const written = eq < 0 ? arg : arg.slice(0, eq);
+    const name = canonical(written);
+    if (name === undefined) throw unknownFlag(written);
+    if (seen[name] !== undefined) throw new UsageError(`flag "${name}" given more than once`);
+    let value = "";
+    if (TAKES_VALUE[name]) {
+      if (eq >= 0) {
+        value = arg.slice(eq + 1);
+      } else {
+        const next = args[i + 1];
+        if (next === undefined || (next.startsWith("-") && next !== "-")) {
+          throw new UsageError(`flag "${written}" needs a value`, { hint: HELP_HINT });
+        }
+        value = next;
+        i++;
+      }
+      if (value === "") {
+        throw new UsageError(`flag "${written}" needs a value`, { hint: HELP_HINT });
+      }
+    } else if (eq >= 0) {
+      throw new UsageError(`flag "${written}" takes no value`);
+    }
+    seen[name] = value;
+  }
+  return seen;
+}
+
+function logFlags(seen: Seen): { logLevel?: LogLevelName; logFormat?: LogFormatName } {
+  const level = seen["--log-level"];
+  const format = seen["--log-format"];
+  return {
+    ...(level === undefined ? {} : { logLevel: parseChoice("--log-level", LOG_LEVELS, level) }),
+    ...(format === undefined
+      ? {}
+      : { logFormat: parseChoice("--log-format", LOG_FORMATS, format) }),
+  };
+}
+
+function parseDemo(args: readonly string[]): Command {
+  const seen = collectFlags(args);
+  for (const flag of ["--role", "--config"] as const) {
+    if (seen[flag] !== undefined) {
+      throw new UsageError(`flag "${flag}" does not apply to "ztna demo"`, {
+        hint: 'the demo runs every role itself with built-in settings; see "ztna demo --help"',
+      });
+    }
+  }
+  if (seen["--help"] !== undefined) return { kind: "help", topic: "demo" };
+  if (seen["--version"] !== undefined) return { kind: "version" };
+  return { kind: "demo", ...logFlags(seen) };
+}
+
+/**
+ * Parses the arguments after the program name.
+ * @param env the environment; only ZTNA_CONFIG is read (default for --config)
+ * @throws {UsageError} for unknown flags or roles, stray arguments, missing --role or --config
+ */
+export function parseArgs(argv: readonly string[], env: Env): Command {
+  if (argv[0] === "admin") return { kind: "admin", args: argv.slice(1) };
+  if (argv[0] === "demo") return parseDemo(argv.slice(1));
+  const seen = collectFlags(argv);
+  const roleText = seen["--role"];
+  const role = roleText === undefined ? undefined : parseRole(roleText);
+  if (seen["--help"] !== undefined) {
+    return role === undefined ? { kind: "help" } : { kind: "help", topic: role };
+  }
+  if (seen["--version"] !== undefined) return { kind: "version" };
+  if (role === undefined) {
+    throw new UsageError("missing --role; expected intermediate, connector or client", {
+      hint: 'run "ztna demo" to try all roles on one machine, or "ztna --help" for usage',
+    });
+  }
+  const configPath = seen["--config"] ?? envValue(env, "ZTNA_CONFIG");
+  if (configPath === undefined) {
+    throw new UsageError(`missing --config; --role=${role} needs a config file`, {
+      hint: "pass --config <file> or set ZTNA_CONFIG",
+    });
+  }
+  return { kind: "role", role, configPath, ...logFlags(seen) };
+}

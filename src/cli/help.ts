@@ -1,0 +1,103 @@
+/**
+ * The texts of `ztna --help`, `ztna --role=<role> --help` and `ztna demo --help`. Admin help
+ * belongs to the admin command (`ztna admin --help`).
+ * Pure: no I/O.
+ * @module
+ */
+import { ENV_VARS, READABLE_FOLDERS, type Role } from "../config/mod.ts";
+import { VERSION } from "../version.ts";
+import type { HelpTopic } from "./args.ts";
+
+const ROLE_SUMMARIES: Record<Role, string> = {
+  intermediate: "the public relay; it authenticates peers and splices client flows to connectors",
+  connector: "runs beside private services and offers them to clients through the relays",
+  client: "listens on local ports and tunnels each connection to a service through a relay",
+};
+
+const ENVIRONMENT = Object.entries(ENV_VARS)
+  .map(([name, what]) => `  ${name.padEnd(16)} ${what}`)
+  .join("\n");
+
+const COMMON = `Flags:
+  --role <role>           intermediate, connector or client (also --role=<role>)
+  -c, --config <file>     TOML config file; default: $ZTNA_CONFIG (see config.example.toml)
+  --log-level <level>     debug, info, warning or error (default: info)
+  --log-format <format>   text or json, one line per record on stderr (default: text)
+  -h, --help              this help; with --role, help for that role
+  --version               print the version
+
+Environment:
+${ENVIRONMENT}
+
+Precedence: command-line flag > ZTNA_* environment variable > config file > built-in default.
+Relative paths in the config file are resolved against the config file's folder.
+The binary may read files only under ${READABLE_FOLDERS}.
+
+Signals: SIGINT or SIGTERM drains and stops (a second one exits at once with 130);
+SIGHUP reloads certificates, keys and revocations.
+Exit status: 0 stopped cleanly, 1 failed, 2 wrong command line or config file.`;
+
+const GENERAL = `ztna ${VERSION}: zero-trust gateway over QUIC; one binary, three roles.
+
+Usage:
+  ztna --role=<role> --config <file> [--log-level <level>] [--log-format <format>]
+  ztna --role=<role> --help      help for one role
+  ztna demo                      every role on loopback, to try ztna on one machine
+  ztna admin --help              certificates, tokens and the admin API
+  ztna --version
+
+Roles:
+${Object.entries(ROLE_SUMMARIES).map(([r, s]) => `  ${r.padEnd(13)} ${s}`).join("\n")}
+
+${COMMON}
+`;
+
+const ROLE_DETAILS: Record<Role, string> = {
+  intermediate: `Needs an [intermediate] section:
+  listen              host:port to accept QUIC on (default 0.0.0.0:4433)
+  cert, key           PEM certificate chain and private key of the relay
+  token_public_keys   PEM public keys that verify connector and client tokens
+  revocation_file     list of revoked tokens; may not exist yet (then nothing is revoked)
+  state_dir           folder for the relay's state (default "state")
+  [intermediate.limits] caps on connections, flows and handshake times
+At startup cert, key and every public key must exist and hold PEM text.`,
+  connector: `Needs a [connector] section:
+  relays              [{ address = "relay.example.com:4433" }, …], at least one
+  ca                  PEM bundle of CAs trusted for relay certificates (optional)
+  token_file          file holding this connector's token; ZTNA_TOKEN overrides it
+  [[connector.service]] id = "<service id>", backend = "host:port" — the only address
+                      that service may reach
+The token comes from ZTNA_TOKEN or token_file; one of them is required.`,
+  client: `Needs a [client] section:
+  relays              [{ address = "relay.example.com:4433" }, …], at least one
+  ca                  PEM bundle of CAs trusted for relay certificates (optional)
+  token_file          file holding this client's token; ZTNA_TOKEN overrides it
+  [[client.forward]]  listen = "127.0.0.1:<port>", service = "<service id>"
+The token comes from ZTNA_TOKEN or token_file; one of them is required.`,
+};
+
+const DEMO = `ztna demo: runs a relay, a connector, a client and a small backend on loopback
+to try ztna on one machine, until SIGINT or SIGTERM.
+
+Usage:
+  ztna demo [--log-level <level>] [--log-format <format>]
+
+--log-level and --log-format override ZTNA_LOG_LEVEL and ZTNA_LOG_FORMAT; no config file is read.
+`;
+
+/** The help text for `topic`, or the general help when none is given. Ends with a newline. */
+export function helpText(topic?: HelpTopic): string {
+  if (topic === undefined) return GENERAL;
+  if (topic === "demo") return DEMO;
+  return `ztna --role=${topic}
+${ROLE_SUMMARIES[topic]}.
+
+Usage:
+  ztna --role=${topic} --config <file> [--log-level <level>] [--log-format <format>]
+
+${ROLE_DETAILS[topic]}
+Every key and its default is documented in config.example.toml.
+
+${COMMON}
+`;
+}

@@ -1,0 +1,55 @@
+/**
+ * The ZTNA_* environment variables and how they override the file (flag > env > file > default).
+ * Pure: callers pass the variables in; nothing here reads the process environment.
+ * @module
+ */
+import { ConfigError } from "./config_error.ts";
+import { type LogConfig, LogSection } from "./schema.ts";
+
+/** The environment as a plain record; main.ts reads only the ZTNA_* names below. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every variable ztna reads, with what it does (listed in `ztna --help`). */
+export const ENV_VARS = {
+  ZTNA_CONFIG: "config file used when --config is not given",
+  ZTNA_TOKEN: "token for connector and client; overrides token_file",
+  ZTNA_LOG_LEVEL: "overrides [log] level: debug, info, warning or error",
+  ZTNA_LOG_FORMAT: "overrides [log] format: text or json",
+} as const;
+
+/** Name of a variable in {@link ENV_VARS}. */
+export type EnvVar = keyof typeof ENV_VARS;
+
+/** A variable's value, with empty strings treated as unset (as shells and systemd write them). */
+export function envValue(env: Env, name: EnvVar): string | undefined {
+  const value = env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/**
+ * Applies ZTNA_LOG_LEVEL and ZTNA_LOG_FORMAT over the file's `[log]` section.
+ * @throws {ConfigError} with file `environment` when a variable holds an unknown value
+ */
+export function applyLogEnv(log: LogConfig, env: Env): LogConfig {
+  const level = envValue(env, "ZTNA_LOG_LEVEL");
+  const format = envValue(env, "ZTNA_LOG_FORMAT");
+  return {
+    level: level === undefined
+      ? log.level
+      : pick(LogSection.shape.level.unwrap().options, level, "ZTNA_LOG_LEVEL"),
+    format: format === undefined
+      ? log.format
+      : pick(LogSection.shape.format.unwrap().options, format, "ZTNA_LOG_FORMAT"),
+  };
+}
+
+function pick<T extends string>(options: readonly T[], value: string, name: EnvVar): T {
+  const found = options.find((option) => option === value);
+  if (found !== undefined) return found;
+  const expected = options.map((o) => JSON.stringify(o)).join(", ");
+  throw new ConfigError({
+    file: "environment",
+    keyPath: name,
+    problem: `expected one of ${expected}, got ${JSON.stringify(value)}`,
+  });
+}

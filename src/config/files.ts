@@ -1,0 +1,84 @@
+/**
+ * Startup checks of the files a role needs: they exist, are readable files, and look like what the
+ * key says (PEM). Problems become {@link ConfigError}s naming the key; file contents never appear.
+ * @module
+ */
+import { ConfigError } from "./config_error.ts";
+
+/** Where a checked path came from, for error messages. */
+export interface FileKey {
+  /** The config file as the operator named it. */
+  file: string;
+  /** The key holding the path, e.g. `intermediate.token_public_keys[1]`. */
+  keyPath: string;
+}
+
+/** What the shipped permission set (deno.json "ztna") lets the binary read. */
+export const READABLE_FOLDERS = "the project folder, /etc/ztna and /var/lib/ztna";
+
+/** Short reason for a failed file operation, e.g. `not found`; the hint says what to do, if known. */
+export function describeFsError(error: unknown): { reason: string; hint?: string } {
+  if (error instanceof Deno.errors.NotFound) return { reason: "not found" };
+  if (error instanceof Deno.errors.PermissionDenied) return { reason: "permission denied" };
+  if (error instanceof Deno.errors.IsADirectory) return { reason: "is a folder, not a file" };
+  if (error instanceof Deno.errors.NotCapable) {
+    return {
+      reason:
+        `outside the ztna permission set, which only allows reading under ${READABLE_FOLDERS}`,
+      hint: "move the file into one of those folders",
+    };
+  }
+  return { reason: error instanceof Error ? error.message : String(error) };
+}
+
+function unreadable(where: FileKey, path: string, error: unknown): ConfigError {
+  const { reason, hint } = describeFsError(error);
+  return new ConfigError({
+    ...where,
+    problem: `cannot read ${JSON.stringify(path)} (${reason})`,
+    hint,
+    cause: error,
+  });
+}
+
+/**
+ * Reads a file the role needs.
+ * @throws {ConfigError} naming the key when the file is missing, a folder or not readable
+ */
+export async function readNeededFile(where: FileKey, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw unreadable(where, path, error);
+  }
+}
+
+/**
+ * Reads a file the role needs and checks it holds PEM text (certificate, key or public key).
+ * @throws {ConfigError} when unreadable or without a `-----BEGIN` line
+ */
+export async function checkPemFile(where: FileKey, path: string): Promise<void> {
+  const text = await readNeededFile(where, path);
+  if (!text.includes("-----BEGIN")) {
+    throw new ConfigError({
+      ...where,
+      problem: `${JSON.stringify(path)} is not a PEM file (no "-----BEGIN" line)`,
+    });
+  }
+}
+
+/**
+ * Checks a file that may not exist yet (the revocation list): absent is fine, but a present one
+ * must be a readable file.
+ * @throws {ConfigError} when present but unreadable or a folder
+ */
+export async function checkOptionalFile(where: FileKey, path: string): Promise<void> {
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+    using _file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw unreadable(where, path, error);
+  }
+}

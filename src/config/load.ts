@@ -1,0 +1,130 @@
+/**
+ * Loads the config for one role: read the TOML file, validate it with the zod schema, require the
+ * role's section, resolve relative paths against the file's folder, check the files the role needs,
+ * apply ZTNA_* overrides and find the token. Every failure is a one-line {@link ConfigError}.
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import { parse, TomlError } from "smol-toml";
+import { ConfigError } from "./config_error.ts";
+import { applyLogEnv, type Env } from "./env.ts";
+import { checkOptionalFile, checkPemFile, describeFsError } from "./files.ts";
+import { configErrorMap, issuesToError } from "./issues.ts";
+import { resolveDialerPaths, resolveIntermediatePaths } from "./paths.ts";
+import {
+  type ClientConfig,
+  ConfigFile,
+  type ConfigFileConfig,
+  type ConnectorConfig,
+  type IntermediateConfig,
+  type LogConfig,
+  Role,
+} from "./schema.ts";
+import { resolveToken } from "./token.ts";
+
+/** What a role runner needs, with every path absolute and the `[log]` section env-overridden. */
+export type LoadedConfig =
+  | { role: "intermediate"; log: LogConfig; config: IntermediateConfig }
+  | { role: "connector"; log: LogConfig; config: ConnectorConfig; token: string }
+  | { role: "client"; log: LogConfig; config: ClientConfig; token: string };
+
+/**
+ * Reads the config file at `path` and returns the validated section of `role`.
+ * @param path the config file as given on the command line; relative to the working folder
+ * @param env the ZTNA_* variables (ZTNA_LOG_LEVEL, ZTNA_LOG_FORMAT, ZTNA_TOKEN)
+ * @throws {ConfigError} for every mistake: unreadable file, invalid TOML, schema violation,
+ *   missing section, missing or malformed file the role needs, missing token
+ */
+export async function loadRoleConfig(path: string, role: Role, env: Env): Promise<LoadedConfig> {
+  const file = parseConfigText(path, await readConfigText(path));
+  const log = applyLogEnv(file.log, env);
+  const base = dirname(resolve(path));
+  const where = (keyPath: string) => ({ file: path, keyPath });
+  switch (role) {
+    case "intermediate": {
+      const config = resolveIntermediatePaths(file.intermediate ?? missing(path, file, role), base);
+      await checkPemFile(where("intermediate.cert"), config.cert);
+      await checkPemFile(where("intermediate.key"), config.key);
+      for (const [i, key] of config.token_public_keys.entries()) {
+        await checkPemFile(where(`intermediate.token_public_keys[${i}]`), key);
+      }
+      if (config.revocation_file !== undefined) {
+        await checkOptionalFile(where("intermediate.revocation_file"), config.revocation_file);
+      }
+      return { role, log, config };
+    }
+    case "connector": {
+      const config = resolveDialerPaths(file.connector ?? missing(path, file, role), base);
+      if (config.ca !== undefined) await checkPemFile(where("connector.ca"), config.ca);
+      const token = await resolveToken(where("connector.token_file"), {
+        tokenFile: config.token_file,
+        env,
+      });
+      return { role, log, config, token };
+    }
+    case "client": {
+      const config = resolveDialerPaths(file.client ?? missing(path, file, role), base);
+      if (config.ca !== undefined) await checkPemFile(where("client.ca"), config.ca);
+      const token = await resolveToken(where("client.token_file"), {
+        tokenFile: config.token_file,
+        env,
+      });
+      return { role, log, config, token };
+    }
+  }
+}
+
+/**
+ * Reads the config file's text.
+ * @throws {ConfigError} `<file>: cannot read config file (not found)` and the like
+ */
+export async function readConfigText(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    const { reason, hint } = describeFsError(error);
+    throw new ConfigError({
+      file: path,
+      problem: `cannot read config file (${reason})`,
+      hint,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Parses and validates config text; `file` names it in errors. Pure: no I/O.
+ * @throws {ConfigError} for invalid TOML (with line and column) or schema violations
+ */
+export function parseConfigText(file: string, text: string): ConfigFileConfig {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (error) {
+    if (!(error instanceof TomlError)) throw error;
+    const detail = error.message.replace(/^Invalid TOML document: /, "").split("\n")[0];
+    throw new ConfigError({
+      file,
+      problem: `invalid TOML at line ${error.line}, column ${error.column}: ${detail}`,
+      cause: error,
+    });
+  }
+  const result = ConfigFile.safeParse(raw, { error: configErrorMap, reportInput: true });
+  if (!result.success) throw issuesToError(file, result.error.issues, ConfigFile);
+  return result.data;
+}
+
+/** The error for a role whose section is absent, pointing at the sections the file does have. */
+function missing(file: string, parsed: ConfigFileConfig, role: Role): never {
+  const present = Role.options.filter((r) => parsed[r] !== undefined);
+  throw new ConfigError({
+    file,
+    keyPath: role,
+    problem: `section missing (run with --role=${role} needs [${role}])`,
+    hint: present.length > 0
+      ? `this file has ${present.map((r) => `[${r}]`).join(", ")}; did you mean --role=${
+        present[0]
+      }?`
+      : undefined,
+  });
+}

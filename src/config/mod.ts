@@ -1,0 +1,12 @@
+/**
+ * Public surface of src/config: the zod schema and its types, loading a role's config from TOML,
+ * the environment overrides, and the error every config mistake becomes.
+ * @module
+ */
+export * from "./schema.ts";
+export { formatHostPort, type HostPortValue, parseHostPort } from "./address.ts";
+export { ConfigError, type ConfigErrorInit } from "./config_error.ts";
+export { closestMatch, editDistance } from "./closest.ts";
+export { applyLogEnv, type Env, ENV_VARS, envValue, type EnvVar } from "./env.ts";
+export { type LoadedConfig, loadRoleConfig, parseConfigText, readConfigText } from "./load.ts";
+export { READABLE_FOLDERS } from "./files.ts";

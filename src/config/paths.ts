@@ -1,0 +1,44 @@
+/**
+ * Resolves the relative paths of a role's section against the config file's folder, so a config
+ * works the same whatever folder ztna is started from.
+ * Pure: no I/O (path arithmetic only).
+ * @module
+ */
+import { isAbsolute, resolve } from "node:path";
+import type { ClientConfig, ConnectorConfig, IntermediateConfig } from "./schema.ts";
+
+/** `path` made absolute against `base` (the config file's folder); absolute paths stay as they are. */
+export function resolveAgainst(base: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(base, path);
+}
+
+/** cert, key, token_public_keys, revocation_file and state_dir made absolute. */
+export function resolveIntermediatePaths(
+  config: IntermediateConfig,
+  base: string,
+): IntermediateConfig {
+  return {
+    ...config,
+    cert: resolveAgainst(base, config.cert),
+    key: resolveAgainst(base, config.key),
+    token_public_keys: config.token_public_keys.map((p) => resolveAgainst(base, p)),
+    state_dir: resolveAgainst(base, config.state_dir),
+    ...(config.revocation_file === undefined
+      ? {}
+      : { revocation_file: resolveAgainst(base, config.revocation_file) }),
+  };
+}
+
+/** ca and token_file made absolute (connector and client share these keys). */
+export function resolveDialerPaths<T extends ConnectorConfig | ClientConfig>(
+  config: T,
+  base: string,
+): T {
+  return {
+    ...config,
+    ...(config.ca === undefined ? {} : { ca: resolveAgainst(base, config.ca) }),
+    ...(config.token_file === undefined
+      ? {}
+      : { token_file: resolveAgainst(base, config.token_file) }),
+  };
+}
