@@ -1,0 +1,295 @@
+/**
+ * Parses the arguments of `ztna admin …` into one {@link AdminCommand} (zod schemas, the single source
+ * of its type) or a help text. Strict: unknown commands and flags, repeated single flags and stray
+ * arguments are {@link UsageError}s with a hint, and every value (service ids, role, duration, names)
+ * is checked here so the commands never start with bad input.
+ * Pure: no I/O.
+ * @module
+ */
+import { z } from "zod";
+import { ServiceGrant, TokenId, TokenSubject } from "../auth/mod.ts";
+import { closestMatch } from "../config/mod.ts";
+import { subjectAltNames } from "../pki/mod.ts";
+import {
+  ADMIN_HELP,
+  DEV_CERTS_HELP,
+  KEYGEN_HELP,
+  TOKEN_HELP,
+  TOKEN_ISSUE_HELP,
+  TOKEN_REVOKE_HELP,
+} from "./admin_help.ts";
+import { parseDuration } from "./duration.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Key file names: no slashes or dots up front, so `--name` cannot leave `--out`. */
+export const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const Path = z.string().min(1, "expected a path");
+
+/** `ztna admin keygen`. */
+export const KeygenCommand = z.strictObject({
+  kind: z.literal("keygen"),
+  out: Path,
+  name: z.string().regex(KEY_NAME_PATTERN, "expected letters, digits, '.', '_' or '-' (at most 64)")
+    .default("token-signing"),
+  force: z.boolean().default(false),
+});
+
+/** `ztna admin token issue`. */
+export const TokenIssueCommand = z.strictObject({
+  kind: z.literal("token-issue"),
+  signingKey: Path,
+  role: z.enum(["client", "connector"], { error: "expected client or connector" }),
+  /** Repeats are dropped, order kept. */
+  services: z.array(ServiceGrant).min(1).max(256, "expected at most 256 services")
+    .transform((list) => [...new Set(list)]),
+  subject: TokenSubject,
+  ttlSeconds: z.string().default("30d").transform((text, ctx) => {
+    const parsed = parseDuration(text);
+    if (parsed.ok) return parsed.seconds;
+    ctx.addIssue({ code: "custom", message: parsed.reason });
+    return z.NEVER;
+  }),
+  out: Path.optional(),
+});
+
+/** `ztna admin token revoke`. */
+export const TokenRevokeCommand = z.strictObject({
+  kind: z.literal("token-revoke"),
+  id: TokenId,
+  revocationFile: Path,
+  reason: z.string().max(200, "expected at most 200 characters").optional(),
+});
+
+/** `ztna admin dev-certs`. */
+export const DevCertsCommand = z.strictObject({
+  kind: z.literal("dev-certs"),
+  out: Path,
+  names: z.array(z.string()).default([]).superRefine((names, ctx) => {
+    names.forEach((name, index) => {
+      try {
+        subjectAltNames([name]);
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        ctx.addIssue({
+          code: "custom",
+          path: [index],
+          message: "expected a DNS name or an IP address",
+        });
+      }
+    });
+  }),
+  validDays: z.string().regex(/^\d{1,4}$/, "expected a whole number of days").optional()
+    .transform((text) => (text === undefined ? undefined : Number(text)))
+    .pipe(
+      z.number().int().min(1, "expected at least 1 day").max(825, "expected at most 825 days")
+        .optional(),
+    ),
+});
+
+/** Every admin command, parsed. */
+export const AdminCommand = z.discriminatedUnion("kind", [
+  KeygenCommand,
+  TokenIssueCommand,
+  TokenRevokeCommand,
+  DevCertsCommand,
+]);
+export type AdminCommand = z.output<typeof AdminCommand>;
+
+/** What the command line asks for: a help text to print, or a command to run. */
+export type AdminInvocation = { kind: "help"; text: string } | {
+  kind: "run";
+  command: AdminCommand;
+};
+
+/** How one flag maps to a field of the command. */
+interface FlagSpec {
+  field: string;
+  /** `value` takes one argument, `list` may repeat, `switch` takes none. */
+  type: "value" | "list" | "switch";
+  required?: boolean;
+}
+
+interface CommandSpec {
+  kind: AdminCommand["kind"];
+  words: string;
+  help: string;
+  flags: Record<string, FlagSpec>;
+}
+
+const COMMANDS: readonly CommandSpec[] = [
+  {
+    kind: "keygen",
+    words: "keygen",
+    help: KEYGEN_HELP,
+    flags: {
+      "--out": { field: "out", type: "value", required: true },
+      "--name": { field: "name", type: "value" },
+      "--force": { field: "force", type: "switch" },
+    },
+  },
+  {
+    kind: "token-issue",
+    words: "token issue",
+    help: TOKEN_ISSUE_HELP,
+    flags: {
+      "--signing-key": { field: "signingKey", type: "value", required: true },
+      "--role": { field: "role", type: "value", required: true },
+      "--service": { field: "services", type: "list", required: true },
+      "--subject": { field: "subject", type: "value", required: true },
+      "--ttl": { field: "ttlSeconds", type: "value" },
+      "--out": { field: "out", type: "value" },
+    },
+  },
+  {
+    kind: "token-revoke",
+    words: "token revoke",
+    help: TOKEN_REVOKE_HELP,
+    flags: {
+      "--id": { field: "id", type: "value", required: true },
+      "--revocation-file": { field: "revocationFile", type: "value", required: true },
+      "--reason": { field: "reason", type: "value" },
+    },
+  },
+  {
+    kind: "dev-certs",
+    words: "dev-certs",
+    help: DEV_CERTS_HELP,
+    flags: {
+      "--out": { field: "out", type: "value", required: true },
+      "--name": { field: "names", type: "list" },
+      "--valid-days": { field: "validDays", type: "value" },
+    },
+  },
+];
+
+const HELP_FLAGS = ["--help", "-h"];
+const TOP_WORDS = ["keygen", "token", "dev-certs", "help"];
+const TOKEN_WORDS = ["issue", "revoke"];
+
+/**
+ * Parses the arguments after `ztna admin`.
+ * @throws {UsageError} for unknown commands or flags, missing or invalid values
+ */
+export function parseAdminArgs(args: readonly string[]): AdminInvocation {
+  const [first, second] = args;
+  if (first === undefined) {
+    throw new UsageError(
+      "missing command; expected keygen, token issue, token revoke or dev-certs",
+      {
+        hint: 'run "ztna admin --help" for usage',
+      },
+    );
+  }
+  if (HELP_FLAGS.includes(first) || first === "help") return { kind: "help", text: ADMIN_HELP };
+  if (first === "token") {
+    if (second === undefined || HELP_FLAGS.includes(second)) {
+      if (second === undefined) {
+        throw new UsageError("missing token command; expected issue or revoke", {
+          hint: 'run "ztna admin token --help" for usage',
+        });
+      }
+      return { kind: "help", text: TOKEN_HELP };
+    }
+    const spec = COMMANDS.find((c) => c.words === `token ${second}`);
+    if (spec === undefined) throw unknownWord(second, TOKEN_WORDS, "ztna admin token");
+    return parseCommand(spec, args.slice(2));
+  }
+  const spec = COMMANDS.find((c) => c.words === first);
+  if (spec === undefined) {
+    if (first.startsWith("-")) {
+      throw new UsageError(`unexpected flag "${first}" before the command`, {
+        hint:
+          'flags come after the command: "ztna admin <command> [flags]"; see "ztna admin --help"',
+      });
+    }
+    throw unknownWord(first, TOP_WORDS, "ztna admin");
+  }
+  return parseCommand(spec, args.slice(1));
+}
+
+function unknownWord(word: string, words: readonly string[], prefix: string): UsageError {
+  const near = closestMatch(word, words);
+  return new UsageError(`unknown command "${prefix} ${word}"`, {
+    hint: near === undefined
+      ? `run "${prefix} --help" for usage`
+      : `did you mean "${prefix} ${near}"?`,
+  });
+}
+
+function parseCommand(spec: CommandSpec, args: readonly string[]): AdminInvocation {
+  if (args.some((a) => HELP_FLAGS.includes(a))) return { kind: "help", text: spec.help };
+  const hint = `run "ztna admin ${spec.words} --help" for usage`;
+  const fields: Record<string, string | string[] | boolean> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) {
+      throw new UsageError(
+        `unexpected argument "${arg}"; "ztna admin ${spec.words}" takes only flags`,
+        {
+          hint,
+        },
+      );
+    }
+    const eq = arg.indexOf("=");
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    const flag = Object.hasOwn(spec.flags, name) ? spec.flags[name] : undefined;
+    if (flag === undefined) {
+      const near = closestMatch(name, [...Object.keys(spec.flags), "--help"]);
+      throw new UsageError(`unknown flag "${name}" for "ztna admin ${spec.words}"`, {
+        hint: near === undefined ? hint : `did you mean "${near}"?`,
+      });
+    }
+    if (flag.type === "switch") {
+      if (eq >= 0) throw new UsageError(`flag "${name}" takes no value`, { hint });
+      fields[flag.field] = true;
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) {
+      value = arg.slice(eq + 1);
+    } else {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith("--")) {
+        throw new UsageError(`flag "${name}" needs a value`, { hint });
+      }
+      value = next;
+      i++;
+    }
+    const previous = fields[flag.field];
+    if (flag.type === "list") {
+      fields[flag.field] = Array.isArray(previous) ? [...previous, value] : [value];
+    } else if (previous !== undefined) {
+      throw new UsageError(`flag "${name}" given more than once`, { hint });
+    } else {
+      fields[flag.field] = value;
+    }
+  }
+  for (const [name, flag] of Object.entries(spec.flags)) {
+    if (flag.required && fields[flag.field] === undefined) {
+      throw new UsageError(`missing ${name}`, { hint });
+    }
+  }
+  const parsed = AdminCommand.safeParse({ kind: spec.kind, ...fields });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path[0];
+    const name = Object.entries(spec.flags).find(([, f]) => f.field === field)?.[0] ??
+      String(field);
+    const value = valueAt(fields, issue.path);
+    const got = value === undefined ? "" : ` "${value}"`;
+    throw new UsageError(`invalid ${name}${got}: ${issue.message}`, { hint });
+  }
+  return { kind: "run", command: parsed.data };
+}
+
+/** The raw text behind an issue, when it points at one string (a list entry or a single value). */
+function valueAt(
+  fields: Record<string, string | string[] | boolean>,
+  path: readonly PropertyKey[],
+): string | undefined {
+  const top = typeof path[0] === "string" ? fields[path[0]] : undefined;
+  if (typeof top === "string") return top;
+  if (Array.isArray(top) && typeof path[1] === "number") return top[path[1]];
+  return undefined;
+}

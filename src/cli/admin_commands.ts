@@ -1,0 +1,233 @@
+/**
+ * What each `ztna admin` command does once its arguments are parsed: keygen, token issue, token
+ * revoke, dev-certs. Each reads and writes files, prints results through {@link AdminIo} and
+ * returns an exit status; expected failures are {@link AdminFailure}s with a message for the user.
+ * Tokens are printed only by `token issue` on stdout, keys never.
+ * @module
+ */
+import {
+  formatRevocationEntry,
+  generateSigningKeyPair,
+  importPrivateKey,
+  issueToken,
+  parseRevocationList,
+} from "../auth/mod.ts";
+import { generateDevPki, writeFileAtomic } from "../pki/mod.ts";
+import type { AdminCommand } from "./admin_args.ts";
+import { formatSeconds } from "./duration.ts";
+
+/** Where the admin commands print: results to `out` (stdout), notes and errors to `err` (stderr). */
+export interface AdminIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Clock for the admin commands, replaced in tests. */
+export interface AdminDeps {
+  io: AdminIo;
+  /** @default {Date.now} */
+  now: () => number;
+}
+
+/** An expected failure (file exists, unreadable key…); runAdmin prints the message and exits 1. */
+export class AdminFailure extends Error {
+  override readonly name = "AdminFailure";
+  readonly hint: string | undefined;
+  constructor(message: string, options: ErrorOptions & { hint?: string } = {}) {
+    super(message, options);
+    this.hint = options.hint;
+  }
+}
+
+/** What the shipped permission set (deno.json "ztna") lets the binary write. */
+export const WRITABLE_FOLDERS = "./certs, ./state and /var/lib/ztna";
+
+type Of<K extends AdminCommand["kind"]> = Extract<AdminCommand, { kind: K }>;
+
+/** Runs one parsed command; resolves with the exit status. */
+export function runAdminCommand(command: AdminCommand, deps: AdminDeps): Promise<number> {
+  switch (command.kind) {
+    case "keygen":
+      return keygen(command, deps);
+    case "token-issue":
+      return tokenIssue(command, deps);
+    case "token-revoke":
+      return tokenRevoke(command, deps);
+    case "dev-certs":
+      return devCerts(command, deps);
+  }
+}
+
+async function keygen(command: Of<"keygen">, { io }: AdminDeps): Promise<number> {
+  const keyPath = `${command.out}/${command.name}.key`;
+  const pubPath = `${command.out}/${command.name}.pub`;
+  await fsStep("create folder", command.out, () => Deno.mkdir(command.out, { recursive: true }));
+  if (!command.force) {
+    for (const path of [keyPath, pubPath]) {
+      if (await exists(path)) {
+        throw new AdminFailure(`Cannot write key: "${path}" already exists`, {
+          hint: "pass --force to replace it; tokens signed by the old key then stop verifying",
+        });
+      }
+    }
+  }
+  const pair = await generateSigningKeyPair();
+  const ifExists = command.force ? "replace" : "fail";
+  await fsStep(
+    "write",
+    keyPath,
+    () => writeFileAtomic(keyPath, pair.privatePem, { mode: 0o600, ifExists }),
+  );
+  await fsStep(
+    "write",
+    pubPath,
+    () => writeFileAtomic(pubPath, pair.publicPem, { mode: 0o644, ifExists }),
+  );
+  io.out(`kid ${pair.kid}`);
+  io.out(`private key ${keyPath}`);
+  io.out(`public key ${pubPath}`);
+  io.err(`give relays ${pubPath} (token_public_keys); keep ${keyPath} secret`);
+  return 0;
+}
+
+async function tokenIssue(command: Of<"token-issue">, { io, now }: AdminDeps): Promise<number> {
+  const pem = await fsStep(
+    "read signing key",
+    command.signingKey,
+    () => Deno.readTextFile(command.signingKey),
+  );
+  const key = await importPrivateKey(pem, command.signingKey);
+  const issued = await issueToken(key, {
+    subject: command.subject,
+    role: command.role,
+    services: command.services,
+    ttlSeconds: command.ttlSeconds,
+  }, { nowMs: now() });
+  const { out } = command;
+  if (out === undefined) {
+    io.out(issued.token);
+  } else {
+    await fsStep("write", out, () => writeFileAtomic(out, `${issued.token}\n`, { mode: 0o600 }));
+    io.out(issued.tokenId);
+  }
+  const expires = new Date(issued.expiresAtMs).toISOString();
+  io.err(
+    `issued token ${issued.tokenId} for ${command.subject} (role ${command.role}, services ${
+      command.services.join(",")
+    }, expires ${expires}, ttl ${formatSeconds(command.ttlSeconds)}, key ${key.kid})`,
+  );
+  return 0;
+}
+
+async function tokenRevoke(command: Of<"token-revoke">, { io, now }: AdminDeps): Promise<number> {
+  const path = command.revocationFile;
+  const existing = await fsStep("read", path, () => readIfPresent(path));
+  if (existing !== undefined && parseRevocationList(existing).ids.has(command.id)) {
+    io.out(`token ${command.id} is already revoked in ${path}`);
+    return 0;
+  }
+  const stamp = new Date(now()).toISOString();
+  const entry = formatRevocationEntry(
+    command.id,
+    [stamp, command.reason].filter(Boolean).join(" "),
+  );
+  const prefix = existing === undefined || existing === ""
+    ? "# ztna revocation list: one token id per line; '#' starts a comment\n"
+    : existing.endsWith("\n")
+    ? ""
+    : "\n";
+  const folder = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+  if (folder !== "") {
+    await fsStep("create folder", folder, () => Deno.mkdir(folder, { recursive: true }));
+  }
+  // Appending keeps concurrent revocations; a relay reading mid-write skips the partial line once.
+  await fsStep(
+    "write",
+    path,
+    () => Deno.writeTextFile(path, prefix + entry, { append: true, create: true, mode: 0o644 }),
+  );
+  io.out(`revoked token ${command.id} in ${path}`);
+  return 0;
+}
+
+async function devCerts(command: Of<"dev-certs">, { io, now }: AdminDeps): Promise<number> {
+  const pki = await fsStep("write certificates to", command.out, () =>
+    generateDevPki({
+      outDir: command.out,
+      names: command.names,
+      nowMs: now(),
+      ...(command.validDays === undefined ? {} : { validDays: command.validDays }),
+    }));
+  if (pki.caReplacedBecause !== undefined) {
+    io.err(`ztna admin: made a new dev CA because ${pki.caReplacedBecause}`);
+    io.err("ztna admin: clients and connectors must now trust the new ca.crt");
+  }
+  io.out(`ca certificate ${pki.caCertPath} (${pki.caReused ? "kept" : "new"})`);
+  io.out(`ca key ${pki.caKeyPath}`);
+  io.out(
+    `relay certificate ${pki.certPath} (${
+      pki.names.join(", ")
+    }; expires ${pki.notAfter.toISOString()})`,
+  );
+  io.out(`relay key ${pki.keyPath}`);
+  io.err(`give clients and connectors: ca = "${pki.caCertPath}"`);
+  return 0;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function readIfPresent(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** Runs a file operation; turns file-system errors into an {@link AdminFailure} naming the path. */
+async function fsStep<T>(action: string, path: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const described = describeFsError(error);
+    if (described === undefined) throw error;
+    throw new AdminFailure(`Cannot ${action} "${path}": ${described.reason}`, {
+      cause: error,
+      ...(described.hint === undefined ? {} : { hint: described.hint }),
+    });
+  }
+}
+
+function describeFsError(error: unknown): { reason: string; hint?: string } | undefined {
+  if (error instanceof Deno.errors.NotFound) return { reason: "not found" };
+  if (error instanceof Deno.errors.AlreadyExists) {
+    return { reason: "already exists", hint: "pass --force to replace it" };
+  }
+  if (error instanceof Deno.errors.PermissionDenied) return { reason: "permission denied" };
+  if (error instanceof Deno.errors.IsADirectory) return { reason: "is a folder, not a file" };
+  if (error instanceof Deno.errors.NotADirectory) {
+    return { reason: "a part of the path is not a folder" };
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    const writing = /write access/.test(error.message);
+    return writing
+      ? {
+        reason: "outside the ztna permission set",
+        hint: `the ztna binary may write only under ${WRITABLE_FOLDERS}`,
+      }
+      : {
+        reason: "outside the ztna permission set",
+        hint: "the ztna binary may read only under the project folder, /etc/ztna and /var/lib/ztna",
+      };
+  }
+  return undefined;
+}
