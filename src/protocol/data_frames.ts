@@ -71,7 +71,8 @@ export class DataFrameParser {
         continue;
       }
       // Read the header (4 bytes, +2 for RESET's code) across chunk boundaries.
-      const need = this.#headerHave >= 1 && this.#header[0] === FRAME_TYPE.reset ? 6 : 4;
+      const type = this.#headerHave > 0 ? this.#header[0] : chunk[at];
+      const need = type === FRAME_TYPE.reset ? 6 : 4;
       const take = Math.min(need - this.#headerHave, chunk.byteLength - at);
       this.#header.set(chunk.subarray(at, at + take), this.#headerHave);
       this.#headerHave += take;

@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { ConnectorRegistry, type PoolMember } from "./registry.ts";
+
+function member(connId: string, activeFlows = 0): PoolMember {
+  return { connId, activeFlows };
+}
+
+Deno.test("ConnectorRegistry picks nothing for a service without members", () => {
+  const reg = new ConnectorRegistry();
+  assert.equal(reg.pick("db"), undefined);
+  assert.deepEqual(reg.members("db"), []);
+  assert.deepEqual(reg.services(), []);
+  assert.equal(reg.isKnown("db"), false);
+});
+
+Deno.test("ConnectorRegistry picks the only member of a pool", () => {
+  const reg = new ConnectorRegistry();
+  const a = member("a");
+  reg.add("db", a);
+  assert.equal(reg.pick("db"), a);
+  assert.equal(reg.pick("db"), a);
+  assert.equal(reg.pick("web"), undefined);
+  assert.deepEqual(reg.services(), ["db"]);
+  assert.equal(reg.isKnown("db"), true);
+});
+
+Deno.test("ConnectorRegistry picks the member with the fewest active flows", () => {
+  const reg = new ConnectorRegistry();
+  const a = member("a", 5);
+  const b = member("b", 2);
+  const c = member("c", 9);
+  for (const m of [a, b, c]) reg.add("db", m);
+  assert.equal(reg.pick("db"), b);
+  assert.equal(reg.pick("db"), b, "load, not turn, decides");
+  b.activeFlows = 6;
+  assert.equal(reg.pick("db"), a, "reads the live count");
+});
+
+Deno.test("ConnectorRegistry alternates between members with equal load", () => {
+  const reg = new ConnectorRegistry();
+  const a = member("a", 1);
+  const b = member("b", 1);
+  reg.add("db", a);
+  reg.add("db", b);
+  assert.deepEqual([1, 2, 3, 4].map(() => reg.pick("db")?.connId), ["a", "b", "a", "b"]);
+});
+
+Deno.test("ConnectorRegistry rotates only among the least loaded", () => {
+  const reg = new ConnectorRegistry();
+  for (const [id, load] of [["a", 0], ["b", 3], ["c", 0], ["d", 0]] as const) {
+    reg.add("db", member(id, load));
+  }
+  assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => reg.pick("db")?.connId), [
+    "a",
+    "c",
+    "d",
+    "a",
+    "c",
+    "d",
+  ]);
+});
+
+Deno.test("ConnectorRegistry shares flows evenly when the caller counts them", () => {
+  const reg = new ConnectorRegistry();
+  const pool = [member("a"), member("b"), member("c")];
+  for (const m of pool) reg.add("db", m);
+  for (let i = 0; i < 30; i++) {
+    const m = reg.pick("db");
+    assert.ok(m);
+    m.activeFlows++;
+  }
+  assert.deepEqual(pool.map((m) => m.activeFlows), [10, 10, 10]);
+});
+
+Deno.test("ConnectorRegistry ignores adding the same member twice", () => {
+  const reg = new ConnectorRegistry();
+  const a = member("a");
+  reg.add("db", a);
+  reg.add("db", a);
+  reg.add("db", member("a", 7));
+  assert.deepEqual(reg.members("db"), [a]);
+  assert.deepEqual(reg.removeConnection("a"), ["db"]);
+  assert.deepEqual(reg.members("db"), []);
+});
+
+Deno.test("ConnectorRegistry removeConnection removes from every pool and returns its services", () => {
+  const reg = new ConnectorRegistry();
+  const a = member("a");
+  const b = member("b");
+  reg.add("db", a);
+  reg.add("web", a);
+  reg.add("web", b);
+  reg.add("mail", b);
+  assert.deepEqual(reg.removeConnection("a").sort(), ["db", "web"]);
+  assert.deepEqual(reg.members("db"), []);
+  assert.deepEqual(reg.members("web"), [b]);
+  assert.deepEqual(reg.services().sort(), ["mail", "web"]);
+  assert.equal(reg.pick("db"), undefined);
+  assert.equal(reg.pick("web"), b);
+  assert.deepEqual(reg.removeConnection("a"), [], "a second removal finds nothing");
+  assert.deepEqual(reg.removeConnection("nobody"), []);
+});
+
+Deno.test("ConnectorRegistry keeps a service known after its pool empties", () => {
+  const reg = new ConnectorRegistry();
+  reg.add("db", member("a"));
+  reg.removeConnection("a");
+  assert.equal(reg.isKnown("db"), true);
+  assert.equal(reg.pick("db"), undefined);
+  assert.deepEqual(reg.services(), []);
+  reg.add("db", member("b"));
+  assert.equal(reg.pick("db")?.connId, "b", "a pool can be refilled");
+});
+
+Deno.test("ConnectorRegistry keeps picking after a member leaves mid-rotation", () => {
+  const reg = new ConnectorRegistry();
+  for (const id of ["a", "b", "c"]) reg.add("db", member(id));
+  assert.equal(reg.pick("db")?.connId, "a");
+  assert.equal(reg.pick("db")?.connId, "b");
+  assert.equal(reg.pick("db")?.connId, "c");
+  reg.removeConnection("c");
+  const next = [1, 2, 3, 4].map(() => reg.pick("db")?.connId);
+  assert.ok(next.includes("a") && next.includes("b"), `${next}`);
+  assert.ok(!next.includes("c"));
+});
+
+Deno.test("ConnectorRegistry members() returns a copy", () => {
+  const reg = new ConnectorRegistry();
+  reg.add("db", member("a"));
+  reg.members("db").push(member("x"));
+  assert.deepEqual(reg.members("db").map((m) => m.connId), ["a"]);
+});
