@@ -20,13 +20,21 @@ const SESSION_WAIT_MS = 5_000;
 const REPLY_TIMEOUT_MS = 15_000;
 
 /** Runs the client until `ctx.signal` aborts. */
-export async function runClient(config: ClientConfig, token: string, ctx: RunContext): Promise<void> {
+export async function runClient(
+  config: ClientConfig,
+  token: string,
+  ctx: RunContext,
+): Promise<void> {
   const caCerts = config.ca ? [await Deno.readTextFile(config.ca)] : undefined;
   const holder = new SessionHolder();
   const listeners = config.forward.map((f) => {
     const addr = parseHostPort(f.listen);
     if (!addr.ok) throw new RangeError(`client.forward listen: ${addr.reason}`);
-    const listener = Deno.listen({ hostname: addr.value.hostname, port: addr.value.port, transport: "tcp" });
+    const listener = Deno.listen({
+      hostname: addr.value.hostname,
+      port: addr.value.port,
+      transport: "tcp",
+    });
     const bound = listener.addr;
     log.info("Forwarding {listen} to service {service}", {
       listen: `${bound.hostname}:${bound.port}`,
@@ -92,26 +100,39 @@ async function runSession(
       signal,
     });
   } catch (e) {
-    const level = e instanceof DialError && e.failure.kind === "untrusted_certificate" ? "error" : "warn";
+    const level = e instanceof DialError && e.failure.kind === "untrusted_certificate"
+      ? "error"
+      : "warn";
     log[level]("{error}", { error: e instanceof Error ? e.message : String(e) });
     return { authenticated: false };
   }
   try {
     const session = await helloRelay(conn, "client", token);
-    log.info("Connected to relay {relay} as {identity}", { relay: target.address, identity: session.welcome.identity });
+    log.info("Connected to relay {relay} as {identity}", {
+      relay: target.address,
+      identity: session.welcome.identity,
+    });
     holder.set(session);
     const info = await conn.closed.catch(() => undefined);
     holder.clear(session);
     const code = await closeCodeOf(conn);
-    if (!signal.aborted) log.warn("Lost relay {relay} ({code})", { relay: target.address, code: code ?? "closed" });
+    if (!signal.aborted) {
+      log.warn("Lost relay {relay} ({code})", { relay: target.address, code: code ?? "closed" });
+    }
     void info;
     return { authenticated: true, code };
   } catch (e) {
     if (e instanceof DialError && e.failure.kind === "refused") {
-      log.error("Relay {relay} refused this client: {code}", { relay: target.address, code: e.failure.code });
+      log.error("Relay {relay} refused this client: {code}", {
+        relay: target.address,
+        code: e.failure.code,
+      });
       return { authenticated: false, code: e.failure.code };
     }
-    log.warn("Session with relay {relay} failed: {error}", { relay: target.address, error: String(e) });
+    log.warn("Session with relay {relay} failed: {error}", {
+      relay: target.address,
+      error: String(e),
+    });
     return { authenticated: false };
   } finally {
     try {

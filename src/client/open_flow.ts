@@ -36,7 +36,10 @@ export async function openFlow(
     const reply = await Promise.race([
       reader.readHeader((b) => decodeHeader(b, "reply")),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ZtnaError("backend_timeout", "no REPLY in time")), replyTimeoutMs);
+        timer = setTimeout(
+          () => reject(new ZtnaError("backend_timeout", "no REPLY in time")),
+          replyTimeoutMs,
+        );
       }),
     ]);
     if (reply.code !== "ok") {
@@ -49,7 +52,10 @@ export async function openFlow(
     writer.releaseLock();
     log.debug("Flow {flowId} to {service} open", { flowId: reply.flowId, service });
     const result = await runTcpFlow(tcp, reader, stream.writable);
-    log.debug("Flow {flowId} ended: sent {sent}, received {received}", { flowId: reply.flowId, ...result });
+    log.debug("Flow {flowId} ended: sent {sent}, received {received}", {
+      flowId: reply.flowId,
+      ...result,
+    });
     return { ok: true };
   } catch (e) {
     const code = e instanceof ZtnaError ? e.code : "flow_reset";

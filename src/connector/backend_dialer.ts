@@ -31,7 +31,11 @@ export class BackendTable {
   async dial(service: string, timeoutMs: number): Promise<Deno.TcpConn> {
     const target = this.#backends.get(service);
     if (!target) throw new ZtnaError("unknown_service", `service "${service}" is not served here`);
-    const connecting = Deno.connect({ hostname: target.hostname, port: target.port, transport: "tcp" });
+    const connecting = Deno.connect({
+      hostname: target.hostname,
+      port: target.port,
+      transport: "tcp",
+    });
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await Promise.race([
@@ -39,19 +43,28 @@ export class BackendTable {
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             connecting.then((c) => c.close(), () => {});
-            reject(new ZtnaError("backend_timeout", `backend of "${service}" did not answer in ${timeoutMs} ms`));
+            reject(
+              new ZtnaError(
+                "backend_timeout",
+                `backend of "${service}" did not answer in ${timeoutMs} ms`,
+              ),
+            );
           }, timeoutMs);
         }),
       ]);
     } catch (e) {
       if (e instanceof ZtnaError) throw e;
       if (e instanceof Deno.errors.ConnectionRefused) {
-        throw new ZtnaError("backend_refused", `backend of "${service}" refused the connection`, { cause: e });
+        throw new ZtnaError("backend_refused", `backend of "${service}" refused the connection`, {
+          cause: e,
+        });
       }
       if (e instanceof Deno.errors.TimedOut) {
         throw new ZtnaError("backend_timeout", `backend of "${service}" timed out`, { cause: e });
       }
-      throw new ZtnaError("backend_unreachable", `backend of "${service}" is unreachable`, { cause: e });
+      throw new ZtnaError("backend_unreachable", `backend of "${service}" is unreachable`, {
+        cause: e,
+      });
     } finally {
       clearTimeout(timer);
     }

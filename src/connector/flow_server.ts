@@ -27,7 +27,11 @@ export async function serveFlow(
       tcp = await backends.dial(header.service, connectTimeoutMs);
     } catch (e) {
       const code = e instanceof ZtnaError ? e.code : "backend_unreachable";
-      log.warn("Flow {flowId} to {service} failed: {code}", { flowId, service: header.service, code });
+      log.warn("Flow {flowId} to {service} failed: {code}", {
+        flowId,
+        service: header.service,
+        code,
+      });
       await writer.write(encodeHeader({ type: "reply", code, flowId })).catch(() => {});
       await writer.close().catch(() => {});
       await reader.cancel(code);

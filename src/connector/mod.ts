@@ -13,7 +13,11 @@ import { runRelayLink } from "./relay_link.ts";
 const log = getLogger(["ztna", "connector"]);
 
 /** Runs the connector until `ctx.signal` aborts; then closes every relay connection at once. */
-export async function runConnector(config: ConnectorConfig, token: string, ctx: RunContext): Promise<void> {
+export async function runConnector(
+  config: ConnectorConfig,
+  token: string,
+  ctx: RunContext,
+): Promise<void> {
   const backends = new BackendTable(config.service);
   const caCerts = config.ca ? [await Deno.readTextFile(config.ca)] : undefined;
   log.info("Connector serving {services} through {count} relay(s)", {

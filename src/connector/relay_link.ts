@@ -24,7 +24,10 @@ export interface RelayLinkDeps {
 }
 
 /** Runs one session with `target` to its end. Never throws. */
-export async function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Promise<SessionEnd> {
+export async function runRelayLink(
+  target: RelayTargetConfig,
+  deps: RelayLinkDeps,
+): Promise<SessionEnd> {
   const { config, log, signal } = deps;
   const rlog = log.with({ relay: target.address });
   let conn: Deno.QuicConn;
@@ -37,7 +40,9 @@ export async function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDep
       maxIncomingStreams: MAX_INCOMING_FLOWS,
     });
   } catch (e) {
-    const level = e instanceof DialError && e.failure.kind === "untrusted_certificate" ? "error" : "warn";
+    const level = e instanceof DialError && e.failure.kind === "untrusted_certificate"
+      ? "error"
+      : "warn";
     rlog[level]("{error}", { error: e instanceof Error ? e.message : String(e) });
     return { authenticated: false };
   }
@@ -45,7 +50,10 @@ export async function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDep
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     const session = await helloRelay(conn, "connector", deps.token);
-    rlog.info("Connected to relay {relay} as {identity}", { relay: target.address, identity: session.welcome.identity });
+    rlog.info("Connected to relay {relay} as {identity}", {
+      relay: target.address,
+      identity: session.welcome.identity,
+    });
     const flows = serveIncoming(conn, deps, rlog);
     for (const service of deps.backends.services) {
       await session.control.send({ type: "register", service });
@@ -63,14 +71,22 @@ export async function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDep
     }
     await flows;
     const code = await closeCodeOf(conn);
-    if (!signal.aborted) rlog.warn("Lost relay {relay} ({code})", { relay: target.address, code: code ?? "closed" });
+    if (!signal.aborted) {
+      rlog.warn("Lost relay {relay} ({code})", { relay: target.address, code: code ?? "closed" });
+    }
     return { authenticated: true, code };
   } catch (e) {
     if (e instanceof DialError && e.failure.kind === "refused") {
-      rlog.error("Relay {relay} refused this connector: {code}", { relay: target.address, code: e.failure.code });
+      rlog.error("Relay {relay} refused this connector: {code}", {
+        relay: target.address,
+        code: e.failure.code,
+      });
       return { authenticated: false, code: e.failure.code };
     }
-    rlog.warn("Session with relay {relay} failed: {error}", { relay: target.address, error: String(e) });
+    rlog.warn("Session with relay {relay} failed: {error}", {
+      relay: target.address,
+      error: String(e),
+    });
     return { authenticated: false, code: await closeCodeOf(conn) };
   } finally {
     signal.removeEventListener("abort", onAbort);
@@ -86,8 +102,8 @@ async function serveIncoming(conn: Deno.QuicConn, deps: RelayLinkDeps, log: Logg
   while (true) {
     const next = await reader.read().catch(() => ({ done: true as const, value: undefined }));
     if (next.done) break;
-    const p = serveFlow(next.value, deps.backends, deps.config.connect_timeout_ms, log).finally(() =>
-      running.delete(p)
+    const p = serveFlow(next.value, deps.backends, deps.config.connect_timeout_ms, log).finally(
+      () => running.delete(p),
     );
     running.add(p);
   }

@@ -48,7 +48,11 @@ export async function runDemo(ctx: RunContext, options: DemoOptions = {}): Promi
   const backend = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: ctx.signal, onListen: () => {} },
     (req) =>
-      new Response(`Hello from the private backend, reached through ztna (${req.method} ${new URL(req.url).pathname})\n`),
+      new Response(
+        `Hello from the private backend, reached through ztna (${req.method} ${
+          new URL(req.url).pathname
+        })\n`,
+      ),
   );
   const relayAddress = `127.0.0.1:${freeUdpPort()}`;
   const forwardAddress = `127.0.0.1:${freeTcpPort()}`;
@@ -75,7 +79,11 @@ export async function runDemo(ctx: RunContext, options: DemoOptions = {}): Promi
     ctx,
   );
   const client = runClient(
-    ClientSection.parse({ relays: [relayTarget], ca: pki.caCertPath, forward: [{ listen: forwardAddress, service: "web" }] }),
+    ClientSection.parse({
+      relays: [relayTarget],
+      ca: pki.caCertPath,
+      forward: [{ listen: forwardAddress, service: "web" }],
+    }),
     clientToken.token,
     ctx,
   );
@@ -87,7 +95,11 @@ export async function runDemo(ctx: RunContext, options: DemoOptions = {}): Promi
       forward: forwardAddress,
     });
     // The one line a newcomer needs, on stdout so it stays visible between the log lines on stderr.
-    await Deno.stdout.write(new TextEncoder().encode(`\nTry it:  curl http://${forwardAddress}/\n\nCtrl-C stops the demo.\n\n`));
+    await Deno.stdout.write(
+      new TextEncoder().encode(
+        `\nTry it:  curl http://${forwardAddress}/\n\nCtrl-C stops the demo.\n\n`,
+      ),
+    );
   } else if (!ctx.signal.aborted) {
     log.error("Demo did not become ready within 20 s; see the log lines above");
   }
@@ -98,7 +110,9 @@ async function probe(url: string, signal: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + 20_000;
   while (!signal.aborted && Date.now() < deadline) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(3_000)]) });
+      const res = await fetch(url, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(3_000)]),
+      });
       await res.body?.cancel();
       if (res.ok) return true;
     } catch { /* not up yet */ }

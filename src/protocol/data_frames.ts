@@ -6,7 +6,7 @@
  * @module
  */
 import { MAX_DATA_FRAME } from "./constants.ts";
-import { codeFromWire, ERRORS, type ErrorCode } from "./errors.ts";
+import { codeFromWire, type ErrorCode, ERRORS } from "./errors.ts";
 
 /** Frame type in the first byte; the next three bytes are a big-endian u24 payload length. */
 export const FRAME_TYPE = { data: 0x00, end: 0x01, reset: 0x02 } as const;
@@ -60,7 +60,11 @@ export class DataFrameParser {
     let at = 0;
     while (at < chunk.byteLength) {
       if (this.#finished) {
-        events.push({ kind: "error", code: "protocol_error", why: "bytes after the end of the flow" });
+        events.push({
+          kind: "error",
+          code: "protocol_error",
+          why: "bytes after the end of the flow",
+        });
         return events;
       }
       if (this.#remaining > 0) {
@@ -83,7 +87,9 @@ export class DataFrameParser {
       switch (h[0]) {
         case FRAME_TYPE.data:
           if (len === 0) return this.#fail(events, "protocol_error", "empty DATA frame");
-          if (len > MAX_DATA_FRAME) return this.#fail(events, "frame_too_large", `DATA frame of ${len} bytes`);
+          if (len > MAX_DATA_FRAME) {
+            return this.#fail(events, "frame_too_large", `DATA frame of ${len} bytes`);
+          }
           this.#remaining = len;
           this.#headerHave = 0;
           break;
@@ -104,7 +110,11 @@ export class DataFrameParser {
     return events;
   }
 
-  #fail(events: FrameEvent[], code: "protocol_error" | "frame_too_large", why: string): FrameEvent[] {
+  #fail(
+    events: FrameEvent[],
+    code: "protocol_error" | "frame_too_large",
+    why: string,
+  ): FrameEvent[] {
     this.#finished = true;
     events.push({ kind: "error", code, why });
     return events;

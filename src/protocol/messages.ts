@@ -31,7 +31,10 @@ export const Welcome = z.strictObject({
   identity: z.string().max(128),
   role: PeerRole,
   services: z.array(z.union([ServiceId, z.literal("*")])).max(256),
-  observed: z.strictObject({ hostname: z.string().max(64), port: z.number().int().min(0).max(65_535) }),
+  observed: z.strictObject({
+    hostname: z.string().max(64),
+    port: z.number().int().min(0).max(65_535),
+  }),
   limits: z.strictObject({
     maxStreams: z.number().int().min(1),
     maxMessageBytes: z.number().int().min(1),
@@ -62,7 +65,14 @@ export const Nack = z.strictObject({
 });
 
 /** Every control message. */
-export const ControlMessage = z.discriminatedUnion("type", [Hello, Welcome, Refused, Register, Ack, Nack]);
+export const ControlMessage = z.discriminatedUnion("type", [
+  Hello,
+  Welcome,
+  Refused,
+  Register,
+  Ack,
+  Nack,
+]);
 export type ControlMessage = z.output<typeof ControlMessage>;
 export type ControlMessageInput = z.input<typeof ControlMessage>;
 export type Hello = z.output<typeof Hello>;
@@ -96,7 +106,11 @@ export function decodeMessage(
   const parsed = ControlMessage.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, code: "protocol_error", why: `${issue?.path.join(".") || "message"}: ${issue?.message}` };
+    return {
+      ok: false,
+      code: "protocol_error",
+      why: `${issue?.path.join(".") || "message"}: ${issue?.message}`,
+    };
   }
   return { ok: true, msg: parsed.data };
 }

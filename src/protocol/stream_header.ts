@@ -5,7 +5,7 @@
  */
 import { SERVICE_ID_PATTERN } from "../config/schema.ts";
 import { MAX_IDENTITY_BYTES } from "./constants.ts";
-import { codeFromWire, ERRORS, type ErrorCode } from "./errors.ts";
+import { codeFromWire, type ErrorCode, ERRORS } from "./errors.ts";
 
 /** Header type bytes; distinct from data-frame types so a misrouted stream is caught at once. */
 export const HEADER_TYPE = { open: 0x10, flow: 0x11, reply: 0x12 } as const;
@@ -74,7 +74,10 @@ export function encodeHeader(h: StreamHeader): Uint8Array {
       const out = new Uint8Array(7);
       const dv = new DataView(out.buffer);
       out[0] = HEADER_TYPE.reply;
-      dv.setUint16(1, h.code === "ok" ? 0 : h.code === "unknown" ? ERRORS.internal.wire : ERRORS[h.code].wire);
+      dv.setUint16(
+        1,
+        h.code === "ok" ? 0 : h.code === "unknown" ? ERRORS.internal.wire : ERRORS[h.code].wire,
+      );
       dv.setUint32(3, h.flowId);
       return out;
     }
@@ -96,14 +99,22 @@ export function decodeHeader<K extends StreamHeader["type"]>(
   type Out = HeaderDecoded<Extract<StreamHeader, { type: K }>>;
   if (buf.byteLength < 1) return { kind: "incomplete" };
   if (buf[0] !== HEADER_TYPE[expect]) {
-    return { kind: "error", code: "protocol_error", why: `expected a ${expect} header, got type 0x${buf[0].toString(16)}` };
+    return {
+      kind: "error",
+      code: "protocol_error",
+      why: `expected a ${expect} header, got type 0x${buf[0].toString(16)}`,
+    };
   }
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (expect === "reply") {
     if (buf.byteLength < 7) return { kind: "incomplete" };
     const wire = dv.getUint16(1);
     const code = wire === 0 ? "ok" : codeFromWire(wire) ?? "unknown";
-    return { kind: "header", header: { type: "reply", code, flowId: dv.getUint32(3) }, used: 7 } as Out;
+    return {
+      kind: "header",
+      header: { type: "reply", code, flowId: dv.getUint32(3) },
+      used: 7,
+    } as Out;
   }
   let at = 1;
   let flowId = 0;
@@ -115,20 +126,38 @@ export function decodeHeader<K extends StreamHeader["type"]>(
   if (buf.byteLength < at + 1) return { kind: "incomplete" };
   const svcLen = buf[at];
   if (svcLen < 1 || svcLen > 63) {
-    return { kind: "error", code: "invalid_service_id", why: `service id length ${svcLen} out of 1..63` };
+    return {
+      kind: "error",
+      code: "invalid_service_id",
+      why: `service id length ${svcLen} out of 1..63`,
+    };
   }
   if (buf.byteLength < at + 1 + svcLen) return { kind: "incomplete" };
   const service = readString(buf, at + 1, svcLen);
   if (service === null || !SERVICE_ID_PATTERN.test(service)) {
-    return { kind: "error", code: "invalid_service_id", why: "service id does not match the rules" };
+    return {
+      kind: "error",
+      code: "invalid_service_id",
+      why: "service id does not match the rules",
+    };
   }
   at += 1 + svcLen;
-  if (expect === "open") return { kind: "header", header: { type: "open", service }, used: at } as Out;
+  if (expect === "open") {
+    return { kind: "header", header: { type: "open", service }, used: at } as Out;
+  }
   if (buf.byteLength < at + 1) return { kind: "incomplete" };
   const idLen = buf[at];
-  if (idLen > MAX_IDENTITY_BYTES) return { kind: "error", code: "protocol_error", why: "identity too long" };
+  if (idLen > MAX_IDENTITY_BYTES) {
+    return { kind: "error", code: "protocol_error", why: "identity too long" };
+  }
   if (buf.byteLength < at + 1 + idLen) return { kind: "incomplete" };
   const identity = readString(buf, at + 1, idLen);
-  if (identity === null) return { kind: "error", code: "protocol_error", why: "identity is not UTF-8" };
-  return { kind: "header", header: { type: "flow", flowId, service, identity }, used: at + 1 + idLen } as Out;
+  if (identity === null) {
+    return { kind: "error", code: "protocol_error", why: "identity is not UTF-8" };
+  }
+  return {
+    kind: "header",
+    header: { type: "flow", flowId, service, identity },
+    used: at + 1 + idLen,
+  } as Out;
 }

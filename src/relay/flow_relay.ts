@@ -36,12 +36,19 @@ function withTimeout<T>(p: Promise<T>, ms: number, code: ErrorCode, what: string
   return Promise.race([
     p,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ZtnaError(code, `${what} not received within ${ms} ms`)), ms);
+      timer = setTimeout(
+        () => reject(new ZtnaError(code, `${what} not received within ${ms} ms`)),
+        ms,
+      );
     }),
   ]).finally(() => clearTimeout(timer));
 }
 
-async function refuse(writer: WritableStreamDefaultWriter<Uint8Array>, reader: ChunkReader, code: ErrorCode) {
+async function refuse(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  reader: ChunkReader,
+  code: ErrorCode,
+) {
   await writer.write(encodeHeader({ type: "reply", code, flowId: 0 })).catch(() => {});
   await writer.close().catch(() => {});
   await reader.cancel(code);
@@ -76,7 +83,12 @@ async function forward(
 }
 
 /** Serves one client stream to completion; never throws. */
-export async function relayClientFlow(stream: Bidi, identity: Identity, deps: FlowDeps, log: Logger): Promise<void> {
+export async function relayClientFlow(
+  stream: Bidi,
+  identity: Identity,
+  deps: FlowDeps,
+  log: Logger,
+): Promise<void> {
   const client = new ChunkReader(stream.readable);
   const clientWriter = stream.writable.getWriter();
   let service = "?";
@@ -95,7 +107,9 @@ export async function relayClientFlow(stream: Bidi, identity: Identity, deps: Fl
       : deps.metrics.activeFlows > deps.maxFlows
       ? "relay_overloaded"
       : deps.stillValid(identity);
-    const decision = refusal ? { allow: false as const, code: refusal, why: refusal } : authorizeFlow(identity, service);
+    const decision = refusal
+      ? { allow: false as const, code: refusal, why: refusal }
+      : authorizeFlow(identity, service);
     if (!decision.allow) {
       deps.metrics.flowsRefused.inc(decision.code);
       log.warn("Refused flow to {service}: {code}", { service, code: decision.code });
@@ -119,7 +133,9 @@ export async function relayClientFlow(stream: Bidi, identity: Identity, deps: Fl
     const connector = new ChunkReader(upstream.readable);
     const connectorWriter = upstream.writable.getWriter();
     try {
-      await connectorWriter.write(encodeHeader({ type: "flow", flowId, service, identity: identity.subject }));
+      await connectorWriter.write(
+        encodeHeader({ type: "flow", flowId, service, identity: identity.subject }),
+      );
       const reply = await withTimeout(
         connector.readHeader((b) => decodeHeader(b, "reply")),
         deps.openTimeoutMs,
@@ -130,14 +146,22 @@ export async function relayClientFlow(stream: Bidi, identity: Identity, deps: Fl
       await clientWriter.write(encodeHeader({ type: "reply", code, flowId }));
       if (code !== "ok") {
         deps.metrics.flowsRefused.inc(code);
-        log.warn("Flow {flowId} to {service} failed at the connector: {code}", { flowId, service, code });
+        log.warn("Flow {flowId} to {service} failed at the connector: {code}", {
+          flowId,
+          service,
+          code,
+        });
         await clientWriter.close().catch(() => {});
         await client.cancel(code);
         await connectorWriter.close().catch(() => {});
         return;
       }
       deps.metrics.flowsOpened.inc(service);
-      log.debug("Flow {flowId} to {service} via {connector}", { flowId, service, connector: member.connId });
+      log.debug("Flow {flowId} to {service} via {connector}", {
+        flowId,
+        service,
+        connector: member.connId,
+      });
       await Promise.all([
         forward(client, connectorWriter, (n) => deps.metrics.bytes.inc("to_connector", n)),
         forward(connector, clientWriter, (n) => deps.metrics.bytes.inc("to_client", n)),

@@ -46,7 +46,9 @@ export async function runIntermediate(config: IntermediateConfig, ctx: RunContex
     try {
       await relay.reloadTls(await readTls(config));
     } catch (e) {
-      log.error("Certificate reload failed, keeping the current one: {error}", { error: String(e) });
+      log.error("Certificate reload failed, keeping the current one: {error}", {
+        error: String(e),
+      });
     }
     try {
       verifier.setKeys(await readKeys(config));

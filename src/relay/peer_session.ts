@@ -6,13 +6,22 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { authorizeHello, authorizeRegistration, type Identity } from "../auth/mod.ts";
-import { ERRORS, type ErrorCode, type Hello, MAX_CONTROL_MESSAGE, PROTOCOL_VERSIONS, ZtnaError } from "../protocol/mod.ts";
+import {
+  type ErrorCode,
+  ERRORS,
+  type Hello,
+  MAX_CONTROL_MESSAGE,
+  PROTOCOL_VERSIONS,
+  ZtnaError,
+} from "../protocol/mod.ts";
 import { ControlChannel } from "../transport/control_channel.ts";
 import { type ConnectorMember, type FlowDeps, relayClientFlow } from "./flow_relay.ts";
 
 /** What a session needs from the relay that owns it. */
 export interface SessionDeps extends FlowDeps {
-  verify(token: string): Promise<{ ok: true; identity: Identity } | { ok: false; code: ErrorCode; why: string }>;
+  verify(
+    token: string,
+  ): Promise<{ ok: true; identity: Identity } | { ok: false; code: ErrorCode; why: string }>;
   helloTimeoutMs: number;
   maxStreamsPerConnection: number;
   /** Reserves a connection slot for an identity; false when its cap is reached. */
@@ -77,7 +86,9 @@ export class PeerSession implements ConnectorMember {
             if (this.#flows.size >= this.deps.maxStreamsPerConnection) {
               return this.#refuseStream(s, "limit_exceeded");
             }
-            const p = relayClientFlow(s, identity, this.deps, log).finally(() => this.#flows.delete(p));
+            const p = relayClientFlow(s, identity, this.deps, log).finally(() =>
+              this.#flows.delete(p)
+            );
             this.#flows.add(p);
           };
           await this.#welcome(control, identity);
@@ -106,7 +117,9 @@ export class PeerSession implements ConnectorMember {
   #onStream: ((s: Deno.QuicBidirectionalStream) => void) | undefined;
   readonly #flows = new Set<Promise<void>>();
 
-  async #pumpStreams(streams: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>): Promise<void> {
+  async #pumpStreams(
+    streams: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>,
+  ): Promise<void> {
     while (true) {
       const next = await streams.read().catch(() => ({ done: true as const, value: undefined }));
       if (next.done) return;
@@ -123,7 +136,10 @@ export class PeerSession implements ConnectorMember {
 
   #withDeadline<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    return Promise.race([p, new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms))])
+    return Promise.race([
+      p,
+      new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms)),
+    ])
       .finally(() => clearTimeout(timer));
   }
 
@@ -177,11 +193,17 @@ export class PeerSession implements ConnectorMember {
       role: identity.role,
       services: identity.services,
       observed: { hostname: remote.hostname, port: remote.port },
-      limits: { maxStreams: this.deps.maxStreamsPerConnection, maxMessageBytes: MAX_CONTROL_MESSAGE },
+      limits: {
+        maxStreams: this.deps.maxStreamsPerConnection,
+        maxMessageBytes: MAX_CONTROL_MESSAGE,
+      },
       tokenExpiresAt: identity.expiresAtMs,
     });
     this.deps.metrics.connections.inc(identity.role);
-    this.#log.info("Peer authenticated as {identity} ({role})", { identity: identity.subject, role: identity.role });
+    this.#log.info("Peer authenticated as {identity} ({role})", {
+      identity: identity.subject,
+      role: identity.role,
+    });
     this.#log.debug("Peer {connId} observed at {peer}", {
       connId: this.connId,
       peer: `${remote.hostname}:${remote.port}`,
@@ -201,11 +223,16 @@ export class PeerSession implements ConnectorMember {
     while (true) {
       const msg = await control.next();
       if (msg === null) return;
-      if (msg.type !== "register") throw new ZtnaError("protocol_error", `unexpected ${msg.type} message`);
+      if (msg.type !== "register") {
+        throw new ZtnaError("protocol_error", `unexpected ${msg.type} message`);
+      }
       const decision = authorizeRegistration(identity, msg.service);
       if (!decision.allow) {
         this.deps.metrics.registrations.inc(decision.code);
-        this.#log.warn("Refused registration of {service}: {code}", { service: msg.service, code: decision.code });
+        this.#log.warn("Refused registration of {service}: {code}", {
+          service: msg.service,
+          code: decision.code,
+        });
         await control.send({ type: "nack", service: msg.service, code: decision.code });
         continue;
       }
@@ -220,6 +247,8 @@ export class PeerSession implements ConnectorMember {
   /** A client sends nothing on its control stream after HELLO; anything it sends is malformed. */
   async #drainControl(control: ControlChannel): Promise<void> {
     const msg = await control.next();
-    if (msg !== null) throw new ZtnaError("protocol_error", `unexpected ${msg.type} message from a client`);
+    if (msg !== null) {
+      throw new ZtnaError("protocol_error", `unexpected ${msg.type} message from a client`);
+    }
   }
 }

@@ -39,7 +39,10 @@ export class Relay {
   constructor(readonly config: IntermediateConfig, readonly verifier: TokenVerifier) {
     const addr = parseHostPort(config.listen);
     if (!addr.ok) throw new RangeError(addr.reason);
-    this.#endpoint = new Deno.QuicEndpoint({ hostname: addr.value.hostname, port: addr.value.port });
+    this.#endpoint = new Deno.QuicEndpoint({
+      hostname: addr.value.hostname,
+      port: addr.value.port,
+    });
     const limits = config.limits;
     this.#deps = {
       registry: this.registry,
@@ -144,7 +147,10 @@ export class Relay {
     }
     const left = this.registry.removeConnection(session.connId);
     for (const service of left) {
-      log.info("Connector {connId} left the pool of {service}", { connId: session.connId, service });
+      log.info("Connector {connId} left the pool of {service}", {
+        connId: session.connId,
+        service,
+      });
     }
   }
 
@@ -191,5 +197,3 @@ export class Relay {
     log.info("Relay stopped");
   }
 }
-
-

@@ -20,13 +20,41 @@ export class LabelledCounter {
 
 /** Every counter the relay keeps. */
 export class RelayMetrics {
-  readonly connections = new LabelledCounter("ztna_connections_total", "Authenticated connections by role", "role");
-  readonly authFailures = new LabelledCounter("ztna_auth_failures_total", "Refused HELLOs by reason", "code");
-  readonly registrations = new LabelledCounter("ztna_registrations_total", "Registrations by outcome", "outcome");
-  readonly flowsOpened = new LabelledCounter("ztna_flows_opened_total", "Flows relayed, by service", "service");
-  readonly flowsRefused = new LabelledCounter("ztna_flows_refused_total", "Flows refused, by reason", "code");
-  readonly bytes = new LabelledCounter("ztna_relayed_bytes_total", "Bytes relayed by direction", "direction");
-  readonly protocolErrors = new LabelledCounter("ztna_protocol_errors_total", "Malformed input by code", "code");
+  readonly connections = new LabelledCounter(
+    "ztna_connections_total",
+    "Authenticated connections by role",
+    "role",
+  );
+  readonly authFailures = new LabelledCounter(
+    "ztna_auth_failures_total",
+    "Refused HELLOs by reason",
+    "code",
+  );
+  readonly registrations = new LabelledCounter(
+    "ztna_registrations_total",
+    "Registrations by outcome",
+    "outcome",
+  );
+  readonly flowsOpened = new LabelledCounter(
+    "ztna_flows_opened_total",
+    "Flows relayed, by service",
+    "service",
+  );
+  readonly flowsRefused = new LabelledCounter(
+    "ztna_flows_refused_total",
+    "Flows refused, by reason",
+    "code",
+  );
+  readonly bytes = new LabelledCounter(
+    "ztna_relayed_bytes_total",
+    "Bytes relayed by direction",
+    "direction",
+  );
+  readonly protocolErrors = new LabelledCounter(
+    "ztna_protocol_errors_total",
+    "Malformed input by code",
+    "code",
+  );
   readonly refusedStreams = new LabelledCounter(
     "ztna_refused_streams_total",
     "Streams refused before or outside a session",

@@ -52,7 +52,11 @@ export class RevocationWatcher {
     this.#lastStamp = stamp;
     const list = parseRevocationList(text);
     for (const err of list.errors) {
-      log.warn("Revocation file {path} line {line}: {problem}", { path, line: err.line, problem: err.problem });
+      log.warn("Revocation file {path} line {line}: {problem}", {
+        path,
+        line: err.line,
+        problem: err.problem,
+      });
     }
     this.options.apply(list.ids);
     log.info("Loaded {count} revoked token ids", { count: list.ids.size });

@@ -54,7 +54,10 @@ export class ChunkReader {
    * @throws {ZtnaError} protocol_error when the stream ends first or the header is over `max` bytes,
    * or the decoder's own code.
    */
-  async readHeader<T>(decode: (buf: Uint8Array) => HeaderDecoded<T>, max = MAX_STREAM_HEADER): Promise<T> {
+  async readHeader<T>(
+    decode: (buf: Uint8Array) => HeaderDecoded<T>,
+    max = MAX_STREAM_HEADER,
+  ): Promise<T> {
     while (true) {
       const d = decode(this.#buf);
       if (d.kind === "header") {
@@ -62,8 +65,12 @@ export class ChunkReader {
         return d.header;
       }
       if (d.kind === "error") throw new ZtnaError(d.code, d.why);
-      if (this.#buf.byteLength > max) throw new ZtnaError("protocol_error", "stream header too long");
-      if (!(await this.fill())) throw new ZtnaError("protocol_error", "stream ended before its header");
+      if (this.#buf.byteLength > max) {
+        throw new ZtnaError("protocol_error", "stream header too long");
+      }
+      if (!(await this.fill())) {
+        throw new ZtnaError("protocol_error", "stream ended before its header");
+      }
     }
   }
 

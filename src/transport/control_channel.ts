@@ -18,7 +18,9 @@ export class ControlChannel {
   readonly #reader: ChunkReader;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
 
-  constructor(stream: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }) {
+  constructor(
+    stream: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> },
+  ) {
     this.#reader = new ChunkReader(stream.readable);
     this.#writer = stream.writable.getWriter();
   }

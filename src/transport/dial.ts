@@ -5,7 +5,14 @@
  */
 import { parseHostPort } from "../config/address.ts";
 import type { RelayTargetConfig } from "../config/schema.ts";
-import { ALPN, codeFromWire, type ErrorCode, PROTOCOL_VERSIONS, type Welcome, ZtnaError } from "../protocol/mod.ts";
+import {
+  ALPN,
+  codeFromWire,
+  type ErrorCode,
+  PROTOCOL_VERSIONS,
+  type Welcome,
+  ZtnaError,
+} from "../protocol/mod.ts";
 import { ControlChannel } from "./control_channel.ts";
 
 /** Why a dial or HELLO failed, in terms an operator can act on. */
@@ -47,7 +54,10 @@ export function relayLabel(target: RelayTargetConfig): string {
  * Connects to a relay; the server certificate is verified against the system roots plus `caCerts`.
  * @throws {DialError} untrusted_certificate or unreachable
  */
-export async function dialRelay(target: RelayTargetConfig, options: DialOptions): Promise<Deno.QuicConn> {
+export async function dialRelay(
+  target: RelayTargetConfig,
+  options: DialOptions,
+): Promise<Deno.QuicConn> {
   const addr = parseHostPort(target.address);
   if (!addr.ok) throw new DialError({ kind: "unreachable", detail: addr.reason }, addr.reason);
   const { hostname, port } = addr.value;
@@ -66,7 +76,11 @@ export async function dialRelay(target: RelayTargetConfig, options: DialOptions)
       maxConcurrentBidirectionalStreams: options.maxIncomingStreams,
       maxConcurrentUnidirectionalStreams: 0,
     });
-    const conn = await abortable(connecting, signal, (c) => c.close({ closeCode: 0, reason: "abandoned" }));
+    const conn = await abortable(
+      connecting,
+      signal,
+      (c) => c.close({ closeCode: 0, reason: "abandoned" }),
+    );
     return conn;
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
@@ -79,13 +93,21 @@ export async function dialRelay(target: RelayTargetConfig, options: DialOptions)
         { cause: e },
       );
     }
-    throw new DialError({ kind: "unreachable", detail }, `Cannot reach relay ${target.address}: ${detail}`, {
-      cause: e,
-    });
+    throw new DialError(
+      { kind: "unreachable", detail },
+      `Cannot reach relay ${target.address}: ${detail}`,
+      {
+        cause: e,
+      },
+    );
   }
 }
 
-async function abortable<T>(p: Promise<T>, signal: AbortSignal, dispose: (v: T) => void): Promise<T> {
+async function abortable<T>(
+  p: Promise<T>,
+  signal: AbortSignal,
+  dispose: (v: T) => void,
+): Promise<T> {
   if (signal.aborted) throw signal.reason;
   let onAbort: () => void = () => {};
   const aborted = new Promise<never>((_, reject) => {
@@ -135,23 +157,46 @@ export async function helloRelay(
   const control = new ControlChannel(stream);
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await control.send({ type: "hello", versions: [...PROTOCOL_VERSIONS], role, token, software: "ztna" });
+    await control.send({
+      type: "hello",
+      versions: [...PROTOCOL_VERSIONS],
+      role,
+      token,
+      software: "ztna",
+    });
     const answer = await Promise.race([
       control.next(),
       new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeoutMs)),
     ]);
-    if (answer === "timeout") throw new DialError({ kind: "protocol", detail: "no answer to HELLO" }, "Relay did not answer HELLO");
+    if (answer === "timeout") {
+      throw new DialError(
+        { kind: "protocol", detail: "no answer to HELLO" },
+        "Relay did not answer HELLO",
+      );
+    }
     if (answer?.type === "welcome") return { conn, control, welcome: answer };
     if (answer?.type === "refused") {
-      throw new DialError({ kind: "refused", code: answer.code }, `Relay refused the connection: ${answer.code}`);
+      throw new DialError(
+        { kind: "refused", code: answer.code },
+        `Relay refused the connection: ${answer.code}`,
+      );
     }
     const code = await closeCodeOf(conn);
-    if (code) throw new DialError({ kind: "refused", code }, `Relay refused the connection: ${code}`);
-    throw new DialError({ kind: "protocol", detail: "unexpected answer" }, "Relay sent an unexpected answer to HELLO");
+    if (code) {
+      throw new DialError({ kind: "refused", code }, `Relay refused the connection: ${code}`);
+    }
+    throw new DialError(
+      { kind: "protocol", detail: "unexpected answer" },
+      "Relay sent an unexpected answer to HELLO",
+    );
   } catch (e) {
     if (e instanceof DialError) throw e;
     const code = await closeCodeOf(conn);
-    if (code) throw new DialError({ kind: "refused", code }, `Relay refused the connection: ${code}`, { cause: e });
+    if (code) {
+      throw new DialError({ kind: "refused", code }, `Relay refused the connection: ${code}`, {
+        cause: e,
+      });
+    }
     const detail = e instanceof ZtnaError ? e.code : e instanceof Error ? e.message : String(e);
     throw new DialError({ kind: "protocol", detail }, `HELLO failed: ${detail}`, { cause: e });
   } finally {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { ERRORS, type ErrorCode } from "../protocol/mod.ts";
+import { type ErrorCode, ERRORS } from "../protocol/mod.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 
 /** How one session attempt ended. */
@@ -55,7 +55,10 @@ export async function keepConnected(
       end = await attempt();
     } catch (e) {
       // An attempt must not throw; if one does, it is our bug: log it and keep the loop alive.
-      log.error("Session with {relay} failed unexpectedly: {error}", { relay: label, error: String(e) });
+      log.error("Session with {relay} failed unexpectedly: {error}", {
+        relay: label,
+        error: String(e),
+      });
       end = { authenticated: false };
     }
     if (signal.aborted) return;

@@ -45,7 +45,12 @@ export async function runTcpFlow(
   output: WritableStream<Uint8Array>,
 ): Promise<TcpFlowResult> {
   const writer = output.getWriter();
-  const result: TcpFlowResult = { sent: "aborted", received: "aborted", bytesSent: 0, bytesReceived: 0 };
+  const result: TcpFlowResult = {
+    sent: "aborted",
+    received: "aborted",
+    bytesSent: 0,
+    bytesReceived: 0,
+  };
   let aborted = false;
   let tcpClosed = false;
   const closeTcp = () => {

@@ -40,11 +40,20 @@ export class Fixture implements AsyncDisposable {
     const publicPath = `${tmp.path}/token-signing.pub`;
     await Deno.writeTextFile(publicPath, keys.publicPem);
     const foreign = await generateSigningKeyPair();
-    return new Fixture(tmp.path, pki, { privatePem: keys.privatePem, publicPath }, foreign.privatePem, tmp);
+    return new Fixture(
+      tmp.path,
+      pki,
+      { privatePem: keys.privatePem, publicPath },
+      foreign.privatePem,
+      tmp,
+    );
   }
 
   /** Issues a token and writes it to a file (mode 0600); returns the file path and the token. */
-  async token(role: "client" | "connector", spec: TokenSpec = {}): Promise<{ path: string; token: string; id: string }> {
+  async token(
+    role: "client" | "connector",
+    spec: TokenSpec = {},
+  ): Promise<{ path: string; token: string; id: string }> {
     const issued = await issueToken(
       spec.foreignKey ? this.foreignPrivatePem : this.signing.privatePem,
       {
@@ -95,7 +104,9 @@ ${limits}
     tokenPath: string,
     options: { ca?: string; wait?: RegExp | null; extra?: string } = {},
   ): Promise<ZtnaProcess> {
-    const svc = Object.entries(services).map(([id, backend]) => `[[connector.service]]\nid = "${id}"\nbackend = "${backend}"\n`)
+    const svc = Object.entries(services).map(([id, backend]) =>
+      `[[connector.service]]\nid = "${id}"\nbackend = "${backend}"\n`
+    )
       .join("\n");
     const path = await this.config(`
 [connector]
@@ -152,7 +163,9 @@ ${fw}`);
 }
 
 function relaysToml(ports: number[]): string {
-  return `relays = [${ports.map((p) => `{ address = "127.0.0.1:${p}", server_name = "localhost" }`).join(", ")}]`;
+  return `relays = [${
+    ports.map((p) => `{ address = "127.0.0.1:${p}", server_name = "localhost" }`).join(", ")
+  }]`;
 }
 
 /** A tiny HTTP backend in the test process; answers with its name so tests see which one served. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { ALPN, type ErrorCode } from "../../src/protocol/mod.ts";
-import { closeCodeOf, helloRelay, DialError } from "../../src/transport/dial.ts";
+import { closeCodeOf, DialError, helloRelay } from "../../src/transport/dial.ts";
 
 /** Sends one HELLO and returns "welcome" or the relay's refusal code. */
 export async function rawHello(

@@ -18,7 +18,10 @@ export class ZtnaProcess {
   readonly done: Promise<Deno.CommandStatus>;
   readonly name: string;
 
-  constructor(args: string[], options: { name?: string; env?: Record<string, string>; cwd?: string } = {}) {
+  constructor(
+    args: string[],
+    options: { name?: string; env?: Record<string, string>; cwd?: string } = {},
+  ) {
     this.name = options.name ?? args.join(" ");
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [...RUN_FLAGS, `${REPO_ROOT}/main.ts`, ...args],
@@ -37,7 +40,9 @@ export class ZtnaProcess {
     for await (const chunk of stream) {
       this.#output += decoder.decode(chunk, { stream: true });
       if (Deno.env.get("ZTNA_TEST_VERBOSE")) {
-        await Deno.stderr.write(new TextEncoder().encode(`[${this.name}] ${decoder.decode(chunk)}`));
+        await Deno.stderr.write(
+          new TextEncoder().encode(`[${this.name}] ${decoder.decode(chunk)}`),
+        );
       }
       this.#check();
     }
@@ -66,7 +71,9 @@ export class ZtnaProcess {
     if (m) return Promise.resolve(m);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`${this.name}: timed out waiting for ${re}\n--- output ---\n${this.#output}`));
+        reject(
+          new Error(`${this.name}: timed out waiting for ${re}\n--- output ---\n${this.#output}`),
+        );
       }, timeoutMs);
       const waiter = {
         re,

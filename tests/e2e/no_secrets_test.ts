@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { REPO_ROOT } from "../_helpers/ztna_process.ts";
 
 async function git(...args: string[]): Promise<string> {
-  const out = await new Deno.Command("git", { args, cwd: REPO_ROOT, stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command("git", {
+    args,
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   assert.ok(out.success, `git ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
   return new TextDecoder().decode(out.stdout);
 }
@@ -36,7 +41,10 @@ Deno.test("repository tracks no private key and no token", async () => {
 
 Deno.test("repository ignores generated certificates, state and build output", async () => {
   for (const path of ["certs/dev/relay.key", "certs/ca.key", "state/x", "dist/ztna", ".tools/x"]) {
-    const out = await new Deno.Command("git", { args: ["check-ignore", "-q", path], cwd: REPO_ROOT }).output();
+    const out = await new Deno.Command("git", {
+      args: ["check-ignore", "-q", path],
+      cwd: REPO_ROOT,
+    }).output();
     assert.ok(out.success, `${path} must be git-ignored`);
   }
 });

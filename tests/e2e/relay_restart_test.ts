@@ -8,37 +8,57 @@ import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/clus
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-Deno.test("relay restart: connector re-registers and the client works again, with growing backoff", opts, async () => {
-  await using fx = await Fixture.create("restart");
-  const backend = httpBackend("backend");
-  try {
-    const relayPort = freeUdpPort();
-    const relay = await fx.relay(relayPort);
-    const connector = await fx.connector([relayPort], { web: `127.0.0.1:${backend.port}` }, (await fx.token("connector")).path);
-    const local = freeTcpPort();
-    const client = await fx.client([relayPort], { [`127.0.0.1:${local}`]: "web" }, (await fx.token("client")).path);
-    assert.equal((await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0], "backend");
+Deno.test(
+  "relay restart: connector re-registers and the client works again, with growing backoff",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("restart");
+    const backend = httpBackend("backend");
+    try {
+      const relayPort = freeUdpPort();
+      const relay = await fx.relay(relayPort);
+      const connector = await fx.connector(
+        [relayPort],
+        { web: `127.0.0.1:${backend.port}` },
+        (await fx.token("connector")).path,
+      );
+      const local = freeTcpPort();
+      const client = await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${local}`]: "web" },
+        (await fx.token("client")).path,
+      );
+      assert.equal(
+        (await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0],
+        "backend",
+      );
 
-    relay.kill("SIGKILL");
-    await relay.done;
-    // Let the connector fail several times while the relay is down.
-    await connector.waitFor(/attempt 4\)/, 20_000);
-    const delays = [...connector.output.matchAll(/in (\d+) ms \(attempt (\d+)\)/g)].map((m) => Number(m[1]));
-    // Equal jitter: attempt n waits within [d/2, d] with d = min(max, min·2^(n-1)); with min 200 ms,
-    // attempt 4 waits at least 800 ms while attempt 1 waits at most 200 ms.
-    assert.ok(delays.length >= 4);
-    assert.ok(delays[3] > delays[0], `backoff grows: ${delays.join(", ")}`);
+      relay.kill("SIGKILL");
+      await relay.done;
+      // Let the connector fail several times while the relay is down.
+      await connector.waitFor(/attempt 4\)/, 20_000);
+      const delays = [...connector.output.matchAll(/in (\d+) ms \(attempt (\d+)\)/g)].map((m) =>
+        Number(m[1])
+      );
+      // Equal jitter: attempt n waits within [d/2, d] with d = min(max, min·2^(n-1)); with min 200 ms,
+      // attempt 4 waits at least 800 ms while attempt 1 waits at most 200 ms.
+      assert.ok(delays.length >= 4);
+      assert.ok(delays[3] > delays[0], `backoff grows: ${delays.join(", ")}`);
 
-    await fx.relay(relayPort);
-    const registeredBefore = (connector.output.match(/Registered service/g) ?? []).length;
-    await connector.waitFor(new RegExp(`(Registered service[\\s\\S]*){${registeredBefore + 1}}`), 20_000);
-    await client.waitFor(/(Connected to relay[\s\S]*){2}/, 20_000);
-    const res = await fetch(`http://127.0.0.1:${local}/again`);
-    assert.equal((await res.text()).split(" ")[0], "backend");
-  } finally {
-    await backend.shutdown();
-  }
-});
+      await fx.relay(relayPort);
+      const registeredBefore = (connector.output.match(/Registered service/g) ?? []).length;
+      await connector.waitFor(
+        new RegExp(`(Registered service[\\s\\S]*){${registeredBefore + 1}}`),
+        20_000,
+      );
+      await client.waitFor(/(Connected to relay[\s\S]*){2}/, 20_000);
+      const res = await fetch(`http://127.0.0.1:${local}/again`);
+      assert.equal((await res.text()).split(" ")[0], "backend");
+    } finally {
+      await backend.shutdown();
+    }
+  },
+);
 
 Deno.test("relay SIGTERM: peers see going_away, the relay exits 0", opts, async () => {
   await using fx = await Fixture.create("sigterm");
@@ -46,7 +66,11 @@ Deno.test("relay SIGTERM: peers see going_away, the relay exits 0", opts, async 
   try {
     const relayPort = freeUdpPort();
     const relay = await fx.relay(relayPort);
-    const connector = await fx.connector([relayPort], { web: `127.0.0.1:${backend.port}` }, (await fx.token("connector")).path);
+    const connector = await fx.connector(
+      [relayPort],
+      { web: `127.0.0.1:${backend.port}` },
+      (await fx.token("connector")).path,
+    );
     const status = await relay.stop();
     assert.equal(status.code, 0);
     assert.match(relay.output, /Relay stopped/);
@@ -62,7 +86,11 @@ Deno.test("connector SIGTERM: the relay drops its registrations at once", opts, 
   try {
     const relayPort = freeUdpPort();
     const relay = await fx.relay(relayPort);
-    const connector = await fx.connector([relayPort], { web: `127.0.0.1:${backend.port}` }, (await fx.token("connector")).path);
+    const connector = await fx.connector(
+      [relayPort],
+      { web: `127.0.0.1:${backend.port}` },
+      (await fx.token("connector")).path,
+    );
     const t0 = Date.now();
     assert.equal((await connector.stop()).code, 0);
     await relay.waitFor(/left the pool of "?web/, 2_000);

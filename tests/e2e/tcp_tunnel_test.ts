@@ -22,10 +22,21 @@ Deno.test("tunnel carries HTTP from a client through the relay to the backend", 
   try {
     const relayPort = freeUdpPort();
     await fx.relay(relayPort);
-    await fx.connector([relayPort], { web: `127.0.0.1:${backend.port}` }, (await fx.token("connector")).path);
+    await fx.connector(
+      [relayPort],
+      { web: `127.0.0.1:${backend.port}` },
+      (await fx.token("connector")).path,
+    );
     const local = freeTcpPort();
-    await fx.client([relayPort], { [`127.0.0.1:${local}`]: "web" }, (await fx.token("client")).path);
-    const res = await fetch(`http://127.0.0.1:${local}/hello`, { method: "POST", body: "x".repeat(1000) });
+    await fx.client(
+      [relayPort],
+      { [`127.0.0.1:${local}`]: "web" },
+      (await fx.token("client")).path,
+    );
+    const res = await fetch(`http://127.0.0.1:${local}/hello`, {
+      method: "POST",
+      body: "x".repeat(1000),
+    });
     assert.equal(res.status, 200);
     assert.equal(await res.text(), "backend-A POST /hello 1000");
   } finally {
@@ -64,21 +75,33 @@ Deno.test("tunnel moves 256 MiB byte-exact in both directions", opts, async () =
   }
 });
 
-Deno.test("tunnel propagates half-close: a backend that reads to EOF before answering works", opts, async () => {
-  await using fx = await Fixture.create("halfclose");
-  const echo = echoAfterEofServer();
-  try {
-    const relayPort = freeUdpPort();
-    await fx.relay(relayPort);
-    await fx.connector([relayPort], { echo: `127.0.0.1:${echo.port}` }, (await fx.token("connector", { services: ["echo"] })).path);
-    const local = freeTcpPort();
-    await fx.client([relayPort], { [`127.0.0.1:${local}`]: "echo" }, (await fx.token("client", { services: ["echo"] })).path);
-    const reply = await tcpRequest(local, new TextEncoder().encode("ping"));
-    assert.equal(new TextDecoder().decode(reply), "echo:ping");
-  } finally {
-    echo.close();
-  }
-});
+Deno.test(
+  "tunnel propagates half-close: a backend that reads to EOF before answering works",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("halfclose");
+    const echo = echoAfterEofServer();
+    try {
+      const relayPort = freeUdpPort();
+      await fx.relay(relayPort);
+      await fx.connector(
+        [relayPort],
+        { echo: `127.0.0.1:${echo.port}` },
+        (await fx.token("connector", { services: ["echo"] })).path,
+      );
+      const local = freeTcpPort();
+      await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${local}`]: "echo" },
+        (await fx.token("client", { services: ["echo"] })).path,
+      );
+      const reply = await tcpRequest(local, new TextEncoder().encode("ping"));
+      assert.equal(new TextDecoder().decode(reply), "echo:ping");
+    } finally {
+      echo.close();
+    }
+  },
+);
 
 Deno.test("tunnel serves 200 concurrent connections through one client", opts, async () => {
   await using fx = await Fixture.create("concurrent");
@@ -86,9 +109,17 @@ Deno.test("tunnel serves 200 concurrent connections through one client", opts, a
   try {
     const relayPort = freeUdpPort();
     await fx.relay(relayPort);
-    await fx.connector([relayPort], { echo: `127.0.0.1:${echo.port}` }, (await fx.token("connector", { services: ["echo"] })).path);
+    await fx.connector(
+      [relayPort],
+      { echo: `127.0.0.1:${echo.port}` },
+      (await fx.token("connector", { services: ["echo"] })).path,
+    );
     const local = freeTcpPort();
-    await fx.client([relayPort], { [`127.0.0.1:${local}`]: "echo" }, (await fx.token("client", { services: ["echo"] })).path);
+    await fx.client(
+      [relayPort],
+      { [`127.0.0.1:${local}`]: "echo" },
+      (await fx.token("client", { services: ["echo"] })).path,
+    );
     const results = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
         const payload = new TextEncoder().encode(`request-${i}-`.repeat(500));
