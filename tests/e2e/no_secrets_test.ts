@@ -21,7 +21,8 @@ async function trackedFiles(): Promise<string[]> {
   return (await git("ls-files", "-z")).split("\0").filter(Boolean);
 }
 
-const PRIVATE_KEY = /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/;
+// A PEM private key with a real body (a bare marker in a parser test is not a key).
+const PRIVATE_KEY = /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----\s*[A-Za-z0-9+/=\s]{40,}-----END/;
 // A compact JWS: base64url JSON header ("eyJ") . payload . signature.
 const TOKEN = /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}/;
 
