@@ -30,7 +30,6 @@ export class Relay {
   readonly #admitted = new WeakSet<PeerSession>();
   readonly #endpoint: Deno.QuicEndpoint;
   #listener: Deno.QuicListener | undefined;
-  #acceptLoop: Promise<void> | undefined;
   #draining = false;
   #flowIds = 0;
   readonly #deps: SessionDeps;
@@ -78,10 +77,8 @@ export class Relay {
   /** Swaps the certificate: a new listener on the same endpoint; established connections stay. */
   async reloadTls(tls: TlsMaterial): Promise<void> {
     const old = this.#listener;
-    const oldLoop = this.#acceptLoop;
-    this.#listen(tls);
     old?.stop();
-    await oldLoop;
+    this.#listen(tls);
     log.info("Reloaded the relay certificate");
   }
 
@@ -95,7 +92,7 @@ export class Relay {
       maxConcurrentUnidirectionalStreams: 0,
     });
     this.#listener = listener;
-    this.#acceptLoop = this.#accept(listener);
+    void this.#accept(listener);
   }
 
   async #accept(listener: Deno.QuicListener): Promise<void> {
@@ -106,13 +103,18 @@ export class Relay {
       } catch {
         return; // listener stopped
       }
+      // Deno 2.9.6: a pending incoming() on a stopped listener neither rejects nor stays idle; it
+      // may still receive one connection. Serve that one, then let the old loop end.
+      const stale = listener !== this.#listener;
       if (this.#draining || this.sessions.size >= this.config.limits.max_connections) {
         this.metrics.authFailures.inc(this.#draining ? "going_away" : "relay_overloaded");
         incoming.refuse();
+        if (stale) return;
         continue;
       }
       const p = this.#handshake(incoming).finally(() => this.#running.delete(p));
       this.#running.add(p);
+      if (stale) return;
     }
   }
 

@@ -1,0 +1,27 @@
+/**
+ * The shipped binary's permissions: `deno task compile` and every process the e2e tests start use the
+ * one permission set in deno.json, and that set grants no run, FFI or blanket access.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { REPO_ROOT, RUN_FLAGS } from "../_helpers/ztna_process.ts";
+
+const denoJson = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`));
+
+Deno.test("compile, start, demo and the e2e tests use the same permission set", () => {
+  for (const task of ["compile", "start", "demo", "certs"]) {
+    assert.match(denoJson.tasks[task], /(^| )-P=ztna( |$)/, `task ${task}`);
+  }
+  assert.ok(RUN_FLAGS.includes("-P=ztna"));
+  assert.deepEqual(denoJson.unstable, ["net", "kv", "worker-options"]);
+});
+
+Deno.test("the ztna permission set grants no run, ffi, sys or blanket access", () => {
+  const set = denoJson.permissions.ztna;
+  assert.equal(set.all, undefined);
+  assert.equal(set.run, undefined);
+  assert.equal(set.ffi, undefined);
+  assert.equal(set.sys, undefined);
+  assert.ok(Array.isArray(set.read) && Array.isArray(set.write) && Array.isArray(set.env));
+  assert.ok(set.env.every((v: string) => v.startsWith("ZTNA_") || v === "NO_COLOR"));
+});

@@ -1,0 +1,55 @@
+/**
+ * SIGHUP reloads the relay certificate without dropping established connections.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { generateDevPki } from "../../src/pki/dev_pki.ts";
+import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test(
+  "relay SIGHUP re-reads its certificate; established sessions keep working",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("sighup");
+    const backend = httpBackend("backend");
+    try {
+      const relayPort = freeUdpPort();
+      const relay = await fx.relay(relayPort);
+      await fx.connector(
+        [relayPort],
+        { web: `127.0.0.1:${backend.port}` },
+        (await fx.token("connector")).path,
+      );
+      const local = freeTcpPort();
+      const client = await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${local}`]: "web" },
+        (await fx.token("client")).path,
+      );
+      // Same CA, new leaf certificate in place.
+      await generateDevPki({ outDir: `${fx.dir}/pki` });
+      relay.kill("SIGHUP");
+      await relay.waitFor(/Reloaded the relay certificate/);
+      assert.equal(
+        (await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0],
+        "backend",
+      );
+      assert.doesNotMatch(client.output, /Lost relay/);
+      // A new peer handshakes against the reloaded certificate.
+      const local2 = freeTcpPort();
+      await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${local2}`]: "web" },
+        (await fx.token("client")).path,
+      );
+      assert.equal(
+        (await (await fetch(`http://127.0.0.1:${local2}/`)).text()).split(" ")[0],
+        "backend",
+      );
+    } finally {
+      await backend.shutdown();
+    }
+  },
+);
