@@ -44,7 +44,7 @@ export async function runIntermediate(config: IntermediateConfig, ctx: RunContex
   relay.start(await readTls(config));
   ctx.onReload(async () => {
     try {
-      await relay.reloadTls(await readTls(config));
+      relay.reloadTls(await readTls(config));
     } catch (e) {
       log.error("Certificate reload failed, keeping the current one: {error}", {
         error: String(e),

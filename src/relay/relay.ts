@@ -75,7 +75,7 @@ export class Relay {
   }
 
   /** Swaps the certificate: a new listener on the same endpoint; established connections stay. */
-  async reloadTls(tls: TlsMaterial): Promise<void> {
+  reloadTls(tls: TlsMaterial): void {
     const old = this.#listener;
     old?.stop();
     this.#listen(tls);
