@@ -7,7 +7,7 @@ import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../cli/run_context.ts";
 import { parseHostPort } from "../config/address.ts";
 import type { ClientConfig } from "../config/schema.ts";
-import { closeCodeOf, DialError, dialRelay, helloRelay } from "../transport/dial.ts";
+import { runRelaySession } from "../transport/relay_session.ts";
 import { keepConnected, type SessionEnd } from "../transport/reconnect.ts";
 import { openFlow } from "./open_flow.ts";
 import { SessionHolder } from "./session_holder.ts";
@@ -44,7 +44,6 @@ export async function runClient(
   });
   ctx.signal.addEventListener("abort", () => {
     for (const l of listeners) l.listener.close();
-    holder.current?.conn.close({ closeCode: 0x401, reason: "going_away" });
   }, { once: true });
 
   const flows = new Set<Promise<unknown>>();
@@ -83,7 +82,7 @@ export async function runClient(
   log.info("Client stopped");
 }
 
-async function runSession(
+function runSession(
   target: ClientConfig["relays"][number],
   config: ClientConfig,
   token: string,
@@ -91,52 +90,17 @@ async function runSession(
   holder: SessionHolder,
   signal: AbortSignal,
 ): Promise<SessionEnd> {
-  let conn: Deno.QuicConn;
-  try {
-    conn = await dialRelay(target, {
-      caCerts,
-      keepAliveMs: config.keepalive_ms,
-      idleTimeoutMs: config.idle_timeout_ms,
-      signal,
-    });
-  } catch (e) {
-    const level = e instanceof DialError && e.failure.kind === "untrusted_certificate"
-      ? "error"
-      : "warn";
-    log[level]("{error}", { error: e instanceof Error ? e.message : String(e) });
-    return { authenticated: false };
-  }
-  try {
-    const session = await helloRelay(conn, "client", token);
-    log.info("Connected to relay {relay} as {identity}", {
-      relay: target.address,
-      identity: session.welcome.identity,
-    });
+  return runRelaySession(target, {
+    role: "client",
+    token,
+    caCerts,
+    keepAliveMs: config.keepalive_ms,
+    idleTimeoutMs: config.idle_timeout_ms,
+    signal,
+    log,
+  }, async (session) => {
     holder.set(session);
-    const info = await conn.closed.catch(() => undefined);
+    await session.conn.closed.catch(() => undefined);
     holder.clear(session);
-    const code = await closeCodeOf(conn);
-    if (!signal.aborted) {
-      log.warn("Lost relay {relay} ({code})", { relay: target.address, code: code ?? "closed" });
-    }
-    void info;
-    return { authenticated: true, code };
-  } catch (e) {
-    if (e instanceof DialError && e.failure.kind === "refused") {
-      log.error("Relay {relay} refused this client: {code}", {
-        relay: target.address,
-        code: e.failure.code,
-      });
-      return { authenticated: false, code: e.failure.code };
-    }
-    log.warn("Session with relay {relay} failed: {error}", {
-      relay: target.address,
-      error: String(e),
-    });
-    return { authenticated: false };
-  } finally {
-    try {
-      conn.close({ closeCode: 0, reason: "" });
-    } catch { /* already closed */ }
-  }
+  });
 }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { ConnectorConfig, RelayTargetConfig } from "../config/schema.ts";
-import { closeCodeOf, DialError, dialRelay, helloRelay } from "../transport/dial.ts";
+import { runRelaySession } from "../transport/relay_session.ts";
 import type { SessionEnd } from "../transport/reconnect.ts";
 import type { BackendTable } from "./backend_dialer.ts";
 import { serveFlow } from "./flow_server.ts";
@@ -24,37 +24,20 @@ export interface RelayLinkDeps {
 }
 
 /** Runs one session with `target` to its end. Never throws. */
-export async function runRelayLink(
-  target: RelayTargetConfig,
-  deps: RelayLinkDeps,
-): Promise<SessionEnd> {
-  const { config, log, signal } = deps;
+export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Promise<SessionEnd> {
+  const { config, log } = deps;
   const rlog = log.with({ relay: target.address });
-  let conn: Deno.QuicConn;
-  try {
-    conn = await dialRelay(target, {
-      caCerts: deps.caCerts,
-      keepAliveMs: config.keepalive_ms,
-      idleTimeoutMs: config.idle_timeout_ms,
-      signal,
-      maxIncomingStreams: MAX_INCOMING_FLOWS,
-    });
-  } catch (e) {
-    const level = e instanceof DialError && e.failure.kind === "untrusted_certificate"
-      ? "error"
-      : "warn";
-    rlog[level]("{error}", { error: e instanceof Error ? e.message : String(e) });
-    return { authenticated: false };
-  }
-  const onAbort = () => conn.close({ closeCode: 0x401, reason: "going_away" });
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    const session = await helloRelay(conn, "connector", deps.token);
-    rlog.info("Connected to relay {relay} as {identity}", {
-      relay: target.address,
-      identity: session.welcome.identity,
-    });
-    const flows = serveIncoming(conn, deps, rlog);
+  return runRelaySession(target, {
+    role: "connector",
+    token: deps.token,
+    caCerts: deps.caCerts,
+    keepAliveMs: config.keepalive_ms,
+    idleTimeoutMs: config.idle_timeout_ms,
+    maxIncomingStreams: MAX_INCOMING_FLOWS,
+    signal: deps.signal,
+    log: rlog,
+  }, async (session) => {
+    const flows = serveIncoming(session.conn, deps, rlog);
     for (const service of deps.backends.services) {
       await session.control.send({ type: "register", service });
     }
@@ -70,30 +53,7 @@ export async function runRelayLink(
       }
     }
     await flows;
-    const code = await closeCodeOf(conn);
-    if (!signal.aborted) {
-      rlog.warn("Lost relay {relay} ({code})", { relay: target.address, code: code ?? "closed" });
-    }
-    return { authenticated: true, code };
-  } catch (e) {
-    if (e instanceof DialError && e.failure.kind === "refused") {
-      rlog.error("Relay {relay} refused this connector: {code}", {
-        relay: target.address,
-        code: e.failure.code,
-      });
-      return { authenticated: false, code: e.failure.code };
-    }
-    rlog.warn("Session with relay {relay} failed: {error}", {
-      relay: target.address,
-      error: String(e),
-    });
-    return { authenticated: false, code: await closeCodeOf(conn) };
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    try {
-      conn.close({ closeCode: 0, reason: "" });
-    } catch { /* already closed */ }
-  }
+  });
 }
 
 async function serveIncoming(conn: Deno.QuicConn, deps: RelayLinkDeps, log: Logger): Promise<void> {

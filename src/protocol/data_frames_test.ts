@@ -1,3 +1,4 @@
+import { concatBytes as concat } from "./bytes.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { MAX_DATA_FRAME } from "./constants.ts";
@@ -11,16 +12,6 @@ import {
   sealDataFrame,
 } from "./data_frames.ts";
 import { ERROR_CODES, type ErrorCode, ERRORS } from "./errors.ts";
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 /** A DATA frame built the way senders build it: payload first, header sealed in front. */
 function dataFrame(payload: Uint8Array): Uint8Array {

@@ -9,3 +9,4 @@ export * from "./framing.ts";
 export * from "./messages.ts";
 export * from "./stream_header.ts";
 export * from "./data_frames.ts";
+export * from "./bytes.ts";

@@ -1,3 +1,4 @@
+import { concatBytes as concat } from "./bytes.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SERVICE_ID_PATTERN } from "../config/schema.ts";
@@ -16,16 +17,6 @@ import {
 const KINDS = ["open", "flow", "reply"] as const;
 
 const enc = new TextEncoder();
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 const GOLDEN: ReadonlyArray<[StreamHeader, Uint8Array]> = [
   [{ type: "open", service: "db" }, Uint8Array.of(0x10, 2, 0x64, 0x62)],

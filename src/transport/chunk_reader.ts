@@ -3,7 +3,7 @@
  * then hands the remaining bytes and the stream back for plain forwarding.
  * @module
  */
-import { type HeaderDecoded, MAX_STREAM_HEADER, ZtnaError } from "../protocol/mod.ts";
+import { concatBytes, type HeaderDecoded, MAX_STREAM_HEADER, ZtnaError } from "../protocol/mod.ts";
 
 /** Buffers the front of a byte stream; never holds more than the caller's bound. */
 export class ChunkReader {
@@ -33,14 +33,7 @@ export class ChunkReader {
       this.#eof = true;
       return false;
     }
-    if (this.#buf.byteLength === 0) {
-      this.#buf = value;
-    } else {
-      const merged = new Uint8Array(this.#buf.byteLength + value.byteLength);
-      merged.set(this.#buf);
-      merged.set(value, this.#buf.byteLength);
-      this.#buf = merged;
-    }
+    this.#buf = this.#buf.byteLength === 0 ? value : concatBytes(this.#buf, value);
     return true;
   }
 

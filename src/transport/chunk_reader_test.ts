@@ -1,3 +1,4 @@
+import { concatBytes as concat } from "../protocol/bytes.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
@@ -30,16 +31,6 @@ function streamOf(
     },
     cancel: onCancel,
   });
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 async function drain(reader: ChunkReader): Promise<Uint8Array> {

@@ -1,3 +1,4 @@
+import { concatBytes as concat } from "../protocol/bytes.ts";
 import assert from "node:assert/strict";
 import {
   DATA_CHUNK,
@@ -18,16 +19,6 @@ function dataFrame(payload: Uint8Array): Uint8Array {
   const buf = new Uint8Array(FRAME_HEADER + payload.byteLength);
   buf.set(payload, FRAME_HEADER);
   return sealDataFrame(buf, payload.byteLength);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 /** What runTcpFlow sent towards the remote endpoint, parsed as data frames. */

@@ -150,6 +150,39 @@ ${fw}`);
     return p;
   }
 
+  /**
+   * The common topology: one relay, one connector serving `service` from `backendPort`, one client
+   * forwarding a fresh local port to it; all running and connected.
+   */
+  async tunnel(
+    backendPort: number,
+    options: { service?: string; relayLimits?: string } = {},
+  ): Promise<
+    {
+      relayPort: number;
+      relay: ZtnaProcess;
+      connector: ZtnaProcess;
+      client: ZtnaProcess;
+      local: number;
+    }
+  > {
+    const service = options.service ?? "web";
+    const relayPort = freeUdpPort();
+    const relay = await this.relay(relayPort, "", options.relayLimits ?? "");
+    const connector = await this.connector(
+      [relayPort],
+      { [service]: `127.0.0.1:${backendPort}` },
+      (await this.token("connector", { services: [service] })).path,
+    );
+    const local = freeTcpPort();
+    const client = await this.client(
+      [relayPort],
+      { [`127.0.0.1:${local}`]: service },
+      (await this.token("client", { services: [service] })).path,
+    );
+    return { relayPort, relay, connector, client, local };
+  }
+
   spawn(args: string[], name: string): ZtnaProcess {
     const p = new ZtnaProcess(args, { name });
     this.processes.push(p);

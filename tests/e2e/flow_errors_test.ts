@@ -32,19 +32,9 @@ Deno.test("flow whose connector does not answer in time: backend_timeout", opts,
   await using fx = await Fixture.create("timeout");
   const backend = httpBackend("backend");
   try {
-    const relayPort = freeUdpPort();
-    await fx.relay(relayPort, "", "flow_open_timeout_ms = 1500");
-    const connector = await fx.connector(
-      [relayPort],
-      { web: `127.0.0.1:${backend.port}` },
-      (await fx.token("connector")).path,
-    );
-    const local = freeTcpPort();
-    const client = await fx.client(
-      [relayPort],
-      { [`127.0.0.1:${local}`]: "web" },
-      (await fx.token("client")).path,
-    );
+    const { connector, client, local } = await fx.tunnel(backend.port, {
+      relayLimits: "flow_open_timeout_ms = 1500",
+    });
     connector.kill("SIGSTOP"); // frozen: the relay's FLOW gets no REPLY
     try {
       await assert.rejects(fetch(`http://127.0.0.1:${local}/`));
@@ -61,19 +51,7 @@ Deno.test("flow beyond the relay's max_flows: relay_overloaded", opts, async () 
   await using fx = await Fixture.create("overloaded");
   const backend = httpBackend("backend");
   try {
-    const relayPort = freeUdpPort();
-    await fx.relay(relayPort, "", "max_flows = 1");
-    await fx.connector(
-      [relayPort],
-      { web: `127.0.0.1:${backend.port}` },
-      (await fx.token("connector")).path,
-    );
-    const local = freeTcpPort();
-    const client = await fx.client(
-      [relayPort],
-      { [`127.0.0.1:${local}`]: "web" },
-      (await fx.token("client")).path,
-    );
+    const { client, local } = await fx.tunnel(backend.port, { relayLimits: "max_flows = 1" });
     // Hold one flow open with a kept-alive connection, then ask for a second one.
     const first = await Deno.connect({ hostname: "127.0.0.1", port: local });
     await first.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -96,19 +74,7 @@ Deno.test("flow to a service whose only connector left: no_connector", opts, asy
   await using fx = await Fixture.create("noconn");
   const backend = httpBackend("backend");
   try {
-    const relayPort = freeUdpPort();
-    const relay = await fx.relay(relayPort);
-    const connector = await fx.connector(
-      [relayPort],
-      { web: `127.0.0.1:${backend.port}` },
-      (await fx.token("connector")).path,
-    );
-    const local = freeTcpPort();
-    const client = await fx.client(
-      [relayPort],
-      { [`127.0.0.1:${local}`]: "web" },
-      (await fx.token("client")).path,
-    );
+    const { relay, connector, client, local } = await fx.tunnel(backend.port);
     await connector.stop();
     await relay.waitFor(/left the pool of "?web/);
     await assert.rejects(fetch(`http://127.0.0.1:${local}/`));

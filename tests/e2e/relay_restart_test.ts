@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -15,19 +15,7 @@ Deno.test(
     await using fx = await Fixture.create("restart");
     const backend = httpBackend("backend");
     try {
-      const relayPort = freeUdpPort();
-      const relay = await fx.relay(relayPort);
-      const connector = await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${backend.port}` },
-        (await fx.token("connector")).path,
-      );
-      const local = freeTcpPort();
-      const client = await fx.client(
-        [relayPort],
-        { [`127.0.0.1:${local}`]: "web" },
-        (await fx.token("client")).path,
-      );
+      const { relayPort, relay, connector, client, local } = await fx.tunnel(backend.port);
       assert.equal(
         (await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0],
         "backend",

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { generateDevPki } from "../../src/pki/dev_pki.ts";
-import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { Fixture, freeTcpPort, httpBackend } from "../_helpers/cluster.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -15,19 +15,7 @@ Deno.test(
     await using fx = await Fixture.create("sighup");
     const backend = httpBackend("backend");
     try {
-      const relayPort = freeUdpPort();
-      const relay = await fx.relay(relayPort);
-      await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${backend.port}` },
-        (await fx.token("connector")).path,
-      );
-      const local = freeTcpPort();
-      const client = await fx.client(
-        [relayPort],
-        { [`127.0.0.1:${local}`]: "web" },
-        (await fx.token("client")).path,
-      );
+      const { relayPort, relay, client, local } = await fx.tunnel(backend.port);
       // Same CA, new leaf certificate in place.
       await generateDevPki({ outDir: `${fx.dir}/pki` });
       relay.kill("SIGHUP");

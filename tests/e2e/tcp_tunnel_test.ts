@@ -20,19 +20,7 @@ Deno.test("tunnel carries HTTP from a client through the relay to the backend", 
   await using fx = await Fixture.create("http");
   const backend = httpBackend("backend-A");
   try {
-    const relayPort = freeUdpPort();
-    await fx.relay(relayPort);
-    await fx.connector(
-      [relayPort],
-      { web: `127.0.0.1:${backend.port}` },
-      (await fx.token("connector")).path,
-    );
-    const local = freeTcpPort();
-    await fx.client(
-      [relayPort],
-      { [`127.0.0.1:${local}`]: "web" },
-      (await fx.token("client")).path,
-    );
+    const { local } = await fx.tunnel(backend.port);
     const res = await fetch(`http://127.0.0.1:${local}/hello`, {
       method: "POST",
       body: "x".repeat(1000),
@@ -82,19 +70,7 @@ Deno.test(
     await using fx = await Fixture.create("halfclose");
     const echo = echoAfterEofServer();
     try {
-      const relayPort = freeUdpPort();
-      await fx.relay(relayPort);
-      await fx.connector(
-        [relayPort],
-        { echo: `127.0.0.1:${echo.port}` },
-        (await fx.token("connector", { services: ["echo"] })).path,
-      );
-      const local = freeTcpPort();
-      await fx.client(
-        [relayPort],
-        { [`127.0.0.1:${local}`]: "echo" },
-        (await fx.token("client", { services: ["echo"] })).path,
-      );
+      const { local } = await fx.tunnel(echo.port, { service: "echo" });
       const reply = await tcpRequest(local, new TextEncoder().encode("ping"));
       assert.equal(new TextDecoder().decode(reply), "echo:ping");
     } finally {
@@ -107,19 +83,7 @@ Deno.test("tunnel serves 200 concurrent connections through one client", opts, a
   await using fx = await Fixture.create("concurrent");
   const echo = echoAfterEofServer();
   try {
-    const relayPort = freeUdpPort();
-    await fx.relay(relayPort);
-    await fx.connector(
-      [relayPort],
-      { echo: `127.0.0.1:${echo.port}` },
-      (await fx.token("connector", { services: ["echo"] })).path,
-    );
-    const local = freeTcpPort();
-    await fx.client(
-      [relayPort],
-      { [`127.0.0.1:${local}`]: "echo" },
-      (await fx.token("client", { services: ["echo"] })).path,
-    );
+    const { local } = await fx.tunnel(echo.port, { service: "echo" });
     const results = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
         const payload = new TextEncoder().encode(`request-${i}-`.repeat(500));
