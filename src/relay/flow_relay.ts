@@ -10,8 +10,16 @@ import { ChunkReader } from "../transport/chunk_reader.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import type { ConnectorRegistry, PoolMember } from "./registry.ts";
 
+/** Byte counts of one peer connection, for the admin view. */
+export interface ByteCounters {
+  /** Payload bytes received from this peer and relayed on. */
+  bytesFromPeer: number;
+  /** Payload bytes relayed to this peer. */
+  bytesToPeer: number;
+}
+
 /** A connector connection as a pool member. */
-export interface ConnectorMember extends PoolMember {
+export interface ConnectorMember extends PoolMember, ByteCounters {
   readonly conn: Deno.QuicConn;
   readonly identity: string;
 }
@@ -86,6 +94,7 @@ async function forward(
 export async function relayClientFlow(
   stream: Bidi,
   identity: Identity,
+  counters: ByteCounters,
   deps: FlowDeps,
   log: Logger,
 ): Promise<void> {
@@ -123,6 +132,7 @@ export async function relayClientFlow(
       return await refuse(clientWriter, client, code);
     }
     member.activeFlows++;
+    const connected = member;
     const flowId = deps.nextFlowId();
     const upstream = await member.conn.createBidirectionalStream().catch(() => null);
     if (!upstream) {
@@ -163,8 +173,16 @@ export async function relayClientFlow(
         connector: member.connId,
       });
       await Promise.all([
-        forward(client, connectorWriter, (n) => deps.metrics.bytes.inc("to_connector", n)),
-        forward(connector, clientWriter, (n) => deps.metrics.bytes.inc("to_client", n)),
+        forward(client, connectorWriter, (n) => {
+          deps.metrics.bytes.inc("to_connector", n);
+          counters.bytesFromPeer += n;
+          connected.bytesToPeer += n;
+        }),
+        forward(connector, clientWriter, (n) => {
+          deps.metrics.bytes.inc("to_client", n);
+          connected.bytesFromPeer += n;
+          counters.bytesToPeer += n;
+        }),
       ]);
       log.debug("Flow {flowId} closed", { flowId });
     } catch (e) {

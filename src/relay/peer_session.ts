@@ -38,6 +38,10 @@ export class PeerSession implements ConnectorMember {
   role: "client" | "connector" | undefined;
   tokenId: string | undefined;
   readonly services = new Set<string>();
+  bytesFromPeer = 0;
+  bytesToPeer = 0;
+  /** When the QUIC handshake completed (ms since epoch). */
+  readonly connectedAt = Date.now();
   #who: Identity | undefined;
   #closed = false;
   #log: Logger;
@@ -86,7 +90,7 @@ export class PeerSession implements ConnectorMember {
             if (this.#flows.size >= this.deps.maxStreamsPerConnection) {
               return this.#refuseStream(s, "limit_exceeded");
             }
-            const p = relayClientFlow(s, identity, this.deps, log).finally(() =>
+            const p = relayClientFlow(s, identity, this, this.deps, log).finally(() =>
               this.#flows.delete(p)
             );
             this.#flows.add(p);
