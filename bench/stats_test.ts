@@ -1,0 +1,55 @@
+/**
+ * Tests of the bench statistics: percentiles, spreads and the paired ratios against their targets.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { pairedRatio, percentile, ratios, type RepMetrics, spread } from "./stats.ts";
+
+function rep(
+  uploadMbps: number,
+  downloadMbps: number,
+  p50Us: number,
+  p99Us = p50Us * 4,
+): RepMetrics {
+  return { uploadMbps, downloadMbps, p50Us, p99Us };
+}
+
+Deno.test("percentile() uses the nearest rank of the sorted samples", () => {
+  const samples = Float64Array.from({ length: 100 }, (_, i) => 100 - i); // 100 … 1, unsorted
+  assert.equal(percentile(samples, 50), 50);
+  assert.equal(percentile(samples, 99), 99);
+  assert.equal(percentile(samples, 0), 1);
+  assert.equal(percentile(samples, 100), 100);
+  assert.equal(percentile([7], 99), 7);
+});
+
+Deno.test("percentile() rejects no samples and p outside 0–100", () => {
+  assert.throws(() => percentile([], 50), RangeError);
+  assert.throws(() => percentile([1], 101), RangeError);
+  assert.throws(() => percentile([1], Number.NaN), RangeError);
+});
+
+Deno.test("spread() gives the median, the mean of the middle two for an even count, and the range", () => {
+  assert.deepEqual(spread([3, 1, 2]), { median: 2, min: 1, max: 3 });
+  assert.deepEqual(spread([4, 1, 2, 3]), { median: 2.5, min: 1, max: 4 });
+  assert.throws(() => spread([]), RangeError);
+});
+
+Deno.test("pairedRatio() divides the same repetition of two paths", () => {
+  const a = [rep(80, 0, 0), rep(60, 0, 0), rep(90, 0, 0)];
+  const b = [rep(100, 0, 0), rep(100, 0, 0), rep(100, 0, 0)];
+  assert.deepEqual(pairedRatio(a, b, "uploadMbps"), { median: 0.8, min: 0.6, max: 0.9 });
+  assert.throws(() => pairedRatio(a, b.slice(1), "uploadMbps"), RangeError);
+});
+
+Deno.test("ratios() passes throughput at 0.70 and p50 at 1.5, and misses beyond", () => {
+  const pipe = [rep(1000, 1000, 300)];
+  const atTargets = ratios([rep(700, 700, 450)], pipe);
+  assert.deepEqual(atTargets.map((r) => r.pass), [true, true, true]);
+  const missed = ratios([rep(690, 1000, 451)], pipe);
+  assert.deepEqual(missed.map((r) => [r.metric, r.pass]), [
+    ["uploadMbps", false],
+    ["downloadMbps", true],
+    ["p50Us", false],
+  ]);
+});
