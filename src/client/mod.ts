@@ -1,6 +1,6 @@
 /**
  * The client role: one session with the first reachable relay (the next one on failure), and a
- * local TCP listener per `[[client.forward]]` whose connections become flows.
+ * local TCP listener or UDP socket per `[[client.forward]]` whose traffic becomes flows.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -11,6 +11,7 @@ import { runRelaySession } from "../transport/relay_session.ts";
 import { keepConnected, type SessionEnd } from "../transport/reconnect.ts";
 import { openFlow } from "./open_flow.ts";
 import { SessionHolder } from "./session_holder.ts";
+import { UdpForward } from "./udp_forward.ts";
 
 const log = getLogger(["ztna", "client"]);
 
@@ -27,7 +28,7 @@ export async function runClient(
 ): Promise<void> {
   const caCerts = config.ca ? [await Deno.readTextFile(config.ca)] : undefined;
   const holder = new SessionHolder();
-  const listeners = config.forward.map((f) => {
+  const tcpForwards = config.forward.filter((f) => f.protocol === "tcp").map((f) => {
     const addr = parseHostPort(f.listen);
     if (!addr.ok) throw new RangeError(`client.forward listen: ${addr.reason}`);
     const listener = Deno.listen({
@@ -42,12 +43,36 @@ export async function runClient(
     });
     return { listener, service: f.service };
   });
+  const udpForwards = config.forward.filter((f) => f.protocol === "udp").map((f) => {
+    const addr = parseHostPort(f.listen);
+    if (!addr.ok) throw new RangeError(`client.forward listen: ${addr.reason}`);
+    const socket = Deno.listenDatagram({
+      hostname: addr.value.hostname,
+      port: addr.value.port,
+      transport: "udp",
+    });
+    const bound = socket.addr as Deno.NetAddr;
+    log.info("Forwarding {listen} to service {service} (udp)", {
+      listen: `${bound.hostname}:${bound.port}`,
+      service: f.service,
+    });
+    return new UdpForward(socket, holder, {
+      service: f.service,
+      idleMs: config.udp_idle_timeout_ms,
+      maxFlows: config.max_udp_flows,
+      queueDepth: config.udp_queue_depth,
+      sessionWaitMs: SESSION_WAIT_MS,
+      replyTimeoutMs: REPLY_TIMEOUT_MS,
+      log,
+    });
+  });
   ctx.signal.addEventListener("abort", () => {
-    for (const l of listeners) l.listener.close();
+    for (const l of tcpForwards) l.listener.close();
+    for (const u of udpForwards) u.socket.close();
   }, { once: true });
 
   const flows = new Set<Promise<unknown>>();
-  const accepting = listeners.map(async ({ listener, service }) => {
+  const accepting = tcpForwards.map(async ({ listener, service }) => {
     for await (const tcp of listener) {
       tcp.setNoDelay(true);
       const p = (async () => {
@@ -62,6 +87,7 @@ export async function runClient(
       flows.add(p);
     }
   });
+  const udpRunning = udpForwards.map((u) => u.run());
 
   let index = 0;
   const attempt = async (): Promise<SessionEnd> => {
@@ -77,7 +103,7 @@ export async function runClient(
     minMs: config.reconnect_min_ms,
     maxMs: config.reconnect_max_ms,
   });
-  await Promise.all(accepting);
+  await Promise.all([...accepting, ...udpRunning]);
   await Promise.race([Promise.all(flows), new Promise((r) => setTimeout(r, 2_000))]);
   log.info("Client stopped");
 }

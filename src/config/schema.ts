@@ -37,6 +37,8 @@ export const RelayLimits = z.strictObject({
   max_connections_per_identity: Count(100_000).default(16),
   max_flows: Count(10_000_000).default(100_000),
   max_streams_per_connection: Count(100_000).default(1_024),
+  /** Datagrams waiting to be sent to one connection; beyond it the newest is dropped and counted. */
+  datagram_queue_depth: Count(1_000_000).default(1_024),
   hello_timeout_ms: Millis(600_000).default(5_000),
   flow_open_timeout_ms: Millis(600_000).default(10_000),
 });
@@ -109,16 +111,35 @@ function unique<K extends string>(listKey: string, key: K, what: string) {
   };
 }
 
+/** Transport of a service or forward. */
+export const TransportProtocol = z.enum(["tcp", "udp"]);
+
 /** `[[connector.service]]`: a private service and the only backend it may reach. */
 export const ConnectorService = z.strictObject({
   id: ServiceId,
   backend: HostPort,
+  /** "tcp", "udp", or both as a list (one backend address serving both). */
+  protocol: z.union([TransportProtocol, z.array(TransportProtocol).min(1)]).default("tcp")
+    .transform((p): ("tcp" | "udp")[] => Array.isArray(p) ? [...new Set(p)] : [p]),
 });
+
+/** UDP flow settings shared by connector and client. */
+const UdpFields = {
+  /** A UDP flow without datagrams in either direction for this long is closed. */
+  udp_idle_timeout_ms: Millis(3_600_000).default(60_000),
+  /** Open UDP flows at most (each is one socket at the connector). */
+  max_udp_flows: Count(1_000_000).default(4_096),
+  /** Datagrams waiting to be sent, per flow; beyond it the newest is dropped and counted. */
+  udp_queue_depth: Count(65_536).default(256),
+};
 
 /** `[connector]`: the app connector beside private services. */
 export const ConnectorSection = z.strictObject({
   ...DialerFields,
   connect_timeout_ms: Millis(600_000).default(5_000),
+  ...UdpFields,
+  /** Open UDP flows per client identity. */
+  max_udp_flows_per_identity: Count(1_000_000).default(256),
   service: z.array(ConnectorService).min(1, "expected at least one [[connector.service]]")
     .superRefine(unique("[[connector.service]]", "id", "service id")),
 }).superRefine(backoffInOrder);
@@ -127,11 +148,13 @@ export const ConnectorSection = z.strictObject({
 export const ClientForward = z.strictObject({
   listen: HostPort,
   service: ServiceId,
+  protocol: TransportProtocol.default("tcp"),
 });
 
 /** `[client]`: exposes remote services on local ports. */
 export const ClientSection = z.strictObject({
   ...DialerFields,
+  ...UdpFields,
   forward: z.array(ClientForward).min(1, "expected at least one [[client.forward]]"),
 }).superRefine(backoffInOrder);
 

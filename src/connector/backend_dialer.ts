@@ -7,15 +7,22 @@ import { parseHostPort } from "../config/address.ts";
 import type { ConnectorServiceConfig } from "../config/schema.ts";
 import { ZtnaError } from "../protocol/mod.ts";
 
+/** A configured backend: where it is and which transports it offers. */
+export interface Backend {
+  hostname: string;
+  port: number;
+  protocols: ("tcp" | "udp")[];
+}
+
 /** Maps service ids to their configured backends; the allow-list check in code. */
 export class BackendTable {
-  readonly #backends = new Map<string, { hostname: string; port: number }>();
+  readonly #backends = new Map<string, Backend>();
 
   constructor(services: readonly ConnectorServiceConfig[]) {
     for (const s of services) {
       const addr = parseHostPort(s.backend);
       if (!addr.ok) throw new RangeError(`connector.service "${s.id}": ${addr.reason}`);
-      this.#backends.set(s.id, addr.value);
+      this.#backends.set(s.id, { ...addr.value, protocols: s.protocol });
     }
   }
 
@@ -24,13 +31,32 @@ export class BackendTable {
     return [...this.#backends.keys()];
   }
 
+  /** Transports offered for `service` (empty when it is not served here). */
+  protocols(service: string): ("tcp" | "udp")[] {
+    return this.#backends.get(service)?.protocols ?? [];
+  }
+
+  /**
+   * The backend of `service` when it offers `protocol`.
+   * @throws {ZtnaError} unknown_service
+   */
+  lookup(service: string, protocol: "tcp" | "udp"): Backend {
+    const target = this.#backends.get(service);
+    if (!target || !target.protocols.includes(protocol)) {
+      throw new ZtnaError(
+        "unknown_service",
+        `service "${service}" is not served here over ${protocol}`,
+      );
+    }
+    return target;
+  }
+
   /**
    * Connects to the backend of `service` within `timeoutMs`.
    * @throws {ZtnaError} unknown_service, backend_refused, backend_timeout or backend_unreachable
    */
   async dial(service: string, timeoutMs: number): Promise<Deno.TcpConn> {
-    const target = this.#backends.get(service);
-    if (!target) throw new ZtnaError("unknown_service", `service "${service}" is not served here`);
+    const target = this.lookup(service, "tcp");
     const connecting = Deno.connect({
       hostname: target.hostname,
       port: target.port,

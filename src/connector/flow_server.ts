@@ -1,41 +1,48 @@
 /**
- * Serves one flow the relay opened to this connector: FLOW header, backend dial, REPLY, then the
- * TCP ↔ stream pump.
+ * Serves one flow the relay opened to this connector: FLOW header, then either a backend TCP dial,
+ * REPLY and the TCP ↔ stream pump, or a UDP flow whose stream only marks its lifetime.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { decodeHeader, encodeHeader, ZtnaError } from "../protocol/mod.ts";
+import { decodeHeader, encodeHeader, type FlowHeader, ZtnaError } from "../protocol/mod.ts";
 import { ChunkReader } from "../transport/chunk_reader.ts";
 import { runTcpFlow } from "../transport/tcp_flow.ts";
 import type { BackendTable } from "./backend_dialer.ts";
+import { resolveBackend } from "./resolve_backend.ts";
+import { type UdpBudget, type UdpDrops, UdpFlow } from "./udp_flows.ts";
+
+/** What serving a flow needs from its relay link. */
+export interface FlowServerDeps {
+  backends: BackendTable;
+  connectTimeoutMs: number;
+  log: Logger;
+  /** The relay connection the flow arrived on (UDP replies go back on it as datagrams). */
+  conn: Deno.QuicConn;
+  /** This link's UDP flows by flow id. */
+  udpFlows: Map<number, UdpFlow>;
+  udpBudget: UdpBudget;
+  udpDrops: UdpDrops;
+  udpQueueDepth: number;
+}
 
 /** Handles one incoming stream; never throws. */
 export async function serveFlow(
   stream: Deno.QuicBidirectionalStream,
-  backends: BackendTable,
-  connectTimeoutMs: number,
-  log: Logger,
+  deps: FlowServerDeps,
 ): Promise<void> {
+  const { log } = deps;
   const reader = new ChunkReader(stream.readable);
   const writer = stream.writable.getWriter();
   let flowId = 0;
   try {
     const header = await reader.readHeader((b) => decodeHeader(b, "flow"));
     flowId = header.flowId;
+    if (header.protocol === "udp") return await serveUdpFlow(header, reader, writer, deps);
     let tcp: Deno.TcpConn;
     try {
-      tcp = await backends.dial(header.service, connectTimeoutMs);
+      tcp = await deps.backends.dial(header.service, deps.connectTimeoutMs);
     } catch (e) {
-      const code = e instanceof ZtnaError ? e.code : "backend_unreachable";
-      log.warn("Flow {flowId} to {service} failed: {code}", {
-        flowId,
-        service: header.service,
-        code,
-      });
-      await writer.write(encodeHeader({ type: "reply", code, flowId })).catch(() => {});
-      await writer.close().catch(() => {});
-      await reader.cancel(code);
-      return;
+      return await refuseFlow(header, writer, reader, e, log);
     }
     tcp.setNoDelay(true);
     await writer.write(encodeHeader({ type: "reply", code: "ok", flowId }));
@@ -53,4 +60,94 @@ export async function serveFlow(
     await writer.close().catch(() => {});
     await reader.cancel(code);
   }
+}
+
+async function refuseFlow(
+  header: FlowHeader,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  reader: ChunkReader,
+  e: unknown,
+  log: Logger,
+): Promise<void> {
+  const code = e instanceof ZtnaError ? e.code : "backend_unreachable";
+  log.warn("Flow {flowId} to {service} failed: {code}", {
+    flowId: header.flowId,
+    service: header.service,
+    code,
+  });
+  await writer.write(encodeHeader({ type: "reply", code, flowId: header.flowId })).catch(() => {});
+  await writer.close().catch(() => {});
+  await reader.cancel(code);
+}
+
+async function serveUdpFlow(
+  header: FlowHeader,
+  reader: ChunkReader,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  deps: FlowServerDeps,
+): Promise<void> {
+  const { flowId } = header;
+  let release: (() => void) | undefined;
+  let flow: UdpFlow;
+  try {
+    if (deps.udpFlows.has(flowId)) {
+      throw new ZtnaError("protocol_error", `flow id ${flowId} in use`);
+    }
+    const backend = await resolveBackend(deps.backends.lookup(header.service, "udp"));
+    release = deps.udpBudget.take(header.identity);
+    flow = new UdpFlow({
+      flowId,
+      backend,
+      conn: deps.conn,
+      queueDepth: deps.udpQueueDepth,
+      drops: deps.udpDrops,
+      log: deps.log,
+    });
+  } catch (e) {
+    release?.();
+    return await refuseFlow(header, writer, reader, e, deps.log);
+  }
+  deps.udpFlows.set(flowId, flow);
+  try {
+    await writer.write(encodeHeader({ type: "reply", code: "ok", flowId }));
+    deps.log.debug("UDP flow {flowId} for {identity} to {service}", {
+      flowId,
+      identity: header.identity,
+      service: header.service,
+    });
+    // Nothing travels on the stream; its end (relay or peer gone) or idle expiry ends the flow.
+    const streamEnd = (async () => {
+      while ((await reader.next().catch(() => null)) !== null) { /* ignore stray bytes */ }
+    })();
+    if (
+      (await Promise.race([streamEnd.then(() => "end"), flow.expired.then(() => "idle")])) ===
+        "idle"
+    ) {
+      deps.log.debug("UDP flow {flowId} idle, closing", { flowId });
+      await reader.cancel("idle");
+    }
+  } finally {
+    deps.udpFlows.delete(flowId);
+    flow.close();
+    release();
+    await writer.close().catch(() => {});
+    await flow.done;
+    deps.log.debug("UDP flow {flowId} closed", { flowId });
+  }
+}
+
+/** Closes UDP flows idle for `idleMs`: their streams end, which ends them at relay and client. */
+export function expireIdleUdpFlows(
+  flows: Map<number, UdpFlow>,
+  idleMs: number,
+  now = Date.now(),
+): number {
+  let n = 0;
+  for (const flow of flows.values()) {
+    if (now - flow.lastActivity >= idleMs) {
+      flow.expire();
+      n++;
+    }
+  }
+  return n;
 }

@@ -9,6 +9,7 @@ import type { ConnectorConfig } from "../config/schema.ts";
 import { keepConnected } from "../transport/reconnect.ts";
 import { BackendTable } from "./backend_dialer.ts";
 import { runRelayLink } from "./relay_link.ts";
+import { UdpBudget, UdpDrops } from "./udp_flows.ts";
 
 const log = getLogger(["ztna", "connector"]);
 
@@ -19,6 +20,8 @@ export async function runConnector(
   ctx: RunContext,
 ): Promise<void> {
   const backends = new BackendTable(config.service);
+  const udpBudget = new UdpBudget(config.max_udp_flows, config.max_udp_flows_per_identity);
+  const udpDrops = new UdpDrops();
   const caCerts = config.ca ? [await Deno.readTextFile(config.ca)] : undefined;
   log.info("Connector serving {services} through {count} relay(s)", {
     services: backends.services.join(", "),
@@ -26,7 +29,17 @@ export async function runConnector(
   });
   await Promise.all(config.relays.map((target) =>
     keepConnected(
-      () => runRelayLink(target, { config, token, caCerts, backends, signal: ctx.signal, log }),
+      () =>
+        runRelayLink(target, {
+          config,
+          token,
+          caCerts,
+          backends,
+          udpBudget,
+          udpDrops,
+          signal: ctx.signal,
+          log,
+        }),
       {
         label: target.address,
         log,

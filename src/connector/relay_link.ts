@@ -7,8 +7,10 @@ import type { Logger } from "@logtape/logtape";
 import type { ConnectorConfig, RelayTargetConfig } from "../config/schema.ts";
 import { runRelaySession } from "../transport/relay_session.ts";
 import type { SessionEnd } from "../transport/reconnect.ts";
+import { decodeDatagram } from "../protocol/mod.ts";
 import type { BackendTable } from "./backend_dialer.ts";
-import { serveFlow } from "./flow_server.ts";
+import { expireIdleUdpFlows, type FlowServerDeps, serveFlow } from "./flow_server.ts";
+import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
 
 /** Incoming flow streams a connector allows per relay connection. */
 export const MAX_INCOMING_FLOWS = 4_096;
@@ -19,6 +21,8 @@ export interface RelayLinkDeps {
   token: string;
   caCerts?: string[];
   backends: BackendTable;
+  udpBudget: UdpBudget;
+  udpDrops: UdpDrops;
   signal: AbortSignal;
   log: Logger;
 }
@@ -37,9 +41,29 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
     signal: deps.signal,
     log: rlog,
   }, async (session) => {
-    const flows = serveIncoming(session.conn, deps, rlog);
+    const serverDeps: FlowServerDeps = {
+      backends: deps.backends,
+      connectTimeoutMs: config.connect_timeout_ms,
+      log: rlog,
+      conn: session.conn,
+      udpFlows: new Map<number, UdpFlow>(),
+      udpBudget: deps.udpBudget,
+      udpDrops: deps.udpDrops,
+      udpQueueDepth: config.udp_queue_depth,
+    };
+    const flows = serveIncoming(session.conn, serverDeps);
+    const datagrams = pumpDatagrams(session.conn, serverDeps);
+    const sweep = Math.max(100, Math.min(5_000, config.udp_idle_timeout_ms / 4));
+    const sweeper = setInterval(
+      () => expireIdleUdpFlows(serverDeps.udpFlows, config.udp_idle_timeout_ms),
+      sweep,
+    );
     for (const service of deps.backends.services) {
-      await session.control.send({ type: "register", service });
+      await session.control.send({
+        type: "register",
+        service,
+        protocols: deps.backends.protocols(service),
+      });
     }
     while (true) {
       const msg = await session.control.next().catch(() => null);
@@ -52,20 +76,36 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
         });
       }
     }
+    clearInterval(sweeper);
     await flows;
+    await datagrams;
   });
 }
 
-async function serveIncoming(conn: Deno.QuicConn, deps: RelayLinkDeps, log: Logger): Promise<void> {
+async function serveIncoming(conn: Deno.QuicConn, deps: FlowServerDeps): Promise<void> {
   const running = new Set<Promise<void>>();
   const reader = conn.incomingBidirectionalStreams.getReader();
   while (true) {
     const next = await reader.read().catch(() => ({ done: true as const, value: undefined }));
     if (next.done) break;
-    const p = serveFlow(next.value, deps.backends, deps.config.connect_timeout_ms, log).finally(
-      () => running.delete(p),
-    );
+    const p = serveFlow(next.value, deps).finally(() => running.delete(p));
     running.add(p);
   }
   await Promise.all(running);
+}
+
+/** Client → backend datagrams: looked up in this link's own flow table only. */
+async function pumpDatagrams(conn: Deno.QuicConn, deps: FlowServerDeps): Promise<void> {
+  while (true) {
+    let datagram: Uint8Array;
+    try {
+      datagram = await conn.readDatagram();
+    } catch {
+      return;
+    }
+    const d = decodeDatagram(datagram);
+    const flow = d && deps.udpFlows.get(d.flowId);
+    if (!d || !flow) deps.udpDrops.inc(d ? "unknown_flow" : "malformed");
+    else flow.toBackend(d.payload);
+  }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { ServiceId } from "../config/schema.ts";
+import { ServiceId, TransportProtocol } from "../config/schema.ts";
 import { ERROR_CODES, type ErrorCode } from "./errors.ts";
 
 /** An error code as received: codes unknown to this build survive as "unknown" (newer peers). */
@@ -52,6 +52,8 @@ export const Refused = z.strictObject({
 export const Register = z.strictObject({
   type: z.literal("register"),
   service: ServiceId,
+  /** Transports offered for the service; absent means TCP only. */
+  protocols: z.array(TransportProtocol).min(1).max(2).optional(),
 });
 
 /** Registration accepted. */

@@ -10,3 +10,4 @@ export * from "./messages.ts";
 export * from "./stream_header.ts";
 export * from "./data_frames.ts";
 export * from "./bytes.ts";
+export * from "./datagram.ts";

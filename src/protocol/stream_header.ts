@@ -10,10 +10,16 @@ import { codeFromWire, type ErrorCode, ERRORS } from "./errors.ts";
 /** Header type bytes; distinct from data-frame types so a misrouted stream is caught at once. */
 export const HEADER_TYPE = { open: 0x10, flow: 0x11, reply: 0x12 } as const;
 
+/** Type bytes of the UDP variants of OPEN and FLOW (same layout; the stream then only marks the
+ * flow's lifetime, payload travels in datagrams). */
+export const UDP_HEADER_TYPE = { open: 0x13, flow: 0x14 } as const;
+
 /** Client → relay: open a TCP flow to a service. */
 export interface OpenHeader {
   type: "open";
   service: string;
+  /** Absent for TCP. */
+  protocol?: "udp";
 }
 /** Relay → connector: serve this flow. */
 export interface FlowHeader {
@@ -21,6 +27,8 @@ export interface FlowHeader {
   flowId: number;
   service: string;
   identity: string;
+  /** Absent for TCP. */
+  protocol?: "udp";
 }
 /** Answer to OPEN or FLOW: `code` is "ok" or why the flow was refused. */
 export interface ReplyHeader {
@@ -52,7 +60,8 @@ export function encodeHeader(h: StreamHeader): Uint8Array {
   switch (h.type) {
     case "open": {
       const svc = serviceBytes(h.service);
-      return Uint8Array.of(HEADER_TYPE.open, svc.length, ...svc);
+      const type = h.protocol === "udp" ? UDP_HEADER_TYPE.open : HEADER_TYPE.open;
+      return Uint8Array.of(type, svc.length, ...svc);
     }
     case "flow": {
       const svc = serviceBytes(h.service);
@@ -62,7 +71,7 @@ export function encodeHeader(h: StreamHeader): Uint8Array {
       }
       const out = new Uint8Array(1 + 4 + 1 + svc.length + 1 + id.length);
       const dv = new DataView(out.buffer);
-      out[0] = HEADER_TYPE.flow;
+      out[0] = h.protocol === "udp" ? UDP_HEADER_TYPE.flow : HEADER_TYPE.flow;
       dv.setUint32(1, h.flowId);
       out[5] = svc.length;
       out.set(svc, 6);
@@ -98,7 +107,8 @@ export function decodeHeader<K extends StreamHeader["type"]>(
 ): HeaderDecoded<Extract<StreamHeader, { type: K }>> {
   type Out = HeaderDecoded<Extract<StreamHeader, { type: K }>>;
   if (buf.byteLength < 1) return { kind: "incomplete" };
-  if (buf[0] !== HEADER_TYPE[expect]) {
+  const udp = expect !== "reply" && buf[0] === UDP_HEADER_TYPE[expect as "open" | "flow"];
+  if (buf[0] !== HEADER_TYPE[expect] && !udp) {
     return {
       kind: "error",
       code: "protocol_error",
@@ -143,7 +153,10 @@ export function decodeHeader<K extends StreamHeader["type"]>(
   }
   at += 1 + svcLen;
   if (expect === "open") {
-    return { kind: "header", header: { type: "open", service }, used: at } as Out;
+    const header: OpenHeader = udp
+      ? { type: "open", service, protocol: "udp" }
+      : { type: "open", service };
+    return { kind: "header", header, used: at } as Out;
   }
   if (buf.byteLength < at + 1) return { kind: "incomplete" };
   const idLen = buf[at];
@@ -157,7 +170,9 @@ export function decodeHeader<K extends StreamHeader["type"]>(
   }
   return {
     kind: "header",
-    header: { type: "flow", flowId, service, identity },
+    header: udp
+      ? { type: "flow", flowId, service, identity, protocol: "udp" }
+      : { type: "flow", flowId, service, identity },
     used: at + 1 + idLen,
   } as Out;
 }

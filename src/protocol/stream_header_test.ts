@@ -12,6 +12,7 @@ import {
   type OpenHeader,
   type ReplyHeader,
   type StreamHeader,
+  UDP_HEADER_TYPE,
 } from "./stream_header.ts";
 
 const KINDS = ["open", "flow", "reply"] as const;
@@ -132,7 +133,7 @@ Deno.test("decodeHeader() rejects a header of another type as a protocol error",
       if (d.kind === "error") assert.equal(d.code, "protocol_error");
     }
   }
-  for (const type of [0x00, 0x01, 0x02, 0x13, 0xff]) {
+  for (const type of [0x00, 0x01, 0x02, 0x15, 0xff]) {
     for (const expect of KINDS) {
       const d = decodeHeader(Uint8Array.of(type), expect);
       assert.equal(d.kind === "error" && d.code, "protocol_error", `type ${type} as ${expect}`);
@@ -264,4 +265,28 @@ Deno.test("decodeHeader() answers truncated or bit-flipped headers without throw
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("encodeHeader() marks UDP flows with their own type bytes and decodeHeader() reads them", () => {
+  assert.deepEqual(UDP_HEADER_TYPE, { open: 0x13, flow: 0x14 });
+  const open = encodeHeader({ type: "open", service: "dns", protocol: "udp" });
+  assert.deepEqual(open, Uint8Array.of(0x13, 3, 0x64, 0x6e, 0x73));
+  assert.deepEqual(decodeHeader(open, "open"), {
+    kind: "header",
+    header: { type: "open", service: "dns", protocol: "udp" },
+    used: 5,
+  });
+  const flow = encodeHeader({
+    type: "flow",
+    flowId: 9,
+    service: "dns",
+    identity: "a",
+    protocol: "udp",
+  });
+  assert.equal(flow[0], 0x14);
+  const d = decodeHeader(flow, "flow");
+  assert.ok(d.kind === "header" && d.header.protocol === "udp" && d.header.flowId === 9);
+  // A TCP header never carries the field, so TCP round trips stay exact.
+  const tcp = decodeHeader(encodeHeader({ type: "open", service: "dns" }), "open");
+  assert.ok(tcp.kind === "header" && !("protocol" in tcp.header));
 });

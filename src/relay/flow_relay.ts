@@ -9,6 +9,12 @@ import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protoc
 import { ChunkReader } from "../transport/chunk_reader.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import type { ConnectorRegistry, PoolMember } from "./registry.ts";
+import { type DatagramPeer, linkUdpFlow } from "./udp_links.ts";
+
+/** Registry key of a service's pool for one transport: UDP pools are apart from TCP pools. */
+export function poolKey(service: string, protocol: "tcp" | "udp" | undefined): string {
+  return protocol === "udp" ? `${service}/udp` : service;
+}
 
 /** Byte counts of one peer connection, for the admin view. */
 export interface ByteCounters {
@@ -19,7 +25,7 @@ export interface ByteCounters {
 }
 
 /** A connector connection as a pool member. */
-export interface ConnectorMember extends PoolMember, ByteCounters {
+export interface ConnectorMember extends PoolMember, ByteCounters, DatagramPeer {
   readonly conn: Deno.QuicConn;
   readonly identity: string;
 }
@@ -94,7 +100,7 @@ async function forward(
 export async function relayClientFlow(
   stream: Bidi,
   identity: Identity,
-  counters: ByteCounters,
+  peer: DatagramPeer,
   deps: FlowDeps,
   log: Logger,
 ): Promise<void> {
@@ -124,9 +130,11 @@ export async function relayClientFlow(
       log.warn("Refused flow to {service}: {code}", { service, code: decision.code });
       return await refuse(clientWriter, client, decision.code);
     }
-    member = deps.registry.pick(service);
+    const protocol = open.protocol;
+    const pool = poolKey(service, protocol);
+    member = deps.registry.pick(pool);
     if (!member) {
-      const code = deps.registry.isKnown(service) ? "no_connector" : "unknown_service";
+      const code = deps.registry.isKnown(pool) ? "no_connector" : "unknown_service";
       deps.metrics.flowsRefused.inc(code);
       log.warn("Refused flow to {service}: {code}", { service, code });
       return await refuse(clientWriter, client, code);
@@ -144,7 +152,7 @@ export async function relayClientFlow(
     const connectorWriter = upstream.writable.getWriter();
     try {
       await connectorWriter.write(
-        encodeHeader({ type: "flow", flowId, service, identity: identity.subject }),
+        encodeHeader({ type: "flow", flowId, service, identity: identity.subject, protocol }),
       );
       const reply = await withTimeout(
         connector.readHeader((b) => decodeHeader(b, "reply")),
@@ -166,24 +174,42 @@ export async function relayClientFlow(
         await connectorWriter.close().catch(() => {});
         return;
       }
-      deps.metrics.flowsOpened.inc(service);
+      deps.metrics.flowsOpened.inc(pool);
+      // A UDP flow's streams carry no payload; they only mark its lifetime. Its datagrams are
+      // routed by the per-connection tables for as long as both streams stay open.
+      const unlink = protocol === "udp" ? linkUdpFlow(flowId, peer, member) : () => {};
       log.debug("Flow {flowId} to {service} via {connector}", {
         flowId,
         service,
         connector: member.connId,
       });
-      await Promise.all([
+      const pumps = [
         forward(client, connectorWriter, (n) => {
           deps.metrics.bytes.inc("to_connector", n);
-          counters.bytesFromPeer += n;
+          peer.bytesFromPeer += n;
           connected.bytesToPeer += n;
         }),
         forward(connector, clientWriter, (n) => {
           deps.metrics.bytes.inc("to_client", n);
           connected.bytesFromPeer += n;
-          counters.bytesToPeer += n;
+          peer.bytesToPeer += n;
         }),
-      ]);
+      ];
+      try {
+        if (protocol === "udp") {
+          // Either side ending (idle expiry, close) ends the whole UDP flow.
+          await Promise.race(pumps);
+          unlink();
+          await Promise.all([
+            clientWriter.close().catch(() => {}),
+            connectorWriter.close().catch(() => {}),
+          ]);
+          await Promise.all([client.cancel("udp flow ended"), connector.cancel("udp flow ended")]);
+        }
+        await Promise.all(pumps);
+      } finally {
+        unlink();
+      }
       log.debug("Flow {flowId} closed", { flowId });
     } catch (e) {
       const code = e instanceof ZtnaError ? e.code : "backend_unreachable";

@@ -15,10 +15,11 @@ import {
   ZtnaError,
 } from "../protocol/mod.ts";
 import { ControlChannel } from "../transport/control_channel.ts";
-import { type ConnectorMember, type FlowDeps, relayClientFlow } from "./flow_relay.ts";
+import { type ConnectorMember, type FlowDeps, poolKey, relayClientFlow } from "./flow_relay.ts";
+import { type DatagramDeps, type DatagramPeer, pumpDatagrams } from "./udp_links.ts";
 
 /** What a session needs from the relay that owns it. */
-export interface SessionDeps extends FlowDeps {
+export interface SessionDeps extends FlowDeps, DatagramDeps {
   verify(
     token: string,
   ): Promise<{ ok: true; identity: Identity } | { ok: false; code: ErrorCode; why: string }>;
@@ -40,6 +41,9 @@ export class PeerSession implements ConnectorMember {
   readonly services = new Set<string>();
   bytesFromPeer = 0;
   bytesToPeer = 0;
+  readonly udpFlows = new Map<number, DatagramPeer>();
+  pendingDatagrams = 0;
+  #authenticated = false;
   /** When the QUIC handshake completed (ms since epoch). */
   readonly connectedAt = Date.now();
   #who: Identity | undefined;
@@ -64,6 +68,7 @@ export class PeerSession implements ConnectorMember {
   async run(): Promise<void> {
     const streams = this.conn.incomingBidirectionalStreams.getReader();
     let pump: Promise<void> | undefined;
+    const datagrams = pumpDatagrams(this, () => this.#authenticated, this.deps);
     try {
       const first = await this.#withDeadline(streams.read(), this.deps.helloTimeoutMs);
       if (first === "timeout") return this.#refuse("hello_timeout", "no control stream in time");
@@ -113,6 +118,7 @@ export class PeerSession implements ConnectorMember {
     } finally {
       this.close("ok");
       await pump;
+      await datagrams;
       await Promise.all(this.#flows);
       this.deps.release(this);
     }
@@ -188,6 +194,7 @@ export class PeerSession implements ConnectorMember {
 
   /** Answers HELLO; called after the stream handler is in place so no early flow is refused. */
   async #welcome(control: ControlChannel, identity: Identity): Promise<void> {
+    this.#authenticated = true;
     const remote = this.conn.remoteAddr;
     await control.send({
       type: "welcome",
@@ -241,7 +248,9 @@ export class PeerSession implements ConnectorMember {
         continue;
       }
       this.services.add(msg.service);
-      this.deps.registry.add(msg.service, this);
+      for (const protocol of msg.protocols ?? ["tcp"]) {
+        this.deps.registry.add(poolKey(msg.service, protocol), this);
+      }
       this.deps.metrics.registrations.inc("ack");
       this.#log.info("Registered {service}", { service: msg.service });
       await control.send({ type: "ack", service: msg.service });

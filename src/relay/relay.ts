@@ -54,6 +54,7 @@ export class Relay {
       helloTimeoutMs: limits.hello_timeout_ms,
       maxFlows: limits.max_flows,
       maxStreamsPerConnection: limits.max_streams_per_connection,
+      queueDepth: limits.datagram_queue_depth,
       draining: () => this.#draining,
       admitIdentity: (s) => this.#admit(s),
       release: (s) => this.#release(s),

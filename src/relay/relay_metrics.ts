@@ -60,5 +60,15 @@ export class RelayMetrics {
     "Streams refused before or outside a session",
     "reason",
   );
+  readonly datagrams = new LabelledCounter(
+    "ztna_relayed_datagrams_total",
+    "UDP datagrams relayed by direction",
+    "direction",
+  );
+  readonly datagramDrops = new LabelledCounter(
+    "ztna_datagram_drops_total",
+    "UDP datagrams dropped at the relay, by reason",
+    "reason",
+  );
   activeFlows = 0;
 }

@@ -100,14 +100,17 @@ ${limits}
   /** Starts a connector serving `services` (id → backend) through the relays on `ports`. */
   async connector(
     ports: number[],
-    services: Record<string, string>,
+    services: Record<string, string | { backend: string; protocol: string | string[] }>,
     tokenPath: string,
     options: { ca?: string; wait?: RegExp | null; extra?: string } = {},
   ): Promise<ZtnaProcess> {
-    const svc = Object.entries(services).map(([id, backend]) =>
-      `[[connector.service]]\nid = "${id}"\nbackend = "${backend}"\n`
-    )
-      .join("\n");
+    const svc = Object.entries(services).map(([id, spec]) => {
+      const { backend, protocol } = typeof spec === "string"
+        ? { backend: spec, protocol: "tcp" }
+        : spec;
+      const proto = Array.isArray(protocol) ? JSON.stringify(protocol) : `"${protocol}"`;
+      return `[[connector.service]]\nid = "${id}"\nbackend = "${backend}"\nprotocol = ${proto}\n`;
+    }).join("\n");
     const path = await this.config(`
 [connector]
 ${relaysToml(ports)}
@@ -124,17 +127,19 @@ ${svc}`);
     return p;
   }
 
-  /** Starts a client forwarding local ports to services; waits until it is connected. */
+  /** Starts a client forwarding local ports to services (`"dns@udp"` for UDP); waits until connected. */
   async client(
     ports: number[],
     forwards: Record<string, string>,
     tokenPath: string,
-    options: { ca?: string; wait?: RegExp | null; extra?: string } = {},
+    options: { ca?: string; wait?: RegExp | null; extra?: string; logLevel?: string } = {},
   ): Promise<ZtnaProcess> {
-    const fw = Object.entries(forwards).map(([listen, service]) =>
-      `[[client.forward]]\nlisten = "${listen}"\nservice = "${service}"\n`
-    ).join("\n");
+    const fw = Object.entries(forwards).map(([listen, spec]) => {
+      const [service, protocol = "tcp"] = spec.split("@");
+      return `[[client.forward]]\nlisten = "${listen}"\nservice = "${service}"\nprotocol = "${protocol}"\n`;
+    }).join("\n");
     const path = await this.config(`
+${options.logLevel ? `[log]\nlevel = "${options.logLevel}"\n` : ""}
 [client]
 ${relaysToml(ports)}
 ca = "${options.ca ?? this.pki.caCertPath}"

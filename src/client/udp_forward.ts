@@ -1,0 +1,203 @@
+/**
+ * A local UDP port forwarded to a service: each local source address becomes one flow (opened on a
+ * stream, carried in datagrams tagged with the relay's flow id), and replies go back only to the
+ * source of that flow. Flows end when idle or when the relay ends their stream.
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import { decodeDatagram, encodeDatagram, maxPayload } from "../protocol/mod.ts";
+import type { PeerSession } from "../transport/dial.ts";
+import { closeFlowStream, type OpenedFlow, requestFlow } from "./request_flow.ts";
+import type { SessionHolder } from "./session_holder.ts";
+
+/** Settings of a UDP forward. */
+export interface UdpForwardOptions {
+  service: string;
+  idleMs: number;
+  maxFlows: number;
+  queueDepth: number;
+  sessionWaitMs: number;
+  replyTimeoutMs: number;
+  log: Logger;
+}
+
+/** Drop counters of the client's UDP path, by reason. */
+export type UdpDropCounts = Map<string, number>;
+
+interface LocalFlow {
+  source: Deno.NetAddr;
+  lastActivity: number;
+  /** Datagrams held while the flow is being opened (bounded by queueDepth). */
+  waiting: Uint8Array[];
+  pending: number;
+  opened?: OpenedFlow & { session: PeerSession };
+  closed: boolean;
+}
+
+/** Per-connection demultiplexer: relay datagrams → the local flow of their flow id. */
+class DatagramRouter {
+  readonly flows = new Map<number, (payload: Uint8Array) => void>();
+  constructor(conn: Deno.QuicConn, drops: UdpDropCounts) {
+    (async () => {
+      while (true) {
+        let datagram: Uint8Array;
+        try {
+          datagram = await conn.readDatagram();
+        } catch {
+          return;
+        }
+        const d = decodeDatagram(datagram);
+        const deliver = d && this.flows.get(d.flowId);
+        if (d && deliver) deliver(d.payload);
+        else drops.set("unknown_flow", (drops.get("unknown_flow") ?? 0) + 1);
+      }
+    })();
+  }
+}
+
+const routers = new WeakMap<Deno.QuicConn, DatagramRouter>();
+
+function routerFor(conn: Deno.QuicConn, drops: UdpDropCounts): DatagramRouter {
+  let r = routers.get(conn);
+  if (!r) {
+    r = new DatagramRouter(conn, drops);
+    routers.set(conn, r);
+  }
+  return r;
+}
+
+/** Serves one local UDP socket until it is closed. */
+export class UdpForward {
+  readonly drops: UdpDropCounts = new Map();
+  readonly #flows = new Map<string, LocalFlow>();
+  readonly #sweeper: ReturnType<typeof setInterval>;
+
+  constructor(
+    readonly socket: Deno.DatagramConn,
+    readonly holder: SessionHolder,
+    readonly options: UdpForwardOptions,
+  ) {
+    const every = Math.max(100, Math.min(5_000, options.idleMs / 4));
+    this.#sweeper = setInterval(() => this.#expire(), every);
+  }
+
+  /** Open flows (for tests and logs). */
+  get size(): number {
+    return this.#flows.size;
+  }
+
+  #drop(reason: string): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  /** Receives local datagrams until the socket closes. */
+  async run(): Promise<void> {
+    try {
+      while (true) {
+        let data: Uint8Array;
+        let from: Deno.Addr;
+        try {
+          [data, from] = await this.socket.receive();
+        } catch {
+          return;
+        }
+        this.#fromLocal(data, from as Deno.NetAddr);
+      }
+    } finally {
+      clearInterval(this.#sweeper);
+      for (const flow of this.#flows.values()) this.#close(flow, "forward closed");
+    }
+  }
+
+  #fromLocal(data: Uint8Array, source: Deno.NetAddr): void {
+    const key = `${source.hostname}|${source.port}`;
+    let flow = this.#flows.get(key);
+    if (!flow) {
+      if (this.#flows.size >= this.options.maxFlows) return this.#drop("flow_limit");
+      flow = { source, lastActivity: Date.now(), waiting: [], pending: 0, closed: false };
+      this.#flows.set(key, flow);
+      void this.#open(key, flow);
+    }
+    flow.lastActivity = Date.now();
+    if (!flow.opened) {
+      // Drop-newest while opening: the first datagrams (e.g. a handshake) matter most.
+      if (flow.waiting.length >= this.options.queueDepth) return this.#drop("queue_full");
+      flow.waiting.push(data);
+      return;
+    }
+    this.#toRelay(flow, data);
+  }
+
+  #toRelay(flow: LocalFlow, data: Uint8Array): void {
+    const opened = flow.opened!;
+    const limit = maxPayload(opened.session.conn.maxDatagramSize);
+    if (data.byteLength > limit) {
+      this.#drop("oversize");
+      this.options.log.debug("Dropped a {size}-byte datagram to {service}: path allows {limit}", {
+        size: data.byteLength,
+        service: this.options.service,
+        limit,
+      });
+      return;
+    }
+    if (flow.pending >= this.options.queueDepth) return this.#drop("queue_full");
+    flow.pending++;
+    opened.session.conn.sendDatagram(encodeDatagram(opened.flowId, data))
+      .catch(() => this.#drop("send_failed"))
+      .finally(() => flow.pending--);
+  }
+
+  #toLocal(flow: LocalFlow, payload: Uint8Array): void {
+    flow.lastActivity = Date.now();
+    if (flow.pending >= this.options.queueDepth) return this.#drop("queue_full");
+    flow.pending++;
+    this.socket.send(payload, flow.source).catch(() => this.#drop("send_failed"))
+      .finally(() => flow.pending--);
+  }
+
+  async #open(key: string, flow: LocalFlow): Promise<void> {
+    const { service, log } = this.options;
+    const session = await this.holder.wait(this.options.sessionWaitMs);
+    if (!session) {
+      log.warn("Dropped a local UDP flow for {service}: no relay connection", { service });
+      this.#flows.delete(key);
+      return;
+    }
+    const req = await requestFlow(session, service, "udp", this.options.replyTimeoutMs);
+    if (!req.ok) {
+      log.warn("Flow to {service} refused: {code}", { service, code: req.code });
+      this.#flows.delete(key);
+      return;
+    }
+    if (flow.closed) return void closeFlowStream(req.flow, "closed");
+    flow.opened = { ...req.flow, session };
+    const router = routerFor(session.conn, this.drops);
+    router.flows.set(req.flow.flowId, (payload) => this.#toLocal(flow, payload));
+    log.debug("UDP flow {flowId} to {service} open", { flowId: req.flow.flowId, service });
+    for (const d of flow.waiting.splice(0)) this.#toRelay(flow, d);
+    // The stream carries nothing; its end means the relay or connector ended the flow.
+    while ((await req.flow.reader.next().catch(() => null)) !== null) { /* ignore */ }
+    router.flows.delete(req.flow.flowId);
+    this.#close(flow, "ended by peer");
+    if (this.#flows.get(key) === flow) this.#flows.delete(key);
+  }
+
+  #close(flow: LocalFlow, reason: string): void {
+    if (flow.closed) return;
+    flow.closed = true;
+    if (flow.opened) void closeFlowStream(flow.opened, reason);
+  }
+
+  #expire(): void {
+    const now = Date.now();
+    for (const [key, flow] of this.#flows) {
+      if (now - flow.lastActivity >= this.options.idleMs) {
+        this.options.log.debug("UDP flow to {service} idle, closing", {
+          service: this.options.service,
+        });
+        this.#close(flow, "idle");
+        this.#flows.delete(key);
+      }
+    }
+  }
+}
