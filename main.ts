@@ -55,7 +55,11 @@ async function runUntilStopped(run: (ctx: RunContext) => Promise<void>): Promise
 }
 
 /** Loads only the code of the chosen role. */
-async function startRole(loaded: LoadedConfig, ctx: RunContext): Promise<void> {
+async function startRole(
+  loaded: LoadedConfig,
+  logConfig: LogConfig,
+  ctx: RunContext,
+): Promise<void> {
   switch (loaded.role) {
     case "intermediate": {
       const { runIntermediate } = await import("./src/relay/mod.ts");
@@ -63,7 +67,7 @@ async function startRole(loaded: LoadedConfig, ctx: RunContext): Promise<void> {
     }
     case "connector": {
       const { runConnector } = await import("./src/connector/mod.ts");
-      return await runConnector(loaded.config, loaded.token, ctx);
+      return await runConnector(loaded.config, loaded.token, ctx, { log: logConfig });
     }
     case "client": {
       const { runClient } = await import("./src/client/mod.ts");
@@ -93,12 +97,13 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case "role": {
       const loaded = await loadRoleConfig(command.configPath, command.role, env);
-      configureLogging(withFlags(loaded.log, command));
+      const logConfig = withFlags(loaded.log, command);
+      configureLogging(logConfig);
       getLogger(["ztna"]).info("Starting ztna {version} as {role}", {
         version: VERSION,
         role: loaded.role,
       });
-      return await runUntilStopped((ctx) => startRole(loaded, ctx));
+      return await runUntilStopped((ctx) => startRole(loaded, logConfig, ctx));
     }
   }
 }

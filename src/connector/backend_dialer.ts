@@ -80,6 +80,12 @@ export class BackendTable {
       ]);
     } catch (e) {
       if (e instanceof ZtnaError) throw e;
+      if (e instanceof Deno.errors.NotCapable) {
+        // Only reachable if the allow-list in code was bypassed: the Worker sandbox held.
+        throw new ZtnaError("egress_denied", `sandbox refused the backend of "${service}"`, {
+          cause: e,
+        });
+      }
       if (e instanceof Deno.errors.ConnectionRefused) {
         throw new ZtnaError("backend_refused", `backend of "${service}" refused the connection`, {
           cause: e,

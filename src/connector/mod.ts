@@ -1,53 +1,99 @@
 /**
- * The connector role: one reconnecting session per configured relay, serving only the configured
- * backends.
+ * The connector role: reads what the sandbox may not (CA file), then runs the data plane inside
+ * the egress Worker whose network permission is exactly the configured relays and backends.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../cli/run_context.ts";
-import type { ConnectorConfig } from "../config/schema.ts";
-import { keepConnected } from "../transport/reconnect.ts";
-import { BackendTable } from "./backend_dialer.ts";
-import { runRelayLink } from "./relay_link.ts";
-import { UdpBudget, UdpDrops } from "./udp_flows.ts";
+import type { ConnectorConfig, LogConfig } from "../config/schema.ts";
+import { egressNetPermissions } from "./sandbox_permissions.ts";
+import { FromWorker, type ToWorker } from "./worker_messages.ts";
+
+export { runConnectorCore } from "./connector_core.ts";
+export { egressNetPermissions } from "./sandbox_permissions.ts";
 
 const log = getLogger(["ztna", "connector"]);
 
-/** Runs the connector until `ctx.signal` aborts; then closes every relay connection at once. */
+/** Options of {@link runConnector}. */
+export interface RunConnectorOptions {
+  /** Log settings for the Worker (it configures its own logger). @default {{level:"info",format:"text"}} */
+  log?: LogConfig;
+  /** The Worker module; only test builds replace it. */
+  workerUrl?: URL;
+  /** Extra values for a test build of the Worker. */
+  test?: Record<string, string>;
+}
+
+/** How long a stopping Worker may take before it is terminated. */
+const STOP_GRACE_MS = 5_000;
+
+/** Runs the connector until `ctx.signal` aborts. @throws when the sandboxed data plane fails */
 export async function runConnector(
   config: ConnectorConfig,
   token: string,
   ctx: RunContext,
+  options: RunConnectorOptions = {},
 ): Promise<void> {
-  const backends = new BackendTable(config.service);
-  const udpBudget = new UdpBudget(config.max_udp_flows, config.max_udp_flows_per_identity);
-  const udpDrops = new UdpDrops();
   const caCerts = config.ca ? [await Deno.readTextFile(config.ca)] : undefined;
-  log.info("Connector serving {services} through {count} relay(s)", {
-    services: backends.services.join(", "),
-    count: config.relays.length,
-  });
-  await Promise.all(config.relays.map((target) =>
-    keepConnected(
-      () =>
-        runRelayLink(target, {
-          config,
-          token,
-          caCerts,
-          backends,
-          udpBudget,
-          udpDrops,
-          signal: ctx.signal,
-          log,
-        }),
-      {
-        label: target.address,
-        log,
-        signal: ctx.signal,
-        minMs: config.reconnect_min_ms,
-        maxMs: config.reconnect_max_ms,
+  const net = egressNetPermissions(config);
+  log.debug("Egress sandbox allows {net}", { net });
+  const worker = new Worker(options.workerUrl ?? new URL("./egress_worker.ts", import.meta.url), {
+    type: "module",
+    deno: {
+      permissions: {
+        net,
+        read: false,
+        write: false,
+        env: false,
+        run: false,
+        ffi: false,
+        sys: false,
+        import: false,
       },
-    )
-  ));
-  log.info("Connector stopped");
+    },
+  });
+  const ended = new Promise<FromWorker>((resolve) => {
+    worker.onmessage = (e: MessageEvent) => {
+      const parsed = FromWorker.safeParse(e.data);
+      resolve(
+        parsed.success ? parsed.data : { type: "failed", message: "malformed message from worker" },
+      );
+    };
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      resolve({ type: "failed", message: e.message });
+    };
+  });
+  const send = (m: ToWorker) => worker.postMessage(m);
+  send({
+    type: "start",
+    config,
+    token,
+    caCerts,
+    log: options.log ?? { level: "info", format: "text" },
+    test: options.test,
+  });
+  const onAbort = () => send({ type: "stop" });
+  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const stopped = await Promise.race([
+      ended,
+      new Promise<"grace">((resolve) => {
+        ctx.signal.addEventListener(
+          "abort",
+          () => setTimeout(() => resolve("grace"), STOP_GRACE_MS),
+          {
+            once: true,
+          },
+        );
+      }),
+    ]);
+    if (stopped === "grace") log.warn("Connector sandbox did not stop in time; terminating it");
+    else if (stopped.type === "failed") {
+      throw new Error(`Connector sandbox failed: ${stopped.message}`);
+    }
+  } finally {
+    ctx.signal.removeEventListener("abort", onAbort);
+    worker.terminate();
+  }
 }

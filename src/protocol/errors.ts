@@ -28,6 +28,11 @@ export const ERRORS = {
   relay_overloaded: { wire: 0x305, retry: true, text: "relay at capacity" },
   backend_unreachable: { wire: 0x306, retry: true, text: "backend unreachable" },
   flow_reset: { wire: 0x307, retry: false, text: "the other side aborted the flow" },
+  egress_denied: {
+    wire: 0x308,
+    retry: false,
+    text: "the connector's sandbox refused the destination",
+  },
   // 0x4xx: lifecycle
   going_away: { wire: 0x401, retry: true, text: "peer is shutting down" },
   kicked: { wire: 0x402, retry: true, text: "connection closed by an operator" },

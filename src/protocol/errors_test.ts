@@ -22,6 +22,7 @@ const PINNED: Record<ErrorCode, number> = {
   relay_overloaded: 0x305,
   backend_unreachable: 0x306,
   flow_reset: 0x307,
+  egress_denied: 0x308,
   going_away: 0x401,
   kicked: 0x402,
   replaced: 0x403,

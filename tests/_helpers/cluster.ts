@@ -188,8 +188,12 @@ ${fw}`);
     return { relayPort, relay, connector, client, local };
   }
 
-  spawn(args: string[], name: string): ZtnaProcess {
-    const p = new ZtnaProcess(args, { name });
+  spawn(
+    args: string[],
+    name: string,
+    options: { entry?: string; env?: Record<string, string> } = {},
+  ): ZtnaProcess {
+    const p = new ZtnaProcess(args, { name, ...options });
     this.processes.push(p);
     return p;
   }

@@ -20,11 +20,11 @@ export class ZtnaProcess {
 
   constructor(
     args: string[],
-    options: { name?: string; env?: Record<string, string>; cwd?: string } = {},
+    options: { name?: string; env?: Record<string, string>; cwd?: string; entry?: string } = {},
   ) {
     this.name = options.name ?? args.join(" ");
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: [...RUN_FLAGS, `${REPO_ROOT}/main.ts`, ...args],
+      args: [...RUN_FLAGS, options.entry ?? `${REPO_ROOT}/main.ts`, ...args],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

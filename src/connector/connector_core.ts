@@ -1,0 +1,65 @@
+/**
+ * The connector's data plane: one reconnecting session per configured relay, serving only the
+ * configured backends. Runs inside the egress Worker sandbox (egress_worker.ts); it needs no
+ * permission besides the network addresses the sandbox grants.
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { ConnectorConfig } from "../config/schema.ts";
+import { keepConnected } from "../transport/reconnect.ts";
+import { BackendTable } from "./backend_dialer.ts";
+import { runRelayLink } from "./relay_link.ts";
+import { UdpBudget, UdpDrops } from "./udp_flows.ts";
+
+const log = getLogger(["ztna", "connector"]);
+
+/** Inputs of {@link runConnectorCore}; everything read from disk is read by the caller. */
+export interface ConnectorCoreOptions {
+  config: ConnectorConfig;
+  token: string;
+  /** PEM CA certificates for the relays, read by the main thread (the sandbox cannot read). */
+  caCerts?: string[];
+  signal: AbortSignal;
+  /** The allow-list; replaced only by tests that prove the sandbox holds without it. */
+  backends?: BackendTable;
+}
+
+/** Runs until `signal` aborts; then closes every relay connection at once. */
+export async function runConnectorCore(options: ConnectorCoreOptions): Promise<void> {
+  const { config, token, caCerts, signal } = options;
+  const backends = options.backends ?? new BackendTable(config.service);
+  const udpBudget = new UdpBudget(config.max_udp_flows, config.max_udp_flows_per_identity);
+  const udpDrops = new UdpDrops();
+  log.info("Connector serving {services} through {count} relay(s)", {
+    services: backends.services.join(", "),
+    count: config.relays.length,
+  });
+  await Promise.all(config.relays.map((target) =>
+    keepConnected(
+      () =>
+        runRelayLink(target, {
+          config,
+          token,
+          caCerts,
+          backends,
+          udpBudget,
+          udpDrops,
+          signal,
+          log,
+        }),
+      {
+        label: target.address,
+        log,
+        signal,
+        minMs: config.reconnect_min_ms,
+        maxMs: config.reconnect_max_ms,
+      },
+    )
+  ));
+  if (udpDrops.counts.size > 0) {
+    log.info("UDP drops at this connector: {drops}", {
+      drops: Object.fromEntries(udpDrops.counts),
+    });
+  }
+  log.info("Connector stopped");
+}

@@ -1,0 +1,20 @@
+/**
+ * The egress sandbox's network allow-list: exactly the configured relays and backends, plus the
+ * wildcard binds that outgoing QUIC and per-flow UDP sockets need. Pure.
+ * @module
+ */
+import type { ConnectorConfig } from "../config/schema.ts";
+
+/**
+ * Local binds of port 0 only: an ephemeral UDP socket for the QUIC endpoint and one per UDP flow.
+ * Binding is not reaching anyone; every destination still has to be in the list.
+ */
+export const EPHEMERAL_BINDS = ["0.0.0.0:0", "127.0.0.1:0", "[::]:0", "[::1]:0"] as const;
+
+/** `net` permission entries for the Worker that runs the connector's data plane. */
+export function egressNetPermissions(config: ConnectorConfig): string[] {
+  const entries = new Set<string>(EPHEMERAL_BINDS);
+  for (const relay of config.relays) entries.add(relay.address);
+  for (const service of config.service) entries.add(service.backend);
+  return [...entries];
+}

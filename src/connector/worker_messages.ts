@@ -1,0 +1,38 @@
+/**
+ * Messages between the connector's main thread and its egress Worker, validated with zod on
+ * receipt (structured clone drops classes, so errors travel as codes).
+ * @module
+ */
+import { z } from "zod";
+import { ConnectorSection, LogSection } from "../config/schema.ts";
+
+/** Main → Worker: start with this configuration. */
+export const WorkerStart = z.strictObject({
+  type: z.literal("start"),
+  // Re-validated inside the Worker: the output of the schema is valid input to it.
+  config: z.unknown(),
+  token: z.string(),
+  caCerts: z.array(z.string()).optional(),
+  log: LogSection,
+  /** Extra fields only test builds of the worker read. */
+  test: z.record(z.string(), z.string()).optional(),
+});
+
+/** Main → Worker: stop (like SIGTERM). */
+export const WorkerStop = z.strictObject({ type: z.literal("stop") });
+
+/** Everything main sends. */
+export const ToWorker = z.discriminatedUnion("type", [WorkerStart, WorkerStop]);
+export type ToWorker = z.infer<typeof ToWorker>;
+
+/** Worker → main: the data plane ended (after stop) or failed. */
+export const FromWorker = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("stopped") }),
+  z.strictObject({ type: z.literal("failed"), message: z.string() }),
+]);
+export type FromWorker = z.infer<typeof FromWorker>;
+
+/** Parses the connector section inside the Worker. */
+export function parseWorkerConfig(config: unknown) {
+  return ConnectorSection.parse(config);
+}
