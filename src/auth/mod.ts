@@ -65,3 +65,11 @@ export {
   authorizeRegistration,
   type Decision,
 } from "./policy.ts";
+export {
+  issueTicket,
+  TICKET_TTL_MS,
+  TICKET_TYPE,
+  type TicketCheck,
+  TicketClaims,
+  verifyTicket,
+} from "./ticket.ts";

@@ -1,14 +1,16 @@
 /**
- * `ztna admin …`: keys, tokens and certificates, run from the same binary (main.ts hands over the
- * arguments after `admin`). Parses with {@link parseAdminArgs}, runs the command, and turns every
- * expected failure into `ztna admin: <message>` on stderr and an exit status: 0 done, 1 failed,
- * 2 wrong command line. Printing with console.* is allowed here: this is a CLI front end.
+ * `ztna admin …`: keys, tokens and certificates, and calls to a relay's admin endpoint, run from the
+ * same binary (main.ts hands over the arguments after `admin`). Parses with {@link parseAdminArgs},
+ * runs the command, and turns every expected failure into `ztna admin: <message>` on stderr and an
+ * exit status: 0 done, 1 failed, 2 wrong command line. Printing with console.* is allowed here: this is a CLI front end.
  * @module
  */
 import { SigningKeyError } from "../auth/mod.ts";
 import { CertificateError } from "../pki/mod.ts";
 import { type AdminInvocation, parseAdminArgs } from "./admin_args.ts";
 import { AdminFailure, type AdminIo, runAdminCommand } from "./admin_commands.ts";
+import { runRemoteCommand } from "./admin_remote.ts";
+import { isRemoteCommand } from "./admin_remote_args.ts";
 import { UsageError } from "./usage_error.ts";
 
 export type { AdminIo } from "./admin_commands.ts";
@@ -48,7 +50,10 @@ export async function runAdmin(args: string[], options: RunAdminOptions = {}): P
     return ADMIN_EXIT.ok;
   }
   try {
-    return await runAdminCommand(invocation.command, { io, now });
+    const command = invocation.command;
+    return await (isRemoteCommand(command)
+      ? runRemoteCommand(command, { io, now })
+      : runAdminCommand(command, { io, now }));
   } catch (error) {
     if (error instanceof AdminFailure) {
       report(io, error.message, error.hint);

@@ -12,12 +12,16 @@ import { closestMatch } from "../config/mod.ts";
 import { subjectAltNames } from "../pki/mod.ts";
 import {
   ADMIN_HELP,
+  ADMIN_TOKEN_HELP,
   DEV_CERTS_HELP,
   KEYGEN_HELP,
   TOKEN_HELP,
   TOKEN_ISSUE_HELP,
   TOKEN_REVOKE_HELP,
+  TOKENS_HELP,
 } from "./admin_help.ts";
+import { REMOTE_COMMAND_SCHEMAS, REMOTE_COMMAND_SPECS } from "./admin_remote_args.ts";
+import type { CommandSpec } from "./admin_spec.ts";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -93,6 +97,7 @@ export const AdminCommand = z.discriminatedUnion("kind", [
   TokenIssueCommand,
   TokenRevokeCommand,
   DevCertsCommand,
+  ...REMOTE_COMMAND_SCHEMAS,
 ]);
 export type AdminCommand = z.output<typeof AdminCommand>;
 
@@ -102,22 +107,7 @@ export type AdminInvocation = { kind: "help"; text: string } | {
   command: AdminCommand;
 };
 
-/** How one flag maps to a field of the command. */
-interface FlagSpec {
-  field: string;
-  /** `value` takes one argument, `list` may repeat, `switch` takes none. */
-  type: "value" | "list" | "switch";
-  required?: boolean;
-}
-
-interface CommandSpec {
-  kind: AdminCommand["kind"];
-  words: string;
-  help: string;
-  flags: Record<string, FlagSpec>;
-}
-
-const COMMANDS: readonly CommandSpec[] = [
+const COMMANDS: readonly CommandSpec<AdminCommand["kind"]>[] = [
   {
     kind: "keygen",
     words: "keygen",
@@ -161,11 +151,29 @@ const COMMANDS: readonly CommandSpec[] = [
       "--valid-days": { field: "validDays", type: "value" },
     },
   },
+  ...REMOTE_COMMAND_SPECS,
 ];
 
 const HELP_FLAGS = ["--help", "-h"];
-const TOP_WORDS = ["keygen", "token", "dev-certs", "help"];
-const TOKEN_WORDS = ["issue", "revoke"];
+const TOP_WORDS = [
+  "keygen",
+  "token",
+  "dev-certs",
+  "help",
+  "connections",
+  "services",
+  "tokens",
+  "kick",
+  "audit",
+  "admin-token",
+];
+
+/** Two-word commands: the first word, the words that may follow, and the group's help. */
+const GROUPS: Record<string, { words: readonly string[]; help: string }> = {
+  token: { words: ["issue", "revoke"], help: TOKEN_HELP },
+  tokens: { words: ["list", "issue", "revoke"], help: TOKENS_HELP },
+  "admin-token": { words: ["create", "hash"], help: ADMIN_TOKEN_HELP },
+};
 
 /**
  * Parses the arguments after `ztna admin`.
@@ -175,24 +183,29 @@ export function parseAdminArgs(args: readonly string[]): AdminInvocation {
   const [first, second] = args;
   if (first === undefined) {
     throw new UsageError(
-      "missing command; expected keygen, token issue, token revoke or dev-certs",
+      "missing command; expected keygen, token issue|revoke, dev-certs, admin-token, connections, " +
+        "services, tokens, kick or audit",
       {
         hint: 'run "ztna admin --help" for usage',
       },
     );
   }
   if (HELP_FLAGS.includes(first) || first === "help") return { kind: "help", text: ADMIN_HELP };
-  if (first === "token") {
+  const group = Object.hasOwn(GROUPS, first) ? GROUPS[first] : undefined;
+  if (group !== undefined) {
     if (second === undefined || HELP_FLAGS.includes(second)) {
       if (second === undefined) {
-        throw new UsageError("missing token command; expected issue or revoke", {
-          hint: 'run "ztna admin token --help" for usage',
-        });
+        throw new UsageError(
+          `missing ${first} command; expected ${
+            group.words.join(", ").replace(/, (\w+)$/, " or $1")
+          }`,
+          { hint: `run "ztna admin ${first} --help" for usage` },
+        );
       }
-      return { kind: "help", text: TOKEN_HELP };
+      return { kind: "help", text: group.help };
     }
-    const spec = COMMANDS.find((c) => c.words === `token ${second}`);
-    if (spec === undefined) throw unknownWord(second, TOKEN_WORDS, "ztna admin token");
+    const spec = COMMANDS.find((c) => c.words === `${first} ${second}`);
+    if (spec === undefined) throw unknownWord(second, group.words, `ztna admin ${first}`);
     return parseCommand(spec, args.slice(2));
   }
   const spec = COMMANDS.find((c) => c.words === first);
@@ -217,7 +230,10 @@ function unknownWord(word: string, words: readonly string[], prefix: string): Us
   });
 }
 
-function parseCommand(spec: CommandSpec, args: readonly string[]): AdminInvocation {
+function parseCommand(
+  spec: CommandSpec<AdminCommand["kind"]>,
+  args: readonly string[],
+): AdminInvocation {
   if (args.some((a) => HELP_FLAGS.includes(a))) return { kind: "help", text: spec.help };
   const hint = `run "ztna admin ${spec.words} --help" for usage`;
   const fields: Record<string, string | string[] | boolean> = {};

@@ -14,6 +14,7 @@ import {
 } from "../auth/mod.ts";
 import { generateDevPki, writeFileAtomic } from "../pki/mod.ts";
 import type { AdminCommand } from "./admin_args.ts";
+import type { RemoteCommand } from "./admin_remote_args.ts";
 import { formatSeconds } from "./duration.ts";
 
 /** Where the admin commands print: results to `out` (stdout), notes and errors to `err` (stderr). */
@@ -42,10 +43,13 @@ export class AdminFailure extends Error {
 /** What the shipped permission set (deno.json "ztna") lets the binary write. */
 export const WRITABLE_FOLDERS = "./certs, ./state and /var/lib/ztna";
 
-type Of<K extends AdminCommand["kind"]> = Extract<AdminCommand, { kind: K }>;
+type Of<K extends LocalCommand["kind"]> = Extract<LocalCommand, { kind: K }>;
+
+/** The commands that work on local files only (the others call a relay: admin_remote.ts). */
+export type LocalCommand = Exclude<AdminCommand, RemoteCommand>;
 
 /** Runs one parsed command; resolves with the exit status. */
-export function runAdminCommand(command: AdminCommand, deps: AdminDeps): Promise<number> {
+export function runAdminCommand(command: LocalCommand, deps: AdminDeps): Promise<number> {
   switch (command.kind) {
     case "keygen":
       return keygen(command, deps);

@@ -5,7 +5,8 @@
  */
 
 /** `ztna admin --help`. */
-export const ADMIN_HELP = `ztna admin: keys, tokens and certificates for a ztna deployment.
+export const ADMIN_HELP = `ztna admin: keys, tokens and certificates for a ztna deployment, and the
+commands that steer a running relay through its admin endpoint.
 
 Usage:
   ztna admin keygen --out <dir> [--name <name>] [--force]
@@ -13,16 +14,172 @@ Usage:
                          [--ttl <duration>] [--out <file>]
   ztna admin token revoke --id <token-id> --revocation-file <file> [--reason <text>]
   ztna admin dev-certs --out <dir> [--name <name>]... [--valid-days <days>]
+  ztna admin admin-token create [--out <file>]
+  ztna admin admin-token hash --token-file <file>
+  ztna admin connections|services|audit  --admin-token-file <file> [--url <url>] [--ca <file>]
+  ztna admin tokens list|issue|revoke    --admin-token-file <file> ...
+                                         (every command that calls a relay also takes --json)
+  ztna admin kick --conn <connId>        --admin-token-file <file> ...
   ztna admin <command> --help
 
-Commands:
-  keygen         make the Ed25519 key pair that signs tokens; relays get the .pub file
-  token issue    sign a token for a client or connector
-  token revoke   add a token id to the relay's revocation list
-  dev-certs      make a development CA and relay certificate (never for production)
+Offline commands (files only):
+  keygen              make the Ed25519 key pair that signs tokens; relays get the .pub file
+  token issue         sign a token for a client or connector
+  token revoke        add a token id to the relay's revocation list
+  dev-certs           make a development CA and relay certificate (never for production)
+  admin-token create  make an admin token for the admin endpoint and print its hash
+  admin-token hash    print the hash of an existing admin token
+
+Commands that call a relay's admin endpoint (default --url http://127.0.0.1:9090):
+  connections         live peer connections
+  services            services and their connector pools
+  tokens list         tokens issued through the relay (metadata only)
+  tokens issue        issue a token with the relay's signing key
+  tokens revoke       revoke a token now; live connections using it are closed
+  kick                close one connection (the peer may reconnect)
+  audit               the admin audit log, newest first
 
 The ztna binary may write only under ./certs and ./state.
 Exit status: 0 done, 1 failed, 2 wrong command line.
+`;
+
+/** The flags every command that calls the admin endpoint takes. */
+const REMOTE_FLAGS_HELP =
+  `  --admin-token-file <file>  file holding an admin token (never the token on the command line)
+  --url <url>                the relay's admin endpoint (default: http://127.0.0.1:9090)
+  --ca <file>                CA bundle to verify an https endpoint with (e.g. certs/dev/ca.crt)
+  --json                     print the relay's JSON answer instead of a table
+  -h, --help                 this help`;
+
+/** `ztna admin connections --help`. */
+export const CONNECTIONS_HELP =
+  `Usage: ztna admin connections --admin-token-file <file> [--url <url>] [--json]
+
+Lists the relay's open peer connections: id, identity, role, remote address, services,
+bytes in and out, connected since.
+
+Flags:
+${REMOTE_FLAGS_HELP}
+`;
+
+/** `ztna admin services --help`. */
+export const SERVICES_HELP =
+  `Usage: ztna admin services --admin-token-file <file> [--url <url>] [--json]
+
+Lists every service the relay has seen, its health (up: a connector is online) and its pool.
+
+Flags:
+${REMOTE_FLAGS_HELP}
+`;
+
+/** `ztna admin tokens --help`. */
+export const TOKENS_HELP = `Usage:
+  ztna admin tokens list --help
+  ztna admin tokens issue --help
+  ztna admin tokens revoke --help
+
+Commands (through the relay's admin endpoint; "ztna admin token ..." works offline):
+  list     tokens issued through the relay, metadata only
+  issue    issue a token with the relay's token_signing_key
+  revoke   revoke a token; the relay closes its live connections at once
+`;
+
+/** `ztna admin tokens list --help`. */
+export const TOKENS_LIST_HELP =
+  `Usage: ztna admin tokens list --admin-token-file <file> [--limit <n>] [--url <url>] [--json]
+
+Lists tokens issued through the relay, newest first: id, subject, role, services, expiry, status
+(active, expired, revoked) and live connections. Never the tokens themselves.
+
+Flags:
+  --limit <n>                at most this many (1 to 500, default 50)
+${REMOTE_FLAGS_HELP}
+`;
+
+/** `ztna admin tokens issue --help`. */
+export const TOKENS_ISSUE_HELP =
+  `Usage: ztna admin tokens issue --admin-token-file <file> --role <role> --service <id>...
+                              --subject <name> [--ttl <duration>] [--out <file>] [--url <url>]
+
+Asks the relay to issue a token (it needs [intermediate.admin] token_signing_key) and prints it
+on stdout, or writes it to --out (mode 0600) and prints its id. The relay keeps its metadata.
+
+Flags:
+  --role <role>              client or connector
+  --service <id>             a service the token grants, or "*"; repeat for several
+  --subject <name>           who holds the token (1 to 128 characters)
+  --ttl <duration>           lifetime: a number and s, m, h or d (default: 30d)
+  --out <file>               write the token to <file> (mode 0600) and print only its id
+${REMOTE_FLAGS_HELP}
+`;
+
+/** `ztna admin tokens revoke --help`. */
+export const TOKENS_REVOKE_HELP =
+  `Usage: ztna admin tokens revoke --admin-token-file <file> --id <token-id> [--reason <text>]
+
+Revokes a token (issued through the relay or offline) in the relay's store; the relay closes its
+live connections with token_revoked at once and refuses it from then on, across restarts.
+
+Flags:
+  --id <token-id>            the token id
+  --reason <text>            a note for the audit log (at most 200 characters)
+${REMOTE_FLAGS_HELP}
+`;
+
+/** `ztna admin kick --help`. */
+export const KICK_HELP =
+  `Usage: ztna admin kick --admin-token-file <file> --conn <connId> [--url <url>]
+
+Closes one connection with "kicked". The peer may reconnect at once: revoke its token to keep
+it out.
+
+Flags:
+  --conn <connId>            the connection id from "ztna admin connections"
+${REMOTE_FLAGS_HELP}
+`;
+
+/** `ztna admin audit --help`. */
+export const AUDIT_HELP =
+  `Usage: ztna admin audit --admin-token-file <file> [--limit <n>] [--url <url>] [--json]
+
+Prints the admin audit log, newest first: who issued, revoked or kicked what, and refused sign-ins.
+
+Flags:
+  --limit <n>                at most this many entries (1 to 500, default 50)
+${REMOTE_FLAGS_HELP}
+`;
+
+/** `ztna admin admin-token --help`. */
+export const ADMIN_TOKEN_HELP = `Usage:
+  ztna admin admin-token create --help
+  ztna admin admin-token hash --help
+
+Commands:
+  create   make a new admin token and print its hash for [intermediate.admin] token_hashes
+  hash     print the hash of an existing admin token
+`;
+
+/** `ztna admin admin-token create --help`. */
+export const ADMIN_TOKEN_CREATE_HELP = `Usage: ztna admin admin-token create [--out <file>]
+
+Makes a random admin token. Prints its hash ("sha256:...") on stdout for the relay's
+[intermediate.admin] token_hashes or token_hashes_file; the relay never needs the token itself.
+Without --out the token is printed on stdout too (first line), with --out it is written to <file>
+(mode 0600) for --admin-token-file.
+
+Flags:
+  --out <file>   write the token to <file> instead of printing it
+  -h, --help     this help
+`;
+
+/** `ztna admin admin-token hash --help`. */
+export const ADMIN_TOKEN_HASH_HELP = `Usage: ztna admin admin-token hash --token-file <file>
+
+Prints the hash ("sha256:...") of the admin token in <file>, for the relay's configuration.
+
+Flags:
+  --token-file <file>   file holding the admin token
+  -h, --help            this help
 `;
 
 /** `ztna admin keygen --help`. */

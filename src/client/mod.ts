@@ -12,6 +12,8 @@ import { keepConnected, type SessionEnd } from "../transport/reconnect.ts";
 import { openFlow } from "./open_flow.ts";
 import { SessionHolder } from "./session_holder.ts";
 import { UdpForward } from "./udp_forward.ts";
+import { DirectPaths } from "./direct_paths.ts";
+import type { ControlMessage } from "../protocol/mod.ts";
 
 const log = getLogger(["ztna", "client"]);
 
@@ -28,6 +30,31 @@ export async function runClient(
 ): Promise<void> {
   const caCerts = config.ca ? [await Deno.readTextFile(config.ca)] : undefined;
   const holder = new SessionHolder();
+  // One endpoint for the relay connection and direct paths: the address the relay observes is the
+  // NAT mapping the connector punches toward.
+  const endpoint = config.direct
+    ? new Deno.QuicEndpoint({ hostname: "0.0.0.0", port: 0 })
+    : undefined;
+  const directPaths = endpoint
+    ? new DirectPaths({
+      endpoint,
+      retryMs: config.direct_retry_ms,
+      punchTimeoutMs: config.direct_punch_timeout_ms,
+      idleTimeoutMs: config.direct_idle_timeout_ms,
+      log,
+    })
+    : undefined;
+  const directServices = [
+    ...new Set(config.forward.filter((f) => f.protocol === "tcp").map((f) => f.service)),
+  ];
+  const probe = () => {
+    const session = holder.current;
+    if (!session || !directPaths) return;
+    for (const service of directServices) directPaths.ensure(service, session);
+  };
+  const prober = directPaths
+    ? setInterval(probe, Math.max(500, Math.min(config.direct_retry_ms, 5_000)))
+    : undefined;
   const tcpForwards = config.forward.filter((f) => f.protocol === "tcp").map((f) => {
     const addr = parseHostPort(f.listen);
     if (!addr.ok) throw new RangeError(`client.forward listen: ${addr.reason}`);
@@ -82,7 +109,7 @@ export async function runClient(
           tcp.close();
           return;
         }
-        await openFlow(tcp, session, service, REPLY_TIMEOUT_MS, log);
+        await openFlow(tcp, session, service, REPLY_TIMEOUT_MS, log, directPaths?.get(service));
       })().finally(() => flows.delete(p));
       flows.add(p);
     }
@@ -92,7 +119,11 @@ export async function runClient(
   let index = 0;
   const attempt = async (): Promise<SessionEnd> => {
     const target = config.relays[index % config.relays.length];
-    const end = await runSession(target, config, token, caCerts, holder, ctx.signal);
+    const end = await runSession(target, config, token, caCerts, holder, ctx.signal, {
+      endpoint,
+      onSession: probe,
+      onControl: (m) => directPaths?.onControl(m),
+    });
     if (!end.authenticated || end.code === "going_away") index++;
     return end;
   };
@@ -103,9 +134,18 @@ export async function runClient(
     minMs: config.reconnect_min_ms,
     maxMs: config.reconnect_max_ms,
   });
+  clearInterval(prober);
+  directPaths?.closeAll();
   await Promise.all([...accepting, ...udpRunning]);
   await Promise.race([Promise.all(flows), new Promise((r) => setTimeout(r, 2_000))]);
   log.info("Client stopped");
+}
+
+/** Hooks of one relay session used by direct paths. */
+interface SessionHooks {
+  endpoint?: Deno.QuicEndpoint;
+  onSession(): void;
+  onControl(msg: ControlMessage): void;
 }
 
 function runSession(
@@ -115,6 +155,7 @@ function runSession(
   caCerts: string[] | undefined,
   holder: SessionHolder,
   signal: AbortSignal,
+  hooks: SessionHooks,
 ): Promise<SessionEnd> {
   return runRelaySession(target, {
     role: "client",
@@ -122,10 +163,18 @@ function runSession(
     caCerts,
     keepAliveMs: config.keepalive_ms,
     idleTimeoutMs: config.idle_timeout_ms,
+    endpoint: hooks.endpoint,
     signal,
     log,
   }, async (session) => {
     holder.set(session);
+    hooks.onSession();
+    // The relay speaks on the control stream only to answer direct-path requests.
+    while (true) {
+      const msg = await session.control.next().catch(() => null);
+      if (msg === null) break;
+      hooks.onControl(msg);
+    }
     await session.conn.closed.catch(() => undefined);
     holder.clear(session);
   });

@@ -19,8 +19,17 @@ export async function openFlow(
   service: string,
   replyTimeoutMs: number,
   log: Logger,
+  direct?: Deno.QuicConn,
 ): Promise<FlowOutcome> {
-  const req = await requestFlow(session, service, "tcp", replyTimeoutMs);
+  // A live direct path carries the flow; if it breaks while opening, the relay does.
+  let path: "direct" | "relay" = direct ? "direct" : "relay";
+  let req = direct
+    ? await requestFlow({ conn: direct }, service, "tcp", replyTimeoutMs)
+    : undefined;
+  if (!req || (!req.ok && req.code === "no_connector")) {
+    path = "relay";
+    req = await requestFlow(session, service, "tcp", replyTimeoutMs);
+  }
   if (!req.ok) {
     log.warn("Flow to {service} refused: {code}", { service, code: req.code });
     try {
@@ -30,7 +39,7 @@ export async function openFlow(
   }
   const { flowId, reader, writer, stream } = req.flow;
   writer.releaseLock();
-  log.debug("Flow {flowId} to {service} open", { flowId, service });
+  log.debug("Flow {flowId} to {service} open via {path}", { flowId, service, path });
   const result = await runTcpFlow(tcp, reader, stream.writable);
   log.debug("Flow {flowId} ended: sent {sent}, received {received}", { flowId, ...result });
   return { ok: true };

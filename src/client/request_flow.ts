@@ -5,7 +5,6 @@
  */
 import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
 import { ChunkReader } from "../transport/chunk_reader.ts";
-import type { PeerSession } from "../transport/dial.ts";
 
 /** An open flow's stream halves and its relay-assigned id. */
 export interface OpenedFlow {
@@ -23,7 +22,7 @@ export type FlowRequest = { ok: true; flow: OpenedFlow } | {
 
 /** Opens a flow for `service`; never throws. A refused flow's stream is already closed. */
 export async function requestFlow(
-  session: PeerSession,
+  session: { conn: Deno.QuicConn },
   service: string,
   protocol: "tcp" | "udp",
   replyTimeoutMs: number,

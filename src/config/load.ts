@@ -8,7 +8,7 @@ import { dirname, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "./config_error.ts";
 import { applyLogEnv, type Env } from "./env.ts";
-import { checkOptionalFile, checkPemFile, describeFsError } from "./files.ts";
+import { checkOptionalFile, checkPemFile, describeFsError, readNeededFile } from "./files.ts";
 import { configErrorMap, issuesToError } from "./issues.ts";
 import { resolveDialerPaths, resolveIntermediatePaths } from "./paths.ts";
 import {
@@ -50,6 +50,16 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
       }
       if (config.revocation_file !== undefined) {
         await checkOptionalFile(where("intermediate.revocation_file"), config.revocation_file);
+      }
+      const admin = config.admin;
+      if (admin.enabled && admin.token_signing_key !== undefined) {
+        await checkPemFile(where("intermediate.admin.token_signing_key"), admin.token_signing_key);
+      }
+      if (admin.enabled && admin.token_hashes_file !== undefined) {
+        await readNeededFile(
+          where("intermediate.admin.token_hashes_file"),
+          admin.token_hashes_file,
+        );
       }
       return { role, log, config };
     }

@@ -12,7 +12,7 @@ export function resolveAgainst(base: string, path: string): string {
   return isAbsolute(path) ? path : resolve(base, path);
 }
 
-/** cert, key, token_public_keys, revocation_file and state_dir made absolute. */
+/** cert, key, token_public_keys, revocation_file, state_dir and the admin files made absolute. */
 export function resolveIntermediatePaths(
   config: IntermediateConfig,
   base: string,
@@ -23,6 +23,15 @@ export function resolveIntermediatePaths(
     key: resolveAgainst(base, config.key),
     token_public_keys: config.token_public_keys.map((p) => resolveAgainst(base, p)),
     state_dir: resolveAgainst(base, config.state_dir),
+    admin: {
+      ...config.admin,
+      ...(config.admin.token_hashes_file === undefined
+        ? {}
+        : { token_hashes_file: resolveAgainst(base, config.admin.token_hashes_file) }),
+      ...(config.admin.token_signing_key === undefined
+        ? {}
+        : { token_signing_key: resolveAgainst(base, config.admin.token_signing_key) }),
+    },
     ...(config.revocation_file === undefined
       ? {}
       : { revocation_file: resolveAgainst(base, config.revocation_file) }),

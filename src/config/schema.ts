@@ -39,8 +39,61 @@ export const RelayLimits = z.strictObject({
   max_streams_per_connection: Count(100_000).default(1_024),
   /** Datagrams waiting to be sent to one connection; beyond it the newest is dropped and counted. */
   datagram_queue_depth: Count(1_000_000).default(1_024),
+  /** New QUIC handshakes per second in total, refused before any crypto work beyond it. */
+  handshakes_per_second: Count(1_000_000).default(500),
+  /** Handshakes per second from one source address (checked once the address is known). */
+  handshakes_per_second_per_source: Count(1_000_000).default(10),
+  /** Handshakes one source may make at once before its rate applies. */
+  handshake_burst_per_source: Count(1_000_000).default(20),
+  /** Flow opens per second of one identity (TCP and UDP). */
+  flow_opens_per_second_per_identity: Count(1_000_000).default(200),
+  /** Flow opens one identity may make at once before its rate applies. */
+  flow_open_burst_per_identity: Count(1_000_000).default(400),
+  /** Service registrations per minute of one identity. */
+  registrations_per_minute_per_identity: Count(1_000_000).default(120),
+  /** Flows of one connection waiting for their OPEN header or the connector's REPLY. */
+  max_pending_opens_per_connection: Count(100_000).default(128),
   hello_timeout_ms: Millis(600_000).default(5_000),
   flow_open_timeout_ms: Millis(600_000).default(10_000),
+});
+
+/** True for host names only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(hostname: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname === "::1" ||
+    hostname.toLowerCase() === "localhost";
+}
+
+/** An admin token's SHA-256 as written in config: `sha256:` and 64 lowercase hex digits. */
+export const ADMIN_TOKEN_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+/** `[intermediate.admin]`: the relay's admin HTTP endpoint (API, metrics, dashboard). */
+export const AdminSection = z.strictObject({
+  enabled: z.boolean().default(true),
+  listen: HostPort.default("127.0.0.1:9090"),
+  /** Serve HTTPS with the relay's certificate; required off loopback. */
+  tls: z.boolean().default(false),
+  token_hashes: z.array(
+    z.string().regex(
+      ADMIN_TOKEN_HASH_PATTERN,
+      'expected "sha256:" and 64 lowercase hex digits (ztna admin admin-token create prints one)',
+    ),
+  ).max(1_000).default([]),
+  /** File of admin token hashes, one per line; `#` starts a comment. */
+  token_hashes_file: FilePath.optional(),
+  /** Ed25519 private key for issuing tokens through the API; without it issuing answers 501. */
+  token_signing_key: FilePath.optional(),
+  metrics_public: z.boolean().default(false),
+}).superRefine((admin, ctx) => {
+  const addr = parseHostPort(admin.listen);
+  if (admin.enabled && !admin.tls && addr.ok && !isLoopbackHost(addr.value.hostname)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["tls"],
+      input: admin.tls,
+      message: `expected true because listen (${JSON.stringify(admin.listen)}) is not a ` +
+        "loopback address: admin tokens must not cross a network in clear text",
+    });
+  }
 });
 
 /** `[intermediate]`: the public relay. */
@@ -55,6 +108,7 @@ export const IntermediateSection = z.strictObject({
   drain_timeout_ms: z.number().int().min(0).max(600_000).default(5_000),
   state_dir: z.string().min(1).default("state"),
   limits: RelayLimits.default(RelayLimits.parse({})),
+  admin: AdminSection.default(AdminSection.parse({})),
 });
 
 /** One relay a connector or client dials. */
@@ -75,6 +129,10 @@ const DialerFields = {
   idle_timeout_ms: Millis(600_000).default(15_000),
   reconnect_min_ms: Millis(600_000).default(500),
   reconnect_max_ms: Millis(3_600_000).default(30_000),
+  /** Hole punching gives up after this long. */
+  direct_punch_timeout_ms: Millis(60_000).default(3_000),
+  /** A direct path silent this long is dead (keep-alives run at a third of it). */
+  direct_idle_timeout_ms: Millis(600_000).default(5_000),
 };
 
 /** Refinement for both dialing roles: backoff starts at the minimum and grows to the maximum. */
@@ -140,6 +198,14 @@ export const ConnectorSection = z.strictObject({
   ...UdpFields,
   /** Open UDP flows per client identity. */
   max_udp_flows_per_identity: Count(1_000_000).default(256),
+  /**
+   * Accept direct (P2P) connections from clients holding a relay ticket. Off by default: Deno
+   * cannot scope the egress sandbox to UDP, so enabling it lets the sandbox reach any address
+   * (the allow-list in code still limits backends).
+   */
+  direct: z.boolean().default(false),
+  /** UDP port of the endpoint that dials the relays and takes direct connections (0 = any). */
+  direct_port: z.number().int().min(0).max(65_535).default(0),
   service: z.array(ConnectorService).min(1, "expected at least one [[connector.service]]")
     .superRefine(unique("[[connector.service]]", "id", "service id")),
 }).superRefine(backoffInOrder);
@@ -155,6 +221,10 @@ export const ClientForward = z.strictObject({
 export const ClientSection = z.strictObject({
   ...DialerFields,
   ...UdpFields,
+  /** Try a direct (P2P) path to each service's connector; the relay stays the fallback. */
+  direct: z.boolean().default(true),
+  /** After a failed or lost direct path, try again after this long. */
+  direct_retry_ms: Millis(3_600_000).default(10_000),
   forward: z.array(ClientForward).min(1, "expected at least one [[client.forward]]"),
 }).superRefine(backoffInOrder);
 
@@ -169,6 +239,7 @@ export const ConfigFile = z.strictObject({
 export type LogConfig = z.output<typeof LogSection>;
 export type RelayLimitsConfig = z.output<typeof RelayLimits>;
 export type IntermediateConfig = z.output<typeof IntermediateSection>;
+export type AdminConfig = z.output<typeof AdminSection>;
 export type RelayTargetConfig = z.output<typeof RelayTarget>;
 export type ConnectorConfig = z.output<typeof ConnectorSection>;
 export type ConnectorServiceConfig = z.output<typeof ConnectorService>;

@@ -10,6 +10,8 @@ import { keepConnected } from "../transport/reconnect.ts";
 import { BackendTable } from "./backend_dialer.ts";
 import { runRelayLink } from "./relay_link.ts";
 import { UdpBudget, UdpDrops } from "./udp_flows.ts";
+import { DirectListener } from "./direct_listener.ts";
+import { makeEphemeralCert } from "../pki/ephemeral_cert.ts";
 
 const log = getLogger(["ztna", "connector"]);
 
@@ -30,6 +32,21 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
   const backends = options.backends ?? new BackendTable(config.service);
   const udpBudget = new UdpBudget(config.max_udp_flows, config.max_udp_flows_per_identity);
   const udpDrops = new UdpDrops();
+  const direct = config.direct
+    ? new DirectListener({
+      endpoint: new Deno.QuicEndpoint({ hostname: "0.0.0.0", port: config.direct_port }),
+      cert: await makeEphemeralCert(),
+      backends,
+      connectTimeoutMs: config.connect_timeout_ms,
+      idleTimeoutMs: config.direct_idle_timeout_ms,
+      punchTimeoutMs: config.direct_punch_timeout_ms,
+      log,
+    })
+    : undefined;
+  if (direct) {
+    const addr = direct.options.endpoint.addr;
+    log.info("Accepting direct paths on UDP port {port}", { port: addr.port });
+  }
   log.info("Connector serving {services} through {count} relay(s)", {
     services: backends.services.join(", "),
     count: config.relays.length,
@@ -44,6 +61,7 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
           backends,
           udpBudget,
           udpDrops,
+          direct,
           signal,
           log,
         }),
@@ -56,6 +74,8 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
       },
     )
   ));
+  direct?.closeAll();
+  direct?.options.endpoint.close();
   if (udpDrops.counts.size > 0) {
     log.info("UDP drops at this connector: {drops}", {
       drops: Object.fromEntries(udpDrops.counts),

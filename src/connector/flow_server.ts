@@ -38,22 +38,7 @@ export async function serveFlow(
     const header = await reader.readHeader((b) => decodeHeader(b, "flow"));
     flowId = header.flowId;
     if (header.protocol === "udp") return await serveUdpFlow(header, reader, writer, deps);
-    let tcp: Deno.TcpConn;
-    try {
-      tcp = await deps.backends.dial(header.service, deps.connectTimeoutMs);
-    } catch (e) {
-      return await refuseFlow(header, writer, reader, e, log);
-    }
-    tcp.setNoDelay(true);
-    await writer.write(encodeHeader({ type: "reply", code: "ok", flowId }));
-    writer.releaseLock();
-    log.debug("Flow {flowId} for {identity} to {service}", {
-      flowId,
-      identity: header.identity,
-      service: header.service,
-    });
-    const result = await runTcpFlow(tcp, reader, stream.writable);
-    log.debug("Flow {flowId} ended: sent {sent}, received {received}", { flowId, ...result });
+    await serveTcpFlow(header, reader, writer, stream, deps);
   } catch (e) {
     const code = e instanceof ZtnaError ? e.code : "protocol_error";
     log.warn("Closed a malformed flow stream from the relay: {code}", { code, flowId });
@@ -62,8 +47,36 @@ export async function serveFlow(
   }
 }
 
-async function refuseFlow(
-  header: FlowHeader,
+/** Dials the backend of a TCP flow, answers REPLY and pumps; used for relay and direct flows. */
+export async function serveTcpFlow(
+  header: Pick<FlowHeader, "flowId" | "service" | "identity">,
+  reader: ChunkReader,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  stream: { writable: WritableStream<Uint8Array> },
+  deps: Pick<FlowServerDeps, "backends" | "connectTimeoutMs" | "log">,
+): Promise<void> {
+  const { flowId } = header;
+  let tcp: Deno.TcpConn;
+  try {
+    tcp = await deps.backends.dial(header.service, deps.connectTimeoutMs);
+  } catch (e) {
+    return await refuseFlow(header, writer, reader, e, deps.log);
+  }
+  tcp.setNoDelay(true);
+  await writer.write(encodeHeader({ type: "reply", code: "ok", flowId }));
+  writer.releaseLock();
+  deps.log.debug("Flow {flowId} for {identity} to {service}", {
+    flowId,
+    identity: header.identity,
+    service: header.service,
+  });
+  const result = await runTcpFlow(tcp, reader, stream.writable);
+  deps.log.debug("Flow {flowId} ended: sent {sent}, received {received}", { flowId, ...result });
+}
+
+/** Answers a refused flow with its code and closes the stream. */
+export async function refuseFlow(
+  header: Pick<FlowHeader, "flowId" | "service">,
   writer: WritableStreamDefaultWriter<Uint8Array>,
   reader: ChunkReader,
   e: unknown,

@@ -36,7 +36,11 @@ export async function runConnector(
 ): Promise<void> {
   const caCerts = config.ca ? [await Deno.readTextFile(config.ca)] : undefined;
   const net = egressNetPermissions(config);
-  log.debug("Egress sandbox allows {net}", { net });
+  if (net === true) {
+    log.warn(
+      "Direct paths are on: the egress sandbox allows any network address (backends stay limited by the allow-list in code)",
+    );
+  } else log.debug("Egress sandbox allows {net}", { net });
   const worker = new Worker(options.workerUrl ?? new URL("./egress_worker.ts", import.meta.url), {
     type: "module",
     deno: {

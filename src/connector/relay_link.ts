@@ -11,6 +11,7 @@ import { decodeDatagram } from "../protocol/mod.ts";
 import type { BackendTable } from "./backend_dialer.ts";
 import { expireIdleUdpFlows, type FlowServerDeps, serveFlow } from "./flow_server.ts";
 import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
+import type { DirectListener } from "./direct_listener.ts";
 
 /** Incoming flow streams a connector allows per relay connection. */
 export const MAX_INCOMING_FLOWS = 4_096;
@@ -23,6 +24,8 @@ export interface RelayLinkDeps {
   backends: BackendTable;
   udpBudget: UdpBudget;
   udpDrops: UdpDrops;
+  /** Direct-path listener, when `direct` is on; the relay dial then uses its endpoint. */
+  direct?: DirectListener;
   signal: AbortSignal;
   log: Logger;
 }
@@ -38,6 +41,7 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
     keepAliveMs: config.keepalive_ms,
     idleTimeoutMs: config.idle_timeout_ms,
     maxIncomingStreams: MAX_INCOMING_FLOWS,
+    endpoint: deps.direct?.options.endpoint,
     signal: deps.signal,
     log: rlog,
   }, async (session) => {
@@ -58,18 +62,47 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
       () => expireIdleUdpFlows(serverDeps.udpFlows, config.udp_idle_timeout_ms),
       sweep,
     );
+    const authority = session.welcome.ticketKey && deps.direct
+      ? { ticketKey: session.welcome.ticketKey, connId: session.welcome.connId }
+      : undefined;
+    if (authority) deps.direct?.authorities.add(authority);
     for (const service of deps.backends.services) {
       await session.control.send({
         type: "register",
         service,
         protocols: deps.backends.protocols(service),
+        direct: authority !== undefined && deps.backends.protocols(service).includes("tcp"),
       });
     }
     while (true) {
       const msg = await session.control.next().catch(() => null);
       if (msg === null) break;
-      if (msg.type === "ack") rlog.info("Registered service {service}", { service: msg.service });
-      else if (msg.type === "nack") {
+      if (msg.type === "direct_offer") {
+        const direct = deps.direct;
+        if (!direct || !authority) {
+          await session.control.send({
+            type: "direct_refused",
+            sessionId: msg.sessionId,
+            code: "unauthorized",
+          });
+          continue;
+        }
+        const observed = session.welcome.observed;
+        await session.control.send({
+          type: "direct_accept",
+          sessionId: msg.sessionId,
+          candidates: [{ hostname: observed.hostname, port: observed.port }],
+          cert: direct.options.cert.cert,
+          serverName: direct.options.cert.serverName,
+        });
+        rlog.debug("Punching toward {identity} for {service}", {
+          identity: msg.identity,
+          service: msg.service,
+        });
+        direct.punch(msg.candidates);
+      } else if (msg.type === "ack") {
+        rlog.info("Registered service {service}", { service: msg.service });
+      } else if (msg.type === "nack") {
         rlog.error("Relay refused to register service {service}: {code}; not retrying", {
           service: msg.service,
           code: msg.code,
@@ -77,6 +110,7 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
       }
     }
     clearInterval(sweeper);
+    if (authority) deps.direct?.authorities.delete(authority);
     await flows;
     await datagrams;
   });

@@ -11,8 +11,13 @@ import type { ConnectorConfig } from "../config/schema.ts";
  */
 export const EPHEMERAL_BINDS = ["0.0.0.0:0", "127.0.0.1:0", "[::]:0", "[::1]:0"] as const;
 
-/** `net` permission entries for the Worker that runs the connector's data plane. */
-export function egressNetPermissions(config: ConnectorConfig): string[] {
+/**
+ * `net` permission of the Worker that runs the connector's data plane: the allow-list, or `true`
+ * when direct paths are on (peers' addresses are unknown in advance and Deno's permissions cannot
+ * be limited to UDP; the allow-list in code still limits backends).
+ */
+export function egressNetPermissions(config: ConnectorConfig): string[] | true {
+  if (config.direct) return true;
   const entries = new Set<string>(EPHEMERAL_BINDS);
   for (const relay of config.relays) entries.add(relay.address);
   for (const service of config.service) entries.add(service.backend);

@@ -40,6 +40,8 @@ export const Welcome = z.strictObject({
     maxMessageBytes: z.number().int().min(1),
   }),
   tokenExpiresAt: z.number().int(),
+  /** SPKI PEM of the relay's key for direct-path tickets (connectors only). */
+  ticketKey: z.string().max(1_024).optional(),
 });
 
 /** Sent by the relay just before it closes a connection it will not serve. */
@@ -54,6 +56,8 @@ export const Register = z.strictObject({
   service: ServiceId,
   /** Transports offered for the service; absent means TCP only. */
   protocols: z.array(TransportProtocol).min(1).max(2).optional(),
+  /** The connector accepts direct (P2P) connections for this service. */
+  direct: z.boolean().optional(),
 });
 
 /** Registration accepted. */
@@ -67,6 +71,74 @@ export const Nack = z.strictObject({
 });
 
 /** Every control message. */
+/** An address a peer may be reachable at: its own, or the one the relay observed (QAD). */
+export const Candidate = z.strictObject({
+  hostname: z.string().min(1).max(64),
+  port: z.number().int().min(1).max(65_535),
+});
+export type Candidate = z.output<typeof Candidate>;
+
+const Candidates = z.array(Candidate).min(1).max(8);
+const SessionId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
+
+/** Client → relay: broker a direct path to a connector of `service`. */
+export const DirectRequest = z.strictObject({
+  type: z.literal("direct_request"),
+  requestId: z.number().int().min(0).max(2 ** 31),
+  service: ServiceId,
+  candidates: Candidates,
+});
+
+/** Relay → connector: a client wants a direct path; its candidates. */
+export const DirectOffer = z.strictObject({
+  type: z.literal("direct_offer"),
+  sessionId: SessionId,
+  service: ServiceId,
+  identity: z.string().max(128),
+  candidates: Candidates,
+});
+
+/** Connector → relay: accepted; where to dial and the certificate to trust for it. */
+export const DirectAccept = z.strictObject({
+  type: z.literal("direct_accept"),
+  sessionId: SessionId,
+  candidates: Candidates,
+  cert: z.string().max(8_192),
+  serverName: z.string().max(253),
+});
+
+/** Relay → client: dial these candidates, trust this certificate, present this ticket. */
+export const DirectReady = z.strictObject({
+  type: z.literal("direct_ready"),
+  requestId: z.number().int().min(0).max(2 ** 31),
+  candidates: Candidates,
+  cert: z.string().max(8_192),
+  serverName: z.string().max(253),
+  ticket: z.string().max(4_096),
+});
+
+/** Relay → client, or connector → relay: no direct path this time, and why. */
+export const DirectRefused = z.strictObject({
+  type: z.literal("direct_refused"),
+  requestId: z.number().int().min(0).max(2 ** 31).optional(),
+  sessionId: SessionId.optional(),
+  code: WireErrorCode,
+});
+
+/** Client → connector, first message on a direct connection: the relay's ticket. */
+export const DirectHello = z.strictObject({
+  type: z.literal("direct_hello"),
+  versions: z.array(z.number().int().min(1).max(65_535)).min(1).max(16),
+  ticket: z.string().max(4_096),
+});
+
+/** Connector → client: the ticket is good; flows may start. */
+export const DirectWelcome = z.strictObject({
+  type: z.literal("direct_welcome"),
+  service: ServiceId,
+});
+
+/** Every control message. */
 export const ControlMessage = z.discriminatedUnion("type", [
   Hello,
   Welcome,
@@ -74,6 +146,13 @@ export const ControlMessage = z.discriminatedUnion("type", [
   Register,
   Ack,
   Nack,
+  DirectRequest,
+  DirectOffer,
+  DirectAccept,
+  DirectReady,
+  DirectRefused,
+  DirectHello,
+  DirectWelcome,
 ]);
 export type ControlMessage = z.output<typeof ControlMessage>;
 export type ControlMessageInput = z.input<typeof ControlMessage>;

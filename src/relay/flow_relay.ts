@@ -10,6 +10,7 @@ import { ChunkReader } from "../transport/chunk_reader.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import type { ConnectorRegistry, PoolMember } from "./registry.ts";
 import { type DatagramPeer, linkUdpFlow } from "./udp_links.ts";
+import type { BrokerPeer } from "./direct_broker.ts";
 
 /** Registry key of a service's pool for one transport: UDP pools are apart from TCP pools. */
 export function poolKey(service: string, protocol: "tcp" | "udp" | undefined): string {
@@ -25,7 +26,7 @@ export interface ByteCounters {
 }
 
 /** A connector connection as a pool member. */
-export interface ConnectorMember extends PoolMember, ByteCounters, DatagramPeer {
+export interface ConnectorMember extends PoolMember, ByteCounters, DatagramPeer, BrokerPeer {
   readonly conn: Deno.QuicConn;
   readonly identity: string;
 }
@@ -41,6 +42,13 @@ export interface FlowDeps {
   openTimeoutMs: number;
   maxFlows: number;
   draining(): boolean;
+  /** Takes a flow-open token of `identity`; false when its rate is exhausted. */
+  allowFlowOpen(identity: string): boolean;
+}
+
+/** A connection's flows still waiting for their OPEN or REPLY (bounded per connection). */
+export interface PendingOpens {
+  pendingOpens: number;
 }
 
 type Bidi = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
@@ -100,7 +108,7 @@ async function forward(
 export async function relayClientFlow(
   stream: Bidi,
   identity: Identity,
-  peer: DatagramPeer,
+  peer: DatagramPeer & PendingOpens,
   deps: FlowDeps,
   log: Logger,
 ): Promise<void> {
@@ -109,6 +117,12 @@ export async function relayClientFlow(
   let service = "?";
   let member: ConnectorMember | undefined;
   deps.metrics.activeFlows++;
+  let pending = true;
+  peer.pendingOpens++;
+  const settled = () => {
+    if (pending) peer.pendingOpens--;
+    pending = false;
+  };
   try {
     const open = await withTimeout(
       client.readHeader((b) => decodeHeader(b, "open")),
@@ -117,10 +131,14 @@ export async function relayClientFlow(
       "OPEN header",
     );
     service = open.service;
+    const limited = !deps.allowFlowOpen(identity.subject);
+    if (limited) deps.metrics.rateLimited.inc("flow_opens_per_identity");
     const refusal = deps.draining()
       ? "going_away"
       : deps.metrics.activeFlows > deps.maxFlows
       ? "relay_overloaded"
+      : limited
+      ? "limit_exceeded"
       : deps.stillValid(identity);
     const decision = refusal
       ? { allow: false as const, code: refusal, why: refusal }
@@ -161,6 +179,7 @@ export async function relayClientFlow(
         "connector REPLY",
       );
       const code = reply.code;
+      settled();
       await clientWriter.write(encodeHeader({ type: "reply", code, flowId }));
       if (code !== "ok") {
         deps.metrics.flowsRefused.inc(code);
@@ -227,6 +246,7 @@ export async function relayClientFlow(
     log.warn("Closed a malformed flow stream: {code}", { code, service });
     await refuse(clientWriter, client, code);
   } finally {
+    settled();
     deps.metrics.activeFlows--;
     if (member) member.activeFlows--;
   }

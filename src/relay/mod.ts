@@ -1,14 +1,21 @@
 /**
- * The intermediate role: loads TLS material and token keys, runs the relay until stopped, reloads
- * certificates, keys and revocations on SIGHUP.
+ * The intermediate role: loads TLS material and token keys, opens the state store, runs the relay
+ * and its admin endpoint until stopped, reloads certificates, keys, revocations and admin tokens
+ * on SIGHUP. Revocations come from the revocation file and the store (admin API) together.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { importPublicKeys, TokenVerifier } from "../auth/mod.ts";
 import type { RunContext } from "../cli/run_context.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
+import { join } from "node:path";
+import { AdminEndpoint, type RelayView } from "../admin/mod.ts";
+import { formatHostPort } from "../config/mod.ts";
+import { KV_FILE_NAME, openKvStore, type Store } from "../store/mod.ts";
+import type { PeerSession } from "./peer_session.ts";
 import { Relay, type TlsMaterial } from "./relay.ts";
-import { RevocationWatcher } from "./revocation_watcher.ts";
+import { relayMetricFamilies } from "./relay_metrics.ts";
+import { RevocationSources, RevocationWatcher } from "./revocation_watcher.ts";
 
 export { Relay } from "./relay.ts";
 export { ConnectorRegistry } from "./registry.ts";
@@ -26,25 +33,126 @@ async function readKeys(config: IntermediateConfig) {
   return importPublicKeys(sources);
 }
 
+/** Opens the state store under `state_dir`, creating the folder. */
+async function openStore(config: IntermediateConfig): Promise<Store> {
+  const path = join(config.state_dir, KV_FILE_NAME);
+  try {
+    await Deno.mkdir(config.state_dir, { recursive: true });
+    return await openKvStore(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotCapable
+      ? "outside the folders the ztna permission set may write (./state, /var/lib/ztna)"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new Error(
+      `Cannot open the state store ${path}: ${reason}; set intermediate.state_dir to a writable folder`,
+      { cause: error },
+    );
+  }
+}
+
+/** The admin endpoint's view of the relay (src/admin knows the relay only through this). */
+function adminView(relay: Relay, revocations: RevocationSources): RelayView {
+  /** Services served at some point since start: shown "down" when their pool empties. */
+  const seen = new Set<string>();
+  const remote = (s: PeerSession) => {
+    try {
+      return formatHostPort(s.conn.remoteAddr);
+    } catch {
+      return "?";
+    }
+  };
+  return {
+    connections: () =>
+      [...relay.sessions].map((s) => ({
+        connId: s.connId,
+        identity: s.identity,
+        role: s.role ?? "pending",
+        remote: remote(s),
+        services: [...s.services],
+        path: "relay" as const,
+        bytesIn: s.bytesFromPeer,
+        bytesOut: s.bytesToPeer,
+        activeFlows: s.activeFlows,
+        since: s.connectedAt,
+        ...(s.tokenId === undefined ? {} : { tokenId: s.tokenId }),
+      })),
+    services: () => {
+      for (const service of relay.registry.services()) seen.add(service);
+      return [...seen].sort().map((service) => {
+        const members = relay.registry.members(service).map((m) => ({
+          connId: m.connId,
+          identity: m.identity,
+          activeFlows: m.activeFlows,
+        }));
+        return { service, health: members.length > 0 ? "up" as const : "down" as const, members };
+      });
+    },
+    refusals: (limit) => relay.refusals.recent(limit),
+    refusalsTotal: () => relay.refusals.total,
+    activeFlows: () => relay.metrics.activeFlows,
+    kick: (connId) => {
+      const session = [...relay.sessions].find((s) => s.connId === connId);
+      return session !== undefined && relay.kick(connId)
+        ? { identity: session.identity }
+        : undefined;
+    },
+    revoke: (tokenId) => revocations.addStored([tokenId]),
+    metricFamilies: () => relayMetricFamilies(relay.metrics),
+    listening: () => relay.listening,
+    draining: () => relay.draining,
+  };
+}
+
 /** Runs the relay until `ctx.signal` aborts, then drains and closes. */
 export async function runIntermediate(config: IntermediateConfig, ctx: RunContext): Promise<void> {
   const verifier = new TokenVerifier(await readKeys(config));
-  const relay = new Relay(config, verifier);
+  const store = await openStore(config);
+  let relay: Relay;
+  try {
+    relay = new Relay(config, verifier);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const revocations = new RevocationSources((ids) => {
+    verifier.setRevoked(ids);
+    return relay.enforceRevocations();
+  });
   const watcher = config.revocation_file
     ? new RevocationWatcher({
       path: config.revocation_file,
       pollMs: config.revocation_poll_ms,
-      apply: (ids) => {
-        verifier.setRevoked(ids);
-        relay.enforceRevocations();
-      },
+      apply: (ids) => revocations.setFile(ids),
     })
     : undefined;
-  await watcher?.start();
-  relay.start(await readTls(config));
+  let admin: AdminEndpoint | undefined;
+  let tls = await readTls(config);
+  try {
+    // Revocations made through the admin API survive restarts: they live in the store.
+    revocations.addStored((await store.listRevocations()).map((r) => r.tokenId));
+    await watcher?.start();
+    relay.start(tls);
+    if (config.admin.enabled) {
+      admin = await AdminEndpoint.start({
+        config: config.admin,
+        relay: adminView(relay, revocations),
+        store,
+        tls,
+        acceptedKeyIds: verifier.keyIds,
+      });
+    }
+  } catch (error) {
+    watcher?.stop();
+    await relay.shutdown(0);
+    store.close();
+    throw error;
+  }
   ctx.onReload(async () => {
     try {
-      relay.reloadTls(await readTls(config));
+      tls = await readTls(config);
+      relay.reloadTls(tls);
     } catch (e) {
       log.error("Certificate reload failed, keeping the current one: {error}", {
         error: String(e),
@@ -57,11 +165,15 @@ export async function runIntermediate(config: IntermediateConfig, ctx: RunContex
       log.error("Token key reload failed, keeping the current keys: {error}", { error: String(e) });
     }
     await watcher?.reload();
+    await admin?.reload(tls);
   });
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
   watcher?.stop();
+  // The admin endpoint stays up while flows drain, so /readyz reports "draining" meanwhile.
   await relay.shutdown(config.drain_timeout_ms);
+  await admin?.shutdown();
+  store.close();
 }

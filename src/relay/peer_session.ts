@@ -7,6 +7,7 @@
 import type { Logger } from "@logtape/logtape";
 import { authorizeHello, authorizeRegistration, type Identity } from "../auth/mod.ts";
 import {
+  type ControlMessageInput,
   type ErrorCode,
   ERRORS,
   type Hello,
@@ -17,14 +18,19 @@ import {
 import { ControlChannel } from "../transport/control_channel.ts";
 import { type ConnectorMember, type FlowDeps, poolKey, relayClientFlow } from "./flow_relay.ts";
 import { type DatagramDeps, type DatagramPeer, pumpDatagrams } from "./udp_links.ts";
+import type { DirectBroker } from "./direct_broker.ts";
 
 /** What a session needs from the relay that owns it. */
 export interface SessionDeps extends FlowDeps, DatagramDeps {
+  broker: DirectBroker;
   verify(
     token: string,
   ): Promise<{ ok: true; identity: Identity } | { ok: false; code: ErrorCode; why: string }>;
   helloTimeoutMs: number;
   maxStreamsPerConnection: number;
+  maxPendingOpens: number;
+  /** Takes a registration token of `identity`; false when its rate is exhausted. */
+  allowRegistration(identity: string): boolean;
   /** Reserves a connection slot for an identity; false when its cap is reached. */
   admitIdentity(session: PeerSession): boolean;
   /** Called once when the session ends. */
@@ -43,6 +49,9 @@ export class PeerSession implements ConnectorMember {
   bytesToPeer = 0;
   readonly udpFlows = new Map<number, DatagramPeer>();
   pendingDatagrams = 0;
+  pendingOpens = 0;
+  readonly directServices = new Set<string>();
+  #control: ControlChannel | undefined;
   #authenticated = false;
   /** When the QUIC handshake completed (ms since epoch). */
   readonly connectedAt = Date.now();
@@ -53,6 +62,12 @@ export class PeerSession implements ConnectorMember {
   constructor(readonly conn: Deno.QuicConn, readonly deps: SessionDeps, log: Logger) {
     this.connId = crypto.randomUUID().slice(0, 8);
     this.#log = log.with({ connId: this.connId });
+  }
+
+  /** Sends a control message to this peer. @throws when the connection is gone */
+  async send(msg: ControlMessageInput): Promise<void> {
+    if (!this.#control) throw new ZtnaError("internal", "no control stream yet");
+    await this.#control.send(msg);
   }
 
   /** Closes the connection with a code from the error table; idempotent. */
@@ -76,6 +91,7 @@ export class PeerSession implements ConnectorMember {
       // Every later stream goes through one pump: refused until HELLO succeeds, then handed over.
       pump = this.#pumpStreams(streams);
       const control = new ControlChannel(first.value);
+      this.#control = control;
       const hello = await this.#withDeadline(control.next(), this.deps.helloTimeoutMs);
       if (hello === "timeout") return this.#refuse("hello_timeout", "no HELLO in time");
       if (hello === null || hello.type !== "hello") {
@@ -95,13 +111,17 @@ export class PeerSession implements ConnectorMember {
             if (this.#flows.size >= this.deps.maxStreamsPerConnection) {
               return this.#refuseStream(s, "limit_exceeded");
             }
+            if (this.pendingOpens >= this.deps.maxPendingOpens) {
+              this.deps.metrics.rateLimited.inc("pending_opens_per_connection");
+              return this.#refuseStream(s, "pending_opens");
+            }
             const p = relayClientFlow(s, identity, this, this.deps, log).finally(() =>
               this.#flows.delete(p)
             );
             this.#flows.add(p);
           };
           await this.#welcome(control, identity);
-          await this.#drainControl(control);
+          await this.#serveClientControl(control);
         }
       } finally {
         clearTimeout(end);
@@ -120,6 +140,7 @@ export class PeerSession implements ConnectorMember {
       await pump;
       await datagrams;
       await Promise.all(this.#flows);
+      this.deps.broker.forget(this);
       this.deps.release(this);
     }
   }
@@ -209,6 +230,7 @@ export class PeerSession implements ConnectorMember {
         maxMessageBytes: MAX_CONTROL_MESSAGE,
       },
       tokenExpiresAt: identity.expiresAtMs,
+      ...(identity.role === "connector" ? { ticketKey: await this.deps.broker.publicKey() } : {}),
     });
     this.deps.metrics.connections.inc(identity.role);
     this.#log.info("Peer authenticated as {identity} ({role})", {
@@ -234,10 +256,18 @@ export class PeerSession implements ConnectorMember {
     while (true) {
       const msg = await control.next();
       if (msg === null) return;
+      if (msg.type === "direct_accept" || msg.type === "direct_refused") {
+        await this.deps.broker.answer(this, msg);
+        continue;
+      }
       if (msg.type !== "register") {
         throw new ZtnaError("protocol_error", `unexpected ${msg.type} message`);
       }
-      const decision = authorizeRegistration(identity, msg.service);
+      const limited = !this.deps.allowRegistration(identity.subject);
+      if (limited) this.deps.metrics.rateLimited.inc("registrations_per_identity");
+      const decision = limited
+        ? { allow: false as const, code: "limit_exceeded" as const, why: "registration rate" }
+        : authorizeRegistration(identity, msg.service);
       if (!decision.allow) {
         this.deps.metrics.registrations.inc(decision.code);
         this.#log.warn("Refused registration of {service}: {code}", {
@@ -248,6 +278,7 @@ export class PeerSession implements ConnectorMember {
         continue;
       }
       this.services.add(msg.service);
+      if (msg.direct) this.directServices.add(msg.service);
       for (const protocol of msg.protocols ?? ["tcp"]) {
         this.deps.registry.add(poolKey(msg.service, protocol), this);
       }
@@ -257,11 +288,16 @@ export class PeerSession implements ConnectorMember {
     }
   }
 
-  /** A client sends nothing on its control stream after HELLO; anything it sends is malformed. */
-  async #drainControl(control: ControlChannel): Promise<void> {
-    const msg = await control.next();
-    if (msg !== null) {
-      throw new ZtnaError("protocol_error", `unexpected ${msg.type} message from a client`);
+  /** After HELLO a client sends only direct-path requests on its control stream. */
+  async #serveClientControl(control: ControlChannel): Promise<void> {
+    const identity = this.#who!;
+    while (true) {
+      const msg = await control.next();
+      if (msg === null) return;
+      if (msg.type !== "direct_request") {
+        throw new ZtnaError("protocol_error", `unexpected ${msg.type} message from a client`);
+      }
+      await this.deps.broker.request(this, identity, msg);
     }
   }
 }

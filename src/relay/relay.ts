@@ -7,11 +7,14 @@ import { getLogger } from "@logtape/logtape";
 import type { Identity, TokenVerifier } from "../auth/mod.ts";
 import { parseHostPort } from "../config/address.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
-import { ALPN, type ErrorCode } from "../protocol/mod.ts";
+import { ALPN, type ErrorCode, ERRORS } from "../protocol/mod.ts";
 import { ConnectorRegistry } from "./registry.ts";
+import { DirectBroker } from "./direct_broker.ts";
+import { KeyedRateLimiter } from "./token_bucket.ts";
 import type { ConnectorMember } from "./flow_relay.ts";
 import { PeerSession, type SessionDeps } from "./peer_session.ts";
 import { RelayMetrics } from "./relay_metrics.ts";
+import { type RefusalEvent, RefusalLog } from "./refusal_log.ts";
 
 const log = getLogger(["ztna", "relay"]);
 
@@ -26,7 +29,16 @@ export class Relay {
   readonly metrics = new RelayMetrics();
   readonly registry = new ConnectorRegistry<ConnectorMember>();
   readonly sessions = new Set<PeerSession>();
+  readonly broker: DirectBroker;
+  /** The most recent refusals with who and what, for the admin dashboard. */
+  readonly refusals = new RefusalLog();
+  /** Sessions the relay itself closed (revoked, kicked): recorded once, not at every sweep. */
+  readonly #closedByRelay = new WeakSet<PeerSession>();
   readonly #perIdentity = new Map<string, number>();
+  readonly #flowOpens: KeyedRateLimiter;
+  readonly #registrations: KeyedRateLimiter;
+  readonly #handshakes: KeyedRateLimiter;
+  readonly #handshakesPerSource: KeyedRateLimiter;
   readonly #admitted = new WeakSet<PeerSession>();
   readonly #endpoint: Deno.QuicEndpoint;
   #listener: Deno.QuicListener | undefined;
@@ -42,7 +54,24 @@ export class Relay {
       hostname: addr.value.hostname,
       port: addr.value.port,
     });
+    this.broker = new DirectBroker({ registry: this.registry, metrics: this.metrics, log });
     const limits = config.limits;
+    this.#flowOpens = new KeyedRateLimiter({
+      perSecond: limits.flow_opens_per_second_per_identity,
+      burst: limits.flow_open_burst_per_identity,
+    });
+    this.#registrations = new KeyedRateLimiter({
+      perSecond: limits.registrations_per_minute_per_identity / 60,
+      burst: limits.registrations_per_minute_per_identity,
+    });
+    this.#handshakes = new KeyedRateLimiter({
+      perSecond: limits.handshakes_per_second,
+      maxKeys: 1,
+    });
+    this.#handshakesPerSource = new KeyedRateLimiter({
+      perSecond: limits.handshakes_per_second_per_source,
+      burst: limits.handshake_burst_per_source,
+    });
     this.#deps = {
       registry: this.registry,
       metrics: this.metrics,
@@ -55,6 +84,10 @@ export class Relay {
       maxFlows: limits.max_flows,
       maxStreamsPerConnection: limits.max_streams_per_connection,
       queueDepth: limits.datagram_queue_depth,
+      broker: this.broker,
+      maxPendingOpens: limits.max_pending_opens_per_connection,
+      allowFlowOpen: (identity) => this.#flowOpens.take(identity, Date.now()),
+      allowRegistration: (identity) => this.#registrations.take(identity, Date.now()),
       draining: () => this.#draining,
       admitIdentity: (s) => this.#admit(s),
       release: (s) => this.#release(s),
@@ -109,6 +142,17 @@ export class Relay {
       const stale = listener !== this.#listener;
       if (this.#draining || this.sessions.size >= this.config.limits.max_connections) {
         this.metrics.authFailures.inc(this.#draining ? "going_away" : "relay_overloaded");
+        this.recordRefusal({
+          at: Date.now(),
+          code: this.#draining ? "going_away" : "relay_overloaded",
+        });
+        incoming.refuse();
+        if (stale) return;
+        continue;
+      }
+      if (!this.#handshakes.take("all", Date.now())) {
+        // Refused before any crypto work: the cheap answer to a handshake flood.
+        this.metrics.rateLimited.inc("handshakes_total");
         incoming.refuse();
         if (stale) return;
         continue;
@@ -126,6 +170,14 @@ export class Relay {
     } catch (e) {
       this.metrics.authFailures.inc("handshake_failed");
       log.debug("QUIC handshake failed: {error}", { error: String(e) });
+      return;
+    }
+    // Deno 2.9.6 loses a QuicIncoming whose address is read, so the per-source limit can only act
+    // once the handshake is done: close at once, before any stream is read.
+    const source = conn.remoteAddr.hostname;
+    if (!this.#handshakesPerSource.take(source, Date.now())) {
+      this.metrics.rateLimited.inc("handshakes_per_source");
+      conn.close({ closeCode: ERRORS.limit_exceeded.wire, reason: "limit_exceeded" });
       return;
     }
     const session = new PeerSession(conn, this.#deps, log);
@@ -168,15 +220,54 @@ export class Relay {
     let n = 0;
     for (const s of this.sessions) {
       if (s.tokenId && this.verifier.isRevoked(s.tokenId)) {
+        if (this.#closedByRelay.has(s)) continue;
+        this.#closedByRelay.add(s);
         log.warn("Closing connection {connId} of {identity}: token revoked", {
           connId: s.connId,
           identity: s.identity,
+        });
+        this.recordRefusal({
+          at: Date.now(),
+          code: "token_revoked",
+          identity: s.identity,
+          connId: s.connId,
         });
         s.close("token_revoked");
         n++;
       }
     }
     return n;
+  }
+
+  /** Keeps a refusal for the admin view (the caller counts it in metrics as before). */
+  recordRefusal(event: RefusalEvent): void {
+    this.refusals.record(event);
+  }
+
+  /** Closes one connection with "kicked" (an operator's decision); false when no such connection. */
+  kick(connId: string): boolean {
+    for (const s of this.sessions) {
+      if (s.connId !== connId || this.#closedByRelay.has(s)) continue;
+      this.#closedByRelay.add(s);
+      log.warn("Closing connection {connId} of {identity}: kicked by an operator", {
+        connId: s.connId,
+        identity: s.identity,
+      });
+      this.recordRefusal({ at: Date.now(), code: "kicked", identity: s.identity, connId });
+      s.close("kicked");
+      return true;
+    }
+    return false;
+  }
+
+  /** True once shutdown began: new connections and flows are refused with "going away". */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** True while a QUIC listener accepts connections (started and not shutting down). */
+  get listening(): boolean {
+    return this.#listener !== undefined && !this.#draining;
   }
 
   /**

@@ -2,6 +2,7 @@
  * The relay's counters, labelled by reason code; the admin endpoint exposes them in Prometheus form.
  * @module
  */
+import type { MetricFamily } from "../admin/mod.ts";
 
 /** A counter family keyed by one label value. */
 export class LabelledCounter {
@@ -15,6 +16,20 @@ export class LabelledCounter {
   }
   entries(): [string, number][] {
     return [...this.#values];
+  }
+  /** Shows these label values at 0 until counted, so dashboards see the series from the start. */
+  preset(labelValues: readonly string[]): this {
+    for (const v of labelValues) if (!this.#values.has(v)) this.#values.set(v, 0);
+    return this;
+  }
+  /** This counter as a Prometheus metric family. */
+  family(): MetricFamily {
+    return {
+      name: this.name,
+      help: this.help,
+      type: "counter",
+      samples: this.entries().map(([v, value]) => ({ labels: { [this.label]: v }, value })),
+    };
   }
 }
 
@@ -70,5 +85,34 @@ export class RelayMetrics {
     "UDP datagrams dropped at the relay, by reason",
     "reason",
   );
+  /** Rate-limit rejections; the limits themselves come with issue #5, the series exist already. */
+  readonly rateLimited = new LabelledCounter(
+    "ztna_rate_limited_total",
+    "Requests rejected by a rate limit, by limit",
+    "limit",
+  ).preset(["handshakes_per_source", "flow_opens_per_identity", "registrations_per_identity"]);
+  readonly directSessions = new LabelledCounter(
+    "ztna_direct_sessions_total",
+    "Direct-path brokering by outcome",
+    "outcome",
+  );
   activeFlows = 0;
+}
+
+/**
+ * Every family of the relay's metrics: each {@link LabelledCounter} field of `metrics` (fields
+ * added later show up without touching this function) and the active-flow gauge.
+ */
+export function relayMetricFamilies(metrics: RelayMetrics): MetricFamily[] {
+  const families: MetricFamily[] = [];
+  for (const value of Object.values(metrics)) {
+    if (value instanceof LabelledCounter) families.push(value.family());
+  }
+  families.push({
+    name: "ztna_flows_active",
+    help: "Flows currently open through the relay",
+    type: "gauge",
+    samples: [{ labels: {}, value: metrics.activeFlows }],
+  });
+  return families;
 }

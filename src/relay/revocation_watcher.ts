@@ -66,3 +66,41 @@ export class RevocationWatcher {
     clearInterval(this.#timer);
   }
 }
+
+/**
+ * The relay's whole revocation set: the revocation file's ids plus the ids revoked through the
+ * admin API (kept in the store). Every change publishes the union, so neither source can
+ * un-revoke the other's tokens.
+ */
+export class RevocationSources {
+  #file: ReadonlySet<string> = new Set();
+  readonly #store = new Set<string>();
+
+  /** @param apply receives each new union; returns how many live connections it closed */
+  constructor(readonly apply: (ids: ReadonlySet<string>) => number) {}
+
+  /** Replaces the file's ids (the watcher calls this); returns connections closed. */
+  setFile(ids: ReadonlySet<string>): number {
+    this.#file = ids;
+    return this.#publish();
+  }
+
+  /** Adds ids revoked through the store (at start, and on each API revocation). */
+  addStored(ids: Iterable<string>): number {
+    for (const id of ids) this.#store.add(id);
+    return this.#publish();
+  }
+
+  /** Ids revoked now, from both sources. */
+  get size(): number {
+    return this.#union().size;
+  }
+
+  #union(): Set<string> {
+    return new Set([...this.#file, ...this.#store]);
+  }
+
+  #publish(): number {
+    return this.apply(this.#union());
+  }
+}

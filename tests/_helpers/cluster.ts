@@ -3,6 +3,7 @@
  * TOML configs, and helpers that start relay/connector/client as real processes of main.ts.
  * @module
  */
+import { generateAdminToken, hashAdminToken } from "../../src/admin/mod.ts";
 import { generateSigningKeyPair, issueToken } from "../../src/auth/mod.ts";
 import { generateDevPki } from "../../src/pki/dev_pki.ts";
 import { freeTcpPort, freeUdpPort } from "../../src/demo/free_port.ts";
@@ -21,6 +22,16 @@ export interface TokenSpec {
   foreignKey?: boolean;
 }
 
+/** Options of {@link Fixture.create}. */
+export interface FixtureOptions {
+  /**
+   * Address relays listen on and connectors and clients dial (and verify as TLS server name); the
+   * relay certificate names it too. Set it to run in a netns lab (tests/netns/_lab.ts).
+   * @default {"127.0.0.1"}
+   */
+  relayHost?: string;
+}
+
 /** A temp world for one test. */
 export class Fixture implements AsyncDisposable {
   readonly processes: ZtnaProcess[] = [];
@@ -31,11 +42,14 @@ export class Fixture implements AsyncDisposable {
     readonly signing: { privatePem: string; publicPath: string },
     readonly foreignPrivatePem: string,
     readonly disposeDir: AsyncDisposable,
+    readonly relayHost = "127.0.0.1",
   ) {}
 
-  static async create(name: string): Promise<Fixture> {
+  static async create(name: string, options: FixtureOptions = {}): Promise<Fixture> {
+    const { relayHost = "127.0.0.1" } = options;
     const tmp = await tempDir(name);
-    const pki = await generateDevPki({ outDir: `${tmp.path}/pki` });
+    const names = relayHost === "127.0.0.1" ? [] : [relayHost];
+    const pki = await generateDevPki({ outDir: `${tmp.path}/pki`, names });
     const keys = await generateSigningKeyPair();
     const publicPath = `${tmp.path}/token-signing.pub`;
     await Deno.writeTextFile(publicPath, keys.publicPem);
@@ -46,6 +60,7 @@ export class Fixture implements AsyncDisposable {
       { privatePem: keys.privatePem, publicPath },
       foreign.privatePem,
       tmp,
+      relayHost,
     );
   }
 
@@ -76,11 +91,23 @@ export class Fixture implements AsyncDisposable {
     return path;
   }
 
-  /** Starts a relay on `port` and waits until it listens. */
-  async relay(port: number, extra = "", limits = ""): Promise<ZtnaProcess> {
+  /**
+   * Starts a relay on `port` and waits until it listens. `admin` holds the `[intermediate.admin]`
+   * keys; by default the admin endpoint is off (see {@link adminRelay}), so relays never collide
+   * on its port.
+   */
+  async relay(
+    port: number,
+    extra = "",
+    limits = "",
+    logLevel = "",
+    admin = "enabled = false",
+    options: { wrapper?: string[] } = {},
+  ): Promise<ZtnaProcess> {
     const path = await this.config(`
+${logLevel ? `[log]\nlevel = "${logLevel}"\n` : ""}
 [intermediate]
-listen = "127.0.0.1:${port}"
+listen = "${hostPort(this.relayHost, port)}"
 cert = "${this.pki.certPath}"
 key = "${this.pki.keyPath}"
 token_public_keys = ["${this.signing.publicPath}"]
@@ -91,10 +118,38 @@ drain_timeout_ms = 1000
 ${extra}
 [intermediate.limits]
 ${limits}
+[intermediate.admin]
+${admin}
 `);
-    const p = this.spawn(["--role=intermediate", "--config", path], "relay");
+    const p = this.spawn(["--role=intermediate", "--config", path], "relay", options);
     await p.waitFor(/Relay listening on/);
     return p;
+  }
+
+  /**
+   * Makes an admin token (its hash goes into the relay's config) and starts a relay whose admin
+   * endpoint listens on a free loopback port; `admin` adds `[intermediate.admin]` keys.
+   */
+  async adminRelay(
+    port: number,
+    options: { admin?: string; listen?: string; extra?: string; limits?: string } = {},
+  ): Promise<{ relay: ZtnaProcess; url: string; adminToken: string; adminTokenPath: string }> {
+    const adminToken = generateAdminToken();
+    const adminTokenPath = `${this.dir}/admin-${++this.#n}.token`;
+    await Deno.writeTextFile(adminTokenPath, `${adminToken}\n`, { mode: 0o600 });
+    const hash = await hashAdminToken(adminToken);
+    const listen = options.listen ?? "127.0.0.1:0";
+    const admin = `listen = "${listen}"\ntoken_hashes = ["${hash}"]\n${options.admin ?? ""}`;
+    const relay = await this.relay(port, options.extra ?? "", options.limits ?? "", "", admin);
+    const url = (await relay.waitFor(/Admin endpoint listening on "?(https?:\/\/[^"\s]+)/))[1];
+    return { relay, url, adminToken, adminTokenPath };
+  }
+
+  /** Writes the Ed25519 private key the fixture signs tokens with, for token_signing_key. */
+  async signingKeyFile(): Promise<string> {
+    const path = `${this.dir}/token-signing.key`;
+    await Deno.writeTextFile(path, this.signing.privatePem, { mode: 0o600 });
+    return path;
   }
 
   /** Starts a connector serving `services` (id → backend) through the relays on `ports`. */
@@ -102,7 +157,14 @@ ${limits}
     ports: number[],
     services: Record<string, string | { backend: string; protocol: string | string[] }>,
     tokenPath: string,
-    options: { ca?: string; wait?: RegExp | null; extra?: string } = {},
+    options: {
+      ca?: string;
+      wait?: RegExp | null;
+      extra?: string;
+      logLevel?: string;
+      /** Command prefix, e.g. `NatLab.wrapper("srvB")`. @default {[]} */
+      wrapper?: string[];
+    } = {},
   ): Promise<ZtnaProcess> {
     const svc = Object.entries(services).map(([id, spec]) => {
       const { backend, protocol } = typeof spec === "string"
@@ -112,8 +174,9 @@ ${limits}
       return `[[connector.service]]\nid = "${id}"\nbackend = "${backend}"\nprotocol = ${proto}\n`;
     }).join("\n");
     const path = await this.config(`
+${options.logLevel ? `[log]\nlevel = "${options.logLevel}"\n` : ""}
 [connector]
-${relaysToml(ports)}
+${relaysToml(ports, this.relayHost)}
 ca = "${options.ca ?? this.pki.caCertPath}"
 token_file = "${tokenPath}"
 keepalive_ms = 500
@@ -122,7 +185,9 @@ reconnect_min_ms = 200
 reconnect_max_ms = 2000
 ${options.extra ?? ""}
 ${svc}`);
-    const p = this.spawn(["--role=connector", "--config", path], "connector");
+    const p = this.spawn(["--role=connector", "--config", path], "connector", {
+      wrapper: options.wrapper,
+    });
     if (options.wait !== null) await p.waitFor(options.wait ?? /Registered service/);
     return p;
   }
@@ -132,7 +197,14 @@ ${svc}`);
     ports: number[],
     forwards: Record<string, string>,
     tokenPath: string,
-    options: { ca?: string; wait?: RegExp | null; extra?: string; logLevel?: string } = {},
+    options: {
+      ca?: string;
+      wait?: RegExp | null;
+      extra?: string;
+      logLevel?: string;
+      /** Command prefix, e.g. `NatLab.wrapper("srvB")`. @default {[]} */
+      wrapper?: string[];
+    } = {},
   ): Promise<ZtnaProcess> {
     const fw = Object.entries(forwards).map(([listen, spec]) => {
       const [service, protocol = "tcp"] = spec.split("@");
@@ -141,7 +213,7 @@ ${svc}`);
     const path = await this.config(`
 ${options.logLevel ? `[log]\nlevel = "${options.logLevel}"\n` : ""}
 [client]
-${relaysToml(ports)}
+${relaysToml(ports, this.relayHost)}
 ca = "${options.ca ?? this.pki.caCertPath}"
 token_file = "${tokenPath}"
 keepalive_ms = 500
@@ -150,7 +222,9 @@ reconnect_min_ms = 200
 reconnect_max_ms = 2000
 ${options.extra ?? ""}
 ${fw}`);
-    const p = this.spawn(["--role=client", "--config", path], "client");
+    const p = this.spawn(["--role=client", "--config", path], "client", {
+      wrapper: options.wrapper,
+    });
     if (options.wait !== null) await p.waitFor(options.wait ?? /Connected to relay/);
     return p;
   }
@@ -191,7 +265,7 @@ ${fw}`);
   spawn(
     args: string[],
     name: string,
-    options: { entry?: string; env?: Record<string, string> } = {},
+    options: { entry?: string; env?: Record<string, string>; wrapper?: string[] } = {},
   ): ZtnaProcess {
     const p = new ZtnaProcess(args, { name, ...options });
     this.processes.push(p);
@@ -204,10 +278,17 @@ ${fw}`);
   }
 }
 
-function relaysToml(ports: number[]): string {
-  return `relays = [${
-    ports.map((p) => `{ address = "127.0.0.1:${p}", server_name = "localhost" }`).join(", ")
-  }]`;
+function relaysToml(ports: number[], host: string): string {
+  // On loopback keep the DNS name; elsewhere the IP itself is the name the certificate carries.
+  const serverName = host === "127.0.0.1" ? "localhost" : host;
+  const entries = ports.map((p) =>
+    `{ address = "${hostPort(host, p)}", server_name = "${serverName}" }`
+  );
+  return `relays = [${entries.join(", ")}]`;
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** A tiny HTTP backend in the test process; answers with its name so tests see which one served. */

@@ -20,11 +20,22 @@ export class ZtnaProcess {
 
   constructor(
     args: string[],
-    options: { name?: string; env?: Record<string, string>; cwd?: string; entry?: string } = {},
+    options: {
+      name?: string;
+      env?: Record<string, string>;
+      cwd?: string;
+      entry?: string;
+      /**
+       * Command prefix that must exec deno (so `pid` and signals reach deno itself), e.g.
+       * `["ip", "netns", "exec", "ns1"]` to run in a network namespace. @default {[]}
+       */
+      wrapper?: string[];
+    } = {},
   ) {
     this.name = options.name ?? args.join(" ");
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: [...RUN_FLAGS, options.entry ?? `${REPO_ROOT}/main.ts`, ...args],
+    const [program, ...prefix] = [...(options.wrapper ?? []), Deno.execPath()];
+    this.#child = new Deno.Command(program, {
+      args: [...prefix, ...RUN_FLAGS, options.entry ?? `${REPO_ROOT}/main.ts`, ...args],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -1,0 +1,457 @@
+/**
+ * The admin endpoint as a function from Request to Response: routes, bearer authentication,
+ * body and query validation, per-request timeouts, the event stream cap, audit of refused sign-ins,
+ * and one error path that turns every failure into problem+json. No sockets: admin_server.ts puts
+ * it behind Deno.serve, unit tests call {@link AdminApp.handle} directly.
+ *
+ * ```
+ * GET  /healthz  /readyz                     no token
+ * GET  /metrics                              token unless metrics_public
+ * GET  /  /dashboard  /dashboard/app.{js,css} no token (no data in them)
+ * GET  /api/v1/connections | services | refusals | snapshot | events
+ * GET  /api/v1/tokens | audit | admin-tokens
+ * POST /api/v1/tokens  /api/v1/tokens/revoke  /api/v1/admin-tokens
+ * POST /api/v1/connections/{connId}/kick
+ * DELETE /api/v1/admin-tokens/{id}
+ * ```
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { z } from "zod";
+import type { AdminDeps, RequestContext } from "./admin_context.ts";
+import {
+  CreateAdminTokenRequest,
+  IssueTokenRequest,
+  PageQuery,
+  type Readiness,
+  RevokeTokenRequest,
+} from "./api_schemas.ts";
+import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard.ts";
+import { eventStream } from "./events.ts";
+import { COMMON_HEADERS, json, MAX_BODY_BYTES, readJsonBody, readQuery } from "./http_io.ts";
+import { kickHandler, listAuditHandler, snapshot } from "./live_api.ts";
+import { AdminMetrics, metricsText } from "./metrics_endpoint.ts";
+import { AdminProblem, problemResponse } from "./problem.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
+import {
+  createAdminTokenHandler,
+  deleteAdminTokenHandler,
+  issueTokenHandler,
+  listAdminTokensHandler,
+  listTokensHandler,
+  revokeTokenHandler,
+} from "./tokens_api.ts";
+
+const log = getLogger(["ztna", "admin"]);
+
+/** Options of {@link AdminApp}. */
+export interface AdminAppOptions {
+  /** Time a request may take before it is answered 503 timeout. @default {10000} */
+  requestTimeoutMs?: number;
+  /** Event streams open at once; more are answered 429. @default {16} */
+  maxEventStreams?: number;
+  /** Time between event stream snapshots. @default {1000} */
+  eventIntervalMs?: number;
+  /** Largest request body. @default {65536} */
+  maxBodyBytes?: number;
+  /** Refused sign-ins audited per minute; the rest are only counted. @default {60} */
+  auditedAuthFailuresPerMinute?: number;
+}
+
+type Access = "public" | "token" | "metrics";
+
+interface Route {
+  method: "GET" | "POST" | "DELETE";
+  path: RegExp;
+  access: Access;
+  /** Event streams are not bounded by the request timeout. */
+  streaming?: boolean;
+  run(req: Request, match: RegExpMatchArray, ctx: RequestContext): Promise<Response>;
+}
+
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+function asset(body: string, type: string): Promise<Response> {
+  return Promise.resolve(
+    new Response(body, {
+      headers: { ...COMMON_HEADERS, "content-type": type, "content-security-policy": CSP },
+    }),
+  );
+}
+
+const CONN_ID = "([0-9a-f]{8})";
+
+/** The admin endpoint. */
+export class AdminApp {
+  readonly metrics = new AdminMetrics();
+  readonly #routes: Route[];
+  readonly #closing = new AbortController();
+  readonly #timeoutMs: number;
+  readonly #maxStreams: number;
+  readonly #intervalMs: number;
+  readonly #maxBody: number;
+  readonly #auditBudget: number;
+  #streams = 0;
+  #auditWindow = { start: 0, used: 0, suppressed: 0 };
+
+  /** @throws {RangeError} when an option is out of range */
+  constructor(readonly deps: AdminDeps, options: AdminAppOptions = {}) {
+    const {
+      requestTimeoutMs = 10_000,
+      maxEventStreams = 16,
+      eventIntervalMs = 1_000,
+      maxBodyBytes = MAX_BODY_BYTES,
+      auditedAuthFailuresPerMinute = 60,
+    } = options;
+    for (
+      const [name, value] of Object.entries({
+        requestTimeoutMs,
+        maxEventStreams,
+        eventIntervalMs,
+        maxBodyBytes,
+      })
+    ) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(
+          `Cannot create admin endpoint as '${name}' must be a positive integer: current value is ${value}`,
+        );
+      }
+    }
+    this.#timeoutMs = requestTimeoutMs;
+    this.#maxStreams = maxEventStreams;
+    this.#intervalMs = eventIntervalMs;
+    this.#maxBody = maxBodyBytes;
+    this.#auditBudget = auditedAuthFailuresPerMinute;
+    this.#routes = this.#table();
+  }
+
+  /** Ends every open event stream and refuses new ones (server shutdown). */
+  closeStreams(): void {
+    this.#closing.abort();
+  }
+
+  /** Event streams open now. */
+  get openStreams(): number {
+    return this.#streams;
+  }
+
+  /** Answers one request; never throws. `remote` is the client's address, for the audit log. */
+  async handle(req: Request, remote: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await this.#dispatch(req, remote);
+    } catch (error) {
+      res = this.#failure(error);
+    }
+    this.metrics.request(res.status);
+    return res;
+  }
+
+  async #dispatch(req: Request, remote: string): Promise<Response> {
+    const url = new URL(req.url);
+    const candidates = this.#routes.filter((r) => r.path.test(url.pathname));
+    if (candidates.length === 0) {
+      throw new AdminProblem("not_found", `No resource at ${url.pathname}`);
+    }
+    const route = candidates.find((r) => r.method === req.method);
+    if (route === undefined) {
+      return problemResponse(
+        new AdminProblem("method_not_allowed", `${req.method} is not allowed on ${url.pathname}`),
+        { allow: [...new Set(candidates.map((r) => r.method))].join(", ") },
+      );
+    }
+    const match = url.pathname.match(route.path);
+    if (match === null) throw new AdminProblem("not_found", `No resource at ${url.pathname}`);
+    let actor = "anonymous";
+    if (route.access === "token" || (route.access === "metrics" && !this.deps.metricsPublic)) {
+      const result = await this.deps.auth.authenticate(req.headers.get("authorization"));
+      if (!result.ok) {
+        await this.#refuseSignIn(url.pathname, result.why, remote);
+        throw new AdminProblem(
+          "unauthenticated",
+          result.why === "missing"
+            ? "Send an admin token: Authorization: Bearer <token>"
+            : "The admin token is not valid",
+        );
+      }
+      actor = result.actor;
+    }
+    const ctx: RequestContext = { deps: this.deps, actor, remote };
+    if (route.streaming) return await route.run(req, match, ctx);
+    return await this.#withTimeout(route.run(req, match, ctx));
+  }
+
+  async #withTimeout(work: Promise<Response>): Promise<Response> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new AdminProblem("timeout", `No answer within ${this.#timeoutMs} ms`)),
+        this.#timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Counts a refused sign-in; audits up to the per-minute budget, then only counts. */
+  async #refuseSignIn(path: string, why: string, remote: string): Promise<void> {
+    this.metrics.authFailures++;
+    log.warn("Refused admin request to {path}: unauthenticated ({why})", { path, why });
+    const now = this.deps.now();
+    const w = this.#auditWindow;
+    if (now - w.start >= 60_000) {
+      this.#auditWindow = { start: now, used: 0, suppressed: 0 };
+    }
+    if (this.#auditWindow.used >= this.#auditBudget) {
+      this.#auditWindow.suppressed++;
+      return;
+    }
+    this.#auditWindow.used++;
+    const suppressed = w === this.#auditWindow ? 0 : w.suppressed;
+    await this.deps.store.appendAudit({
+      at: now,
+      actor: "anonymous",
+      action: "auth.failed",
+      outcome: "refused",
+      code: "unauthenticated",
+      target: path.slice(0, 160),
+      detail: suppressed > 0 ? `${why}; ${suppressed} more not audited in the last minute` : why,
+      remote,
+    });
+  }
+
+  #failure(error: unknown): Response {
+    if (error instanceof AdminProblem) return problemResponse(error);
+    if (error instanceof RangeError) {
+      return problemResponse(new AdminProblem("invalid_request", error.message));
+    }
+    log.error("Admin request failed: {error}", { error });
+    return problemResponse(new AdminProblem("internal", "Internal error; see the relay's log"));
+  }
+
+  #body<T extends z.ZodType>(req: Request, schema: T): Promise<z.output<T>> {
+    return readJsonBody(req, schema, this.#maxBody);
+  }
+
+  #events(req: Request): Response {
+    if (this.#closing.signal.aborted) {
+      throw new AdminProblem("too_many_streams", "The admin endpoint is shutting down");
+    }
+    if (this.#streams >= this.#maxStreams) {
+      throw new AdminProblem(
+        "too_many_streams",
+        `At most ${this.#maxStreams} event streams at once`,
+      );
+    }
+    this.#streams++;
+    return eventStream(() => snapshot(this.deps), {
+      intervalMs: this.#intervalMs,
+      signal: AbortSignal.any([req.signal, this.#closing.signal]),
+      onEnd: () => this.#streams--,
+    });
+  }
+
+  async #readiness(): Promise<Readiness> {
+    const cert = this.deps.certificate();
+    const now = this.deps.now();
+    let store = true;
+    try {
+      await this.deps.store.listAdminTokens();
+    } catch {
+      store = false;
+    }
+    const checks = {
+      listening: this.deps.relay.listening(),
+      store,
+      certificate: cert !== undefined && cert.notBeforeMs <= now && now < cert.notAfterMs,
+      draining: this.deps.relay.draining(),
+    };
+    return {
+      ready: checks.listening && checks.store && checks.certificate && !checks.draining,
+      checks,
+      ...(cert === undefined ? {} : { certificateNotAfter: cert.notAfterMs }),
+    };
+  }
+
+  #table(): Route[] {
+    const api = (path: string) => new RegExp(`^/api/v1/${path}$`);
+    return [
+      {
+        method: "GET",
+        path: /^\/healthz$/,
+        access: "public",
+        run: () => Promise.resolve(json({ status: "ok" })),
+      },
+      {
+        method: "GET",
+        path: /^\/readyz$/,
+        access: "public",
+        run: async () => {
+          const r = await this.#readiness();
+          return json(r, r.ready ? 200 : 503);
+        },
+      },
+      {
+        method: "GET",
+        path: /^\/metrics$/,
+        access: "metrics",
+        run: () =>
+          Promise.resolve(
+            new Response(metricsText(this.deps, this.metrics), {
+              headers: { ...COMMON_HEADERS, "content-type": PROMETHEUS_CONTENT_TYPE },
+            }),
+          ),
+      },
+      {
+        method: "GET",
+        path: /^\/$/,
+        access: "public",
+        run: () =>
+          Promise.resolve(
+            new Response(null, {
+              status: 302,
+              headers: { ...COMMON_HEADERS, location: "/dashboard" },
+            }),
+          ),
+      },
+      {
+        method: "GET",
+        path: /^\/dashboard\/?$/,
+        access: "public",
+        run: () => asset(DASHBOARD_HTML, "text/html; charset=utf-8"),
+      },
+      {
+        method: "GET",
+        path: /^\/dashboard\/app\.js$/,
+        access: "public",
+        run: () => asset(DASHBOARD_JS, "text/javascript; charset=utf-8"),
+      },
+      {
+        method: "GET",
+        path: /^\/dashboard\/app\.css$/,
+        access: "public",
+        run: () => asset(DASHBOARD_CSS, "text/css; charset=utf-8"),
+      },
+      {
+        method: "GET",
+        path: api("connections"),
+        access: "token",
+        run: () => Promise.resolve(json({ items: this.deps.relay.connections() })),
+      },
+      {
+        method: "POST",
+        path: api(`connections/${CONN_ID}/kick`),
+        access: "token",
+        run: async (_req, m, ctx) => json(await kickHandler(ctx, m[1])),
+      },
+      {
+        method: "GET",
+        path: api("services"),
+        access: "token",
+        run: () => Promise.resolve(json({ items: this.deps.relay.services() })),
+      },
+      {
+        method: "GET",
+        path: api("refusals"),
+        access: "token",
+        run: () => Promise.resolve(json({ items: this.deps.relay.refusals(1_000) })),
+      },
+      {
+        method: "GET",
+        path: api("snapshot"),
+        access: "token",
+        run: () => Promise.resolve(json(snapshot(this.deps))),
+      },
+      {
+        method: "GET",
+        path: api("events"),
+        access: "token",
+        streaming: true,
+        run: (req) => Promise.resolve(this.#events(req)),
+      },
+      {
+        method: "GET",
+        path: api("tokens"),
+        access: "token",
+        run: async (req, _m, ctx) =>
+          json(await listTokensHandler(ctx, readQuery(new URL(req.url), PageQuery))),
+      },
+      {
+        method: "POST",
+        path: api("tokens"),
+        access: "token",
+        run: async (req, _m, ctx) => {
+          const issued = await issueTokenHandler(ctx, await this.#body(req, IssueTokenRequest));
+          log.info("Admin {actor} issued token {tokenId} for {identity}", {
+            actor: ctx.actor,
+            tokenId: issued.credential.tokenId,
+            identity: issued.credential.subject,
+          });
+          return json(issued, 201);
+        },
+      },
+      {
+        method: "POST",
+        path: api("tokens/revoke"),
+        access: "token",
+        run: async (req, _m, ctx) => {
+          const result = await revokeTokenHandler(ctx, await this.#body(req, RevokeTokenRequest));
+          log.info("Admin {actor} revoked token {tokenId}; closed {count} connections", {
+            actor: ctx.actor,
+            tokenId: result.tokenId,
+            count: result.closedConnections,
+          });
+          return json(result);
+        },
+      },
+      {
+        method: "GET",
+        path: api("audit"),
+        access: "token",
+        run: async (req, _m, ctx) =>
+          json(await listAuditHandler(ctx, readQuery(new URL(req.url), PageQuery))),
+      },
+      {
+        method: "GET",
+        path: api("admin-tokens"),
+        access: "token",
+        run: async (_req, _m, ctx) => json(await listAdminTokensHandler(ctx)),
+      },
+      {
+        method: "POST",
+        path: api("admin-tokens"),
+        access: "token",
+        run: async (req, _m, ctx) => {
+          const created = await createAdminTokenHandler(
+            ctx,
+            await this.#body(req, CreateAdminTokenRequest),
+          );
+          log.info("Admin {actor} created admin token {id} ({label})", {
+            actor: ctx.actor,
+            id: created.id,
+            label: created.label,
+          });
+          return json(created, 201);
+        },
+      },
+      {
+        method: "DELETE",
+        path: api("admin-tokens/([0-9a-f]{12})"),
+        access: "token",
+        run: async (_req, m, ctx) => json(await deleteAdminTokenHandler(ctx, m[1])),
+      },
+    ];
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The relay's state store: credential metadata, revocations, admin token hashes and the audit log,
+ * behind one small interface so a shared database can later replace the embedded Deno KV store
+ * for a fleet of relays. Records are zod schemas, the single source of their types; every
+ * implementation parses what it reads back with them, so a damaged or foreign record is an error,
+ * never a silently wrong value. Pure: no I/O here.
+ * @module
+ */
+import { z } from "zod";
+import { ServiceGrant, TokenId, TokenRole, TokenSubject } from "../auth/mod.ts";
+
+/** Milliseconds since the epoch. */
+const EpochMs = z.number().int().min(0);
+
+/** Who did something: `admin:<label>` for an admin token, `system` for the relay itself. */
+export const Actor = z.string().min(1).max(160);
+
+/** Free text an operator gave (a reason, a label); control characters are refused. */
+const Note = z.string().max(200).regex(/^[^\p{Cc}]*$/u, "expected no control characters");
+
+/** What the store keeps about a token issued through the admin API; never the token itself. */
+export const CredentialRecord = z.strictObject({
+  tokenId: TokenId,
+  subject: TokenSubject,
+  role: TokenRole,
+  services: z.array(ServiceGrant).min(1).max(256),
+  issuedAt: EpochMs,
+  expiresAt: EpochMs,
+  issuedBy: Actor,
+  revokedAt: EpochMs.optional(),
+  revokedReason: Note.optional(),
+});
+export type CredentialRecord = z.output<typeof CredentialRecord>;
+
+/** One revoked token id; tokens issued elsewhere (`ztna admin token issue`) can be revoked too. */
+export const RevocationRecord = z.strictObject({
+  tokenId: TokenId,
+  revokedAt: EpochMs,
+  revokedBy: Actor,
+  reason: Note.optional(),
+});
+export type RevocationRecord = z.output<typeof RevocationRecord>;
+
+/** An admin bearer token, stored only as its SHA-256 hash. */
+export const AdminTokenHash = z.string().regex(
+  /^sha256:[0-9a-f]{64}$/,
+  'expected "sha256:" and 64 lowercase hex digits',
+);
+
+/** An admin token created through the API or CLI (config-file hashes are not stored). */
+export const AdminTokenRecord = z.strictObject({
+  /** Short public handle: the first 12 hex digits of the hash. */
+  id: z.string().regex(/^[0-9a-f]{12}$/),
+  hash: AdminTokenHash,
+  label: z.string().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/),
+  createdAt: EpochMs,
+  createdBy: Actor,
+});
+export type AdminTokenRecord = z.output<typeof AdminTokenRecord>;
+
+/** What an audit entry records. */
+export const AuditAction = z.enum([
+  "token.issue",
+  "token.revoke",
+  "connection.kick",
+  "admin_token.create",
+  "admin_token.delete",
+  "auth.failed",
+]);
+export type AuditAction = z.output<typeof AuditAction>;
+
+/** One line of the audit log; `id` sorts by time. */
+export const AuditEntry = z.strictObject({
+  id: z.string().regex(/^[0-9a-z]{9}-[0-9a-f]{8}$/),
+  at: EpochMs,
+  actor: Actor,
+  action: AuditAction,
+  /** What was acted on: a token id, a connection id, an admin token id. */
+  target: z.string().max(160).optional(),
+  outcome: z.enum(["ok", "refused"]),
+  /** The problem code of a refused action. */
+  code: z.string().max(64).optional(),
+  detail: z.string().max(500).optional(),
+  /** The admin client's address. */
+  remote: z.string().max(64).optional(),
+});
+export type AuditEntry = z.output<typeof AuditEntry>;
+
+/** An audit entry before the store gives it an id. */
+export type NewAuditEntry = Omit<AuditEntry, "id">;
+
+/** A page request; `cursor` is the opaque `next` of the previous page. */
+export interface PageRequest {
+  /** 1 to {@link MAX_PAGE_SIZE}. */
+  limit: number;
+  cursor?: string;
+}
+
+/** One page of results; `next` is absent on the last page. */
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+/** Largest page any list call returns: keeps one answer well under the admin API's limits. */
+export const MAX_PAGE_SIZE = 500;
+
+/** Outcome of {@link Store.revoke}. */
+export interface RevokeResult {
+  /** True when the id was already revoked; the earlier record is kept. */
+  alreadyRevoked: boolean;
+  revocation: RevocationRecord;
+  /** The credential, when the token was issued through the store. */
+  credential?: CredentialRecord;
+}
+
+/**
+ * The relay's state. Every write resolves only once it is durable (it survives `kill -9` of the
+ * process), so an acknowledged revocation is never lost.
+ */
+export interface Store extends Disposable {
+  /** Records a newly issued credential; its id must be new. */
+  putCredential(record: CredentialRecord): Promise<void>;
+  getCredential(tokenId: string): Promise<CredentialRecord | undefined>;
+  /** Credentials, newest first. */
+  listCredentials(page: PageRequest): Promise<Page<CredentialRecord>>;
+  /** Revokes a token id (known or not) and marks its credential; idempotent. */
+  revoke(revocation: RevocationRecord): Promise<RevokeResult>;
+  /** Every revocation, for the verifier's revocation set at start. */
+  listRevocations(): Promise<RevocationRecord[]>;
+  putAdminToken(record: AdminTokenRecord): Promise<void>;
+  listAdminTokens(): Promise<AdminTokenRecord[]>;
+  /** Removes an admin token; false when there was none with this id. */
+  deleteAdminToken(id: string): Promise<boolean>;
+  /** Appends to the audit log and returns the entry with its id. */
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  /** The audit log, newest first. */
+  listAudit(page: PageRequest): Promise<Page<AuditEntry>>;
+  /** Closes the store; later calls fail. Idempotent; also `[Symbol.dispose]`. */
+  close(): void;
+}
+
+let auditSequence = 0;
+
+/**
+ * An audit id that sorts by time: 9 base-36 digits of milliseconds, then 4 hex digits of a
+ * per-process sequence (order within one millisecond) and 4 random hex digits (no clash between
+ * processes).
+ * @param random fills a buffer with random bytes, replaced in tests
+ */
+export function newAuditId(
+  atMs: number,
+  random: (b: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer> = (b) =>
+    crypto.getRandomValues(b),
+): string {
+  auditSequence = (auditSequence + 1) & 0xffff;
+  const bytes = random(new Uint8Array(2));
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const sequence = auditSequence.toString(16).padStart(4, "0");
+  return `${atMs.toString(36).padStart(9, "0")}-${sequence}${hex}`;
+}
+
+/**
+ * Checks a page size.
+ * @throws {RangeError} when `limit` is not an integer from 1 to {@link MAX_PAGE_SIZE}
+ */
+export function checkPageLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new RangeError(
+      `Cannot list as 'limit' must be an integer from 1 to ${MAX_PAGE_SIZE}: current value is ${limit}`,
+    );
+  }
+}
+
+/** A record read back from a store that does not match its schema. */
+export class StoreCorruptError extends Error {
+  override readonly name = "StoreCorruptError";
+}
+
+/**
+ * Parses a record read back from a store.
+ * @throws {StoreCorruptError} naming the key when the value does not match `schema`
+ */
+export function parseStored<T extends z.ZodType>(
+  schema: T,
+  key: string,
+  value: unknown,
+): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new StoreCorruptError(
+    `Cannot read stored record ${key}: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+    { cause: parsed.error },
+  );
+}

@@ -1,0 +1,167 @@
+/**
+ * Direct (P2P) paths on loopback: brokered through the relay, authenticated by a relay ticket,
+ * used for new flows while up; signalling bound to the session's two connections; a peer without a
+ * ticket is refused at the connector. (The NAT cases run in network namespaces: tests/netns/.)
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ControlChannel } from "../../src/transport/control_channel.ts";
+import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { closedWith, rawConnect, rawSession } from "../_helpers/raw_peer.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test("direct path: brokered, authenticated, and used for new flows", opts, async () => {
+  await using fx = await Fixture.create("direct");
+  const backend = httpBackend("backend");
+  try {
+    const relayPort = freeUdpPort();
+    await fx.relay(relayPort);
+    const connector = await fx.connector(
+      [relayPort],
+      { web: `127.0.0.1:${backend.port}` },
+      (await fx.token("connector")).path,
+      {
+        extra: "direct = true",
+      },
+    );
+    const local = freeTcpPort();
+    const client = await fx.client(
+      [relayPort],
+      { [`127.0.0.1:${local}`]: "web" },
+      (await fx.token("client")).path,
+      {
+        extra: "direct = true",
+        logLevel: "debug",
+      },
+    );
+    await client.waitFor(/Direct path to "?web"? is up/, 15_000);
+    await connector.waitFor(/Direct path from "?client-\d+"? for "?web"? accepted/);
+    const res = await fetch(`http://127.0.0.1:${local}/x`);
+    assert.equal((await res.text()).split(" ")[0], "backend");
+    await client.waitFor(/open via "?direct/);
+  } finally {
+    await backend.shutdown();
+  }
+});
+
+Deno.test(
+  "direct path: a peer without a valid ticket is refused by the connector",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("direct-noticket");
+    const backend = httpBackend("backend");
+    try {
+      const relayPort = freeUdpPort();
+      await fx.relay(relayPort);
+      const connector = await fx.connector(
+        [relayPort],
+        { web: `127.0.0.1:${backend.port}` },
+        (await fx.token("connector")).path,
+        {
+          extra: "direct = true",
+        },
+      );
+      const port = Number((await connector.waitFor(/Accepting direct paths on UDP port (\d+)/))[1]);
+      // Learn the connector's certificate the legitimate way (a brokered session), as any client could.
+      const caPem = await Deno.readTextFile(fx.pki.caCertPath);
+      const token = (await fx.token("client")).token;
+      const session = await rawSession(relayPort, caPem, token);
+      await session.control.send({
+        type: "direct_request",
+        requestId: 1,
+        service: "web",
+        candidates: [{ hostname: "127.0.0.1", port: 9 }],
+      });
+      const ready = await session.control.next();
+      assert.equal(ready?.type, "direct_ready");
+      if (ready?.type !== "direct_ready") return;
+      const dial = () =>
+        Deno.connectQuic({
+          hostname: "127.0.0.1",
+          port,
+          serverName: ready.serverName,
+          caCerts: [ready.cert],
+          alpnProtocols: ["ztna-v2"],
+        });
+      for (const ticket of ["", "garbage.ticket.here", token]) {
+        const conn = await dial();
+        const control = new ControlChannel(await conn.createBidirectionalStream());
+        await control.send({ type: "direct_hello", versions: [2], ticket });
+        const code = await closedWith(conn, 5_000);
+        assert.ok(
+          code === "unauthenticated" || code === "protocol_error",
+          `ticket ${JSON.stringify(ticket.slice(0, 8))}: ${code}`,
+        );
+      }
+      // The real ticket works, for its service only.
+      const good = await dial();
+      const control = new ControlChannel(await good.createBidirectionalStream());
+      await control.send({ type: "direct_hello", versions: [2], ticket: ready.ticket });
+      assert.equal((await control.next())?.type, "direct_welcome");
+      good.close({ closeCode: 0, reason: "" });
+      session.conn.close({ closeCode: 0, reason: "" });
+    } finally {
+      await backend.shutdown();
+    }
+  },
+);
+
+Deno.test(
+  "direct path: a connection that is not part of a session cannot answer for it",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("direct-hijack");
+    const relayPort = freeUdpPort();
+    const relay = await fx.relay(relayPort);
+    const caPem = await Deno.readTextFile(fx.pki.caCertPath);
+    const connectorToken = (await fx.token("connector", { subject: "real-connector" })).token;
+    const attackerToken = (await fx.token("connector", { subject: "attacker" })).token;
+    const real = await rawConnectorSession(relayPort, caPem, connectorToken);
+    const client = await rawSession(relayPort, caPem, (await fx.token("client")).token);
+    await client.control.send({
+      type: "direct_request",
+      requestId: 7,
+      service: "web",
+      candidates: [{ hostname: "127.0.0.1", port: 9 }],
+    });
+    const offer = await real.control.next();
+    assert.equal(offer?.type, "direct_offer");
+    if (offer?.type !== "direct_offer") return;
+    // An attacker that somehow knows the session id answers first, with its own address.
+    const attacker = await rawConnectorSession(relayPort, caPem, attackerToken, false);
+    await attacker.control.send({
+      type: "direct_accept",
+      sessionId: offer.sessionId,
+      candidates: [{ hostname: "127.0.0.66", port: 6666 }],
+      cert: "attacker",
+      serverName: "evil",
+    });
+    await relay.waitFor(/Ignored a direct-path answer for a session this connection does not hold/);
+    // The real connector's answer is the one the client gets.
+    await real.control.send({
+      type: "direct_accept",
+      sessionId: offer.sessionId,
+      candidates: [{ hostname: "127.0.0.1", port: 4242 }],
+      cert: "real-cert",
+      serverName: "connector.ztna.invalid",
+    });
+    const ready = await client.control.next();
+    assert.ok(
+      ready?.type === "direct_ready" && ready.candidates[0].port === 4242 &&
+        ready.cert === "real-cert",
+    );
+    for (const s of [real, client, attacker]) s.conn.close({ closeCode: 0, reason: "" });
+  },
+);
+
+async function rawConnectorSession(port: number, caPem: string, token: string, register = true) {
+  const { helloRelay } = await import("../../src/transport/dial.ts");
+  const conn = await rawConnect(port, caPem);
+  const session = await helloRelay(conn, "connector", token);
+  if (register) {
+    await session.control.send({ type: "register", service: "web", direct: true });
+    assert.equal((await session.control.next())?.type, "ack");
+  }
+  return session;
+}

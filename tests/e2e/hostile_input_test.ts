@@ -1,0 +1,233 @@
+/**
+ * Hostile peers against a real relay: garbage, oversized and invalid control frames, streams and
+ * datagrams before HELLO, bad service ids, a slow-loris HELLO and a handshake flood. In each case the
+ * offender is closed or refused, an honest client on the same relay keeps completing requests, and
+ * the relay's memory stays bounded.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { encodeFrame, ERRORS } from "../../src/protocol/mod.ts";
+import { Fixture, httpBackend } from "../_helpers/cluster.ts";
+import { rssMiB } from "../_helpers/proc.ts";
+import { closedWith, rawConnect, rawSession, rawStream } from "../_helpers/raw_peer.ts";
+import type { ZtnaProcess } from "../_helpers/ztna_process.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** Relay RSS bound under attack: idle ≈ 70 MiB. */
+const RELAY_RSS_BOUND_MIB = 250;
+
+/** Requests through the honest client's forward until stopped; every one must succeed. */
+function honestTraffic(local: number) {
+  let ok = 0;
+  const failures: string[] = [];
+  let stop = false;
+  const running = (async () => {
+    while (!stop) {
+      const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+      try {
+        const res = await fetch(`http://127.0.0.1:${local}/`, {
+          client,
+          signal: AbortSignal.timeout(10_000),
+        });
+        if ((await res.text()).startsWith("honest")) ok++;
+        else failures.push(`status ${res.status}`);
+      } catch (e) {
+        failures.push(String(e));
+      } finally {
+        client.close();
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    async finish() {
+      stop = true;
+      await running;
+      return { ok, failures };
+    },
+  };
+}
+
+/** Runs `attack` against a relay with an honest client busy the whole time. */
+async function underAttack(
+  name: string,
+  relayLimits: string,
+  attack: (
+    ctx: { fx: Fixture; relayPort: number; caPem: string; relay: ZtnaProcess },
+  ) => Promise<void>,
+): Promise<void> {
+  await using fx = await Fixture.create(name);
+  const backend = httpBackend("honest");
+  try {
+    const { relayPort, relay, local } = await fx.tunnel(backend.port, { relayLimits });
+    const caPem = await Deno.readTextFile(fx.pki.caCertPath);
+    const traffic = honestTraffic(local);
+    await new Promise((r) => setTimeout(r, 200));
+    await attack({ fx, relayPort, caPem, relay });
+    const { ok, failures } = await traffic.finish();
+    assert.deepEqual(failures, [], "the honest client saw no failure");
+    assert.ok(ok > 0, "the honest client completed requests during the attack");
+    const rss = await rssMiB(relay.pid);
+    assert.ok(rss < RELAY_RSS_BOUND_MIB, `relay RSS ${rss} MiB`);
+  } finally {
+    await backend.shutdown();
+  }
+}
+
+Deno.test("relay closes a connection that sends garbage on its control stream", opts, async () => {
+  await underAttack("garbage", "", async ({ relayPort, caPem }) => {
+    for (let i = 0; i < 20; i++) {
+      const conn = await rawConnect(relayPort, caPem);
+      await rawStream(conn, crypto.getRandomValues(new Uint8Array(2_000)));
+      const code = await closedWith(conn);
+      assert.ok(code === "frame_too_large" || code === "protocol_error", `closed with ${code}`);
+    }
+  });
+});
+
+Deno.test(
+  "relay closes a connection whose control frame is over 64 KiB: frame_too_large",
+  opts,
+  async () => {
+    await underAttack("oversize", "", async ({ relayPort, caPem }) => {
+      const conn = await rawConnect(relayPort, caPem);
+      const { writer } = await rawStream(conn, Uint8Array.of(0, 1, 0x11, 0x70)); // 70,000 bytes announced
+      writer.write(new Uint8Array(70_000)).catch(() => {});
+      assert.equal(await closedWith(conn), "frame_too_large");
+    });
+  },
+);
+
+Deno.test(
+  "relay closes a connection whose HELLO is not valid UTF-8: protocol_error",
+  opts,
+  async () => {
+    await underAttack("utf8", "", async ({ relayPort, caPem }) => {
+      const conn = await rawConnect(relayPort, caPem);
+      await rawStream(conn, encodeFrame(Uint8Array.of(0x7b, 0xff, 0xfe, 0x7d)));
+      assert.equal(await closedWith(conn), "protocol_error");
+    });
+  },
+);
+
+Deno.test(
+  "relay refuses streams and drops datagrams sent before HELLO, then still authenticates",
+  opts,
+  async () => {
+    await underAttack("before-hello", "", async ({ fx, relayPort, caPem }) => {
+      const conn = await rawConnect(relayPort, caPem);
+      const control = await rawStream(conn, Uint8Array.of(0, 0)); // half a frame header: no HELLO yet
+      const early = [];
+      for (let i = 0; i < 5; i++) {
+        early.push(await rawStream(conn, Uint8Array.of(0x10, 3, 0x77, 0x65, 0x62)));
+      }
+      for (let i = 0; i < 50; i++) {
+        await conn.sendDatagram(Uint8Array.of(0, 0, 0, 1, 0x41)).catch(() => {});
+      }
+      for (const s of early) {
+        const got = new Uint8Array(await new Response(s.stream.readable).arrayBuffer());
+        assert.equal(got.byteLength, 0, "an early stream gets no answer, only its end");
+      }
+      // Finish the HELLO: the connection was not harmed by the early traffic.
+      const token = (await fx.token("client")).token;
+      const body = new TextEncoder().encode(
+        JSON.stringify({ type: "hello", versions: [2], role: "client", token }),
+      );
+      const frame = encodeFrame(body);
+      frame[0] = 0;
+      frame[1] = 0;
+      await control.writer.write(frame.subarray(2));
+      const reader = control.stream.readable.getReader();
+      const first = await reader.read();
+      assert.ok(!first.done && new TextDecoder().decode(first.value).includes('"welcome"'));
+      conn.close({ closeCode: 0, reason: "" });
+    });
+  },
+);
+
+Deno.test(
+  "relay answers over-long and non-UTF-8 service ids with invalid_service_id, connection intact",
+  opts,
+  async () => {
+    await underAttack("svc-ids", "", async ({ fx, relayPort, caPem }) => {
+      const session = await rawSession(
+        relayPort,
+        caPem,
+        (await fx.token("client", { services: ["*"] })).token,
+      );
+      const reply = async (bytes: Uint8Array) => {
+        const { stream } = await rawStream(session.conn, bytes);
+        const got = new Uint8Array(await new Response(stream.readable).arrayBuffer());
+        return (got[1] << 8) | got[2];
+      };
+      assert.equal(
+        await reply(Uint8Array.of(0x10, 64, ...new Uint8Array(64).fill(0x61))),
+        ERRORS.invalid_service_id.wire,
+      );
+      assert.equal(
+        await reply(Uint8Array.of(0x10, 3, 0xff, 0xfe, 0xfd)),
+        ERRORS.invalid_service_id.wire,
+      );
+      assert.equal(
+        await reply(Uint8Array.of(0x10, 3, 0x57, 0x45, 0x42)),
+        ERRORS.invalid_service_id.wire,
+      ); // "WEB"
+      assert.equal(await closedWith(session.conn, 300), "open");
+      session.conn.close({ closeCode: 0, reason: "" });
+    });
+  },
+);
+
+Deno.test("relay closes a slow-loris HELLO at its deadline: hello_timeout", opts, async () => {
+  await underAttack("slowloris", "hello_timeout_ms = 1500", async ({ relayPort, caPem }) => {
+    const conn = await rawConnect(relayPort, caPem);
+    // A plausible frame header (50 bytes to come), then the body one space at a time.
+    const { writer } = await rawStream(conn, Uint8Array.of(0, 0, 0, 50));
+    const t0 = Date.now();
+    const drip = (async () => {
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        if (await writer.write(Uint8Array.of(0x20)).then(() => false, () => true)) return;
+      }
+    })();
+    assert.equal(await closedWith(conn, 6_000), "hello_timeout");
+    const took = Date.now() - t0;
+    assert.ok(took >= 1_000 && took < 4_000, `closed after ${took} ms`);
+    await drip;
+  });
+});
+
+Deno.test("relay survives 10,000 handshake attempts from one address", opts, async () => {
+  const limits =
+    "handshakes_per_second = 200\nhandshakes_per_second_per_source = 5\nhandshake_burst_per_source = 10";
+  await underAttack("flood", limits, async ({ relayPort, caPem }) => {
+    const endpoint = new Deno.QuicEndpoint({ hostname: "127.0.0.2", port: 0 });
+    let connected = 0;
+    let kept = 0;
+    let refused = 0;
+    let next = 0;
+    const deadline = Date.now() + 90_000;
+    const workers = Array.from({ length: 100 }, async () => {
+      while (next < 10_000 && Date.now() < deadline) {
+        next++;
+        try {
+          const conn = await rawConnect(relayPort, caPem, { endpoint, idleTimeoutMs: 2_000 });
+          connected++;
+          if ((await closedWith(conn, 200)) === "open") kept++;
+          conn.close({ closeCode: 0, reason: "" });
+        } catch {
+          refused++;
+        }
+      }
+    });
+    await Promise.all(workers);
+    endpoint.close();
+    assert.ok(next >= 10_000, `made ${next} attempts`);
+    // Per source: a burst of 10, then 5/s; the attack takes seconds, so only dozens get through.
+    assert.ok(
+      kept < 500,
+      `${kept} of ${next} attempts kept a connection (${connected} handshakes, ${refused} refused)`,
+    );
+  });
+});
