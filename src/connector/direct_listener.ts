@@ -45,6 +45,7 @@ export class DirectListener {
   readonly authorities = new Set<TicketAuthority>();
   #flowIds = 0;
   readonly #live = new Set<Deno.QuicConn>();
+  readonly #byIdentity = new Map<Deno.QuicConn, string>();
 
   constructor(readonly options: DirectListenerOptions) {
     const { endpoint, cert, idleTimeoutMs } = options;
@@ -70,8 +71,28 @@ export class DirectListener {
         continue;
       }
       this.#live.add(conn);
-      void this.#serve(conn).finally(() => this.#live.delete(conn));
+      void this.#serve(conn).finally(() => {
+        this.#live.delete(conn);
+        this.#byIdentity.delete(conn);
+      });
     }
+  }
+
+  /** Closes the direct paths of `identity` (the relay revoked or kicked it); returns how many. */
+  revoke(identity: string): number {
+    let n = 0;
+    for (const [conn, who] of this.#byIdentity) {
+      if (who !== identity) continue;
+      conn.close({ closeCode: ERRORS.token_revoked.wire, reason: "token_revoked" });
+      n++;
+    }
+    if (n > 0) {
+      this.options.log.warn("Closed {count} direct path(s) of {identity}: revoked", {
+        count: n,
+        identity,
+      });
+    }
+    return n;
   }
 
   /** Closes every direct connection (shutdown). */
@@ -114,6 +135,7 @@ export class DirectListener {
       const check = await this.#check(hello.ticket);
       if (!check.ok) throw new ZtnaError(check.code, check.why);
       const { sub: identity, svc: service } = check.claims;
+      this.#byIdentity.set(conn, identity);
       await control.send({ type: "direct_welcome", service });
       log.info("Direct path from {identity} for {service} accepted", { identity, service });
       const running = new Set<Promise<void>>();

@@ -77,7 +77,9 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
     while (true) {
       const msg = await session.control.next().catch(() => null);
       if (msg === null) break;
-      if (msg.type === "direct_offer") {
+      if (msg.type === "direct_revoke") {
+        deps.direct?.revoke(msg.identity);
+      } else if (msg.type === "direct_offer") {
         const direct = deps.direct;
         if (!direct || !authority) {
           await session.control.send({

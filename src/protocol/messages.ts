@@ -138,6 +138,12 @@ export const DirectWelcome = z.strictObject({
   service: ServiceId,
 });
 
+/** Relay → connector: close every direct path of this identity (revoked or kicked). */
+export const DirectRevoke = z.strictObject({
+  type: z.literal("direct_revoke"),
+  identity: z.string().max(128),
+});
+
 /** Every control message. */
 export const ControlMessage = z.discriminatedUnion("type", [
   Hello,
@@ -153,6 +159,7 @@ export const ControlMessage = z.discriminatedUnion("type", [
   DirectRefused,
   DirectHello,
   DirectWelcome,
+  DirectRevoke,
 ]);
 export type ControlMessage = z.output<typeof ControlMessage>;
 export type ControlMessageInput = z.input<typeof ControlMessage>;

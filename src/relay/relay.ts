@@ -233,6 +233,7 @@ export class Relay {
           connId: s.connId,
         });
         s.close("token_revoked");
+        this.#revokeDirect(s.identity);
         n++;
       }
     }
@@ -255,6 +256,7 @@ export class Relay {
       });
       this.recordRefusal({ at: Date.now(), code: "kicked", identity: s.identity, connId });
       s.close("kicked");
+      this.#revokeDirect(s.identity);
       return true;
     }
     return false;
@@ -268,6 +270,15 @@ export class Relay {
   /** True while a QUIC listener accepts connections (started and not shutting down). */
   get listening(): boolean {
     return this.#listener !== undefined && !this.#draining;
+  }
+
+  /** Tells every direct-capable connector to drop direct paths of `identity` (they bypass us). */
+  #revokeDirect(identity: string): void {
+    for (const s of this.sessions) {
+      if (s.role === "connector" && s.directServices.size > 0) {
+        s.send({ type: "direct_revoke", identity }).catch(() => {});
+      }
+    }
   }
 
   /**

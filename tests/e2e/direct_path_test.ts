@@ -165,3 +165,39 @@ async function rawConnectorSession(port: number, caPem: string, token: string, r
   }
   return session;
 }
+
+Deno.test(
+  "direct path: revoking the client's token closes its direct paths too",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("direct-revoke");
+    const backend = httpBackend("backend");
+    try {
+      const relayPort = freeUdpPort();
+      await fx.relay(relayPort);
+      const connector = await fx.connector(
+        [relayPort],
+        { web: `127.0.0.1:${backend.port}` },
+        (await fx.token("connector")).path,
+        {
+          extra: "direct = true",
+        },
+      );
+      const tok = await fx.token("client");
+      const client = await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${freeTcpPort()}`]: "web" },
+        tok.path,
+        {
+          extra: "direct = true",
+        },
+      );
+      await client.waitFor(/Direct path to "?web"? is up/, 15_000);
+      await Deno.writeTextFile(`${fx.dir}/revoked.txt`, `${tok.id}\n`);
+      await connector.waitFor(/Closed 1 direct path\(s\) of "?client-\d+"?: revoked/, 5_000);
+      await client.waitFor(/Direct path to "?web"? lost/, 5_000);
+    } finally {
+      await backend.shutdown();
+    }
+  },
+);
