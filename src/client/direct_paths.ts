@@ -102,11 +102,13 @@ export class DirectPaths {
       }
       state.conn = conn;
       log.info("Direct path to {service} is up", { service });
+      report(session, service, "direct");
       conn.closed.catch(() => undefined).finally(() => {
         if (state.conn !== conn) return;
         state.conn = undefined;
         state.nextTryAt = Date.now() + retryMs;
         log.warn("Direct path to {service} lost; using the relay", { service });
+        report(session, service, "relay");
       });
     } catch (e) {
       fail(e instanceof Error ? e.message : String(e));
@@ -158,4 +160,9 @@ export class DirectPaths {
     ]);
     return answer?.type === "direct_welcome";
   }
+}
+
+/** Tells the relay which path a service's flows take; best effort. */
+function report(session: PeerSession, service: string, path: "direct" | "relay"): void {
+  session.control.send({ type: "path_report", service, path }).catch(() => {});
 }

@@ -144,6 +144,13 @@ export const DirectRevoke = z.strictObject({
   identity: z.string().max(128),
 });
 
+/** Client → relay: which path its flows to `service` now take (for operators). */
+export const PathReport = z.strictObject({
+  type: z.literal("path_report"),
+  service: ServiceId,
+  path: z.enum(["direct", "relay"]),
+});
+
 /** Every control message. */
 export const ControlMessage = z.discriminatedUnion("type", [
   Hello,
@@ -160,6 +167,7 @@ export const ControlMessage = z.discriminatedUnion("type", [
   DirectHello,
   DirectWelcome,
   DirectRevoke,
+  PathReport,
 ]);
 export type ControlMessage = z.output<typeof ControlMessage>;
 export type ControlMessageInput = z.input<typeof ControlMessage>;

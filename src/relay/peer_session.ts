@@ -51,6 +51,8 @@ export class PeerSession implements ConnectorMember {
   pendingDatagrams = 0;
   pendingOpens = 0;
   readonly directServices = new Set<string>();
+  /** Path the client reports per service (direct or relay). */
+  readonly paths = new Map<string, "direct" | "relay">();
   #control: ControlChannel | undefined;
   #authenticated = false;
   /** When the QUIC handshake completed (ms since epoch). */
@@ -294,6 +296,18 @@ export class PeerSession implements ConnectorMember {
     while (true) {
       const msg = await control.next();
       if (msg === null) return;
+      if (msg.type === "path_report") {
+        if (this.paths.get(msg.service) !== msg.path) {
+          this.paths.set(msg.service, msg.path);
+          this.deps.metrics.pathChanges.inc(msg.path);
+          this.#log.info("Flows of {identity} to {service} now take the {path} path", {
+            identity: identity.subject,
+            service: msg.service,
+            path: msg.path,
+          });
+        }
+        continue;
+      }
       if (msg.type !== "direct_request") {
         throw new ZtnaError("protocol_error", `unexpected ${msg.type} message from a client`);
       }

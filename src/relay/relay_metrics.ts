@@ -96,6 +96,11 @@ export class RelayMetrics {
     "Direct-path brokering by outcome",
     "outcome",
   );
+  readonly pathChanges = new LabelledCounter(
+    "ztna_path_changes_total",
+    "Client reports of a service's flows moving to a path",
+    "path",
+  );
   activeFlows = 0;
 }
 

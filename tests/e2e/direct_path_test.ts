@@ -16,7 +16,7 @@ Deno.test("direct path: brokered, authenticated, and used for new flows", opts, 
   const backend = httpBackend("backend");
   try {
     const relayPort = freeUdpPort();
-    await fx.relay(relayPort);
+    const relay = await fx.relay(relayPort);
     const connector = await fx.connector(
       [relayPort],
       { web: `127.0.0.1:${backend.port}` },
@@ -40,6 +40,7 @@ Deno.test("direct path: brokered, authenticated, and used for new flows", opts, 
     const res = await fetch(`http://127.0.0.1:${local}/x`);
     assert.equal((await res.text()).split(" ")[0], "backend");
     await client.waitFor(/open via "?direct/);
+    await relay.waitFor(/now take the "?direct"? path/);
   } finally {
     await backend.shutdown();
   }
