@@ -52,7 +52,7 @@ export const RelayLimits = z.strictObject({
   /** Service registrations per minute of one identity. */
   registrations_per_minute_per_identity: Count(1_000_000).default(120),
   /** Flows of one connection waiting for their OPEN header or the connector's REPLY. */
-  max_pending_opens_per_connection: Count(100_000).default(128),
+  max_pending_opens_per_connection: Count(100_000).default(1_024),
   hello_timeout_ms: Millis(600_000).default(5_000),
   flow_open_timeout_ms: Millis(600_000).default(10_000),
 });

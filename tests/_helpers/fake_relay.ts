@@ -62,7 +62,8 @@ export class FakeRelay implements AsyncDisposable {
     return reply.code;
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
     this.#endpoint.close({ closeCode: 0, reason: "" });
+    return Promise.resolve();
   }
 }
