@@ -43,8 +43,9 @@ Deno.test(
     await using fx = await Fixture.create("egress-sandbox");
     const listed = httpBackend("listed");
     let unlistedHits = 0;
-    const unlisted = tcpServer(async () => {
+    const unlisted = tcpServer(() => {
       unlistedHits++;
+      return Promise.resolve();
     });
     try {
       const relayPort = freeUdpPort();
