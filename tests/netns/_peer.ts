@@ -51,7 +51,24 @@ function http(hostname: string, port: number, name: string): void {
     hostname,
     port,
     onListen: () => console.log(`listening http ${hostname}:${port}`),
-  }, (req) => new Response(`${name} ${req.method} ${new URL(req.url).pathname}`));
+  }, (req) => {
+    const path = new URL(req.url).pathname;
+    // GET /bytes/N streams N bytes (bulk transfers for direct-path tests).
+    const bulk = /^\/bytes\/(\d+)$/.exec(path);
+    if (!bulk) return new Response(`${name} ${req.method} ${path}`);
+    let left = Number(bulk[1]);
+    const chunk = new Uint8Array(64 * 1024).fill(0x5a);
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (left <= 0) return c.close();
+          const n = Math.min(left, chunk.byteLength);
+          c.enqueue(chunk.slice(0, n));
+          left -= n;
+        },
+      }),
+    );
+  });
 }
 
 async function udpProbe(timeoutMs: number, targets: string[]): Promise<void> {

@@ -1,0 +1,146 @@
+/**
+ * Direct (P2P) paths across real NATs in network namespaces: the client behind natA, the connector
+ * behind natB, the relay on the "internet". Endpoint-independent NAT on both sides → hole punching
+ * succeeds and bulk data bypasses the relay; symmetric NAT on one side → punching fails in time and
+ * flows use the relay without a user-visible error; a direct path cut mid-way → new flows fall back
+ * within the detection bound and move back to direct once it works again.
+ * Needs root; skipped with the reason printed only where namespaces cannot be made.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { generateAdminToken, hashAdminToken } from "../../src/admin/mod.ts";
+import { Fixture, freeUdpPort } from "../_helpers/cluster.ts";
+import { LAB_ADDRESSES as ADDR, NatLab, type NatType, peerCommand } from "./_lab.ts";
+
+const available = await NatLab.available();
+if (!available.ok) console.log(`tests/netns skipped: ${available.why}`);
+
+const ADMIN_PORT = 9191;
+
+/** Relay in pub (with its admin endpoint for the byte counter), connector in srvB, client in cliA. */
+async function p2pWorld(lab: NatLab, fx: Fixture, clientExtra = "") {
+  await lab.spawn("srvB", peerCommand("http", "127.0.0.1", "8080", "backend-B")).waitFor(
+    /listening/,
+  );
+  const adminToken = generateAdminToken();
+  const relayPort = freeUdpPort();
+  const relay = await fx.relay(
+    relayPort,
+    "",
+    "",
+    "",
+    `listen = "127.0.0.1:${ADMIN_PORT}"\ntoken_hashes = ["${await hashAdminToken(adminToken)}"]`,
+    { wrapper: lab.wrapper("pub") },
+  );
+  const connector = await fx.connector(
+    [relayPort],
+    { web: "127.0.0.1:8080" },
+    (await fx.token("connector", { services: ["web"] })).path,
+    { wrapper: lab.wrapper("srvB"), extra: "direct = true" },
+  );
+  const client = await fx.client(
+    [relayPort],
+    { "127.0.0.1:8081": "web" },
+    (await fx.token("client", { services: ["web"] })).path,
+    { wrapper: lab.wrapper("cliA"), extra: `direct = true\n${clientExtra}`, logLevel: "debug" },
+  );
+  const relayedBytes = async () => {
+    const r = await lab.exec("pub", [
+      "curl",
+      "-sS",
+      "--max-time",
+      "5",
+      "-H",
+      `Authorization: Bearer ${adminToken}`,
+      `http://127.0.0.1:${ADMIN_PORT}/metrics`,
+    ]);
+    return [...r.stdout.matchAll(/^ztna_relayed_bytes_total\{[^}]*\} (\d+)/gm)]
+      .reduce((n, m) => n + Number(m[1]), 0);
+  };
+  const get = async (path: string) => {
+    const r = await lab.exec("cliA", [
+      "curl",
+      "-sS",
+      "--max-time",
+      "30",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code} %{size_download}",
+      `http://127.0.0.1:8081${path}`,
+    ]);
+    return r.stdout;
+  };
+  return { relay, connector, client, relayedBytes, get };
+}
+
+function labTest(
+  name: string,
+  nat: { natA?: NatType; natB?: NatType },
+  fn: (lab: NatLab, fx: Fixture) => Promise<void>,
+) {
+  Deno.test({
+    name,
+    ignore: !available.ok,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      await using lab = await NatLab.create(nat);
+      await using fx = await Fixture.create("p2p", { relayHost: ADDR.relay });
+      await fn(lab, fx);
+    },
+  });
+}
+
+labTest(
+  "p2p: endpoint-independent NAT on both sides → direct path; 64 MiB bypass the relay",
+  {},
+  async (lab, fx) => {
+    const w = await p2pWorld(lab, fx);
+    await w.client.waitFor(/Direct path to "?web"? is up/, 20_000);
+    const before = await w.relayedBytes();
+    assert.equal(await w.get(`/bytes/${64 * 1024 * 1024}`), `200 ${64 * 1024 * 1024}`);
+    const after = await w.relayedBytes();
+    assert.ok(after - before < 64 * 1024, `relayed bytes stayed flat: +${after - before}`);
+    assert.match(w.client.output, /open via "?direct/);
+    // The connector saw the client at natA's public address: the path really crosses both NATs.
+    assert.match(w.connector.output, /Direct path from "?client-\d+"? for "?web"? accepted/);
+  },
+);
+
+labTest(
+  "p2p: symmetric NAT on one side → punching fails in time, flows use the relay",
+  { natA: "symmetric" },
+  async (lab, fx) => {
+    const w = await p2pWorld(lab, fx);
+    await w.client.waitFor(/Direct path to "?web"? failed: .*; using the relay/, 20_000);
+    assert.equal(await w.get("/hello"), "200 20");
+    assert.match(w.client.output, /open via "?relay/);
+    assert.doesNotMatch(w.client.output, /Direct path to "?web"? is up/);
+  },
+);
+
+labTest(
+  "p2p: direct path cut mid-way → relay within the detection bound, back to direct after restore",
+  {},
+  async (lab, fx) => {
+    const w = await p2pWorld(lab, fx, "direct_retry_ms = 2000");
+    await w.client.waitFor(/Direct path to "?web"? is up/, 20_000);
+    await lab.cutDirect();
+    const cutAt = Date.now();
+    await w.client.waitFor(/Direct path to "?web"? lost; using the relay/, 15_000);
+    const detectedMs = Date.now() - cutAt;
+    assert.ok(
+      detectedMs <= 5_000 + 2_000,
+      `detected in ${detectedMs} ms (bound: 5 s idle timeout)`,
+    );
+    const relayedBefore = await w.relayedBytes();
+    assert.equal(await w.get("/hello"), "200 20", "a new flow works through the relay");
+    assert.ok((await w.relayedBytes()) > relayedBefore, "and it went through the relay");
+    await lab.restoreDirect();
+    await w.client.waitFor(/(Direct path to "?web"? is up[\s\S]*){2}/, 30_000);
+    const before = await w.relayedBytes();
+    assert.equal(await w.get(`/bytes/${1024 * 1024}`), `200 ${1024 * 1024}`);
+    assert.ok((await w.relayedBytes()) - before < 64 * 1024, "the next flows go direct again");
+  },
+);
