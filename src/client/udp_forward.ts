@@ -5,7 +5,8 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { decodeDatagram, encodeDatagram, maxPayload } from "../protocol/mod.ts";
+import { encodeDatagram, maxPayload } from "../protocol/mod.ts";
+import { demuxDatagrams } from "../transport/datagram_demux.ts";
 import type { PeerSession } from "../transport/dial.ts";
 import { closeFlowStream, type OpenedFlow, requestFlow } from "./request_flow.ts";
 import type { SessionHolder } from "./session_holder.ts";
@@ -38,20 +39,11 @@ interface LocalFlow {
 class DatagramRouter {
   readonly flows = new Map<number, (payload: Uint8Array) => void>();
   constructor(conn: Deno.QuicConn, drops: UdpDropCounts) {
-    (async () => {
-      while (true) {
-        let datagram: Uint8Array;
-        try {
-          datagram = await conn.readDatagram();
-        } catch {
-          return;
-        }
-        const d = decodeDatagram(datagram);
-        const deliver = d && this.flows.get(d.flowId);
-        if (d && deliver) deliver(d.payload);
-        else drops.set("unknown_flow", (drops.get("unknown_flow") ?? 0) + 1);
-      }
-    })();
+    void demuxDatagrams(
+      conn,
+      (flowId) => this.flows.get(flowId),
+      (reason) => drops.set(reason, (drops.get(reason) ?? 0) + 1),
+    );
   }
 }
 

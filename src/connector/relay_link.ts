@@ -7,7 +7,7 @@ import type { Logger } from "@logtape/logtape";
 import type { ConnectorConfig, RelayTargetConfig } from "../config/schema.ts";
 import { runRelaySession } from "../transport/relay_session.ts";
 import type { SessionEnd } from "../transport/reconnect.ts";
-import { decodeDatagram } from "../protocol/mod.ts";
+import { demuxDatagrams } from "../transport/datagram_demux.ts";
 import type { BackendTable } from "./backend_dialer.ts";
 import { expireIdleUdpFlows, type FlowServerDeps, serveFlow } from "./flow_server.ts";
 import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
@@ -131,17 +131,13 @@ async function serveIncoming(conn: Deno.QuicConn, deps: FlowServerDeps): Promise
 }
 
 /** Client → backend datagrams: looked up in this link's own flow table only. */
-async function pumpDatagrams(conn: Deno.QuicConn, deps: FlowServerDeps): Promise<void> {
-  while (true) {
-    let datagram: Uint8Array;
-    try {
-      datagram = await conn.readDatagram();
-    } catch {
-      return;
-    }
-    const d = decodeDatagram(datagram);
-    const flow = d && deps.udpFlows.get(d.flowId);
-    if (!d || !flow) deps.udpDrops.inc(d ? "unknown_flow" : "malformed");
-    else flow.toBackend(d.payload);
-  }
+function pumpDatagrams(conn: Deno.QuicConn, deps: FlowServerDeps): Promise<void> {
+  return demuxDatagrams(
+    conn,
+    (flowId) => {
+      const flow = deps.udpFlows.get(flowId);
+      return flow && ((payload) => flow.toBackend(payload));
+    },
+    (reason) => deps.udpDrops.inc(reason),
+  );
 }
