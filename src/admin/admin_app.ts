@@ -94,7 +94,9 @@ const CONN_ID = "([0-9a-f]{8})";
 export class AdminApp {
   readonly metrics = new AdminMetrics();
   readonly #routes: Route[];
-  readonly #closing = new AbortController();
+  /** Aborted to end the open event streams; replaced so later streams start fresh. */
+  #streamsEnd = new AbortController();
+  #closed = false;
   readonly #timeoutMs: number;
   readonly #maxStreams: number;
   readonly #intervalMs: number;
@@ -134,9 +136,16 @@ export class AdminApp {
     this.#routes = this.#table();
   }
 
+  /** Ends every open event stream; new ones may start (certificate reload). */
+  endStreams(): void {
+    this.#streamsEnd.abort();
+    this.#streamsEnd = new AbortController();
+  }
+
   /** Ends every open event stream and refuses new ones (server shutdown). */
   closeStreams(): void {
-    this.#closing.abort();
+    this.#closed = true;
+    this.endStreams();
   }
 
   /** Event streams open now. */
@@ -246,7 +255,7 @@ export class AdminApp {
   }
 
   #events(req: Request): Response {
-    if (this.#closing.signal.aborted) {
+    if (this.#closed) {
       throw new AdminProblem("too_many_streams", "The admin endpoint is shutting down");
     }
     if (this.#streams >= this.#maxStreams) {
@@ -258,7 +267,7 @@ export class AdminApp {
     this.#streams++;
     return eventStream(() => snapshot(this.deps), {
       intervalMs: this.#intervalMs,
-      signal: AbortSignal.any([req.signal, this.#closing.signal]),
+      signal: AbortSignal.any([req.signal, this.#streamsEnd.signal]),
       onEnd: () => this.#streams--,
     });
   }

@@ -465,3 +465,19 @@ Deno.test("AdminApp serves the dashboard without a token and with a strict CSP",
     assert.equal(res.headers.get("x-frame-options"), "DENY");
   }
 });
+
+Deno.test("AdminApp ends event streams on a certificate reload but accepts new ones", async () => {
+  const { app } = await setup({}, { eventIntervalMs: 20 });
+  const first = await app.handle(request("GET", "/api/v1/events"), "127.0.0.1:1");
+  const reader = first.body!.getReader();
+  await reader.read();
+  app.endStreams();
+  while (!(await reader.read()).done) { /* until the end */ }
+  assert.equal(app.openStreams, 0);
+  const second = await app.handle(request("GET", "/api/v1/events"), "127.0.0.1:1");
+  assert.equal(second.status, 200);
+  const again = second.body!.getReader();
+  assert.equal((await again.read()).done, false);
+  app.closeStreams();
+  while (!(await again.read()).done) { /* until the end */ }
+});

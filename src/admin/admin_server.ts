@@ -74,7 +74,10 @@ export class AdminServer {
    */
   async reloadTls(tls: AdminTls): Promise<void> {
     if (this.#tls === undefined) return;
-    await this.#server.shutdown();
+    this.app.endStreams();
+    if (await bounded(this.#server.shutdown()) === "late") {
+      log.warn("Admin endpoint restarted with requests still open");
+    }
     const options = { hostname: this.#hostname, port: this.#port };
     try {
       this.#server = serve(this.app, { ...options, tls });
@@ -89,14 +92,24 @@ export class AdminServer {
   /** Ends event streams, then lets in-flight requests finish for up to 2 s. Idempotent. */
   async shutdown(): Promise<void> {
     this.app.closeStreams();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((
-      r,
-    ) => (timer = setTimeout(() => r("late"), SHUTDOWN_GRACE_MS)));
-    const outcome = await Promise.race([this.#server.shutdown().then(() => "done" as const), late]);
+    if (await bounded(this.#server.shutdown()) === "late") {
+      log.warn("Admin endpoint stopped with requests still open");
+    } else {
+      log.info("Admin endpoint stopped");
+    }
+  }
+}
+
+/** Waits for a graceful server shutdown for at most {@link SHUTDOWN_GRACE_MS}. */
+async function bounded(done: Promise<void>): Promise<"done" | "late"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), SHUTDOWN_GRACE_MS);
+  });
+  try {
+    return await Promise.race([done.then(() => "done" as const), late]);
+  } finally {
     clearTimeout(timer);
-    if (outcome === "late") log.warn("Admin endpoint stopped with requests still open");
-    else log.info("Admin endpoint stopped");
   }
 }
 

@@ -18,15 +18,27 @@ import type {
 } from "./api_schemas.ts";
 import { AdminProblem } from "./problem.ts";
 
+/** Live connections per token id, counted once per answer. */
+function liveByToken(ctx: RequestContext): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of ctx.deps.relay.connections()) {
+    if (c.tokenId !== undefined) counts.set(c.tokenId, (counts.get(c.tokenId) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /** A stored credential with its state at `now` and its live connection count. */
-function tokenInfo(ctx: RequestContext, record: CredentialRecord): TokenInfo {
-  const live = ctx.deps.relay.connections().filter((c) => c.tokenId === record.tokenId).length;
+function tokenInfo(
+  ctx: RequestContext,
+  record: CredentialRecord,
+  live: ReadonlyMap<string, number> = liveByToken(ctx),
+): TokenInfo {
   const status = record.revokedAt !== undefined
     ? "revoked"
     : record.expiresAt <= ctx.deps.now()
     ? "expired"
     : "active";
-  return { ...record, status, liveConnections: live };
+  return { ...record, status, liveConnections: live.get(record.tokenId) ?? 0 };
 }
 
 /** `POST /api/v1/tokens`. @throws {AdminProblem} token_issuing_disabled without a signing key */
@@ -72,12 +84,13 @@ export async function issueTokenHandler(ctx: RequestContext, request: IssueToken
 
 /** `GET /api/v1/tokens`. */
 export async function listTokensHandler(ctx: RequestContext, query: PageQuery) {
+  const live = liveByToken(ctx);
   const page = await ctx.deps.store.listCredentials({
     limit: query.limit,
     ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
   });
   return {
-    items: page.items.map((r) => tokenInfo(ctx, r)),
+    items: page.items.map((r) => tokenInfo(ctx, r, live)),
     ...(page.next === undefined ? {} : { next: page.next }),
   };
 }

@@ -8,7 +8,13 @@ import { dirname, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "./config_error.ts";
 import { applyLogEnv, type Env } from "./env.ts";
-import { checkOptionalFile, checkPemFile, describeFsError, readNeededFile } from "./files.ts";
+import {
+  checkOptionalFile,
+  checkPemFile,
+  describeFsError,
+  type FileKey,
+  readNeededFile,
+} from "./files.ts";
 import { configErrorMap, issuesToError } from "./issues.ts";
 import { resolveDialerPaths, resolveIntermediatePaths } from "./paths.ts";
 import {
@@ -43,8 +49,15 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
   switch (role) {
     case "intermediate": {
       const config = resolveIntermediatePaths(file.intermediate ?? missing(path, file, role), base);
-      await checkPemFile(where("intermediate.cert"), config.cert);
-      await checkPemFile(where("intermediate.key"), config.key);
+      // The schema requires cert and key unless ACME obtains the certificate.
+      if (config.cert !== undefined) await checkPemFile(where("intermediate.cert"), config.cert);
+      if (config.key !== undefined) await checkPemFile(where("intermediate.key"), config.key);
+      if (config.acme.enabled && config.acme.ca_bundle !== undefined) {
+        await checkPemFile(where("intermediate.acme.ca_bundle"), config.acme.ca_bundle);
+      }
+      if (config.acme.enabled && config.acme.dns_hook !== undefined) {
+        await checkExecutable(where("intermediate.acme.dns_hook"), config.acme.dns_hook);
+      }
       for (const [i, key] of config.token_public_keys.entries()) {
         await checkPemFile(where(`intermediate.token_public_keys[${i}]`), key);
       }
@@ -81,6 +94,34 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
       });
       return { role, log, config, token };
     }
+  }
+}
+
+/**
+ * Checks the dns-01 hook is an executable file, when the permission set lets us look at it (the
+ * hook may live outside the readable folders; then running it is the first check).
+ * @throws {ConfigError} when it is missing, a folder or not executable
+ */
+async function checkExecutable(where: FileKey, path: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return;
+    const { reason, hint } = describeFsError(error);
+    throw new ConfigError({
+      ...where,
+      problem: `cannot use ${JSON.stringify(path)} (${reason})`,
+      hint,
+    });
+  }
+  const executable = info.mode === null || (info.mode & 0o111) !== 0;
+  if (!info.isFile || !executable) {
+    throw new ConfigError({
+      ...where,
+      problem: `${JSON.stringify(path)} is not an executable file`,
+      hint: `chmod +x ${path}`,
+    });
   }
 }
 

@@ -233,7 +233,12 @@ Deno.test("parseConfigText() reports every schema problem, first in message and 
     assert.ok(
       lines.includes('relay.toml: intermediate.lsten: unknown key; did you mean "listen"?'),
     );
-    assert.ok(lines.includes("relay.toml: intermediate.cert: missing required key"));
+    assert.ok(
+      lines.includes(
+        "relay.toml: intermediate.cert: missing required key (give cert and key, or enable " +
+          "[intermediate.acme])",
+      ),
+    );
     assert.ok(lines.every((line) => !line.includes("\n")));
   }
 });

@@ -12,15 +12,15 @@ export function resolveAgainst(base: string, path: string): string {
   return isAbsolute(path) ? path : resolve(base, path);
 }
 
-/** cert, key, token_public_keys, revocation_file, state_dir and the admin files made absolute. */
+/** cert, key, token_public_keys, revocation_file, state_dir, the admin and ACME files made absolute. */
 export function resolveIntermediatePaths(
   config: IntermediateConfig,
   base: string,
 ): IntermediateConfig {
   return {
     ...config,
-    cert: resolveAgainst(base, config.cert),
-    key: resolveAgainst(base, config.key),
+    ...(config.cert === undefined ? {} : { cert: resolveAgainst(base, config.cert) }),
+    ...(config.key === undefined ? {} : { key: resolveAgainst(base, config.key) }),
     token_public_keys: config.token_public_keys.map((p) => resolveAgainst(base, p)),
     state_dir: resolveAgainst(base, config.state_dir),
     admin: {
@@ -35,6 +35,15 @@ export function resolveIntermediatePaths(
     ...(config.revocation_file === undefined
       ? {}
       : { revocation_file: resolveAgainst(base, config.revocation_file) }),
+    acme: {
+      ...config.acme,
+      ...(config.acme.dns_hook === undefined
+        ? {}
+        : { dns_hook: resolveAgainst(base, config.acme.dns_hook) }),
+      ...(config.acme.ca_bundle === undefined
+        ? {}
+        : { ca_bundle: resolveAgainst(base, config.acme.ca_bundle) }),
+    },
   };
 }
 

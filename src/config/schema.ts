@@ -96,11 +96,79 @@ export const AdminSection = z.strictObject({
   }
 });
 
+/** Let's Encrypt's production ACME directory: certificates every client trusts. */
+export const LETS_ENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory";
+/** Let's Encrypt's staging directory: untrusted certificates, generous rate limits; try here first. */
+export const LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+/** A DNS name for an ACME certificate: lowercase labels, `*.` in front only for dns-01. */
+export const ACME_DOMAIN_PATTERN =
+  /^(?=.{1,253}$)(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** `[intermediate.acme]`: certificates from an ACME CA (Let's Encrypt), renewed automatically. */
+export const AcmeSection = z.strictObject({
+  /** Obtain and renew the relay certificate by ACME; then `cert` and `key` must be absent. */
+  enabled: z.boolean().default(false),
+  /** The CA's directory; ACME runs over HTTPS only. */
+  directory_url: z.string().refine((url) => URL.parse(url)?.protocol === "https:", {
+    message: "expected an https:// URL of an ACME directory",
+  }).default(LETS_ENCRYPT_PRODUCTION),
+  /** Contact address registered with the account (expiry and policy notices). */
+  email: z.email("expected an e-mail address").optional(),
+  /** Names the certificate covers; peers must dial one of them (server_name). */
+  domains: z.array(
+    z.string().regex(
+      ACME_DOMAIN_PATTERN,
+      "expected a lowercase DNS name such as relay.example.com (*.example.com with dns-01)",
+    ),
+  ).max(100).default([]),
+  challenge: z.enum(["http-01", "dns-01"]).default("http-01"),
+  /** Where the HTTP-01 challenge listener binds while an order is validated. */
+  http_listen: HostPort.default("0.0.0.0:80"),
+  /** Executable run as `<hook> present|cleanup <domain> <record name> <value>` for dns-01. */
+  dns_hook: FilePath.optional(),
+  dns_hook_timeout_ms: Millis(3_600_000).default(120_000),
+  /** Extra PEM roots trusted for the CA's HTTPS endpoint (a test CA); public roots stay trusted. */
+  ca_bundle: FilePath.optional(),
+  /** Renew when this fraction of the certificate's lifetime remains (a third by default). */
+  renew_before_fraction: z.number().gt(0).lt(1).default(1 / 3),
+  /** Failed issuance or renewal: first retry delay, doubling with jitter up to retry_max_ms. */
+  retry_min_ms: Millis(86_400_000).default(300_000),
+  retry_max_ms: Millis(86_400_000).default(21_600_000),
+}).superRefine((acme, ctx) => {
+  if (!acme.enabled) return;
+  const issue = (path: string, input: unknown, message: string) =>
+    ctx.addIssue({ code: "custom", path: [path], input, message });
+  if (acme.domains.length === 0) {
+    issue("domains", acme.domains, "expected at least one domain when enabled = true");
+  }
+  const seen = new Set<string>();
+  for (const domain of acme.domains) {
+    if (seen.has(domain)) issue("domains", domain, `duplicate domain ${JSON.stringify(domain)}`);
+    seen.add(domain);
+    if (domain.startsWith("*.") && acme.challenge !== "dns-01") {
+      issue("challenge", acme.challenge, `expected "dns-01" for the wildcard ${domain}`);
+    }
+  }
+  if (acme.challenge === "dns-01" && acme.dns_hook === undefined) {
+    issue("dns_hook", undefined, 'missing required key (challenge = "dns-01" runs it)');
+  }
+  if (acme.retry_min_ms > acme.retry_max_ms) {
+    issue(
+      "retry_min_ms",
+      acme.retry_min_ms,
+      `expected at most retry_max_ms (${acme.retry_max_ms}), got ${acme.retry_min_ms}`,
+    );
+  }
+});
+
 /** `[intermediate]`: the public relay. */
 export const IntermediateSection = z.strictObject({
   listen: HostPort.default("0.0.0.0:4433"),
-  cert: FilePath,
-  key: FilePath,
+  /** Certificate chain file; required unless `[intermediate.acme]` is enabled. */
+  cert: FilePath.optional(),
+  /** Private key file of `cert`; required unless `[intermediate.acme]` is enabled. */
+  key: FilePath.optional(),
   token_public_keys: z.array(FilePath).min(1, "expected at least one public key file"),
   revocation_file: FilePath.optional(),
   revocation_poll_ms: Millis(3_600_000).default(2_000),
@@ -109,7 +177,31 @@ export const IntermediateSection = z.strictObject({
   state_dir: z.string().min(1).default("state"),
   limits: RelayLimits.default(RelayLimits.parse({})),
   admin: AdminSection.default(AdminSection.parse({})),
-});
+  acme: AcmeSection.default(AcmeSection.parse({})),
+}).superRefine((section, ctx) => {
+  // Runs even when other keys have errors, so a missing cert is reported with them.
+  const acme: unknown = section.acme;
+  const acmeOn = typeof acme === "object" && acme !== null && "enabled" in acme &&
+    acme.enabled === true;
+  for (const key of ["cert", "key"] as const) {
+    const value: unknown = section[key];
+    if (!acmeOn && value === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        input: undefined,
+        message: "missing required key (give cert and key, or enable [intermediate.acme])",
+      });
+    } else if (acmeOn && value !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: "expected no cert and key with [intermediate.acme] enabled = true: the relay " +
+          "serves the certificate it obtains; remove them or set acme.enabled = false",
+      });
+    }
+  }
+}, { when: (payload) => typeof payload.value === "object" && payload.value !== null });
 
 /** One relay a connector or client dials. */
 export const RelayTarget = z.strictObject({
@@ -240,6 +332,7 @@ export type LogConfig = z.output<typeof LogSection>;
 export type RelayLimitsConfig = z.output<typeof RelayLimits>;
 export type IntermediateConfig = z.output<typeof IntermediateSection>;
 export type AdminConfig = z.output<typeof AdminSection>;
+export type AcmeConfig = z.output<typeof AcmeSection>;
 export type RelayTargetConfig = z.output<typeof RelayTarget>;
 export type ConnectorConfig = z.output<typeof ConnectorSection>;
 export type ConnectorServiceConfig = z.output<typeof ConnectorService>;

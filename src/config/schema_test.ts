@@ -3,7 +3,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ClientSection, ConnectorSection } from "./schema.ts";
+import { AcmeSection, ClientSection, ConnectorSection, IntermediateSection } from "./schema.ts";
 
 const RELAYS = [{ address: "relay.example.com:4433" }];
 
@@ -25,4 +25,53 @@ Deno.test("ClientSection rejects reconnect_min_ms above reconnect_max_ms", () =>
   });
   assert.ok(!result.success);
   assert.deepEqual(result.error.issues.map((i) => i.path), [["reconnect_min_ms"]]);
+});
+
+const RELAY = { token_public_keys: ["k.pub"] };
+const ACME = { enabled: true, domains: ["relay.example.com"] };
+
+/** Issue paths of a failed parse, as dotted strings. */
+function paths(result: { success: boolean; error?: { issues: { path: PropertyKey[] }[] } }) {
+  return (result.error?.issues ?? []).map((i) => i.path.join("."));
+}
+
+Deno.test("IntermediateSection requires cert and key unless ACME is enabled", () => {
+  assert.deepEqual(paths(IntermediateSection.safeParse(RELAY)), ["cert", "key"]);
+  assert.ok(IntermediateSection.safeParse({ ...RELAY, cert: "c.pem", key: "k.pem" }).success);
+  assert.ok(IntermediateSection.safeParse({ ...RELAY, acme: ACME }).success);
+});
+
+Deno.test("IntermediateSection refuses cert and key beside an enabled [intermediate.acme]", () => {
+  const result = IntermediateSection.safeParse({ ...RELAY, cert: "c.pem", key: "k", acme: ACME });
+  assert.deepEqual(paths(result), ["cert", "key"]);
+});
+
+Deno.test("AcmeSection defaults to Let's Encrypt production, http-01 on port 80, a third", () => {
+  const acme = AcmeSection.parse({});
+  assert.equal(acme.enabled, false);
+  assert.equal(acme.directory_url, "https://acme-v02.api.letsencrypt.org/directory");
+  assert.equal(acme.challenge, "http-01");
+  assert.equal(acme.http_listen, "0.0.0.0:80");
+  assert.equal(acme.renew_before_fraction, 1 / 3);
+});
+
+Deno.test("AcmeSection checks its keys when enabled", async (t) => {
+  const cases: [string, Record<string, unknown>, string[]][] = [
+    ["no domains", { enabled: true }, ["domains"]],
+    ["dns-01 without a hook", { ...ACME, challenge: "dns-01" }, ["dns_hook"]],
+    ["a wildcard over http-01", { ...ACME, domains: ["*.example.com"] }, ["challenge"]],
+    ["a duplicate domain", { ...ACME, domains: ["a.example.com", "a.example.com"] }, ["domains"]],
+    ["an upper-case or odd name", { ...ACME, domains: ["Relay.example.com"] }, ["domains.0"]],
+    ["a name with a shell character", { ...ACME, domains: ["a.example.com;id"] }, ["domains.0"]],
+    ["plain http", { ...ACME, directory_url: "http://ca.example.com/dir" }, ["directory_url"]],
+    ["a fraction of 1", { ...ACME, renew_before_fraction: 1 }, ["renew_before_fraction"]],
+    ["retry bounds reversed", { ...ACME, retry_min_ms: 10, retry_max_ms: 5 }, ["retry_min_ms"]],
+  ];
+  for (const [name, input, expected] of cases) {
+    await t.step(name, () => assert.deepEqual(paths(AcmeSection.safeParse(input)), expected));
+  }
+  await t.step("a wildcard over dns-01", () => {
+    const input = { ...ACME, domains: ["*.example.com"], challenge: "dns-01", dns_hook: "/h" };
+    assert.ok(AcmeSection.safeParse(input).success);
+  });
 });

@@ -1,10 +1,18 @@
 /**
  * The intermediate role: loads TLS material and token keys, opens the state store, runs the relay
  * and its admin endpoint until stopped, reloads certificates, keys, revocations and admin tokens
- * on SIGHUP. Revocations come from the revocation file and the store (admin API) together.
+ * on SIGHUP. Revocations come from the revocation file and the store (admin API) together. With
+ * `[intermediate.acme]` the certificate comes from src/acme instead of files, and each renewal is
+ * put in service the way SIGHUP does it (new listener, same endpoint; admin endpoint reloaded).
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import {
+  ACME_ERROR_CODES,
+  AcmeError,
+  type AcmeTestHooks,
+  CertificateManager,
+} from "../acme/mod.ts";
 import { importPublicKeys, TokenVerifier } from "../auth/mod.ts";
 import type { RunContext } from "../cli/run_context.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
@@ -23,7 +31,17 @@ export { ConnectorRegistry } from "./registry.ts";
 const log = getLogger(["ztna", "relay"]);
 
 async function readTls(config: IntermediateConfig): Promise<TlsMaterial> {
+  if (config.cert === undefined || config.key === undefined) {
+    // The schema requires both unless ACME is enabled, and then this is never called.
+    throw new Error("Cannot read the relay certificate: intermediate.cert and key are not set");
+  }
   return { cert: await Deno.readTextFile(config.cert), key: await Deno.readTextFile(config.key) };
+}
+
+/** Options of {@link runIntermediate} beyond the config; main.ts passes none. */
+export interface IntermediateOptions {
+  /** Pause points for crash tests; only test builds (tests/_builds/) set them. */
+  acmeTestHooks?: AcmeTestHooks;
 }
 
 async function readKeys(config: IntermediateConfig) {
@@ -106,7 +124,11 @@ function adminView(relay: Relay, revocations: RevocationSources): RelayView {
 }
 
 /** Runs the relay until `ctx.signal` aborts, then drains and closes. */
-export async function runIntermediate(config: IntermediateConfig, ctx: RunContext): Promise<void> {
+export async function runIntermediate(
+  config: IntermediateConfig,
+  ctx: RunContext,
+  options: IntermediateOptions = {},
+): Promise<void> {
   const verifier = new TokenVerifier(await readKeys(config));
   const store = await openStore(config);
   let relay: Relay;
@@ -128,7 +150,33 @@ export async function runIntermediate(config: IntermediateConfig, ctx: RunContex
     })
     : undefined;
   let admin: AdminEndpoint | undefined;
-  let tls = await readTls(config);
+  const acme = config.acme.enabled
+    ? new CertificateManager(config.acme, {
+      stateDir: config.state_dir,
+      metrics: {
+        renewals: relay.metrics.acmeRenewals.preset(["issue", "renew"]),
+        failures: relay.metrics.acmeFailures.preset(ACME_ERROR_CODES),
+      },
+      onRenewed: async (pair) => {
+        tls = { cert: pair.cert, key: pair.key };
+        relay.reloadTls(tls);
+        log.info("Serving the renewed ACME certificate {serial}", { serial: pair.info.serial });
+        await admin?.reload(tls);
+      },
+      ...(options.acmeTestHooks ? { testHooks: options.acmeTestHooks } : {}),
+    })
+    : undefined;
+  let tls: TlsMaterial;
+  try {
+    tls = acme ? await acme.start(ctx.signal) : await readTls(config);
+  } catch (error) {
+    await acme?.stop();
+    await relay.shutdown(0);
+    store.close();
+    // Stopped while waiting for the first certificate: a clean stop, not a failure.
+    if (error instanceof AcmeError && error.code === "aborted") return;
+    throw error;
+  }
   try {
     // Revocations made through the admin API survive restarts: they live in the store.
     revocations.addStored((await store.listRevocations()).map((r) => r.tokenId));
@@ -145,13 +193,16 @@ export async function runIntermediate(config: IntermediateConfig, ctx: RunContex
     }
   } catch (error) {
     watcher?.stop();
+    await acme?.stop();
     await relay.shutdown(0);
     store.close();
     throw error;
   }
   ctx.onReload(async () => {
     try {
-      tls = await readTls(config);
+      // With ACME the current certificate is the manager's; SIGHUP puts it in service again.
+      const pair = acme?.current;
+      tls = pair ? { cert: pair.cert, key: pair.key } : await readTls(config);
       relay.reloadTls(tls);
     } catch (e) {
       log.error("Certificate reload failed, keeping the current one: {error}", {
@@ -172,6 +223,7 @@ export async function runIntermediate(config: IntermediateConfig, ctx: RunContex
     ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
   watcher?.stop();
+  await acme?.stop();
   // The admin endpoint stays up while flows drain, so /readyz reports "draining" meanwhile.
   await relay.shutdown(config.drain_timeout_ms);
   await admin?.shutdown();

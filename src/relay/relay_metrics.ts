@@ -96,6 +96,18 @@ export class RelayMetrics {
     "Direct-path brokering by outcome",
     "outcome",
   );
+  /** Certificates obtained by ACME ([intermediate.acme]); stays empty without ACME. */
+  readonly acmeRenewals = new LabelledCounter(
+    "ztna_acme_renewals_total",
+    "Certificates obtained from the ACME CA, by kind (issue: none was usable; renew)",
+    "kind",
+  );
+  /** Failed ACME attempts by AcmeError code (src/acme/acme_error.ts); each is retried. */
+  readonly acmeFailures = new LabelledCounter(
+    "ztna_acme_failures_total",
+    "Failed ACME issuance or renewal attempts, by reason",
+    "code",
+  );
   readonly pathChanges = new LabelledCounter(
     "ztna_path_changes_total",
     "Client reports of a service's flows moving to a path",

@@ -91,16 +91,7 @@ export class RevocationSources {
     return this.#publish();
   }
 
-  /** Ids revoked now, from both sources. */
-  get size(): number {
-    return this.#union().size;
-  }
-
-  #union(): Set<string> {
-    return new Set([...this.#file, ...this.#store]);
-  }
-
   #publish(): number {
-    return this.apply(this.#union());
+    return this.apply(new Set([...this.#file, ...this.#store]));
   }
 }

@@ -288,9 +288,18 @@ Deno.test(
     );
     await assert.rejects(adminCall(`http://localhost:${port}`, "/healthz"), "no plain HTTP");
 
+    // An open event stream must not hold the reload up: it ends, and the dashboard reconnects.
+    const events = await fetch(`${https}/api/v1/events`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+      client,
+    });
+    const stream = events.body!.getReader();
+    await stream.read();
     await generateDevPki({ outDir: `${fx.dir}/pki` });
     relay.kill("SIGHUP");
-    await relay.waitFor(/Reloaded the admin endpoint certificate/);
+    await relay.waitFor(/Reloaded the admin endpoint certificate/, 5_000);
+    while (!(await stream.read().catch(() => ({ done: true }))).done) { /* until the end */ }
+    assert.doesNotMatch(relay.output, /restarted with requests still open/);
     using fresh = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(fx.pki.caCertPath)] });
     assert.equal((await adminCall(https, "/healthz", { client: fresh })).status, 200);
   },

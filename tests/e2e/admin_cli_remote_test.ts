@@ -1,12 +1,14 @@
 /**
- * `ztna admin` against a running relay, both as real processes with the shipped permission set:
- * make an admin token, configure its hash, then list connections and services, issue, list and
- * revoke tokens, kick a connection and read the audit log; a wrong admin token exits 1 with the
- * relay's code.
+ * `ztna admin` against a running relay: make an admin token, configure its hash, then list
+ * connections and services, issue, list and revoke tokens, kick a connection and read the audit
+ * log; a wrong admin token exits 1 with the relay's code. A few commands run as real processes with
+ * the shipped permission set; the rest run the same code in-process (runAdmin), to keep the test
+ * fast.
  * @module
  */
 import assert from "node:assert/strict";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { runAdmin } from "../../src/cli/admin.ts";
 import { runZtna } from "../_helpers/ztna_process.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -43,7 +45,15 @@ Deno.test(
       );
       await relay.waitFor(/Admin endpoint listening/);
       const remote = ["--url", `http://127.0.0.1:${adminPort}`, "--admin-token-file", tokenFile];
-      const admin = (...args: string[]) => runZtna(["admin", ...args, ...remote]);
+      /** Runs `ztna admin <args> <remote flags>` in-process, capturing what it prints. */
+      const admin = async (...args: string[]) => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const code = await runAdmin([...args, ...remote], {
+          io: { out: (l) => out.push(l), err: (l) => err.push(l) },
+        });
+        return { code, stdout: out.map((l) => `${l}\n`).join(""), stderr: err.join("\n") };
+      };
 
       await fx.connector(
         [relayPort],
@@ -76,7 +86,7 @@ Deno.test(
       assert.match(issued.stderr, /issued token [\w-]{22} for bob \(role client, services web/);
       const client = await fx.client([relayPort], { [`127.0.0.1:${freeTcpPort()}`]: "web" }, out);
 
-      const connections = await admin("connections");
+      const connections = await runZtna(["admin", "connections", ...remote]);
       assert.equal(connections.code, 0, connections.stderr);
       const bobLine = connections.stdout.split("\n").find((l) => / bob +client /.test(l));
       assert.ok(bobLine, connections.stdout);
