@@ -11,6 +11,7 @@ import type { RelayMetrics } from "./relay_metrics.ts";
 import type { ConnectorRegistry, PoolMember } from "./registry.ts";
 import { type DatagramPeer, linkUdpFlow } from "./udp_links.ts";
 import type { BrokerPeer } from "./direct_broker.ts";
+import type { RefusalEvent } from "./refusal_log.ts";
 
 /** Registry key of a service's pool for one transport: UDP pools are apart from TCP pools. */
 export function poolKey(service: string, protocol: "tcp" | "udp" | undefined): string {
@@ -42,6 +43,8 @@ export interface FlowDeps {
   openTimeoutMs: number;
   maxFlows: number;
   draining(): boolean;
+  /** Keeps a refusal for the admin dashboard. */
+  recordRefusal(event: RefusalEvent): void;
   /** Takes a flow-open token of `identity`; false when its rate is exhausted. */
   allowFlowOpen(identity: string): boolean;
 }
@@ -115,6 +118,11 @@ export async function relayClientFlow(
   const client = new ChunkReader(stream.readable);
   const clientWriter = stream.writable.getWriter();
   let service = "?";
+  const refused = (code: ErrorCode | "unknown") => {
+    deps.metrics.flowsRefused.inc(code);
+    const known = code === "unknown" ? "internal" : code;
+    deps.recordRefusal({ at: Date.now(), code: known, identity: identity.subject, service });
+  };
   let member: ConnectorMember | undefined;
   deps.metrics.activeFlows++;
   let pending = true;
@@ -144,7 +152,7 @@ export async function relayClientFlow(
       ? { allow: false as const, code: refusal, why: refusal }
       : authorizeFlow(identity, service);
     if (!decision.allow) {
-      deps.metrics.flowsRefused.inc(decision.code);
+      refused(decision.code);
       log.warn("Refused flow to {service}: {code}", { service, code: decision.code });
       return await refuse(clientWriter, client, decision.code);
     }
@@ -153,7 +161,7 @@ export async function relayClientFlow(
     member = deps.registry.pick(pool);
     if (!member) {
       const code = deps.registry.isKnown(pool) ? "no_connector" : "unknown_service";
-      deps.metrics.flowsRefused.inc(code);
+      refused(code);
       log.warn("Refused flow to {service}: {code}", { service, code });
       return await refuse(clientWriter, client, code);
     }
@@ -162,7 +170,7 @@ export async function relayClientFlow(
     const flowId = deps.nextFlowId();
     const upstream = await member.conn.createBidirectionalStream().catch(() => null);
     if (!upstream) {
-      deps.metrics.flowsRefused.inc("no_connector");
+      refused("no_connector");
       log.warn("Refused flow to {service}: {code}", { service, code: "no_connector" });
       return await refuse(clientWriter, client, "no_connector");
     }
@@ -182,7 +190,7 @@ export async function relayClientFlow(
       settled();
       await clientWriter.write(encodeHeader({ type: "reply", code, flowId }));
       if (code !== "ok") {
-        deps.metrics.flowsRefused.inc(code);
+        refused(code);
         log.warn("Flow {flowId} to {service} failed at the connector: {code}", {
           flowId,
           service,
@@ -232,7 +240,7 @@ export async function relayClientFlow(
       log.debug("Flow {flowId} closed", { flowId });
     } catch (e) {
       const code = e instanceof ZtnaError ? e.code : "backend_unreachable";
-      deps.metrics.flowsRefused.inc(code);
+      refused(code);
       log.warn("Flow {flowId} to {service} failed: {code}", { flowId, service, code });
       await clientWriter.write(encodeHeader({ type: "reply", code, flowId })).catch(() => {});
       await clientWriter.close().catch(() => {});

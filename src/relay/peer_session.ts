@@ -178,6 +178,12 @@ export class PeerSession implements ConnectorMember {
 
   async #refuse(code: ErrorCode, why: string, control?: ControlChannel): Promise<void> {
     this.deps.metrics.authFailures.inc(code);
+    this.deps.recordRefusal({
+      at: Date.now(),
+      code,
+      connId: this.connId,
+      ...(this.identity ? { identity: this.identity } : {}),
+    });
     this.#log.warn("Refused connection: {code} ({why})", { code, why });
     if (control) await control.send({ type: "refused", code }).catch(() => {});
     this.close(code);
@@ -272,6 +278,13 @@ export class PeerSession implements ConnectorMember {
         : authorizeRegistration(identity, msg.service);
       if (!decision.allow) {
         this.deps.metrics.registrations.inc(decision.code);
+        this.deps.recordRefusal({
+          at: Date.now(),
+          code: decision.code,
+          identity: identity.subject,
+          service: msg.service,
+          connId: this.connId,
+        });
         this.#log.warn("Refused registration of {service}: {code}", {
           service: msg.service,
           code: decision.code,

@@ -84,6 +84,7 @@ export class Relay {
       maxFlows: limits.max_flows,
       maxStreamsPerConnection: limits.max_streams_per_connection,
       queueDepth: limits.datagram_queue_depth,
+      recordRefusal: (event) => this.recordRefusal(event),
       broker: this.broker,
       maxPendingOpens: limits.max_pending_opens_per_connection,
       allowFlowOpen: (identity) => this.#flowOpens.take(identity, Date.now()),
@@ -153,6 +154,7 @@ export class Relay {
       if (!this.#handshakes.take("all", Date.now())) {
         // Refused before any crypto work: the cheap answer to a handshake flood.
         this.metrics.rateLimited.inc("handshakes_total");
+        this.recordRefusal({ at: Date.now(), code: "limit_exceeded" });
         incoming.refuse();
         if (stale) return;
         continue;
@@ -177,6 +179,7 @@ export class Relay {
     const source = conn.remoteAddr.hostname;
     if (!this.#handshakesPerSource.take(source, Date.now())) {
       this.metrics.rateLimited.inc("handshakes_per_source");
+      this.recordRefusal({ at: Date.now(), code: "limit_exceeded" });
       conn.close({ closeCode: ERRORS.limit_exceeded.wire, reason: "limit_exceeded" });
       return;
     }
