@@ -23,6 +23,7 @@ type Answer = Extract<ControlMessage, { type: "direct_ready" | "direct_refused" 
 
 interface PathState {
   conn?: Deno.QuicConn;
+  lastFailure?: string;
   trying: boolean;
   nextTryAt: number;
 }
@@ -72,7 +73,10 @@ export class DirectPaths {
     const { log, retryMs } = this.options;
     const fail = (reason: string) => {
       state.nextTryAt = Date.now() + retryMs;
-      log.info("Direct path to {service} failed: {reason}; using the relay", { service, reason });
+      // Said once at info; repeats of the same reason (e.g. no direct-capable connector) at debug.
+      const level = state.lastFailure === reason ? "debug" : "info";
+      state.lastFailure = reason;
+      log[level]("Direct path to {service} failed: {reason}; using the relay", { service, reason });
     };
     const requestId = this.#requestIds++;
     const answer = new Promise<Answer | "timeout">((resolve) => {
@@ -101,6 +105,7 @@ export class DirectPaths {
         return fail("connector refused the ticket");
       }
       state.conn = conn;
+      state.lastFailure = undefined;
       log.info("Direct path to {service} is up", { service });
       report(session, service, "direct");
       conn.closed.catch(() => undefined).finally(() => {

@@ -13,6 +13,7 @@ import { runConnector } from "../connector/mod.ts";
 import { generateDevPki } from "../pki/dev_pki.ts";
 import { runIntermediate } from "../relay/mod.ts";
 import { freeTcpPort, freeUdpPort } from "./free_port.ts";
+import { generateAdminToken, hashAdminToken } from "../admin/mod.ts";
 
 const log = getLogger(["ztna", "demo"]);
 
@@ -55,6 +56,8 @@ export async function runDemo(ctx: RunContext, options: DemoOptions = {}): Promi
       ),
   );
   const relayAddress = `127.0.0.1:${freeUdpPort()}`;
+  const adminAddress = `127.0.0.1:${freeTcpPort()}`;
+  const adminToken = generateAdminToken();
   const forwardAddress = `127.0.0.1:${freeTcpPort()}`;
   const relayTarget = { address: relayAddress, server_name: "localhost" };
 
@@ -66,6 +69,7 @@ export async function runDemo(ctx: RunContext, options: DemoOptions = {}): Promi
       token_public_keys: [publicKeyPath],
       state_dir: stateDir,
       drain_timeout_ms: 1_000,
+      admin: { listen: adminAddress, token_hashes: [await hashAdminToken(adminToken)] },
     }),
     ctx,
   );
@@ -97,7 +101,9 @@ export async function runDemo(ctx: RunContext, options: DemoOptions = {}): Promi
     // The one line a newcomer needs, on stdout so it stays visible between the log lines on stderr.
     await Deno.stdout.write(
       new TextEncoder().encode(
-        `\nTry it:  curl http://${forwardAddress}/\n\nCtrl-C stops the demo.\n\n`,
+        `\nTry it:  curl http://${forwardAddress}/\n\n` +
+          `Dashboard: http://${adminAddress}/  (admin token for this demo only: ${adminToken})\n\n` +
+          "Ctrl-C stops the demo.\n\n",
       ),
     );
   } else if (!ctx.signal.aborted) {
