@@ -68,8 +68,8 @@ export const ConnectionInfo = z.strictObject({
   remote: z.string(),
   /** Services a connector registered (empty for clients). */
   services: z.array(z.string()),
-  /** Only `relay` today; direct paths come with P2P. */
-  path: z.literal("relay"),
+  /** `direct` when the client reports a direct (P2P) path for any of its services. */
+  path: z.enum(["relay", "direct"]),
   /** Payload bytes received from the peer. */
   bytesIn: z.number(),
   /** Payload bytes sent to the peer. */

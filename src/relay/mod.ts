@@ -89,7 +89,7 @@ function adminView(relay: Relay, revocations: RevocationSources): RelayView {
         role: s.role ?? "pending",
         remote: remote(s),
         services: [...s.services],
-        path: "relay" as const,
+        path: [...s.paths.values()].includes("direct") ? "direct" as const : "relay" as const,
         bytesIn: s.bytesFromPeer,
         bytesOut: s.bytesToPeer,
         activeFlows: s.activeFlows,
