@@ -98,6 +98,12 @@ export class UdpForward {
     } finally {
       clearInterval(this.#sweeper);
       for (const flow of this.#flows.values()) this.#close(flow, "forward closed");
+      if (this.drops.size > 0) {
+        this.options.log.info("UDP drops at this client for {service}: {drops}", {
+          service: this.options.service,
+          drops: Object.fromEntries(this.drops),
+        });
+      }
     }
   }
 

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Fixture, freeUdpPort } from "../_helpers/cluster.ts";
 import { rssMiB } from "../_helpers/proc.ts";
 import { echoExchange, udpEcho } from "../_helpers/udp.ts";
+import { adminCall } from "../_helpers/admin_http.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -21,7 +22,7 @@ Deno.test(
     const echo = udpEcho();
     try {
       const relayPort = freeUdpPort();
-      const relay = await fx.relay(relayPort);
+      const { relay, url, adminToken } = await fx.adminRelay(relayPort);
       const connector = await fx.connector(
         [relayPort],
         { echo: { backend: `127.0.0.1:${echo.port}`, protocol: "udp" } },
@@ -29,7 +30,7 @@ Deno.test(
       );
       const floodPort = freeUdpPort();
       const honestPort = freeUdpPort();
-      await fx.client(
+      const floodClient = await fx.client(
         [relayPort],
         { [`127.0.0.1:${floodPort}`]: "echo@udp" },
         (await fx.token("client", { services: ["echo"] })).path,
@@ -73,6 +74,24 @@ Deno.test(
         flooder.close();
       }
       console.log(`RSS MiB before ${JSON.stringify(before)} peak ${JSON.stringify(peak)}`);
+      // Drops are visible: the relay's counters, and the flooding client's own count when it stops.
+      // (Most of the 200,000 never reach us: the kernel drops them at the client's full socket buffer.)
+      const metrics = (await adminCall(url, "/metrics", { token: adminToken })).text;
+      const sum = (name: string) =>
+        [...metrics.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, "gm"))]
+          .reduce((n, m) => n + Number(m[1]), 0);
+      const relayed = sum("ztna_relayed_datagrams_total");
+      const relayDrops = sum("ztna_datagram_drops_total");
+      await floodClient.stop();
+      const clientDrops = [
+        ...floodClient.output.matchAll(/"?(?:queue_full|send_failed|flow_limit)"?: ?(\d+)/g),
+      ]
+        .reduce((n, m) => n + Number(m[1]), 0);
+      console.log(
+        `relayed ${relayed}, dropped at relay ${relayDrops}, at the flooding client ${clientDrops}`,
+      );
+      assert.ok(relayed > 0, "datagrams were relayed");
+      assert.ok(relayDrops + clientDrops > 0, "drops are counted where they happen");
       assert.ok(peak.relay < RSS_BOUND_MIB, `relay RSS ${peak.relay} MiB`);
       assert.ok(peak.connector < RSS_BOUND_MIB, `connector RSS ${peak.connector} MiB`);
     } finally {
