@@ -80,11 +80,12 @@ export class Pebble implements AsyncDisposable {
       stderr: "piped",
     }).spawn();
     const pebble = new Pebble(child, options, ports);
-    const deadline = Date.now() + 20_000;
-    while (!pebble.output.includes("ACME directory available at")) {
+    // Pebble logs its addresses just before it binds them: wait until both really answer.
+    const deadline = Date.now() + 30_000;
+    while (!await pebble.#answers()) {
       const exited = await Promise.race([
         pebble.done.then(() => true),
-        new Promise<false>((r) => setTimeout(() => r(false), 50)),
+        new Promise<false>((r) => setTimeout(() => r(false), 100)),
       ]);
       if (exited || Date.now() > deadline) {
         pebble.kill("SIGKILL");
@@ -92,6 +93,24 @@ export class Pebble implements AsyncDisposable {
       }
     }
     return pebble;
+  }
+
+  /** True once the directory and the management endpoint both answer 200. */
+  async #answers(): Promise<boolean> {
+    if (!this.output.includes("ACME directory available at")) return false;
+    using client = Deno.createHttpClient({
+      caCerts: [await Deno.readTextFile(this.options.tlsCaPath)],
+    });
+    for (const url of [this.directoryUrl, `https://127.0.0.1:${this.ports.management}/roots/0`]) {
+      try {
+        const res = await fetch(url, { client, signal: AbortSignal.timeout(5_000) });
+        await res.body?.cancel();
+        if (!res.ok) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Everything Pebble logged so far. */
@@ -104,9 +123,9 @@ export class Pebble implements AsyncDisposable {
     return `https://127.0.0.1:${this.ports.acme}/dir`;
   }
 
-  /** Serials Pebble issued, lowercase hex, in order. */
+  /** Serials Pebble issued, lowercase hex without leading zeros (Pebble pads them), in order. */
   get issuedSerials(): string[] {
-    return [...this.#output.matchAll(/Issued certificate serial ([0-9a-f]+)/g)].map((m) => m[1]);
+    return [...this.#output.matchAll(/Issued certificate serial 0*([0-9a-f]+)/g)].map((m) => m[1]);
   }
 
   /** This run's root CA (PEM), which issued certificates chain to. */

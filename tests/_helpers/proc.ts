@@ -16,3 +16,17 @@ export async function rssMiB(pid: number): Promise<number> {
   const kib = Number(/VmRSS:\s+(\d+) kB/.exec(new TextDecoder().decode(out.stdout))?.[1] ?? 0);
   return Math.round(kib / 1024);
 }
+
+/** One-letter state of `pid` from /proc (R, S, T, Z…), or "" when the process is gone. */
+export async function processState(pid: number): Promise<string> {
+  const out = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/stat`],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .output();
+  if (!out.success) return "";
+  // Format: pid (comm) state …; comm may contain spaces, so read after the last ')'.
+  const text = new TextDecoder().decode(out.stdout);
+  return text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3);
+}

@@ -53,7 +53,7 @@ Deno.test(
         relay.output,
         /Removed certificate\.json\.tmp-[0-9a-f]+, left by an interrupted/,
       );
-      assert.match(relay.output, new RegExp(`Loaded the stored ACME certificate "?0*${first}`));
+      assert.match(relay.output, new RegExp(`Loaded the stored ACME certificate "?0*${first}\\b`));
       await assert.rejects(Deno.stat(temporary), Deno.errors.NotFound);
       const renewed =
         (await relay.waitFor(/Serving the renewed ACME certificate "?0*([0-9a-f]+)/))[1];

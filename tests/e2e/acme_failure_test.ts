@@ -26,8 +26,8 @@ Deno.test(
   opts,
   async () => {
     await using fx = await Fixture.create("acme-down");
-    // 12 s certificates, renewal due after 2 to 3 s (Pebble is stopped by then).
-    await using world = await AcmeWorld.create(fx, { validitySeconds: 12 });
+    // 20 s certificates, renewal due 3.5 to 5 s after issuance (Pebble is stopped by then).
+    await using world = await AcmeWorld.create(fx, { validitySeconds: 20 });
     const backend = httpBackend("backend");
     try {
       const relayPort = freeUdpPort();
@@ -39,22 +39,7 @@ Deno.test(
       assert.ok(adminUrl);
       const [serial] = world.pebble.issuedSerials;
       await world.pebble.stop();
-
-      // Failed renewals are logged with their reason, counted, and spaced out more and more.
-      await relay.waitFor(/ACME renew failed \(ca_unreachable\), attempt 5\b/, 15_000);
-      const delays = [...relay.output.matchAll(/attempt (\d+)\b.*retrying in (\d+) ms/g)]
-        .map((m) => ({ attempt: Number(m[1]), delayMs: Number(m[2]) }));
-      for (const { attempt, delayMs } of delays) {
-        const d = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (attempt - 1));
-        assert.ok(delayMs >= d / 2 && delayMs <= d, `attempt ${attempt} waited ${delayMs} ms`);
-      }
-      assert.match(relay.output, new RegExp(`still serving "?0*${serial}`));
-      assert.ok(
-        await metric(adminUrl, "ztna_acme_failures_total", { code: "ca_unreachable" }) >= 5,
-      );
-      assert.equal(await metric(adminUrl, "ztna_acme_renewals_total", { kind: "renew" }), 0);
-
-      // Meanwhile the old certificate is served: a peer trusting Pebble's first root connects.
+      // Peers trusting Pebble's first root, connected while the certificate is young.
       await fx.connector(
         [relayPort],
         { web: `127.0.0.1:${backend.port}` },
@@ -68,8 +53,35 @@ Deno.test(
         (await fx.token("client")).path,
         { ca: world.rootPath },
       );
+
+      // Failed renewals are logged with their reason, counted, and spaced out more and more.
+      await relay.waitFor(/ACME renew failed \(ca_unreachable\), attempt 5\b/, 20_000);
+      const delays = [...relay.output.matchAll(/attempt (\d+)\b.*retrying in (\d+) ms/g)]
+        .map((m) => ({ attempt: Number(m[1]), delayMs: Number(m[2]) }));
+      for (const { attempt, delayMs } of delays) {
+        const d = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (attempt - 1));
+        assert.ok(delayMs >= d / 2 && delayMs <= d, `attempt ${attempt} waited ${delayMs} ms`);
+      }
+      assert.match(relay.output, new RegExp(`still serving "?0*${serial}\\b`));
+      assert.ok(
+        await metric(adminUrl, "ztna_acme_failures_total", { code: "ca_unreachable" }) >= 5,
+      );
+      assert.equal(await metric(adminUrl, "ztna_acme_renewals_total", { kind: "renew" }), 0);
+
+      // Meanwhile the old certificate is served: old and new peers get through.
       assert.equal(
         (await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0],
+        "backend",
+      );
+      const local2 = freeTcpPort();
+      await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${local2}`]: "web" },
+        (await fx.token("client")).path,
+        { ca: world.rootPath },
+      );
+      assert.equal(
+        (await (await fetch(`http://127.0.0.1:${local2}/`)).text()).split(" ")[0],
         "backend",
       );
       assert.equal((await adminCall(adminUrl, "/readyz")).status, 200);
@@ -78,7 +90,7 @@ Deno.test(
       const expired = await eventually("/readyz to fail on the certificate", async () => {
         const ready = await adminCall(adminUrl, "/readyz");
         return ready.status === 503 ? ready.json() : undefined;
-      }, 15_000);
+      }, 25_000);
       assert.deepEqual(expired.checks, {
         listening: true,
         store: true,
@@ -89,7 +101,7 @@ Deno.test(
 
       // A CA again (same URL, new root): the next retry renews and the relay is ready again.
       await world.restartPebble();
-      await relay.waitFor(/Serving the renewed ACME certificate/, 10_000);
+      await relay.waitFor(/Serving the renewed ACME certificate/, 20_000);
       await eventually("/readyz to recover", async () => {
         return (await adminCall(adminUrl, "/readyz")).status === 200 ? true : undefined;
       });

@@ -84,7 +84,7 @@ Deno.test(
       const again = await world.startRelay(freeUdpPort());
       assert.match(
         again.relay.output,
-        new RegExp(`Loaded the stored ACME certificate "?0*${serial}`),
+        new RegExp(`Loaded the stored ACME certificate "?0*${serial}\\b`),
       );
       assert.deepEqual(world.pebble.issuedSerials, [serial]);
     } finally {

@@ -1,5 +1,5 @@
 /**
- * Automatic renewal against Pebble with certificates that live 20 seconds (renewal due at half
+ * Automatic renewal against Pebble with certificates that live 30 seconds (renewal due at half
  * their life): the relay renews by itself and serves the new certificate on QUIC and HTTPS while a
  * TCP connection opened before the renewal keeps passing data.
  *
@@ -37,7 +37,7 @@ Deno.test(
   opts,
   async () => {
     await using fx = await Fixture.create("acme-renew");
-    await using world = await AcmeWorld.create(fx, { validitySeconds: 20 });
+    await using world = await AcmeWorld.create(fx, { validitySeconds: 30 });
     const backend = httpBackend("backend");
     const echo = tcpServer(async (conn) => {
       await conn.readable.pipeTo(conn.writable);
@@ -74,12 +74,17 @@ Deno.test(
       const renewed = await eventually("a renewal by the new Pebble", () => {
         const serial = world.pebble.issuedSerials[0];
         return Promise.resolve(
-          serial !== undefined && new RegExp(`Serving the renewed ACME certificate "?0*${serial}`)
+          serial !== undefined &&
+            new RegExp(`Serving the renewed ACME certificate "?0*${serial}\\b`)
               .test(relay.output)
             ? serial
             : undefined,
         );
-      }, 25_000);
+      }, 40_000).catch((error) => {
+        throw new Error(
+          `${error}\n--- relay ---\n${relay.output}\n--- pebble ---\n${world.pebble.output}`,
+        );
+      });
       assert.notEqual(renewed, first);
 
       // The connection from before the renewal still carries data both ways.

@@ -4,7 +4,18 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { processState } from "../_helpers/proc.ts";
+import { tcpRequest } from "../_helpers/tcp.ts";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+
+/** Waits until /proc says process `pid` is in `state` (e.g. "T", stopped). */
+async function waitForState(pid: number, state: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if ((await processState(pid)) === state) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`process ${pid} never reached state ${state}`);
+}
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -37,7 +48,10 @@ Deno.test("flow whose connector does not answer in time: backend_timeout", opts,
     });
     connector.kill("SIGSTOP"); // frozen: the relay's FLOW gets no REPLY
     try {
-      await assert.rejects(fetch(`http://127.0.0.1:${local}/`));
+      await waitForState(connector.pid, "T");
+      // A raw request, so no HTTP client retries behind our back: the socket closes with no answer.
+      const reply = await tcpRequest(local, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+      assert.equal(reply.byteLength, 0);
       await client.waitFor(/Flow to "?web"? refused: "?backend_timeout/);
     } finally {
       connector.kill("SIGCONT");
