@@ -1,12 +1,15 @@
 /**
  * The bench backend, run as its own process so the load generator never shares an event loop with
  * it: one TCP port on loopback that acts as sink, source or echo per connection, chosen by the
- * preamble of bench_protocol.ts. Prints `Bench backend listening on 127.0.0.1:<port>` when ready.
+ * preamble of bench_protocol.ts, and one UDP port that counts probe datagrams per run and answers
+ * queries about them (udp_probe.ts). Prints
+ * `Bench backend listening on 127.0.0.1:<tcp port>, udp 127.0.0.1:<udp port>` when ready.
  *
  * Usage: `deno run --allow-net bench/backend.ts`
  * @module
  */
 import { decodePreamble, PREAMBLE_BYTES, UPLOAD_ACK } from "./bench_protocol.ts";
+import { ProbeCounter } from "./udp_probe.ts";
 
 /** Read and write size; large enough that syscalls are not what a run measures. */
 const IO_CHUNK = 256 * 1024;
@@ -69,9 +72,31 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
   }
 }
 
+/**
+ * Counts the probes arriving on `socket` and answers queries to whoever sent them. One receive
+ * buffer is reused (a probe is counted before the next receive): without it Deno allocates 64 KiB
+ * per datagram, and the sink, not the path, would set the packet rate.
+ */
+async function countProbes(socket: Deno.DatagramConn): Promise<void> {
+  const counter = new ProbeCounter();
+  const buf = new Uint8Array(2_048);
+  while (true) {
+    const [data, from] = await socket.receive(buf);
+    const answer = counter.receive(data, performance.now());
+    if (answer) await socket.send(answer, from).catch(() => {});
+  }
+}
+
 if (import.meta.main) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0, transport: "tcp" });
-  console.log(`Bench backend listening on 127.0.0.1:${listener.addr.port}`);
+  const udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  void countProbes(udp).catch((e) =>
+    console.error(`Bench backend UDP sink failed: ${e instanceof Error ? e.message : e}`)
+  );
+  console.log(
+    `Bench backend listening on 127.0.0.1:${listener.addr.port}, ` +
+      `udp 127.0.0.1:${(udp.addr as Deno.NetAddr).port}`,
+  );
   for await (const conn of listener) {
     serve(conn)
       .catch((e) =>

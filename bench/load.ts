@@ -1,10 +1,11 @@
 /**
- * The load generator: one measurement over one TCP connection to a path's entry port. Bulk upload,
- * bulk download and request/response round trips, each bounded in bytes or count and in time: the
+ * The TCP load generator: measurements through a path's entry port. Bulk upload, bulk download,
+ * request/response round trips (one connection each), the aggregate of parallel transfers, and the
+ * time until a freshly started forward answers. Each is bounded in bytes or count and in time: the
  * deadline (or the caller's signal) closes the socket, which ends any pending read or write.
  * @module
  */
-import { encodePreamble, UPLOAD_ACK } from "./bench_protocol.ts";
+import { encodePreamble, PREAMBLE_BYTES, UPLOAD_ACK } from "./bench_protocol.ts";
 
 /** Size of each write and read of a bulk transfer. */
 const IO_CHUNK = 256 * 1024;
@@ -153,4 +154,96 @@ export function roundTrips(port: number, options: RoundTripOptions): Promise<Flo
     }
     return samples;
   });
+}
+
+/** Aggregate of {@link parallel} transfers. */
+export interface ParallelSample extends ThroughputSample {
+  flows: number;
+}
+
+/**
+ * Runs `flows` transfers of `bytes / flows` each (upload or download) at once, each on its own
+ * connection; the aggregate rate is all bytes over the wall time from the first connect to the
+ * last transfer's end.
+ */
+export async function parallel(
+  direction: "upload" | "download",
+  port: number,
+  bytes: number,
+  options: LoadOptions & { flows: number },
+): Promise<ParallelSample> {
+  const { flows } = options;
+  const each = Math.max(1, Math.floor(bytes / flows));
+  const transfer = direction === "upload" ? upload : download;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: flows }, () => transfer(port, each, options)));
+  return { ...sample(each * flows, performance.now() - start), flows };
+}
+
+/** When a fresh forward first answered, in milliseconds after the caller's start time. */
+export interface FirstByte {
+  /** First connection the forward accepted. */
+  connectMs: number;
+  /** First byte of the response read through it. */
+  firstByteMs: number;
+  /** Connections tried until one was answered. */
+  attempts: number;
+}
+
+/** Options of {@link firstResponseByte}. */
+export interface FirstByteOptions extends LoadOptions {
+  /** Pause between connection attempts while the port is not accepting. @default {5} */
+  retryMs?: number;
+}
+
+/**
+ * Connects to `port` until it accepts, then sends an echo request (preamble and 64 bytes) and waits
+ * for the first byte of the answer. A connection that closes unanswered (the forward was not ready
+ * behind its port) is retried. Times count from `startedAt` (a `performance.now()` value).
+ * @throws {Error} when nothing answered before the deadline
+ */
+export async function firstResponseByte(
+  port: number,
+  startedAt: number,
+  options: FirstByteOptions,
+): Promise<FirstByte> {
+  const { signal, timeoutMs, retryMs = 5 } = options;
+  const deadline = startedAt + timeoutMs;
+  const request = new Uint8Array(PREAMBLE_BYTES + 64);
+  request.set(encodePreamble("echo", 0));
+  request.fill(0x61, PREAMBLE_BYTES);
+  let attempts = 0;
+  let lastError = "nothing listening";
+  while (performance.now() < deadline) {
+    signal.throwIfAborted();
+    attempts++;
+    let conn: Deno.TcpConn;
+    try {
+      conn = await Deno.connect({ hostname: "127.0.0.1", port, transport: "tcp" });
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e);
+      await new Promise((r) => setTimeout(r, retryMs));
+      continue;
+    }
+    const connectMs = performance.now() - startedAt;
+    const timer = setTimeout(() => conn.close(), Math.max(1, deadline - performance.now()));
+    try {
+      conn.setNoDelay(true);
+      await writeAll(conn, request);
+      const n = await conn.read(new Uint8Array(64));
+      if (n !== null && n > 0) {
+        return { connectMs, firstByteMs: performance.now() - startedAt, attempts };
+      }
+      lastError = "closed without an answer";
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e);
+    } finally {
+      clearTimeout(timer);
+      try {
+        conn.close();
+      } catch { /* closed by the timer */ }
+    }
+    await new Promise((r) => setTimeout(r, retryMs));
+  }
+  throw new Error(`No answer through port ${port} within ${timeoutMs} ms (${lastError})`);
 }

@@ -3,40 +3,129 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { CaseId } from "./results_schema.ts";
 
 /** What one bench run does. */
 export interface BenchOptions {
+  /** Cases to run, in order. @default {["tcp", "ttfb", "relay", "udp", "sandbox"]} */
+  only: CaseId[];
   /** Repetitions of every measurement on every path. @default {3} */
   reps: number;
-  /** MiB per bulk transfer (each direction, each repetition). @default {256} */
+  /** MiB per bulk transfer (each direction, each repetition; the parallel flows share it). @default {128} */
   mib: number;
   /** Timed round trips per repetition. @default {5000} */
   rtts: number;
   /** Untimed round trips before them. @default {200} */
   warmup: number;
+  /** Parallel flows of the aggregate throughput measurement. @default {16} */
+  flows: number;
+  /** Fresh client processes per path for time to first byte. @default {10} */
+  ttfb: number;
+  /** Seconds of each handshake-rate run. @default {5} */
+  handshakeSeconds: number;
+  /** Idle connection counts at which the relay's memory is read. @default {[1000, 5000, 10000]} */
+  idle: number[];
+  /** Datagrams of each maximum-rate UDP burst. @default {30000} */
+  udpPackets: number;
+  /** Seconds of each paced UDP series. @default {2} */
+  udpSeconds: number;
+  /** Milliseconds of each step of the UDP rate ramp. @default {250} */
+  udpRampMs: number;
+  /** May missing Debian packages (sshd, ssh, stunnel) be installed with apt-get? @default {true} */
+  install: boolean;
+  /** Run the ztna relays with `--cpu-prof`, writing profiles under `<outDir>/profiles/`. */
+  cpuProf: boolean;
   /** Folder for `<date>.json` and `latest.md`. @default {"bench/results"} */
   outDir: string;
   /** Deadline of the whole run in minutes; it stops cleanly when reached. @default {20} */
   maxMinutes: number;
-  /** True when `--quick` chose the defaults. */
-  quick: boolean;
+  /** Which size preset chose the defaults. */
+  preset: "full" | "quick" | "smoke";
 }
 
-/** Defaults of a full run: about 2 minutes on the 2-core machine of DESIGN.md, far under 10. */
-const FULL = { reps: 3, mib: 256, rtts: 5_000 } as const;
-/** `--quick`: a smoke run of well under a minute, too short for numbers worth keeping. */
-const QUICK = { reps: 1, mib: 32, rtts: 1_000 } as const;
+type Sizes = Pick<
+  BenchOptions,
+  | "reps"
+  | "mib"
+  | "rtts"
+  | "warmup"
+  | "flows"
+  | "ttfb"
+  | "handshakeSeconds"
+  | "idle"
+  | "udpPackets"
+  | "udpSeconds"
+  | "udpRampMs"
+  | "maxMinutes"
+>;
+
+/** Defaults of a full run: 6–10 minutes on the 2-core machine of DESIGN.md, by its load. */
+const FULL: Sizes = {
+  reps: 3,
+  mib: 128,
+  rtts: 5_000,
+  warmup: 200,
+  flows: 16,
+  ttfb: 10,
+  handshakeSeconds: 5,
+  idle: [1_000, 5_000, 10_000],
+  udpPackets: 30_000,
+  udpSeconds: 2,
+  udpRampMs: 250,
+  maxMinutes: 20,
+};
+/** `--quick`: every case once, small; about 1.5 minutes, too short for numbers worth keeping. */
+const QUICK: Sizes = {
+  reps: 1,
+  mib: 32,
+  rtts: 1_000,
+  warmup: 200,
+  flows: 16,
+  ttfb: 3,
+  handshakeSeconds: 2,
+  idle: [1_000],
+  udpPackets: 10_000,
+  udpSeconds: 1,
+  udpRampMs: 150,
+  maxMinutes: 10,
+};
+/** `--smoke`: tiny sizes for CI (bench/smoke_test.ts); proves every case yields a number. */
+const SMOKE: Sizes = {
+  reps: 1,
+  mib: 2,
+  rtts: 100,
+  warmup: 20,
+  flows: 16,
+  ttfb: 1,
+  handshakeSeconds: 1,
+  idle: [50],
+  udpPackets: 1_000,
+  udpSeconds: 1,
+  udpRampMs: 50,
+  maxMinutes: 2,
+};
 
 /** Help text for `--help`. */
 export const USAGE = `Usage: deno task bench [-- options]
 
-  --reps N         repetitions per measurement (default ${FULL.reps}; --quick ${QUICK.reps})
-  --mib N          MiB per bulk transfer (default ${FULL.mib}; --quick ${QUICK.mib})
-  --rtts N         timed 64-byte round trips (default ${FULL.rtts}; --quick ${QUICK.rtts})
-  --warmup N       untimed round trips first (default 200)
-  --quick          small smoke run
-  --out DIR        results folder (default bench/results)
-  --max-minutes N  stop the run after N minutes (default 20)
+  --only LIST          cases to run, comma-separated: tcp, ttfb, relay, udp, sandbox (default all)
+  --reps N             repetitions per measurement (default ${FULL.reps})
+  --mib N              MiB per bulk transfer (default ${FULL.mib})
+  --rtts N             timed 64-byte round trips (default ${FULL.rtts})
+  --warmup N           untimed round trips first (default ${FULL.warmup})
+  --flows N            parallel flows of the aggregate throughput (default ${FULL.flows})
+  --ttfb N             fresh client processes per path for time to first byte (default ${FULL.ttfb})
+  --handshake-seconds N  seconds of each handshake-rate run (default ${FULL.handshakeSeconds})
+  --idle LIST          idle connection counts for relay memory (default ${FULL.idle.join(",")})
+  --udp-packets N      datagrams per maximum-rate UDP burst (default ${FULL.udpPackets})
+  --udp-seconds N      seconds of each paced UDP series (default ${FULL.udpSeconds})
+  --udp-ramp-ms N      milliseconds of each step of the UDP rate ramp (default ${FULL.udpRampMs})
+  --no-install         never apt-get install sshd/ssh/stunnel; skip their baselines if missing
+  --cpu-prof           run the ztna relays with --cpu-prof (profiles under <out>/profiles/)
+  --quick              every case once with small sizes (about 1.5 minutes)
+  --smoke              tiny sizes for CI, no package installs (well under a minute)
+  --out DIR            results folder (default bench/results)
+  --max-minutes N      stop the run after N minutes (default ${FULL.maxMinutes})
 `;
 
 function positiveInt(value: string | undefined, name: string, fallback: number): number {
@@ -50,9 +139,30 @@ function positiveInt(value: string | undefined, name: string, fallback: number):
   return n;
 }
 
+function intList(value: string | undefined, name: string, fallback: number[]): number[] {
+  if (value === undefined) return fallback;
+  const list = value.split(",").map((v) => positiveInt(v.trim(), name, 0));
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+function cases(value: string | undefined): CaseId[] {
+  if (value === undefined) return [...CaseId.options];
+  const chosen = value.split(",").map((v) => v.trim());
+  for (const c of chosen) {
+    if (!CaseId.safeParse(c).success) {
+      throw new RangeError(
+        `Cannot run the bench as '--only' must list cases among ${
+          CaseId.options.join(", ")
+        }: current value is ${value}`,
+      );
+    }
+  }
+  return CaseId.options.filter((c) => chosen.includes(c));
+}
+
 /**
  * Parses `args` (Deno.args).
- * @throws {RangeError} for a value that is not a positive integer
+ * @throws {RangeError} for a bad value
  * @throws {TypeError} for an unknown option
  */
 export function parseBenchArgs(args: string[]): BenchOptions | "help" {
@@ -60,26 +170,55 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     // `deno task bench -- --quick` passes the "--" through; it separates nothing here.
     args: args[0] === "--" ? args.slice(1) : args,
     options: {
+      only: { type: "string" },
       reps: { type: "string" },
       mib: { type: "string" },
       rtts: { type: "string" },
       warmup: { type: "string" },
+      flows: { type: "string" },
+      ttfb: { type: "string" },
+      "handshake-seconds": { type: "string" },
+      idle: { type: "string" },
+      "udp-packets": { type: "string" },
+      "udp-seconds": { type: "string" },
+      "udp-ramp-ms": { type: "string" },
+      "no-install": { type: "boolean" },
+      "cpu-prof": { type: "boolean" },
       out: { type: "string" },
       "max-minutes": { type: "string" },
       quick: { type: "boolean" },
+      smoke: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) return "help";
-  const base = values.quick ? QUICK : FULL;
+  if (values.quick && values.smoke) {
+    throw new RangeError("Cannot run the bench as '--quick' and '--smoke' exclude each other");
+  }
+  const preset = values.smoke ? "smoke" : values.quick ? "quick" : "full";
+  const base = { full: FULL, quick: QUICK, smoke: SMOKE }[preset];
   return {
+    only: cases(values.only),
     reps: positiveInt(values.reps, "reps", base.reps),
     mib: positiveInt(values.mib, "mib", base.mib),
     rtts: positiveInt(values.rtts, "rtts", base.rtts),
-    warmup: positiveInt(values.warmup, "warmup", 200),
+    warmup: positiveInt(values.warmup, "warmup", base.warmup),
+    flows: positiveInt(values.flows, "flows", base.flows),
+    ttfb: positiveInt(values.ttfb, "ttfb", base.ttfb),
+    handshakeSeconds: positiveInt(
+      values["handshake-seconds"],
+      "handshake-seconds",
+      base.handshakeSeconds,
+    ),
+    idle: intList(values.idle, "idle", base.idle),
+    udpPackets: positiveInt(values["udp-packets"], "udp-packets", base.udpPackets),
+    udpSeconds: positiveInt(values["udp-seconds"], "udp-seconds", base.udpSeconds),
+    udpRampMs: positiveInt(values["udp-ramp-ms"], "udp-ramp-ms", base.udpRampMs),
+    install: !values["no-install"] && preset !== "smoke",
+    cpuProf: values["cpu-prof"] ?? false,
     outDir: values.out ?? "bench/results",
-    maxMinutes: positiveInt(values["max-minutes"], "max-minutes", 20),
-    quick: values.quick ?? false,
+    maxMinutes: positiveInt(values["max-minutes"], "max-minutes", base.maxMinutes),
+    preset,
   };
 }

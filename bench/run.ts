@@ -1,66 +1,38 @@
 /**
- * `deno task bench`: measures, in one run on loopback, single-flow bulk throughput (upload and
- * download) and 64-byte request/response latency through three paths: direct TCP to the backend,
- * a minimal two-hop Deno QUIC pipe (baselines/quic_pipe.ts), and ztna client → relay → connector.
+ * `deno task bench`: every figure of ztna next to its baseline from the same run, on loopback.
  *
- * All paths stay up for the whole run and every repetition measures each of them in turn (the order
- * rotates per repetition), so machine noise hits them alike; the ztna ÷ pipe ratios pair the same
- * repetition. Writes `bench/results/<YYYY-MM-DD>.json` (raw samples, machine) and
- * `bench/results/latest.md`, and prints the markdown table. How to read it: docs/BENCHMARKS.md.
+ * Cases (docs/BENCHMARKS.md explains each and how to read it):
+ * 1–2. TCP bulk throughput (one flow and parallel flows, both ways) and 64-byte round trips through
+ *      direct TCP, the two-hop QUIC pipe, ztna, `ssh -L`, `ssh -J` and stunnel;
+ * 3.   time to first byte of a new ztna client process vs a new `ssh -L` / `ssh -J`;
+ * 4.   relay handshakes per second and memory with 1,000 / 5,000 / 10,000 idle clients, vs a bare
+ *      Deno QUIC server;
+ * 5.   UDP packets/s and loss, at the maximum and paced, vs a direct QUIC datagram hop;
+ * 6.   the connector's Worker sandbox: the shipped connector vs its data plane on the main thread.
+ *
+ * Writes `<out>/<YYYY-MM-DD>.json` (raw samples, machine, verdicts; validated against
+ * results_schema.ts) and `<out>/latest.md`, and prints the markdown. Every process it starts is
+ * stopped on success, failure, Ctrl-C and `--max-minutes`.
  * @module
  */
-import { download, roundTrips, type ThroughputSample, upload } from "./load.ts";
+import { runRelayCase } from "./cases/relay_capacity.ts";
+import { runSandboxCase } from "./cases/sandbox.ts";
+import { runTcpCase } from "./cases/tcp.ts";
+import { runTtfbCase } from "./cases/ttfb.ts";
+import { runUdpCase } from "./cases/udp.ts";
+import { ensureTools, findTools } from "./debian_tools.ts";
+import { Lab } from "./lab.ts";
 import { collectMachineInfo } from "./machine_info.ts";
 import { type BenchOptions, parseBenchArgs, USAGE } from "./options.ts";
-import { startPaths } from "./paths.ts";
 import { renderReport } from "./report.ts";
-import { type PathId, PATHS, percentile, ratios, type RepMetrics, spread } from "./stats.ts";
-
-const MIB = 1024 * 1024;
-
-/** Untimed pass on every path before the first repetition: JIT, QUIC windows, first-flow costs. */
-const WARMUP_PASS = { mib: 16, roundTrips: 500 } as const;
-
-/** One repetition of one path, as stored in the JSON file. */
-interface RepRecord {
-  path: PathId;
-  /** 1-based repetition number. */
-  rep: number;
-  /** Position of the path within its repetition (the order rotates). */
-  position: number;
-  upload: ThroughputSample;
-  download: ThroughputSample;
-  roundTrips: {
-    warmup: number;
-    p50Us: number;
-    p99Us: number;
-    minUs: number;
-    maxUs: number;
-    /** Every timed round trip in microseconds, rounded to 0.1 µs. */
-    samplesUs: number[];
-  };
-}
+import { BenchResult, type CaseId } from "./results_schema.ts";
+import { judgeTargets } from "./targets.ts";
 
 function log(line: string): void {
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 }
 
-/** Deadline of one bulk transfer: generous (5 MB/s plus start-up), still bounded. */
-function transferTimeoutMs(bytes: number): number {
-  return 20_000 + (bytes / 5e6) * 1_000;
-}
-
-/** Deadline of one round-trip series: 5 ms per round trip plus start-up. */
-function roundTripTimeoutMs(count: number): number {
-  return 20_000 + count * 5;
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const k = by % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
-}
-
-/** Puts arrays of numbers on one line: 45,000 samples should not be 45,000 lines. */
+/** Puts arrays of numbers on one line: 90,000 samples should not be 90,000 lines. */
 function compactNumberArrays(json: string): string {
   return json.replace(
     /\[\s*-?\d[\d.eE+-]*(?:,\s*-?\d[\d.eE+-]*)*\s*\]/g,
@@ -68,136 +40,93 @@ function compactNumberArrays(json: string): string {
   );
 }
 
-function toMetrics(r: RepRecord): RepMetrics {
-  return {
-    uploadMbps: r.upload.mbps,
-    downloadMbps: r.download.mbps,
-    p50Us: r.roundTrips.p50Us,
-    p99Us: r.roundTrips.p99Us,
-  };
+/** The command line as a reader would type it. */
+function commandLine(args: string[]): string {
+  const rest = args[0] === "--" ? args.slice(1) : args;
+  return rest.length ? `deno task bench -- ${rest.join(" ")}` : "deno task bench";
 }
 
-/** One line of progress for a repetition. */
-function describe(r: RepRecord): string {
-  const { upload: up, download: down, roundTrips: rt } = r;
-  return `up ${up.mbps.toFixed(0)} Mbit/s, down ${down.mbps.toFixed(0)} Mbit/s, ` +
-    `p50 ${rt.p50Us.toFixed(0)} µs, p99 ${rt.p99Us.toFixed(0)} µs`;
-}
-
-/** One repetition on one path: upload, download, then the round trips. */
-async function measurePath(
-  port: number,
-  ctx: { options: BenchOptions; signal: AbortSignal },
-): Promise<Pick<RepRecord, "upload" | "download" | "roundTrips">> {
-  const { options, signal } = ctx;
-  const bytes = options.mib * MIB;
-  const up = await upload(port, bytes, { signal, timeoutMs: transferTimeoutMs(bytes) });
-  const down = await download(port, bytes, { signal, timeoutMs: transferTimeoutMs(bytes) });
-  const rtts = await roundTrips(port, {
-    signal,
-    count: options.rtts,
-    warmup: options.warmup,
-    timeoutMs: roundTripTimeoutMs(options.rtts + options.warmup),
-  });
-  return {
-    upload: up,
-    download: down,
-    roundTrips: {
-      warmup: options.warmup,
-      p50Us: percentile(rtts, 50),
-      p99Us: percentile(rtts, 99),
-      minUs: percentile(rtts, 0),
-      maxUs: percentile(rtts, 100),
-      samplesUs: Array.from(rtts, (us) => Math.round(us * 10) / 10),
-    },
-  };
-}
-
-/** Starts the paths, measures, stops them, then writes and prints the results. */
-async function measure(options: BenchOptions, signal: AbortSignal): Promise<void> {
+/** Runs the chosen cases, then writes and prints the results; the result as written. */
+async function measure(
+  options: BenchOptions,
+  args: string[],
+  signal: AbortSignal,
+): Promise<BenchResult> {
   const startedAt = new Date();
+  const date = startedAt.toISOString().slice(0, 10);
   const machine = collectMachineInfo();
   log(
-    `${machine.cores} cores, ${machine.cpuModel}, Deno ${machine.deno}; ${options.reps} reps, ` +
-      `${options.mib} MiB, ${options.rtts} round trips`,
+    `${machine.cores} cores, ${machine.cpuModel}, Deno ${machine.deno}, load ` +
+      `${machine.loadavgAtStart.map((l) => l.toFixed(2)).join(" ")}; cases ${
+        options.only.join(", ")
+      }`,
   );
-  const bytes = options.mib * MIB;
-  const records: RepRecord[] = [];
-  let measuredMs = 0;
+  const tools = options.install ? await ensureTools(true, log) : await findTools();
+  const ctx = { signal, log };
+  const results: Pick<BenchResult, "tcp" | "ttfb" | "relay" | "udp" | "sandbox"> = {};
+  const t0 = performance.now();
+  let skipped;
   {
-    await using paths = await startPaths(log);
-    log("warm-up pass (not recorded)");
-    for (const p of PATHS) {
-      const port = paths.ports[p.id];
-      const warmBytes = Math.min(bytes, WARMUP_PASS.mib * MIB);
-      await upload(port, warmBytes, { signal, timeoutMs: transferTimeoutMs(warmBytes) });
-      await download(port, warmBytes, { signal, timeoutMs: transferTimeoutMs(warmBytes) });
-      await roundTrips(port, {
-        signal,
-        count: WARMUP_PASS.roundTrips,
-        warmup: 0,
-        timeoutMs: roundTripTimeoutMs(WARMUP_PASS.roundTrips),
-      });
+    await using lab = await Lab.create({
+      log,
+      tools,
+      signal,
+      cpuProfDir: options.cpuProf ? `${options.outDir}/profiles/${date}` : undefined,
+    });
+    const runners: Record<CaseId, () => Promise<void>> = {
+      tcp: async () => void (results.tcp = await runTcpCase(lab, options, ctx)),
+      ttfb: async () => void (results.ttfb = await runTtfbCase(lab, options, ctx)),
+      relay: async () => void (results.relay = await runRelayCase(lab, options, ctx)),
+      udp: async () => void (results.udp = await runUdpCase(lab, options, ctx)),
+      sandbox: async () => void (results.sandbox = await runSandboxCase(lab, options, ctx)),
+    };
+    for (const c of options.only) {
+      signal.throwIfAborted();
+      log(`case ${c}`);
+      await runners[c]();
     }
-    const t0 = performance.now();
-    for (let rep = 1; rep <= options.reps; rep++) {
-      for (const [position, p] of rotate(PATHS, rep - 1).entries()) {
-        const record: RepRecord = {
-          path: p.id,
-          rep,
-          position,
-          ...await measurePath(paths.ports[p.id], { options, signal }),
-        };
-        records.push(record);
-        log(`rep ${rep}/${options.reps} ${p.label}: ${describe(record)}`);
-      }
-    }
-    measuredMs = performance.now() - t0;
+    skipped = lab.skipped;
     log("stopping every process");
   }
-
-  const of = (id: PathId) => records.filter((r) => r.path === id).map(toMetrics);
-  const metrics: Record<PathId, RepMetrics[]> = {
-    direct: of("direct"),
-    pipe: of("pipe"),
-    ztna: of("ztna"),
-  };
-  const date = startedAt.toISOString().slice(0, 10);
-  const markdown = renderReport({ date, machine, options, metrics, durationS: measuredMs / 1_000 });
-  const summary = Object.fromEntries(
-    PATHS.map((p) => [p.id, {
-      uploadMbps: spread(metrics[p.id].map((m) => m.uploadMbps)),
-      downloadMbps: spread(metrics[p.id].map((m) => m.downloadMbps)),
-      p50Us: spread(metrics[p.id].map((m) => m.p50Us)),
-      p99Us: spread(metrics[p.id].map((m) => m.p99Us)),
-    }]),
-  );
-  const result = {
-    schema: 1,
+  const measuredSeconds = (performance.now() - t0) / 1_000;
+  const input = {
+    schema: 2 as const,
     date,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    measuredSeconds: measuredMs / 1_000,
+    measuredSeconds,
+    command: commandLine(args),
     machine: { ...machine, loadavgAtEnd: Deno.loadavg() },
     options: {
+      preset: options.preset,
+      only: options.only.join(","),
       reps: options.reps,
       mib: options.mib,
       rtts: options.rtts,
       warmup: options.warmup,
-      quick: options.quick,
+      flows: options.flows,
+      ttfb: options.ttfb,
+      handshakeSeconds: options.handshakeSeconds,
+      idle: options.idle,
+      udpPackets: options.udpPackets,
+      udpSeconds: options.udpSeconds,
+      udpRampMs: options.udpRampMs,
+      install: options.install,
+      cpuProf: options.cpuProf,
     },
-    paths: PATHS,
-    summary,
-    ratios: ratios(metrics.ztna, metrics.pipe),
-    runs: records,
-    markdown,
+    cases: options.only,
+    skipped,
+    ...results,
+    targets: judgeTargets(results),
   };
+  const result = BenchResult.parse({ ...input, markdown: renderReport(input) });
   await Deno.mkdir(options.outDir, { recursive: true });
   const jsonPath = `${options.outDir}/${date}.json`;
   await Deno.writeTextFile(jsonPath, compactNumberArrays(JSON.stringify(result, null, 1)) + "\n");
-  await Deno.writeTextFile(`${options.outDir}/latest.md`, markdown);
+  await Deno.writeTextFile(`${options.outDir}/latest.md`, result.markdown);
   log(`wrote ${jsonPath} and ${options.outDir}/latest.md`);
-  console.log(markdown);
+  console.log(result.markdown);
+  return result;
 }
 
 /** Runs the bench; resolves with the exit code. Never leaves a process behind. */
@@ -217,18 +146,20 @@ async function main(args: string[]): Promise<number> {
   const onSignal = () => interrupted.abort(new Error("interrupted"));
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
-  const signal = AbortSignal.any([
-    interrupted.signal,
-    AbortSignal.timeout(options.maxMinutes * 60_000),
-  ]);
+  const deadline = AbortSignal.timeout(options.maxMinutes * 60_000);
+  const signal = AbortSignal.any([interrupted.signal, deadline]);
   try {
-    await measure(options, signal);
+    await measure(options, args, signal);
     return 0;
   } catch (e) {
     const why = signal.aborted
-      ? ` (${signal.reason instanceof Error ? signal.reason.message : signal.reason})`
+      ? ` (${
+        signal.reason instanceof Error
+          ? signal.reason.message
+          : `--max-minutes ${options.maxMinutes}`
+      })`
       : "";
-    console.error(`Bench failed${why}: ${e instanceof Error ? e.message : e}`);
+    console.error(`Bench failed${why}: ${e instanceof Error ? e.stack ?? e.message : e}`);
     return 1;
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);

@@ -1,24 +1,8 @@
 /**
- * Statistics of a bench run: percentiles of round-trip samples, the median and spread of the
- * repetitions, and the ztna ÷ pipe ratios with their targets. Pure: no I/O.
+ * Statistics of a bench run: percentiles of samples, the median and spread of repetitions, ratios
+ * paired per repetition, and verdicts against targets. Pure: no I/O.
  * @module
  */
-
-/** Paths measured, in table order. */
-export const PATHS = [
-  { id: "direct", label: "direct TCP" },
-  { id: "pipe", label: "two-hop QUIC pipe" },
-  { id: "ztna", label: "ztna client→relay→connector" },
-] as const;
-
-/** Id of a measured path. */
-export type PathId = (typeof PATHS)[number]["id"];
-
-/** Metrics reported per path, each per repetition. */
-export type Metric = "uploadMbps" | "downloadMbps" | "p50Us" | "p99Us";
-
-/** One repetition of one path: one value per metric. */
-export type RepMetrics = Record<Metric, number>;
 
 /** Median of the repetitions and their range. */
 export interface Spread {
@@ -27,16 +11,8 @@ export interface Spread {
   max: number;
 }
 
-/** A ratio against its target. */
-export interface RatioResult {
-  /** What is divided, e.g. "ztna ÷ pipe upload". */
-  name: string;
-  metric: Metric;
-  /** Median of the per-repetition ratios (ztna and pipe of the same repetition), and their range. */
-  value: Spread;
-  target: { op: "≥" | "≤"; value: number };
-  pass: boolean;
-}
+/** Comparison of a target. */
+export type TargetOp = "≥" | "≤" | "<";
 
 /**
  * Nearest-rank percentile (`p` in 0–100) of `samples`.
@@ -66,41 +42,83 @@ export function spread(values: readonly number[]): Spread {
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
-/** Targets of ztna against the two-hop pipe (DESIGN.md): throughput kept, latency added. */
-export const TARGETS: ReadonlyArray<
-  { name: string; metric: Metric; op: "≥" | "≤"; value: number }
-> = [
-  { name: "ztna ÷ pipe, upload throughput", metric: "uploadMbps", op: "≥", value: 0.7 },
-  { name: "ztna ÷ pipe, download throughput", metric: "downloadMbps", op: "≥", value: 0.7 },
-  { name: "ztna ÷ pipe, p50 round trip", metric: "p50Us", op: "≤", value: 1.5 },
-];
-
 /**
  * `a ÷ b` of one metric, paired per repetition (both measured seconds apart, so machine noise
  * mostly cancels), summarized as median and range.
- * @throws {RangeError} when the two paths have different numbers of repetitions
+ * @throws {RangeError} when the two have different numbers of repetitions, or none
  */
-export function pairedRatio(
-  a: readonly RepMetrics[],
-  b: readonly RepMetrics[],
-  metric: Metric,
+export function pairedRatio<M extends string>(
+  a: ReadonlyArray<Readonly<Record<M, number>>>,
+  b: ReadonlyArray<Readonly<Record<M, number>>>,
+  metric: M,
 ): Spread {
   if (a.length !== b.length || a.length === 0) {
     throw new RangeError(
-      `Cannot pair repetitions as one path has ${a.length} and the other ${b.length}`,
+      `Cannot pair repetitions as one side has ${a.length} and the other ${b.length}`,
     );
   }
   return spread(a.map((x, i) => x[metric] / b[i][metric]));
 }
 
+/** True when `value` meets `goal` under `op`. */
+export function meets(value: number, op: TargetOp, goal: number): boolean {
+  switch (op) {
+    case "≥":
+      return value >= goal;
+    case "≤":
+      return value <= goal;
+    case "<":
+      return value < goal;
+  }
+}
+
+/** Metrics of one repetition of one TCP path. */
+export type TcpMetric =
+  | "uploadMbps"
+  | "downloadMbps"
+  | "parallelUploadMbps"
+  | "parallelDownloadMbps"
+  | "p50Us"
+  | "p99Us";
+
+/** One repetition of one TCP path: one value per metric. */
+export type TcpMetrics = Record<TcpMetric, number>;
+
+/** A TCP ratio against its target. */
+export interface TcpTarget {
+  name: string;
+  metric: TcpMetric;
+  op: TargetOp;
+  goal: number;
+}
+
+/** Targets of ztna against the two-hop pipe (DESIGN.md): throughput kept, latency added. */
+export const TCP_TARGETS: readonly TcpTarget[] = [
+  { name: "ztna ÷ pipe, upload throughput", metric: "uploadMbps", op: "≥", goal: 0.7 },
+  { name: "ztna ÷ pipe, download throughput", metric: "downloadMbps", op: "≥", goal: 0.7 },
+  { name: "ztna ÷ pipe, p50 round trip", metric: "p50Us", op: "≤", goal: 1.5 },
+];
+
+/** A paired ratio with its verdict. */
+export interface RatioVerdict {
+  name: string;
+  metric: TcpMetric;
+  value: Spread;
+  op: TargetOp;
+  goal: number;
+  pass: boolean;
+}
+
 /**
- * ztna ÷ pipe for each of {@link TARGETS}, paired per repetition.
+ * ztna ÷ pipe for each of {@link TCP_TARGETS}, paired per repetition; the median is judged.
  * @throws {RangeError} when the two paths have different numbers of repetitions
  */
-export function ratios(ztna: readonly RepMetrics[], pipe: readonly RepMetrics[]): RatioResult[] {
-  return TARGETS.map((t) => {
+export function tcpVerdicts(
+  ztna: readonly TcpMetrics[],
+  pipe: readonly TcpMetrics[],
+): RatioVerdict[] {
+  return TCP_TARGETS.map((t) => {
     const value = pairedRatio(ztna, pipe, t.metric);
-    const pass = t.op === "≥" ? value.median >= t.value : value.median <= t.value;
-    return { name: t.name, metric: t.metric, value, target: { op: t.op, value: t.value }, pass };
+    return { ...t, value, pass: meets(value.median, t.op, t.goal) };
   });
 }

@@ -1,17 +1,19 @@
 /**
- * Tests of the bench statistics: percentiles, spreads and the paired ratios against their targets.
+ * Tests of the bench statistics: percentiles, spreads, paired ratios and verdicts.
  * @module
  */
 import assert from "node:assert/strict";
-import { pairedRatio, percentile, ratios, type RepMetrics, spread } from "./stats.ts";
+import { meets, pairedRatio, percentile, spread, type TcpMetrics, tcpVerdicts } from "./stats.ts";
 
-function rep(
-  uploadMbps: number,
-  downloadMbps: number,
-  p50Us: number,
-  p99Us = p50Us * 4,
-): RepMetrics {
-  return { uploadMbps, downloadMbps, p50Us, p99Us };
+function rep(uploadMbps: number, downloadMbps: number, p50Us: number): TcpMetrics {
+  return {
+    uploadMbps,
+    downloadMbps,
+    parallelUploadMbps: uploadMbps,
+    parallelDownloadMbps: downloadMbps,
+    p50Us,
+    p99Us: p50Us * 4,
+  };
 }
 
 Deno.test("percentile() uses the nearest rank of the sorted samples", () => {
@@ -40,13 +42,21 @@ Deno.test("pairedRatio() divides the same repetition of two paths", () => {
   const b = [rep(100, 0, 0), rep(100, 0, 0), rep(100, 0, 0)];
   assert.deepEqual(pairedRatio(a, b, "uploadMbps"), { median: 0.8, min: 0.6, max: 0.9 });
   assert.throws(() => pairedRatio(a, b.slice(1), "uploadMbps"), RangeError);
+  assert.throws(() => pairedRatio([], [], "uploadMbps"), RangeError);
 });
 
-Deno.test("ratios() passes throughput at 0.70 and p50 at 1.5, and misses beyond", () => {
+Deno.test("meets() applies ≥, ≤ and strict <", () => {
+  assert.equal(meets(0.7, "≥", 0.7), true);
+  assert.equal(meets(1.5, "≤", 1.5), true);
+  assert.equal(meets(0.01, "<", 0.01), false);
+  assert.equal(meets(0.009, "<", 0.01), true);
+});
+
+Deno.test("tcpVerdicts() passes throughput at 0.70 and p50 at 1.5, and misses beyond", () => {
   const pipe = [rep(1000, 1000, 300)];
-  const atTargets = ratios([rep(700, 700, 450)], pipe);
+  const atTargets = tcpVerdicts([rep(700, 700, 450)], pipe);
   assert.deepEqual(atTargets.map((r) => r.pass), [true, true, true]);
-  const missed = ratios([rep(690, 1000, 451)], pipe);
+  const missed = tcpVerdicts([rep(690, 1000, 451)], pipe);
   assert.deepEqual(missed.map((r) => [r.metric, r.pass]), [
     ["uploadMbps", false],
     ["downloadMbps", true],

@@ -154,6 +154,8 @@ function required(value: string | undefined, name: string): string {
 }
 
 if (import.meta.main) {
+  // Exit normally on SIGTERM so `--cpu-prof` (bench --cpu-prof) writes its profile.
+  for (const s of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(s, () => Deno.exit(0));
   const { values } = parseArgs({
     args: Deno.args,
     options: {

@@ -1,0 +1,360 @@
+/**
+ * The JSON a bench run writes (`bench/results/<date>.json`), as zod schemas: the single source of
+ * the result types the cases fill in, checked before the file is written and again by the smoke
+ * test. Every figure is a finite number; rates, sizes and times are positive.
+ * @module
+ */
+import { z } from "zod";
+
+const Num = z.number().finite();
+const Pos = z.number().finite().positive();
+const NonNeg = z.number().finite().nonnegative();
+const Count = z.number().int().nonnegative();
+const Fraction = z.number().finite().min(0).max(1);
+
+/** Median of the repetitions and their range. */
+export const Spread = z.strictObject({ median: Num, min: Num, max: Num });
+
+/** A path or target that was left out, and why (shown in the report). */
+export const Skipped = z.strictObject({ what: z.string(), why: z.string() });
+export type Skipped = z.infer<typeof Skipped>;
+
+/** One verdict of the targets table. */
+export const Target = z.strictObject({
+  case: z.string(),
+  name: z.string(),
+  /** The judged value, or null when it could not be measured. */
+  value: Num.nullable(),
+  /** The value as shown in the report, with its range or note. */
+  shown: z.string(),
+  goal: z.string(),
+  result: z.enum(["PASS", "MISS", "n/a"]),
+  note: z.string().optional(),
+});
+export type Target = z.infer<typeof Target>;
+
+// ---- Cases 1 and 2: TCP throughput and round trips ----
+
+/** TCP paths, in table order. */
+export const TcpPathId = z.enum(["direct", "pipe", "ztna", "sshL", "sshJ", "stunnel"]);
+export type TcpPathId = z.infer<typeof TcpPathId>;
+
+const Throughput = z.strictObject({ bytes: Pos, ms: Pos, mbps: Pos });
+const ParallelThroughput = Throughput.extend({ flows: Pos });
+
+/** One repetition of one TCP path. */
+export const TcpRep = z.strictObject({
+  path: TcpPathId,
+  /** 1-based repetition number. */
+  rep: Pos,
+  /** Position of the path within its repetition (the order rotates). */
+  position: Count,
+  upload: Throughput,
+  download: Throughput,
+  parallelUpload: ParallelThroughput,
+  parallelDownload: ParallelThroughput,
+  roundTrips: z.strictObject({
+    warmup: Count,
+    p50Us: Pos,
+    p99Us: Pos,
+    minUs: Pos,
+    maxUs: Pos,
+    /** Every timed round trip in microseconds, rounded to 0.1 µs. */
+    samplesUs: z.array(Pos),
+  }),
+});
+export type TcpRep = z.infer<typeof TcpRep>;
+
+const TcpSummary = z.strictObject({
+  uploadMbps: Spread,
+  downloadMbps: Spread,
+  parallelUploadMbps: Spread,
+  parallelDownloadMbps: Spread,
+  p50Us: Spread,
+  p99Us: Spread,
+});
+
+/** ztna ÷ one baseline, per metric, paired per repetition. */
+const RatioRow = z.strictObject({
+  baseline: TcpPathId,
+  uploadMbps: Spread,
+  downloadMbps: Spread,
+  parallelUploadMbps: Spread,
+  parallelDownloadMbps: Spread,
+  p50Us: Spread,
+  p99Us: Spread,
+});
+
+/** Cases 1 and 2. */
+export const TcpCase = z.strictObject({
+  paths: z.array(z.strictObject({ id: TcpPathId, label: z.string() })).min(1),
+  flows: Pos,
+  runs: z.array(TcpRep).min(1),
+  summary: z.partialRecord(TcpPathId, TcpSummary),
+  /** ztna ÷ each other path that ran. */
+  ratios: z.array(RatioRow),
+});
+export type TcpCase = z.infer<typeof TcpCase>;
+
+// ---- Case 3: time to first byte of a new process ----
+
+export const TtfbPathId = z.enum(["ztna", "sshL", "sshJ"]);
+export type TtfbPathId = z.infer<typeof TtfbPathId>;
+
+/** One fresh process: milliseconds from spawn to its forward accepting, and to the first byte. */
+export const TtfbSample = z.strictObject({
+  path: TtfbPathId,
+  rep: Pos,
+  connectMs: Pos,
+  firstByteMs: Pos,
+  /** Connection attempts until one was answered (1 = the first). */
+  attempts: Pos,
+});
+export type TtfbSample = z.infer<typeof TtfbSample>;
+
+/** Case 3. */
+export const TtfbCase = z.strictObject({
+  paths: z.array(z.strictObject({ id: TtfbPathId, label: z.string() })).min(1),
+  samples: z.array(TtfbSample).min(1),
+  summary: z.partialRecord(
+    TtfbPathId,
+    z.strictObject({ connectMs: Spread, firstByteMs: Spread }),
+  ),
+  /** ztna ÷ each ssh path, first byte, paired per repetition. */
+  ratios: z.partialRecord(TtfbPathId, Spread),
+});
+export type TtfbCase = z.infer<typeof TtfbCase>;
+
+// ---- Case 4: relay capacity ----
+
+export const ServerId = z.enum(["ztna", "bare"]);
+export type ServerId = z.infer<typeof ServerId>;
+
+/** One handshake-rate run of the load process against one server. */
+export const HandshakeRun = z.strictObject({
+  server: ServerId,
+  rep: Pos,
+  completed: Count,
+  failed: Count,
+  seconds: Pos,
+  perSecond: Pos,
+  /** CPU the server spent per completed handshake, in milliseconds. */
+  serverCpuMsPerHandshake: NonNeg,
+  errors: z.record(z.string(), Count),
+});
+export type HandshakeRun = z.infer<typeof HandshakeRun>;
+
+/** Memory of one server at one step of idle connections. */
+export const IdleStep = z.strictObject({
+  server: ServerId,
+  /** Concurrent streams the server allows per connection (the relay's max_streams_per_connection). */
+  maxStreams: Pos,
+  /** True for the relay as shipped; false for a variant the bench runs to show what a knob does. */
+  shipped: z.boolean(),
+  /** Connections asked for. */
+  step: Pos,
+  /** Connections open and authenticated at the reading. */
+  open: Count,
+  failed: Count,
+  /** Connections that closed on their own while held (should be 0). */
+  closed: Count,
+  /** Seconds it took to open this step's connections. */
+  seconds: NonNeg,
+  serverRssKiB: Pos,
+  /** RSS of the same server before the first connection. */
+  serverBaseRssKiB: Pos,
+  /** (RSS − base RSS) ÷ open connections. */
+  kibPerConnection: Num,
+  loadRssKiB: Pos,
+  /** Share of one core the server used while holding the connections (keep-alives, timers). */
+  serverIdleCpuPercent: NonNeg,
+  errors: z.record(z.string(), Count),
+});
+export type IdleStep = z.infer<typeof IdleStep>;
+
+/** Case 4. */
+export const RelayCase = z.strictObject({
+  limits: z.record(z.string(), Pos),
+  handshakes: z.strictObject({
+    concurrency: Pos,
+    seconds: Pos,
+    runs: z.array(HandshakeRun).min(1),
+    summary: z.partialRecord(ServerId, Spread),
+    /** ztna ÷ bare QUIC, handshakes per second, paired per repetition. */
+    ratio: Spread,
+  }),
+  idle: z.strictObject({
+    steps: z.array(IdleStep).min(1),
+    /** The relay's RSS at 10,000 idle connections, measured or extrapolated, in MiB. */
+    relayMiBAt10k: Pos,
+    extrapolated: z.boolean(),
+  }),
+});
+export type RelayCase = z.infer<typeof RelayCase>;
+
+// ---- Case 5: UDP ----
+
+export const UdpPathId = z.enum(["direct", "hop", "ztna"]);
+export type UdpPathId = z.infer<typeof UdpPathId>;
+
+/** One burst or paced series of probes through one path. */
+export const UdpSeries = z.strictObject({
+  sent: Pos,
+  /** Send loop time in milliseconds. */
+  sendMs: Pos,
+  /** Rate the sender achieved, packets per second. */
+  offeredPps: Pos,
+  received: Count,
+  /** Packets received ÷ time from the first to the last at the sink. */
+  deliveredPps: NonNeg,
+  loss: Fraction,
+});
+export type UdpSeries = z.infer<typeof UdpSeries>;
+
+/** A series paced at a chosen rate. */
+export const PacedSeries = UdpSeries.extend({ targetPps: Pos });
+export type PacedSeries = z.infer<typeof PacedSeries>;
+
+/** One repetition of one UDP path. */
+export const UdpRep = z.strictObject({
+  path: UdpPathId,
+  rep: Pos,
+  position: Count,
+  payloadBytes: Pos,
+  /** `udpPackets` datagrams as fast as the sender can. */
+  flood: UdpSeries,
+  /** Short series at doubling rates, up to the first one with heavy loss. */
+  ramp: z.array(PacedSeries),
+  /** The highest delivered rate of the flood and the ramp: the path's maximum. */
+  maxPps: Pos,
+  /** Paced at half of this repetition's maximum for `udpSeconds`. */
+  paced: PacedSeries,
+  /** CPU milliseconds per process during the flood. */
+  cpuMsDuringFlood: z.record(z.string(), NonNeg),
+});
+export type UdpRep = z.infer<typeof UdpRep>;
+
+/** Case 5. */
+export const UdpCase = z.strictObject({
+  paths: z.array(z.strictObject({ id: UdpPathId, label: z.string() })).min(1),
+  payloadBytes: Pos,
+  runs: z.array(UdpRep).min(1),
+  summary: z.partialRecord(
+    UdpPathId,
+    z.strictObject({
+      maxPps: Spread,
+      floodPps: Spread,
+      floodLoss: Spread,
+      pacedPps: Spread,
+      pacedLoss: Spread,
+    }),
+  ),
+  /** ztna ÷ hop, maximum packets/s, paired per repetition. */
+  ratio: Spread,
+});
+export type UdpCase = z.infer<typeof UdpCase>;
+
+// ---- Case 6: the connector's Worker sandbox ----
+
+export const SandboxPathId = z.enum(["worker", "main"]);
+export type SandboxPathId = z.infer<typeof SandboxPathId>;
+
+/** One repetition through one connector. */
+export const SandboxRep = z.strictObject({
+  path: SandboxPathId,
+  rep: Pos,
+  position: Count,
+  uploadMbps: Pos,
+  downloadMbps: Pos,
+  p50Us: Pos,
+  p99Us: Pos,
+});
+export type SandboxRep = z.infer<typeof SandboxRep>;
+
+/** Case 6: ztna through the shipped connector (data plane in the Worker) and without the Worker. */
+export const SandboxCase = z.strictObject({
+  paths: z.array(z.strictObject({ id: SandboxPathId, label: z.string() })).length(2),
+  runs: z.array(SandboxRep).min(1),
+  summary: z.partialRecord(
+    SandboxPathId,
+    z.strictObject({
+      uploadMbps: Spread,
+      downloadMbps: Spread,
+      p50Us: Spread,
+      p99Us: Spread,
+      /** The connector process's RSS once registered, before any traffic. */
+      connectorIdleRssKiB: Pos,
+      /** The connector process's RSS after the measurements (depends on what it carried before). */
+      connectorRssKiB: Pos,
+    }),
+  ),
+  /** Worker ÷ main thread, paired per repetition. */
+  ratios: z.strictObject({
+    uploadMbps: Spread,
+    downloadMbps: Spread,
+    p50Us: Spread,
+    p99Us: Spread,
+  }),
+});
+export type SandboxCase = z.infer<typeof SandboxCase>;
+
+// ---- The whole run ----
+
+/** The machine and runtime of a run. */
+export const Machine = z.strictObject({
+  cores: Pos,
+  cpuModel: z.string(),
+  deno: z.string(),
+  v8: z.string(),
+  typescript: z.string(),
+  os: z.string(),
+  kernel: z.string(),
+  loadavgAtStart: z.array(NonNeg),
+  loadavgAtEnd: z.array(NonNeg),
+});
+
+/** Case ids for `--only`. */
+export const CaseId = z.enum(["tcp", "ttfb", "relay", "udp", "sandbox"]);
+export type CaseId = z.infer<typeof CaseId>;
+
+/** The options of a run, as recorded. */
+export const RunOptions = z.strictObject({
+  preset: z.enum(["full", "quick", "smoke"]),
+  only: z.string(),
+  reps: Pos,
+  mib: Pos,
+  rtts: Pos,
+  warmup: Pos,
+  flows: Pos,
+  ttfb: Pos,
+  handshakeSeconds: Pos,
+  idle: z.array(Pos),
+  udpPackets: Pos,
+  udpSeconds: Pos,
+  udpRampMs: Pos,
+  install: z.boolean(),
+  cpuProf: z.boolean(),
+});
+
+/** Everything one run writes. */
+export const BenchResult = z.strictObject({
+  schema: z.literal(2),
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  measuredSeconds: Pos,
+  /** The command line, as a reader would type it. */
+  command: z.string(),
+  machine: Machine,
+  options: RunOptions,
+  cases: z.array(CaseId),
+  skipped: z.array(Skipped),
+  tcp: TcpCase.optional(),
+  ttfb: TtfbCase.optional(),
+  relay: RelayCase.optional(),
+  udp: UdpCase.optional(),
+  sandbox: SandboxCase.optional(),
+  targets: z.array(Target),
+  markdown: z.string(),
+});
+export type BenchResult = z.infer<typeof BenchResult>;

@@ -1,0 +1,110 @@
+/**
+ * Every target the bench judges, from the results of the cases that ran: PASS, MISS, or n/a when
+ * the run could not decide (a case not run, or sizes too small for the target's statement).
+ * Pure: no I/O.
+ * @module
+ */
+import { IDLE_TARGET_CONNECTIONS } from "./cases/relay_capacity.ts";
+import type { RelayCase, Target, TcpCase, UdpCase } from "./results_schema.ts";
+import { tcpMetrics } from "./cases/tcp.ts";
+import { meets, type Spread, tcpVerdicts } from "./stats.ts";
+
+/** ztna's relay RSS with 10,000 idle clients stays below this. */
+export const RELAY_RSS_GOAL_MIB = 1_024;
+/** ztna delivers at least this share of the direct datagram hop's packet rate. */
+export const UDP_RATE_GOAL = 0.6;
+/** Loss when paced at half the maximum stays below this. */
+export const UDP_PACED_LOSS_GOAL = 0.01;
+
+const range = (s: Spread, f: (n: number) => string) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+const ratio = (n: number) => n.toFixed(3);
+const percent = (n: number) => `${(n * 100).toFixed(2)} %`;
+const verdict = (pass: boolean): Target["result"] => pass ? "PASS" : "MISS";
+
+/** Targets of case 1–2. */
+function tcpTargets(tcp: TcpCase): Target[] {
+  const ztna = tcp.runs.filter((r) => r.path === "ztna").map(tcpMetrics);
+  const pipe = tcp.runs.filter((r) => r.path === "pipe").map(tcpMetrics);
+  if (ztna.length === 0 || pipe.length === 0) return [];
+  return tcpVerdicts(ztna, pipe).map((v) => ({
+    case: "tcp",
+    name: v.name,
+    value: v.value.median,
+    shown: range(v.value, ratio),
+    goal: `${v.op} ${v.goal.toFixed(2)}`,
+    result: verdict(v.pass),
+  }));
+}
+
+/** Target of case 4. */
+function relayTargets(relay: RelayCase): Target[] {
+  const { relayMiBAt10k: mib, extrapolated } = relay.idle;
+  const largest = Math.max(
+    0,
+    ...relay.idle.steps.filter((s) => s.server === "ztna" && s.shipped).map((s) => s.open),
+  );
+  const attempted = relay.idle.steps.some((s) =>
+    s.server === "ztna" && s.shipped && s.step >= IDLE_TARGET_CONNECTIONS
+  );
+  const shown = `${Math.round(mib).toLocaleString("en-US")} MiB${
+    extrapolated ? " (extrapolated)" : ""
+  }`;
+  const goal = `< ${RELAY_RSS_GOAL_MIB.toLocaleString("en-US")} MiB`;
+  const name = "relay RSS with 10,000 idle authenticated clients (as shipped)";
+  if (!extrapolated) {
+    return [{
+      case: "relay",
+      name,
+      value: mib,
+      shown,
+      goal,
+      result: verdict(meets(mib, "<", RELAY_RSS_GOAL_MIB)),
+    }];
+  }
+  return [{
+    case: "relay",
+    name,
+    value: mib,
+    shown,
+    goal,
+    // Extrapolation informs but does not pass; a failed attempt at 10,000 is a miss.
+    result: attempted ? "MISS" : "n/a",
+    note: `largest measured: ${largest.toLocaleString("en-US")} connections` +
+      (attempted ? "; 10,000 were attempted and not reached" : "; 10,000 not attempted (--idle)"),
+  }];
+}
+
+/** Targets of case 5. */
+function udpTargets(udp: UdpCase): Target[] {
+  const ztna = udp.summary.ztna;
+  if (!ztna) return [];
+  return [
+    {
+      case: "udp",
+      name: "UDP: ztna ÷ direct QUIC datagram hop, max packets/s",
+      value: udp.ratio.median,
+      shown: range(udp.ratio, ratio),
+      goal: `≥ ${UDP_RATE_GOAL.toFixed(2)}`,
+      result: verdict(meets(udp.ratio.median, "≥", UDP_RATE_GOAL)),
+    },
+    {
+      case: "udp",
+      name: "UDP: ztna loss, paced at 50 % of its max",
+      value: ztna.pacedLoss.median,
+      shown: range(ztna.pacedLoss, percent),
+      goal: `< ${percent(UDP_PACED_LOSS_GOAL)}`,
+      result: verdict(meets(ztna.pacedLoss.median, "<", UDP_PACED_LOSS_GOAL)),
+    },
+  ];
+}
+
+/** Every target of the cases that ran, in case order. */
+export function judgeTargets(
+  results: { tcp?: TcpCase; relay?: RelayCase; udp?: UdpCase },
+): Target[] {
+  return [
+    ...(results.tcp ? tcpTargets(results.tcp) : []),
+    ...(results.relay ? relayTargets(results.relay) : []),
+    ...(results.udp ? udpTargets(results.udp) : []),
+  ];
+}
