@@ -22,6 +22,9 @@ import { renewalTime } from "./renewal_schedule.ts";
 
 const log = getLogger(["ztna", "acme"]);
 
+/** Longest {@link CertificateManager.stop} waits for an order in flight to notice the stop. */
+const STOP_GRACE_MS = 2_000;
+
 /** Longest single timer (setTimeout holds 32-bit milliseconds); longer waits are chained. */
 const MAX_TIMER_MS = 86_400_000;
 
@@ -175,10 +178,17 @@ export class CertificateManager {
     return this.#current;
   }
 
-  /** Stops renewing; an order in flight is abandoned (its requests abort). Idempotent. */
+  /**
+   * Stops renewing; an order in flight is abandoned (its requests abort at once, but acme-client
+   * may still be sleeping between polls, so this waits at most {@link STOP_GRACE_MS}). Idempotent.
+   */
   async stop(): Promise<void> {
     this.#stop.abort();
-    await this.#loop;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), STOP_GRACE_MS)));
+    const outcome = await Promise.race([this.#loop ?? Promise.resolve(), late]);
+    clearTimeout(timer);
+    if (outcome === "late") log.debug("Left an ACME order in flight behind at shutdown");
     this.#http?.[Symbol.dispose]();
     this.#http = undefined;
   }

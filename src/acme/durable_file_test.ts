@@ -13,7 +13,7 @@ Deno.test("writeFileDurable() creates and replaces a file with exactly mode 0600
     await writeFileDurable(path, "one");
     await writeFileDurable(path, "two");
     assert.equal(await Deno.readTextFile(path), "two");
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assert.equal(((await Deno.stat(path)).mode ?? 0) & 0o777, 0o600);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["secret.json"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
