@@ -4,6 +4,8 @@
  * @module
  */
 
+import { WatchedProcess } from "./watched_process.ts";
+
 /** Repository root, so tests run from any cwd. */
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -11,13 +13,7 @@ export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/
 export const RUN_FLAGS = ["run", "-P=ztna", "--config", `${REPO_ROOT}/deno.json`];
 
 /** A running ztna process whose output is collected and searchable. */
-export class ZtnaProcess {
-  readonly #child: Deno.ChildProcess;
-  #output = "";
-  #waiters: Array<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];
-  readonly done: Promise<Deno.CommandStatus>;
-  readonly name: string;
-
+export class ZtnaProcess extends WatchedProcess {
   constructor(
     args: string[],
     options: {
@@ -32,99 +28,12 @@ export class ZtnaProcess {
       wrapper?: string[];
     } = {},
   ) {
-    this.name = options.name ?? args.join(" ");
     const [program, ...prefix] = [...(options.wrapper ?? []), Deno.execPath()];
-    this.#child = new Deno.Command(program, {
-      args: [...prefix, ...RUN_FLAGS, options.entry ?? `${REPO_ROOT}/main.ts`, ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
+    super(program, [...prefix, ...RUN_FLAGS, options.entry ?? `${REPO_ROOT}/main.ts`, ...args], {
+      name: options.name ?? args.join(" "),
       cwd: options.cwd ?? REPO_ROOT,
       env: { NO_COLOR: "1", ...options.env },
-    }).spawn();
-    const pumps = [this.#pump(this.#child.stdout), this.#pump(this.#child.stderr)];
-    this.done = Promise.all(pumps).then(() => this.#child.status);
-  }
-
-  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      this.#output += decoder.decode(chunk, { stream: true });
-      if (Deno.env.get("ZTNA_TEST_VERBOSE")) {
-        await Deno.stderr.write(
-          new TextEncoder().encode(`[${this.name}] ${decoder.decode(chunk)}`),
-        );
-      }
-      this.#check();
-    }
-  }
-
-  #check(): void {
-    this.#waiters = this.#waiters.filter((w) => {
-      const m = this.#output.match(w.re);
-      if (m) w.resolve(m);
-      return !m;
     });
-  }
-
-  /** Everything the process printed so far (stdout and stderr interleaved). */
-  get output(): string {
-    return this.#output;
-  }
-
-  get pid(): number {
-    return this.#child.pid;
-  }
-
-  /** Resolves when the output matches `re`; rejects after `timeoutMs` or if the process exits first. */
-  waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
-    const m = this.#output.match(re);
-    if (m) return Promise.resolve(m);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new Error(`${this.name}: timed out waiting for ${re}\n--- output ---\n${this.#output}`),
-        );
-      }, timeoutMs);
-      const waiter = {
-        re,
-        resolve: (v: RegExpMatchArray) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-      };
-      this.#waiters.push(waiter);
-      this.done.then((status) => {
-        if (this.#waiters.includes(waiter)) {
-          clearTimeout(timer);
-          reject(new Error(`${this.name}: exited (${status.code}) before ${re}\n${this.#output}`));
-        }
-      });
-    });
-  }
-
-  /** Sends a signal; ignores a process that is already gone. */
-  kill(signal: Deno.Signal = "SIGTERM"): void {
-    try {
-      this.#child.kill(signal);
-    } catch (e) {
-      if (!(e instanceof TypeError)) throw e;
-    }
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit status. */
-  async stop(graceMs = 10_000): Promise<Deno.CommandStatus> {
-    this.kill("SIGTERM");
-    const timer = setTimeout(() => this.kill("SIGKILL"), graceMs);
-    try {
-      return await this.done;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 }
 
