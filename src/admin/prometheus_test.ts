@@ -9,6 +9,7 @@ import { relayMetricFamilies, RelayMetrics } from "../relay/relay_metrics.ts";
 import { connection, testDeps } from "./_test_deps.ts";
 import { AdminMetrics, metricsText } from "./metrics_endpoint.ts";
 import { parsePrometheus, renderPrometheus, sampleValue } from "./prometheus.ts";
+import { promtool } from "../../tests/_helpers/metrics.ts";
 
 Deno.test("renderPrometheus() writes HELP, TYPE and samples with escaped labels (golden)", () => {
   const text = renderPrometheus([
@@ -100,28 +101,6 @@ Deno.test("relayMetricFamilies() lists every counter of RelayMetrics and the act
     "rate-limit series exist at 0 before the first rejection",
   );
 });
-
-/** promtool's verdict on `text`, or undefined when promtool is not installed. */
-async function promtool(text: string): Promise<{ ok: boolean; output: string } | undefined> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { ok: out.success, output: dec.decode(out.stdout) + dec.decode(out.stderr) };
-}
 
 const hasPromtool = (() => {
   try {

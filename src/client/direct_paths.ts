@@ -6,7 +6,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { ALPN, type ControlMessage, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
+import { ALPN, type ControlMessage, ERRORS, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
 import { ControlChannel } from "../transport/control_channel.ts";
 import type { PeerSession } from "../transport/dial.ts";
 
@@ -66,7 +66,9 @@ export class DirectPaths {
 
   /** Closes every direct path (shutdown). */
   closeAll(): void {
-    for (const s of this.#paths.values()) s.conn?.close({ closeCode: 0x401, reason: "going_away" });
+    for (const s of this.#paths.values()) {
+      s.conn?.close({ closeCode: ERRORS.going_away.wire, reason: "going_away" });
+    }
   }
 
   async #attempt(service: string, session: PeerSession, state: PathState): Promise<void> {

@@ -173,18 +173,7 @@ ${admin}
       const proto = Array.isArray(protocol) ? JSON.stringify(protocol) : `"${protocol}"`;
       return `[[connector.service]]\nid = "${id}"\nbackend = "${backend}"\nprotocol = ${proto}\n`;
     }).join("\n");
-    const path = await this.config(`
-${options.logLevel ? `[log]\nlevel = "${options.logLevel}"\n` : ""}
-[connector]
-${relaysToml(ports, this.relayHost)}
-ca = "${options.ca ?? this.pki.caCertPath}"
-token_file = "${tokenPath}"
-keepalive_ms = 500
-idle_timeout_ms = 3000
-reconnect_min_ms = 200
-reconnect_max_ms = 2000
-${options.extra ?? ""}
-${svc}`);
+    const path = await this.config(this.#dialerToml("connector", ports, tokenPath, options, svc));
     const p = this.spawn(["--role=connector", "--config", path], "connector", {
       wrapper: options.wrapper,
     });
@@ -210,9 +199,25 @@ ${svc}`);
       const [service, protocol = "tcp"] = spec.split("@");
       return `[[client.forward]]\nlisten = "${listen}"\nservice = "${service}"\nprotocol = "${protocol}"\n`;
     }).join("\n");
-    const path = await this.config(`
+    const path = await this.config(this.#dialerToml("client", ports, tokenPath, options, fw));
+    const p = this.spawn(["--role=client", "--config", path], "client", {
+      wrapper: options.wrapper,
+    });
+    if (options.wait !== null) await p.waitFor(options.wait ?? /Connected to relay/);
+    return p;
+  }
+
+  /** The config of a connector or client: test-speed timers, then `extra`, then `tail`. */
+  #dialerToml(
+    role: "connector" | "client",
+    ports: number[],
+    tokenPath: string,
+    options: { ca?: string; extra?: string; logLevel?: string },
+    tail: string,
+  ): string {
+    return `
 ${options.logLevel ? `[log]\nlevel = "${options.logLevel}"\n` : ""}
-[client]
+[${role}]
 ${relaysToml(ports, this.relayHost)}
 ca = "${options.ca ?? this.pki.caCertPath}"
 token_file = "${tokenPath}"
@@ -221,12 +226,7 @@ idle_timeout_ms = 3000
 reconnect_min_ms = 200
 reconnect_max_ms = 2000
 ${options.extra ?? ""}
-${fw}`);
-    const p = this.spawn(["--role=client", "--config", path], "client", {
-      wrapper: options.wrapper,
-    });
-    if (options.wait !== null) await p.waitFor(options.wait ?? /Connected to relay/);
-    return p;
+${tail}`;
   }
 
   /**

@@ -10,29 +10,9 @@ import { readCertificateInfo } from "../../src/pki/mod.ts";
 import { adminCall, eventually } from "../_helpers/admin_http.ts";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { rawHello } from "../_helpers/raw_peer.ts";
+import { promtool } from "../_helpers/metrics.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-async function promtool(text: string): Promise<{ ok: boolean; output: string } | undefined> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { ok: out.success, output: dec.decode(out.stdout) + dec.decode(out.stderr) };
-}
 
 Deno.test("relay metrics move as peers connect, flows open and refusals happen", opts, async () => {
   await using fx = await Fixture.create("admin-metrics");

@@ -8,6 +8,7 @@ import { Fixture, freeUdpPort } from "../_helpers/cluster.ts";
 import { rssMiB } from "../_helpers/proc.ts";
 import { echoExchange, udpEcho } from "../_helpers/udp.ts";
 import { adminCall } from "../_helpers/admin_http.ts";
+import { metricSum } from "../_helpers/metrics.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -77,11 +78,8 @@ Deno.test(
       // Drops are visible: the relay's counters, and the flooding client's own count when it stops.
       // (Most of the 200,000 never reach us: the kernel drops them at the client's full socket buffer.)
       const metrics = (await adminCall(url, "/metrics", { token: adminToken })).text;
-      const sum = (name: string) =>
-        [...metrics.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, "gm"))]
-          .reduce((n, m) => n + Number(m[1]), 0);
-      const relayed = sum("ztna_relayed_datagrams_total");
-      const relayDrops = sum("ztna_datagram_drops_total");
+      const relayed = metricSum(metrics, "ztna_relayed_datagrams_total");
+      const relayDrops = metricSum(metrics, "ztna_datagram_drops_total");
       await floodClient.stop();
       const clientDrops = [
         ...floodClient.output.matchAll(/"?(?:queue_full|send_failed|flow_limit)"?: ?(\d+)/g),

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { generateAdminToken, hashAdminToken } from "../../src/admin/mod.ts";
 import { Fixture, freeUdpPort } from "../_helpers/cluster.ts";
+import { metricSum } from "../_helpers/metrics.ts";
 import { LAB_ADDRESSES as ADDR, NatLab, type NatType, peerCommand } from "./_lab.ts";
 
 const available = await NatLab.available();
@@ -54,8 +55,7 @@ async function p2pWorld(lab: NatLab, fx: Fixture, clientExtra = "") {
       `Authorization: Bearer ${adminToken}`,
       `http://127.0.0.1:${ADMIN_PORT}/metrics`,
     ]);
-    return [...r.stdout.matchAll(/^ztna_relayed_bytes_total\{[^}]*\} (\d+)/gm)]
-      .reduce((n, m) => n + Number(m[1]), 0);
+    return metricSum(r.stdout, "ztna_relayed_bytes_total");
   };
   const get = async (path: string) => {
     const r = await lab.exec("cliA", [
