@@ -1,12 +1,15 @@
 /**
  * A local UDP port forwarded to a service: each local source address becomes one flow (opened on a
  * stream, carried in datagrams tagged with the relay's flow id), and replies go back only to the
- * source of that flow. Flows end when idle or when the relay ends their stream.
+ * source of that flow. Flows end when idle or when the relay ends their stream. Each flow has one
+ * bounded send queue per direction, drained with a few sends in flight (see datagram_queue.ts); the
+ * local socket is read into one reused buffer (Deno would allocate 64 KiB per datagram otherwise).
  * @module
  */
 import type { Logger } from "@logtape/logtape";
 import { encodeDatagram, maxPayload } from "../protocol/mod.ts";
 import { demuxDatagrams } from "../transport/datagram_demux.ts";
+import { DatagramQueue } from "../transport/datagram_queue.ts";
 import type { PeerSession } from "../transport/dial.ts";
 import { closeFlowStream, type OpenedFlow, requestFlow } from "./request_flow.ts";
 import type { SessionHolder } from "./session_holder.ts";
@@ -30,7 +33,10 @@ interface LocalFlow {
   lastActivity: number;
   /** Datagrams held while the flow is being opened (bounded by queueDepth). */
   waiting: Uint8Array[];
-  pending: number;
+  /** Local datagrams toward the relay, encoded (made when the flow opens). */
+  toRelay?: DatagramQueue<Uint8Array>;
+  /** Replies toward the local source. */
+  toLocal: DatagramQueue<Uint8Array>;
   opened?: OpenedFlow & { session: PeerSession };
   closed: boolean;
 }
@@ -58,6 +64,9 @@ function routerFor(conn: Deno.QuicConn, drops: UdpDropCounts): DatagramRouter {
   return r;
 }
 
+/** Largest UDP payload (IPv4: 65,535 − 8 − 20): the reused receive buffer never truncates. */
+const MAX_UDP_PAYLOAD = 65_507;
+
 /** Serves one local UDP socket until it is closed. */
 export class UdpForward {
   readonly drops: UdpDropCounts = new Map();
@@ -84,12 +93,14 @@ export class UdpForward {
 
   /** Receives local datagrams until the socket closes. */
   async run(): Promise<void> {
+    // One buffer for every receive: what must outlive the next one is copied (encodeDatagram copies).
+    const buffer = new Uint8Array(MAX_UDP_PAYLOAD + 1);
     try {
       while (true) {
         let data: Uint8Array;
         let from: Deno.Addr;
         try {
-          [data, from] = await this.socket.receive();
+          [data, from] = await this.socket.receive(buffer);
         } catch {
           return;
         }
@@ -112,7 +123,18 @@ export class UdpForward {
     let flow = this.#flows.get(key);
     if (!flow) {
       if (this.#flows.size >= this.options.maxFlows) return this.#drop("flow_limit");
-      flow = { source, lastActivity: Date.now(), waiting: [], pending: 0, closed: false };
+      const to = source;
+      flow = {
+        source,
+        lastActivity: Date.now(),
+        waiting: [],
+        toLocal: new DatagramQueue({
+          depth: this.options.queueDepth,
+          send: (payload) => this.socket.send(payload, to),
+          failed: () => this.#drop("send_failed"),
+        }),
+        closed: false,
+      };
       this.#flows.set(key, flow);
       void this.#open(key, flow);
     }
@@ -120,7 +142,7 @@ export class UdpForward {
     if (!flow.opened) {
       // Drop-newest while opening: the first datagrams (e.g. a handshake) matter most.
       if (flow.waiting.length >= this.options.queueDepth) return this.#drop("queue_full");
-      flow.waiting.push(data);
+      flow.waiting.push(data.slice()); // the receive buffer is reused
       return;
     }
     this.#toRelay(flow, data);
@@ -138,19 +160,15 @@ export class UdpForward {
       });
       return;
     }
-    if (flow.pending >= this.options.queueDepth) return this.#drop("queue_full");
-    flow.pending++;
-    opened.session.conn.sendDatagram(encodeDatagram(opened.flowId, data))
-      .catch(() => this.#drop("send_failed"))
-      .finally(() => flow.pending--);
+    const queue = flow.toRelay!;
+    if (queue.full) return this.#drop("queue_full");
+    queue.offer(encodeDatagram(opened.flowId, data));
   }
 
   #toLocal(flow: LocalFlow, payload: Uint8Array): void {
+    if (flow.closed) return;
     flow.lastActivity = Date.now();
-    if (flow.pending >= this.options.queueDepth) return this.#drop("queue_full");
-    flow.pending++;
-    this.socket.send(payload, flow.source).catch(() => this.#drop("send_failed"))
-      .finally(() => flow.pending--);
+    if (!flow.toLocal.offer(payload)) this.#drop("queue_full");
   }
 
   async #open(key: string, flow: LocalFlow): Promise<void> {
@@ -169,6 +187,11 @@ export class UdpForward {
     }
     if (flow.closed) return void closeFlowStream(req.flow, "closed");
     flow.opened = { ...req.flow, session };
+    flow.toRelay = new DatagramQueue({
+      depth: this.options.queueDepth,
+      send: (datagram) => session.conn.sendDatagram(datagram),
+      failed: () => this.#drop("send_failed"),
+    });
     const router = routerFor(session.conn, this.drops);
     router.flows.set(req.flow.flowId, (payload) => this.#toLocal(flow, payload));
     log.debug("UDP flow {flowId} to {service} open", { flowId: req.flow.flowId, service });
@@ -183,6 +206,8 @@ export class UdpForward {
   #close(flow: LocalFlow, reason: string): void {
     if (flow.closed) return;
     flow.closed = true;
+    flow.toRelay?.close();
+    flow.toLocal.close();
     if (flow.opened) void closeFlowStream(flow.opened, reason);
   }
 

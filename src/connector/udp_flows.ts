@@ -2,12 +2,18 @@
  * UDP flows at the connector: one UDP socket per flow, used only with that service's configured
  * backend, so every reply maps to exactly one flow (the MVP sent replies to "the first flow").
  * Datagrams from any other source are dropped. Flows end on idle timeout or when the relay closes
- * the flow's stream; caps hold per client identity and in total.
+ * the flow's stream; caps hold per client identity and in total. Each direction of a flow has one
+ * bounded send queue drained with a few sends in flight (see datagram_queue.ts), and the socket is
+ * read into one reused buffer.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
 import { encodeDatagram, maxPayload, ZtnaError } from "../protocol/mod.ts";
+import { DatagramQueue } from "../transport/datagram_queue.ts";
 import type { Backend } from "./backend_dialer.ts";
+
+/** Largest UDP payload (IPv4: 65,535 − 8 − 20): the reused receive buffer never truncates. */
+const MAX_UDP_PAYLOAD = 65_507;
 
 /** Drop counters of the connector's UDP path, by reason (logged; the relay exports its own). */
 export class UdpDrops {
@@ -56,8 +62,9 @@ export interface UdpFlowOptions {
 /** One UDP flow: a socket bound for this flow alone. */
 export class UdpFlow {
   lastActivity = Date.now();
-  #pending = 0;
   #closed = false;
+  readonly #toBackend: DatagramQueue<Uint8Array>;
+  readonly #toClient: DatagramQueue<Uint8Array>;
   readonly #socket: Deno.DatagramConn;
   readonly #target: Deno.NetAddr;
   readonly done: Promise<void>;
@@ -77,27 +84,42 @@ export class UdpFlow {
       port: 0,
       transport: "udp",
     });
-    this.#target = { transport: "udp", hostname: backend.hostname, port: backend.port };
+    const target: Deno.NetAddr = {
+      transport: "udp",
+      hostname: backend.hostname,
+      port: backend.port,
+    };
+    this.#target = target;
+    const failed = () => options.drops.inc("send_failed");
+    this.#toBackend = new DatagramQueue({
+      depth: options.queueDepth,
+      send: (payload) => this.#socket.send(payload, target),
+      failed,
+    });
+    this.#toClient = new DatagramQueue({
+      depth: options.queueDepth,
+      send: (datagram) => options.conn.sendDatagram(datagram),
+      failed,
+    });
     this.done = this.#receive();
   }
 
   /** Sends a payload from the client to the backend; drops the newest when the queue is full. */
   toBackend(payload: Uint8Array): void {
     if (this.#closed) return;
-    if (this.#pending >= this.options.queueDepth) return this.options.drops.inc("queue_full");
+    if (!this.#toBackend.offer(payload)) return this.options.drops.inc("queue_full");
     this.lastActivity = Date.now();
-    this.#pending++;
-    this.#socket.send(payload, this.#target).catch(() => this.options.drops.inc("send_failed"))
-      .finally(() => this.#pending--);
   }
 
   async #receive(): Promise<void> {
     const { conn, flowId, drops, log } = this.options;
+    // One buffer for every receive: encodeDatagram copies what it queues.
+    const buffer = new Uint8Array(MAX_UDP_PAYLOAD + 1);
     while (!this.#closed) {
       let data: Uint8Array;
       let from: Deno.Addr;
       try {
-        [data, from] = await this.#socket.receive();
+        [data, from] = await this.#socket.receive(buffer);
       } catch {
         return; // socket closed
       }
@@ -117,13 +139,8 @@ export class UdpFlow {
         });
         continue;
       }
-      if (this.#pending >= this.options.queueDepth) {
-        drops.inc("queue_full");
-        continue;
-      }
-      this.#pending++;
-      conn.sendDatagram(encodeDatagram(flowId, data)).catch(() => drops.inc("send_failed"))
-        .finally(() => this.#pending--);
+      if (this.#toClient.full) drops.inc("queue_full");
+      else this.#toClient.offer(encodeDatagram(flowId, data));
     }
   }
 
@@ -136,6 +153,8 @@ export class UdpFlow {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#toBackend.close();
+    this.#toClient.close();
     try {
       this.#socket.close();
     } catch { /* already closed */ }

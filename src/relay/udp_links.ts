@@ -2,10 +2,12 @@
  * UDP at the relay: every datagram is looked up in the receiving connection's own flow table and
  * forwarded unchanged to the one connection on the other side of that flow (flow ids are the same on
  * both legs). Unknown or foreign ids, oversized datagrams and overflowing send queues are dropped and
- * counted; nothing ever routes on addresses inside the payload.
+ * counted; nothing ever routes on addresses inside the payload. Each target connection has one
+ * bounded queue, drained with a few sends in flight (see datagram_queue.ts).
  * @module
  */
 import { decodeDatagram } from "../protocol/mod.ts";
+import { DatagramQueue } from "../transport/datagram_queue.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 
 /** A connection that can take part in UDP flows. */
@@ -13,7 +15,7 @@ export interface DatagramPeer {
   readonly conn: Deno.QuicConn;
   /** flow id → the connection on the other side. Only this connection's flows are here. */
   readonly udpFlows: Map<number, DatagramPeer>;
-  /** Datagrams handed to QUIC and not yet sent. */
+  /** Datagrams queued toward this connection or in flight (kept up to date by the queue). */
   pendingDatagrams: number;
   bytesFromPeer: number;
   bytesToPeer: number;
@@ -22,7 +24,7 @@ export interface DatagramPeer {
 /** What forwarding needs. */
 export interface DatagramDeps {
   metrics: RelayMetrics;
-  /** Bound of each connection's send queue (limits.datagram_queue_depth). */
+  /** Bound of each connection's send queue, queued + in flight (limits.datagram_queue_depth). */
   queueDepth: number;
 }
 
@@ -40,6 +42,37 @@ export function linkUdpFlow(
   };
 }
 
+interface Queued {
+  datagram: Uint8Array;
+  payloadBytes: number;
+}
+
+/** One send queue per target connection, made on its first datagram. */
+const queues = new WeakMap<DatagramPeer, DatagramQueue<Queued>>();
+
+function queueFor(to: DatagramPeer, deps: DatagramDeps): DatagramQueue<Queued> {
+  let q = queues.get(to);
+  if (!q) {
+    const { metrics } = deps;
+    const queue = new DatagramQueue<Queued>({
+      depth: deps.queueDepth,
+      send: async (item) => {
+        try {
+          await to.conn.sendDatagram(item.datagram);
+          to.bytesToPeer += item.payloadBytes;
+          metrics.datagrams.inc("relayed");
+        } finally {
+          to.pendingDatagrams = queue.pending - 1;
+        }
+      },
+      failed: () => metrics.datagramDrops.inc("send_failed"),
+    });
+    q = queue;
+    queues.set(to, q);
+  }
+  return q;
+}
+
 /** Forwards one datagram received from `from`; never throws, never waits. */
 export function forwardDatagram(
   from: DatagramPeer,
@@ -53,16 +86,12 @@ export function forwardDatagram(
   if (!to) return metrics.datagramDrops.inc("unknown_flow");
   if (datagram.byteLength > to.conn.maxDatagramSize) return metrics.datagramDrops.inc("oversize");
   // Drop-newest when the target's queue is full: what is queued is older and already paid for.
-  if (to.pendingDatagrams >= deps.queueDepth) return metrics.datagramDrops.inc("queue_full");
-  to.pendingDatagrams++;
+  const queue = queueFor(to, deps);
+  if (!queue.offer({ datagram, payloadBytes: d.payload.byteLength })) {
+    return metrics.datagramDrops.inc("queue_full");
+  }
+  to.pendingDatagrams = queue.pending;
   from.bytesFromPeer += d.payload.byteLength;
-  to.conn.sendDatagram(datagram).then(
-    () => {
-      to.bytesToPeer += d.payload.byteLength;
-      metrics.datagrams.inc("relayed");
-    },
-    () => metrics.datagramDrops.inc("send_failed"),
-  ).finally(() => to.pendingDatagrams--);
 }
 
 /**
