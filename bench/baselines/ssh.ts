@@ -8,7 +8,9 @@
  * `ssh_config` whose `known_hosts` file starts empty and is filled with
  * `StrictHostKeyChecking accept-new` on first contact — later connections verify the key; nothing
  * turns host-key checking off, and the user's own ssh files are never read (`ssh -F`).
- * OpenSSH's defaults are kept (cipher, MACs, no compression), as a user would get them.
+ * OpenSSH's defaults are kept (cipher, MACs, no compression), as a user would get them, except
+ * `StrictModes no`: the private folder lives under the system temp folder, which is world-writable,
+ * and sshd would refuse every key below it ("bad ownership or modes for directory /tmp").
  * @module
  */
 import { freeTcpPort } from "../../tests/_helpers/cluster.ts";
@@ -97,6 +99,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 UsePAM no
+StrictModes no
 AllowTcpForwarding yes
 MaxStartups 100:30:200
 LogLevel INFO
