@@ -333,7 +333,12 @@ export class Lab implements AsyncDisposable {
   /** A new relay with the bench's limits that the caller stops. */
   async freshRelay(
     name: string,
-    options: { idleTimeoutMs: number; limits: Readonly<Record<string, number>> },
+    options: {
+      idleTimeoutMs: number;
+      limits: Readonly<Record<string, number>>;
+      /** More `[intermediate.admin]` keys. */
+      admin?: string;
+    },
   ): Promise<OwnedServer> {
     const port = freeUdpPort();
     const process = await startRelay(this.fx, {
@@ -342,6 +347,7 @@ export class Lab implements AsyncDisposable {
       limits: options.limits,
       idleTimeoutMs: options.idleTimeoutMs,
       cpuProfDir: this.options.cpuProfDir,
+      admin: options.admin,
     });
     return { process, port, [Symbol.asyncDispose]: async () => void await process.stop() };
   }

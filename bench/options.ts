@@ -7,7 +7,7 @@ import { CaseId } from "./results_schema.ts";
 
 /** What one bench run does. */
 export interface BenchOptions {
-  /** Cases to run, in order. @default {["tcp", "ttfb", "relay", "udp", "sandbox"]} */
+  /** Cases to run, in order. @default {["tcp", "ttfb", "relay", "udp", "sandbox", "direct"]} */
   only: CaseId[];
   /** Repetitions of every measurement on every path. @default {3} */
   reps: number;
@@ -19,7 +19,7 @@ export interface BenchOptions {
   warmup: number;
   /** Parallel flows of the aggregate throughput measurement. @default {16} */
   flows: number;
-  /** Fresh client processes per path for time to first byte. @default {10} */
+  /** Fresh client processes per path for time to first byte (cases 3 and 7). @default {10} */
   ttfb: number;
   /** Seconds of each handshake-rate run. @default {5} */
   handshakeSeconds: number;
@@ -108,13 +108,15 @@ const SMOKE: Sizes = {
 /** Help text for `--help`. */
 export const USAGE = `Usage: deno task bench [-- options]
 
-  --only LIST          cases to run, comma-separated: tcp, ttfb, relay, udp, sandbox (default all)
+  --only LIST          cases to run, comma-separated: tcp, ttfb, relay, udp, sandbox, direct
+                       (default all)
   --reps N             repetitions per measurement (default ${FULL.reps})
   --mib N              MiB per bulk transfer (default ${FULL.mib})
   --rtts N             timed 64-byte round trips (default ${FULL.rtts})
   --warmup N           untimed round trips first (default ${FULL.warmup})
   --flows N            parallel flows of the aggregate throughput (default ${FULL.flows})
-  --ttfb N             fresh client processes per path for time to first byte (default ${FULL.ttfb})
+  --ttfb N             fresh client processes per path for time to first byte, cases ttfb and
+                       direct (default ${FULL.ttfb})
   --handshake-seconds N  seconds of each handshake-rate run (default ${FULL.handshakeSeconds})
   --idle LIST          idle connection counts for relay memory (default ${FULL.idle.join(",")})
   --udp-packets N      datagrams per maximum-rate UDP burst (default ${FULL.udpPackets})

@@ -281,6 +281,87 @@ function sandboxSection(r: ReportInput): string[] {
   ];
 }
 
+const DIRECT_METRICS = [
+  ["uploadMbps", "upload Mbit/s"],
+  ["downloadMbps", "download Mbit/s"],
+  ["p50Us", "p50 µs"],
+  ["p99Us", "p99 µs"],
+] as const;
+
+function directSection(r: ReportInput): string[] {
+  const c = r.direct;
+  if (!c) return [];
+  const o = r.options;
+  const t = c.ttfb;
+  const wentDirect = t.samples.filter((s) => s.firstPath === "direct").length;
+  const label = (id: string) => c.paths.find((p) => p.id === id)?.label ?? id;
+  const v = c.verified;
+  return [
+    "### 7. Direct (P2P) path",
+    "",
+    `One relay, one connector with \`direct = true\` serving service \`${c.service}\`, clients ` +
+    "identical but for `direct = true | false`. Every direct measurement is checked on the " +
+    "relay's counters (no flow opened there, under 1 % of its bytes counted), every relayed one " +
+    "too (all its bytes counted).",
+    "",
+    `${
+      times(t.samples.length, "fresh client process", "fresh client processes")
+    } with direct paths on, one at a time; ms from the spawn. "Any path": the first flow, ` +
+    `whichever path it took (direct for ${wentDirect} of ${t.samples.length}); "direct path ` +
+    'up": the bench read the client\'s "Direct path … is up"; "over the direct path": the first ' +
+    "flow opened after that, which the relay did not see.",
+    "",
+    ...table(
+      [
+        "new client process",
+        "port accepting ms",
+        "first byte, any path ms",
+        "direct path up ms",
+        "first byte over the direct path ms",
+      ],
+      ["---", "---:", "---:", "---:", "---:"],
+      [[
+        "`--role=client`, `direct = true`",
+        cell(t.summary.connectMs, n0),
+        cell(t.summary.firstByteMs, n0),
+        cell(t.summary.directUpMs, n0),
+        cell(t.summary.directFirstByteMs, n0),
+      ]],
+    ),
+    "",
+    `${times(o.reps, "repetition")} per path, one flow; ${o.mib} MiB each way; ${o.rtts} round ` +
+    `trips of 64 B after ${o.warmup} warm-up. Cells: median (min–max) over the repetitions.`,
+    "",
+    ...table(
+      ["path", ...DIRECT_METRICS.map(([, title]) => title)],
+      ["---", ...DIRECT_METRICS.map(() => "---:")],
+      c.paths.map((p) => [
+        p.label,
+        ...DIRECT_METRICS.map(([m]) => cell(c.summary[p.id]?.[m], n0)),
+      ]),
+    ),
+    "",
+    "Direct ÷ each path, paired per repetition (throughput: above 1 means direct moves more; " +
+    "latency: below 1 means direct answers faster):",
+    "",
+    ...table(
+      ["direct ÷", ...DIRECT_METRICS.map(([, title]) => title.replace(/ (Mbit\/s|µs)$/, ""))],
+      ["---", ...DIRECT_METRICS.map(() => "---:")],
+      c.ratios.map((row) => [
+        label(row.baseline),
+        ...DIRECT_METRICS.map(([m]) => cell(row[m], r3)),
+      ]),
+    ),
+    "",
+    `Relay counters: during the direct runs (warm-up included) ${n0(v.relayedFlowsDuringDirect)} ` +
+    `flows and ${n0(v.relayedBytesDuringDirect)} bytes of ${n0(v.directBytesMoved)} moved; ` +
+    `during the relayed runs ${n0(v.relayedBytesDuringRelay)} bytes of ${
+      n0(v.relayBytesMoved)
+    } moved.`,
+    "",
+  ];
+}
+
 function targetsSection(r: ReportInput): string[] {
   if (r.targets.length === 0) return [];
   return [
@@ -319,6 +400,7 @@ export function renderReport(r: ReportInput): string {
     ...relaySection(r),
     ...udpSection(r),
     ...sandboxSection(r),
+    ...directSection(r),
     ...targetsSection(r),
   ].join("\n");
 }

@@ -42,6 +42,17 @@ export type TcpPathId = z.infer<typeof TcpPathId>;
 const Throughput = z.strictObject({ bytes: Pos, ms: Pos, mbps: Pos });
 const ParallelThroughput = Throughput.extend({ flows: Pos });
 
+/** Timed request/response round trips on one connection. */
+const RoundTripSeries = z.strictObject({
+  warmup: Count,
+  p50Us: Pos,
+  p99Us: Pos,
+  minUs: Pos,
+  maxUs: Pos,
+  /** Every timed round trip in microseconds, rounded to 0.1 µs. */
+  samplesUs: z.array(Pos),
+});
+
 /** One repetition of one TCP path. */
 export const TcpRep = z.strictObject({
   path: TcpPathId,
@@ -53,15 +64,7 @@ export const TcpRep = z.strictObject({
   download: Throughput,
   parallelUpload: ParallelThroughput,
   parallelDownload: ParallelThroughput,
-  roundTrips: z.strictObject({
-    warmup: Count,
-    p50Us: Pos,
-    p99Us: Pos,
-    minUs: Pos,
-    maxUs: Pos,
-    /** Every timed round trip in microseconds, rounded to 0.1 µs. */
-    samplesUs: z.array(Pos),
-  }),
+  roundTrips: RoundTripSeries,
 });
 export type TcpRep = z.infer<typeof TcpRep>;
 
@@ -194,7 +197,7 @@ export type RelayCase = z.infer<typeof RelayCase>;
 
 // ---- Case 5: UDP ----
 
-export const UdpPathId = z.enum(["direct", "hop", "ztna"]);
+export const UdpPathId = z.enum(["direct", "hop", "pipe", "ztna"]);
 export type UdpPathId = z.infer<typeof UdpPathId>;
 
 /** One burst or paced series of probes through one path. */
@@ -298,6 +301,81 @@ export const SandboxCase = z.strictObject({
 });
 export type SandboxCase = z.infer<typeof SandboxCase>;
 
+// ---- Case 7: the direct (P2P) path ----
+
+/** Paths of case 7: ztna direct, ztna through the relay (same connector), the two-hop pipe. */
+export const DirectPathId = z.enum(["direct", "relay", "pipe"]);
+export type DirectPathId = z.infer<typeof DirectPathId>;
+
+/** One fresh client process (direct paths on), times from its spawn in milliseconds. */
+export const DirectTtfbSample = z.strictObject({
+  rep: Pos,
+  /** Its forward first accepted a connection. */
+  connectMs: Pos,
+  /** First byte of the first flow's echo answer, whichever path that flow took. */
+  firstByteMs: Pos,
+  /** Connection attempts until the first flow was answered. */
+  attempts: Pos,
+  /** The first flow's path, by the relay's flow counter. */
+  firstPath: z.enum(["relay", "direct"]),
+  /** The bench read the client's "Direct path to … is up" line. */
+  directUpMs: Pos,
+  /** First byte of the first flow opened once the direct path was up; the relay saw no flow. */
+  directFirstByteMs: Pos,
+});
+export type DirectTtfbSample = z.infer<typeof DirectTtfbSample>;
+
+/** One repetition of one path of case 7, and what the relay's counters did meanwhile. */
+export const DirectRep = z.strictObject({
+  path: DirectPathId,
+  rep: Pos,
+  position: Count,
+  upload: Throughput,
+  download: Throughput,
+  roundTrips: RoundTripSeries,
+  /** Growth of the relay's `ztna_relayed_bytes_total` during this repetition (both directions). */
+  relayedBytes: NonNeg,
+  /** Growth of the relay's `ztna_flows_opened_total` during this repetition. */
+  relayedFlows: Count,
+});
+export type DirectRep = z.infer<typeof DirectRep>;
+
+const DirectSummary = z.strictObject({
+  uploadMbps: Spread,
+  downloadMbps: Spread,
+  p50Us: Spread,
+  p99Us: Spread,
+});
+
+/** Case 7: a client → connector direct path against the relayed one, in the same run. */
+export const DirectCase = z.strictObject({
+  /** The service both clients reach through one connector with `direct = true`. */
+  service: z.string(),
+  ttfb: z.strictObject({
+    samples: z.array(DirectTtfbSample).min(1),
+    summary: z.strictObject({
+      connectMs: Spread,
+      firstByteMs: Spread,
+      directUpMs: Spread,
+      directFirstByteMs: Spread,
+    }),
+  }),
+  paths: z.array(z.strictObject({ id: DirectPathId, label: z.string() })).min(2),
+  runs: z.array(DirectRep).min(1),
+  summary: z.partialRecord(DirectPathId, DirectSummary),
+  /** direct ÷ each other path, paired per repetition. */
+  ratios: z.array(DirectSummary.extend({ baseline: DirectPathId })),
+  /** The relay's counters over every direct measurement (warm-up and timed), against the bytes. */
+  verified: z.strictObject({
+    directBytesMoved: Pos,
+    relayedBytesDuringDirect: NonNeg,
+    relayedFlowsDuringDirect: Count,
+    relayBytesMoved: Pos,
+    relayedBytesDuringRelay: NonNeg,
+  }),
+});
+export type DirectCase = z.infer<typeof DirectCase>;
+
 // ---- The whole run ----
 
 /** The machine and runtime of a run. */
@@ -314,7 +392,7 @@ export const Machine = z.strictObject({
 });
 
 /** Case ids for `--only`. */
-export const CaseId = z.enum(["tcp", "ttfb", "relay", "udp", "sandbox"]);
+export const CaseId = z.enum(["tcp", "ttfb", "relay", "udp", "sandbox", "direct"]);
 export type CaseId = z.infer<typeof CaseId>;
 
 /** The options of a run, as recorded. */
@@ -354,6 +432,7 @@ export const BenchResult = z.strictObject({
   relay: RelayCase.optional(),
   udp: UdpCase.optional(),
   sandbox: SandboxCase.optional(),
+  direct: DirectCase.optional(),
   targets: z.array(Target),
   markdown: z.string(),
 });

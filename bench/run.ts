@@ -8,13 +8,16 @@
  * 4.   relay handshakes per second and memory with 1,000 / 5,000 / 10,000 idle clients, vs a bare
  *      Deno QUIC server;
  * 5.   UDP packets/s and loss, at the maximum and paced, vs a direct QUIC datagram hop;
- * 6.   the connector's Worker sandbox: the shipped connector vs its data plane on the main thread.
+ * 6.   the connector's Worker sandbox: the shipped connector vs its data plane on the main thread;
+ * 7.   the direct (P2P) path: a new client's first byte over it, and throughput and round trips
+ *      through it vs the relayed path and the two-hop QUIC pipe (checked on the relay's counters).
  *
  * Writes `<out>/<YYYY-MM-DD>.json` (raw samples, machine, verdicts; validated against
  * results_schema.ts) and `<out>/latest.md`, and prints the markdown. Every process it starts is
  * stopped on success, failure, Ctrl-C and `--max-minutes`.
  * @module
  */
+import { runDirectCase } from "./cases/direct.ts";
 import { runRelayCase } from "./cases/relay_capacity.ts";
 import { runSandboxCase } from "./cases/sandbox.ts";
 import { runTcpCase } from "./cases/tcp.ts";
@@ -72,7 +75,7 @@ async function measure(
     ? await ensureTools(true, log)
     : await findTools();
   const ctx = { signal, log };
-  const results: Pick<BenchResult, "tcp" | "ttfb" | "relay" | "udp" | "sandbox"> = {};
+  const results: Pick<BenchResult, "tcp" | "ttfb" | "relay" | "udp" | "sandbox" | "direct"> = {};
   const t0 = performance.now();
   let skipped;
   {
@@ -88,6 +91,7 @@ async function measure(
       relay: async () => void (results.relay = await runRelayCase(lab, options, ctx)),
       udp: async () => void (results.udp = await runUdpCase(lab, options, ctx)),
       sandbox: async () => void (results.sandbox = await runSandboxCase(lab, options, ctx)),
+      direct: async () => void (results.direct = await runDirectCase(lab, options, ctx)),
     };
     for (const c of options.only) {
       signal.throwIfAborted();

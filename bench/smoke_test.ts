@@ -1,9 +1,9 @@
 /**
  * Smoke test of the benchmark harness, run by `deno task test`: `bench/run.ts --smoke` with tiny
  * sizes must measure every case — direct TCP, the QUIC pipe, ztna, the QUIC datagram hop, the bare
- * QUIC server, the connector without its sandbox, and ssh/stunnel when installed (they are skipped, with the reason in the output,
- * when not; the smoke run never installs packages) — and write a JSON file its zod schema accepts,
- * with a number for every figure.
+ * QUIC server, the connector without its sandbox, ztna's direct (P2P) path, and ssh/stunnel when
+ * installed (they are skipped, with the reason in the output, when not; the smoke run never installs
+ * packages) — and write a JSON file its zod schema accepts, with a number for every figure.
  * @module
  */
 import assert from "node:assert/strict";
@@ -60,10 +60,10 @@ Deno.test("bench --smoke measures every case and writes JSON its schema accepts"
     const result = BenchResult.parse(JSON.parse(await Deno.readTextFile(`${outDir}/${files[0]}`)));
     assert.equal(await Deno.readTextFile(`${outDir}/latest.md`), result.markdown);
     assert.ok(stdout.includes("### Targets"), "the markdown is printed");
-    assert.deepEqual(result.cases, ["tcp", "ttfb", "relay", "udp", "sandbox"]);
+    assert.deepEqual(result.cases, ["tcp", "ttfb", "relay", "udp", "sandbox", "direct"]);
 
-    const { tcp, ttfb, relay, udp, sandbox } = result;
-    assert.ok(tcp && ttfb && relay && udp && sandbox, "every case has results");
+    const { tcp, ttfb, relay, udp, sandbox, direct } = result;
+    assert.ok(tcp && ttfb && relay && udp && sandbox && direct, "every case has results");
     const positive = (what: string, n: number | undefined) =>
       assert.ok(n !== undefined && Number.isFinite(n) && n > 0, `${what}: ${n}`);
 
@@ -118,6 +118,21 @@ Deno.test("bench --smoke measures every case and writes JSON its schema accepts"
       positive(`sandbox ${id} p50`, sandbox.summary[id]?.p50Us.median);
       positive(`sandbox ${id} RSS`, sandbox.summary[id]?.connectorRssKiB);
     }
+
+    // Case 7: the direct path was up, carried its runs without the relay, and has every figure.
+    positive("direct ttfb, any path", direct.ttfb.summary.firstByteMs.median);
+    positive("direct ttfb, direct path", direct.ttfb.summary.directFirstByteMs.median);
+    for (const id of ["direct", "relay", "pipe"] as const) {
+      for (const [metric, spread] of Object.entries(direct.summary[id] ?? {})) {
+        positive(`direct case ${id} ${metric}`, spread.median);
+      }
+      assert.ok(direct.summary[id], `direct case ${id}`);
+    }
+    assert.deepEqual(direct.ratios.map((r) => r.baseline), ["relay", "pipe"]);
+    assert.equal(direct.verified.relayedFlowsDuringDirect, 0);
+    assert.ok(direct.verified.relayedBytesDuringDirect < direct.verified.directBytesMoved / 100);
+    assert.ok(direct.verified.relayedBytesDuringRelay >= direct.verified.relayBytesMoved);
+    assert.ok(result.markdown.includes("### 7. Direct (P2P) path"));
 
     // Every target has a verdict.
     assert.ok(result.targets.length >= 5);

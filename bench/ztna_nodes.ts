@@ -58,6 +58,8 @@ export interface RelayOptions {
   idleTimeoutMs: number;
   /** Write a V8 CPU profile into this folder when the relay exits. */
   cpuProfDir?: string;
+  /** More `[intermediate.admin]` keys, e.g. `metrics_public = true`. */
+  admin?: string;
 }
 
 /** Starts `main.ts --role=intermediate` with a config written into the fixture's folder. */
@@ -65,7 +67,9 @@ export async function startRelay(fx: Fixture, options: RelayOptions): Promise<He
   const limits = Object.entries(knownLimits(options.limits)).map(([k, v]) => `${k} = ${v}`);
   const shape: Record<string, unknown> = IntermediateSection.shape;
   // A relay of this build has an admin endpoint: on a free port, so two relays never collide.
-  const admin = "admin" in shape ? '[intermediate.admin]\nlisten = "127.0.0.1:0"\n' : "";
+  const admin = "admin" in shape
+    ? `[intermediate.admin]\nlisten = "127.0.0.1:0"\n${options.admin ?? ""}\n`
+    : "";
   const path = await fx.config(`
 [intermediate]
 listen = "127.0.0.1:${options.port}"
@@ -89,6 +93,11 @@ ${admin}`);
     throw e;
   }
   return relay;
+}
+
+/** Base URL of a relay's admin endpoint (`http://127.0.0.1:<port>`), from its log. */
+export async function adminUrl(relay: HelperProcess): Promise<string> {
+  return (await relay.waitFor(/Admin endpoint listening on "?(https?:\/\/[^"\s]+)/))[1];
 }
 
 /** Options of {@link spawnZtna}. */
@@ -126,12 +135,16 @@ export interface ServiceSpec {
   protocol: "tcp" | "udp";
 }
 
-/** Writes a connector config serving `services` through the relay on `relayPort`. */
+/**
+ * Writes a connector config serving `services` through the relay on `relayPort`; `extra` adds
+ * `[connector]` keys (e.g. `direct = true`).
+ */
 export function connectorConfig(
   fx: Fixture,
   relayPort: number,
   services: Record<string, ServiceSpec>,
   tokenPath: string,
+  extra = "",
 ): Promise<string> {
   const svc = Object.entries(services).map(([id, s]) =>
     `[[connector.service]]\nid = "${id}"\nbackend = "${s.backend}"\nprotocol = "${s.protocol}"\n`
@@ -145,15 +158,20 @@ keepalive_ms = 1000
 idle_timeout_ms = 5000
 reconnect_min_ms = 200
 reconnect_max_ms = 2000
+${extra}
 ${svc}`);
 }
 
-/** Writes a client config forwarding `forwards` (listen → `service` or `service@udp`). */
+/**
+ * Writes a client config forwarding `forwards` (listen → `service` or `service@udp`); `extra` adds
+ * `[client]` keys (e.g. `direct = false`).
+ */
 export function clientConfig(
   fx: Fixture,
   relayPort: number,
   forwards: Record<string, string>,
   tokenPath: string,
+  extra = "",
 ): Promise<string> {
   const fw = Object.entries(forwards).map(([listen, spec]) => {
     const [service, protocol = "tcp"] = spec.split("@");
@@ -168,6 +186,7 @@ keepalive_ms = 1000
 idle_timeout_ms = 5000
 reconnect_min_ms = 200
 reconnect_max_ms = 2000
+${extra}
 ${fw}`);
 }
 

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Lab } from "../lab.ts";
-import { download, parallel, roundTrips, upload } from "../load.ts";
+import { download, type LoadOptions, parallel, roundTrips, upload } from "../load.ts";
 import type { BenchOptions } from "../options.ts";
 import type { TcpCase, TcpPathId, TcpRep } from "../results_schema.ts";
 import { pairedRatio, percentile, spread, type TcpMetric, type TcpMetrics } from "../stats.ts";
@@ -47,6 +47,54 @@ function transferTimeoutMs(bytes: number): number {
 /** Deadline of one round-trip series: 5 ms per round trip plus start-up. */
 function roundTripTimeoutMs(count: number): number {
   return 20_000 + count * 5;
+}
+
+/** Signal and deadline of one bulk transfer of `bytes` (upload, download, parallel). */
+export function transferIo(bytes: number, signal: AbortSignal): LoadOptions {
+  return { signal, timeoutMs: transferTimeoutMs(bytes) };
+}
+
+/** `--rtts` timed 64-byte round trips after `--warmup` untimed ones on one connection. */
+export async function timedRoundTrips(
+  port: number,
+  options: Pick<BenchOptions, "rtts" | "warmup">,
+  signal: AbortSignal,
+): Promise<TcpRep["roundTrips"]> {
+  const rtts = await roundTrips(port, {
+    signal,
+    count: options.rtts,
+    warmup: options.warmup,
+    timeoutMs: roundTripTimeoutMs(options.rtts + options.warmup),
+  });
+  return {
+    warmup: options.warmup,
+    p50Us: percentile(rtts, 50),
+    p99Us: percentile(rtts, 99),
+    minUs: percentile(rtts, 0),
+    maxUs: percentile(rtts, 100),
+    samplesUs: Array.from(rtts, (us) => Math.max(0.1, Math.round(us * 10) / 10)),
+  };
+}
+
+/**
+ * The untimed pass on one path before the first repetition (JIT, QUIC windows, first-flow costs):
+ * up to 16 MiB each way and up to 500 round trips.
+ */
+export async function warmUp(
+  port: number,
+  options: Pick<BenchOptions, "mib" | "rtts">,
+  signal: AbortSignal,
+): Promise<void> {
+  const warmBytes = Math.min(options.mib * MIB, WARMUP_PASS.mib * MIB);
+  await upload(port, warmBytes, transferIo(warmBytes, signal));
+  await download(port, warmBytes, transferIo(warmBytes, signal));
+  const warmRtts = Math.min(WARMUP_PASS.roundTrips, options.rtts);
+  await roundTrips(port, {
+    signal,
+    count: warmRtts,
+    warmup: 0,
+    timeoutMs: roundTripTimeoutMs(warmRtts),
+  });
 }
 
 /** `items` rotated left by `by`. */
@@ -103,22 +151,10 @@ export async function runTcpCase(
   const ports = await startTcpPaths(lab);
   const paths = TCP_PATHS.filter((p) => ports[p.id] !== undefined);
   const bytes = options.mib * MIB;
-  const io = (n: number) => ({ signal, timeoutMs: transferTimeoutMs(n) });
+  const io = (n: number) => transferIo(n, signal);
 
   log("TCP: warm-up pass (not recorded)");
-  for (const p of paths) {
-    const port = ports[p.id] ?? 0;
-    const warmBytes = Math.min(bytes, WARMUP_PASS.mib * MIB);
-    await upload(port, warmBytes, io(warmBytes));
-    await download(port, warmBytes, io(warmBytes));
-    const warmRtts = Math.min(WARMUP_PASS.roundTrips, options.rtts);
-    await roundTrips(port, {
-      signal,
-      count: warmRtts,
-      warmup: 0,
-      timeoutMs: roundTripTimeoutMs(warmRtts),
-    });
-  }
+  for (const p of paths) await warmUp(ports[p.id] ?? 0, options, signal);
 
   const runs: TcpRep[] = [];
   for (let rep = 1; rep <= options.reps; rep++) {
@@ -134,12 +170,6 @@ export async function runTcpCase(
         ...io(bytes),
         flows: options.flows,
       });
-      const rtts = await roundTrips(port, {
-        signal,
-        count: options.rtts,
-        warmup: options.warmup,
-        timeoutMs: roundTripTimeoutMs(options.rtts + options.warmup),
-      });
       const record: TcpRep = {
         path: p.id,
         rep,
@@ -148,14 +178,7 @@ export async function runTcpCase(
         download: down,
         parallelUpload: parallelUp,
         parallelDownload: parallelDown,
-        roundTrips: {
-          warmup: options.warmup,
-          p50Us: percentile(rtts, 50),
-          p99Us: percentile(rtts, 99),
-          minUs: percentile(rtts, 0),
-          maxUs: percentile(rtts, 100),
-          samplesUs: Array.from(rtts, (us) => Math.max(0.1, Math.round(us * 10) / 10)),
-        },
+        roundTrips: await timedRoundTrips(port, options, signal),
       };
       runs.push(record);
       log(`TCP rep ${rep}/${options.reps} ${p.label}: ${describe(record)}`);

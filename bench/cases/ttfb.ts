@@ -10,7 +10,7 @@
 import { freeTcpPort } from "../../tests/_helpers/cluster.ts";
 import type { HelperProcess } from "../helper_process.ts";
 import { type Lab, SERVICES } from "../lab.ts";
-import { firstResponseByte } from "../load.ts";
+import { type FirstByte, firstResponseByte } from "../load.ts";
 import type { BenchOptions } from "../options.ts";
 import type { TtfbCase, TtfbPathId, TtfbSample } from "../results_schema.ts";
 import { pairedRatio, spread } from "../stats.ts";
@@ -26,6 +26,46 @@ export const TTFB_PATHS: ReadonlyArray<{ id: TtfbPathId; label: string }> = [
 
 /** A fresh process has this long to answer. */
 const FIRST_BYTE_TIMEOUT_MS = 30_000;
+
+/**
+ * Starts the clock, spawns a fresh process and runs `body` while it is up (the process is stopped
+ * when `body` settles); a failure names `label` and carries the process's output.
+ */
+export async function withFreshProcess<T>(
+  spawn: () => Promise<HelperProcess>,
+  label: string,
+  body: (proc: HelperProcess, startedAt: number) => Promise<T>,
+): Promise<T> {
+  const startedAt = performance.now();
+  await using proc = await spawn();
+  try {
+    return await body(proc, startedAt);
+  } catch (e) {
+    throw new Error(`${label}: ${e instanceof Error ? e.message : e}\n${proc.output}`, {
+      cause: e,
+    });
+  }
+}
+
+/** Probes `port` every 5 ms until it accepts, then times the first echo byte, from `startedAt`. */
+export function probeFirstByte(
+  port: number,
+  startedAt: number,
+  signal: AbortSignal,
+): Promise<FirstByte> {
+  return firstResponseByte(port, startedAt, {
+    signal,
+    timeoutMs: FIRST_BYTE_TIMEOUT_MS,
+    retryMs: 5,
+  });
+}
+
+/** A progress line's "accepting after …, first byte after …". */
+export function describeFirstByte(first: FirstByte): string {
+  return `accepting after ${first.connectMs.toFixed(0)} ms, first byte after ${
+    first.firstByteMs.toFixed(0)
+  } ms`;
+}
 
 /** Runs case 3. */
 export async function runTtfbCase(
@@ -66,27 +106,13 @@ export async function runTtfbCase(
       if (!ready) continue;
       const port = freeTcpPort();
       const spawn = await ready(port);
-      const startedAt = performance.now();
-      await using proc = await spawn();
-      let first;
-      try {
-        first = await firstResponseByte(port, startedAt, {
-          signal,
-          timeoutMs: FIRST_BYTE_TIMEOUT_MS,
-          retryMs: 5,
-        });
-      } catch (e) {
-        throw new Error(`${p.label}: ${e instanceof Error ? e.message : e}\n${proc.output}`, {
-          cause: e,
-        });
-      }
-      samples.push({ path: p.id, rep, ...first });
-      log(
-        `TTFB ${rep}/${options.ttfb} ${p.label}: accepting after ${
-          first.connectMs.toFixed(0)
-        } ms, ` +
-          `first byte after ${first.firstByteMs.toFixed(0)} ms`,
+      const first = await withFreshProcess(
+        spawn,
+        p.label,
+        (_, startedAt) => probeFirstByte(port, startedAt, signal),
       );
+      samples.push({ path: p.id, rep, ...first });
+      log(`TTFB ${rep}/${options.ttfb} ${p.label}: ${describeFirstByte(first)}`);
     }
   }
   return summarizeTtfb(paths, samples);
