@@ -197,7 +197,7 @@ export type RelayCase = z.infer<typeof RelayCase>;
 
 // ---- Case 5: UDP ----
 
-export const UdpPathId = z.enum(["direct", "hop", "pipe", "ztna"]);
+export const UdpPathId = z.enum(["direct", "hop", "ztna"]);
 export type UdpPathId = z.infer<typeof UdpPathId>;
 
 /** One burst or paced series of probes through one path. */
