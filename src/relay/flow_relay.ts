@@ -88,7 +88,8 @@ async function forward(
   while (true) {
     let chunk: Uint8Array | null;
     try {
-      chunk = await from.next();
+      // Valid until the next read; the awaited write below is done with it by then.
+      chunk = await from.nextReusing();
     } catch {
       await to.close().catch(() => {});
       return;

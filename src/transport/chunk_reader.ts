@@ -5,9 +5,16 @@
  */
 import { concatBytes, type HeaderDecoded, MAX_STREAM_HEADER, ZtnaError } from "../protocol/mod.ts";
 
+/** Size of the one buffer a reader reuses for every `nextReusing()` read (Deno's own chunk size). */
+export const REUSED_READ_BYTES = 64 * 1024;
+
 /** Buffers the front of a byte stream; never holds more than the caller's bound. */
 export class ChunkReader {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #byob: ReadableStreamBYOBReader | undefined;
+  /** The buffer `nextReusing()` lends out; a BYOB read transfers it, so it is swapped each read. */
+  #scratch: ArrayBuffer | undefined;
+  #notBytes = false;
   #buf: Uint8Array = new Uint8Array(0);
   #eof = false;
 
@@ -28,7 +35,7 @@ export class ChunkReader {
   /** Reads one more chunk into the buffer; false at end of stream. */
   async fill(): Promise<boolean> {
     if (this.#eof) return false;
-    const { done, value } = await this.#reader.read();
+    const { done, value } = await this.#read();
     if (done) {
       this.#eof = true;
       return false;
@@ -75,7 +82,7 @@ export class ChunkReader {
       return out;
     }
     if (this.#eof) return null;
-    const { done, value } = await this.#reader.read();
+    const { done, value } = await this.#read();
     if (done) {
       this.#eof = true;
       return null;
@@ -83,8 +90,52 @@ export class ChunkReader {
     return value;
   }
 
+  /**
+   * Like `next()`, but reads into one buffer owned by this reader instead of a fresh 64 KiB one per
+   * read (what a default reader of a Deno byte stream allocates), so bulk forwarding makes no
+   * garbage. The chunk returned is valid only until the next call: finish with it (await the write
+   * that consumes it) before reading again. Falls back to `next()` on streams that are not byte
+   * streams.
+   */
+  async nextReusing(): Promise<Uint8Array | null> {
+    if (this.#buf.byteLength > 0 || this.#eof) return this.next();
+    const byob = this.#byobReader();
+    if (!byob) return this.next();
+    const { done, value } = await byob.read(
+      new Uint8Array(this.#scratch ?? new ArrayBuffer(REUSED_READ_BYTES)),
+    );
+    // Whatever happened, the buffer came back (transferred) with the result, unless the stream errored.
+    if (value) this.#scratch = value.buffer as ArrayBuffer;
+    if (done) {
+      this.#eof = true;
+      return null;
+    }
+    return value;
+  }
+
+  /** A chunk the caller may keep: once in BYOB mode, each such read gets a buffer of its own. */
+  #read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (!this.#byob) return this.#reader.read();
+    return this.#byob.read(new Uint8Array(REUSED_READ_BYTES)) as Promise<
+      ReadableStreamReadResult<Uint8Array>
+    >;
+  }
+
+  #byobReader(): ReadableStreamBYOBReader | undefined {
+    if (this.#byob || this.#notBytes) return this.#byob;
+    this.#reader.releaseLock();
+    try {
+      this.#byob = this.readable.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream: keep the default reader for good.
+      this.#reader = this.readable.getReader();
+      this.#notBytes = true;
+    }
+    return this.#byob;
+  }
+
   /** Stops reading: tells the peer to stop sending (QUIC STOP_SENDING). Never throws. */
   async cancel(reason?: string): Promise<void> {
-    await this.#reader.cancel(reason).catch(() => {});
+    await (this.#byob ?? this.#reader).cancel(reason).catch(() => {});
   }
 }

@@ -190,3 +190,62 @@ Deno.test("ChunkReader.next() rejects when the stream errors", async () => {
   );
   await assert.rejects(reader.next(), /stream reset/);
 });
+
+/** A byte stream like Deno's QUIC receive streams: fills the reader's own buffer when it has one. */
+function byteStreamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (i >= chunks.length) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      const chunk = chunks[i++];
+      const view = controller.byobRequest?.view;
+      if (view) {
+        new Uint8Array(view.buffer, view.byteOffset, chunk.byteLength).set(chunk);
+        controller.byobRequest!.respond(chunk.byteLength);
+      } else controller.enqueue(chunk.slice());
+    },
+  });
+}
+
+Deno.test("nextReusing reads a byte stream into one buffer, header bytes first", async () => {
+  const frame = encodeHeader(HEADER);
+  const body = [Uint8Array.of(1, 2, 3), Uint8Array.of(4, 5), Uint8Array.of(6)];
+  const reader = new ChunkReader(byteStreamOf([concat(frame, Uint8Array.of(9)), ...body]));
+  assert.deepEqual(await reader.readHeader(decodeFlow), HEADER);
+  assert.deepEqual(await reader.nextReusing(), Uint8Array.of(9)); // buffered after the header
+  const seen: number[] = [];
+  let previous: Uint8Array | undefined;
+  for (let c = await reader.nextReusing(); c !== null; c = await reader.nextReusing()) {
+    assert.equal(c.buffer.byteLength, 64 * 1024); // the reader's scratch buffer, not a fresh chunk
+    // The next read transferred the buffer the previous chunk lived in: one buffer, lent again.
+    if (previous) assert.equal(previous.buffer.byteLength, 0);
+    seen.push(...c);
+    previous = c;
+  }
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+  assert.equal(reader.eof, true);
+  assert.equal(await reader.next(), null);
+});
+
+Deno.test("nextReusing falls back to plain reads on a stream that is not a byte stream", async () => {
+  const reader = new ChunkReader(streamOf([Uint8Array.of(1), Uint8Array.of(2, 3)]));
+  assert.deepEqual(await reader.nextReusing(), Uint8Array.of(1));
+  assert.deepEqual(await reader.next(), Uint8Array.of(2, 3));
+  assert.equal(await reader.nextReusing(), null);
+});
+
+Deno.test("next() still hands out chunks of their own after a switch to BYOB reads", async () => {
+  const reader = new ChunkReader(byteStreamOf([Uint8Array.of(1), Uint8Array.of(2)]));
+  const first = await reader.nextReusing();
+  assert.deepEqual(first, Uint8Array.of(1));
+  const kept = await reader.next();
+  assert.deepEqual(kept, Uint8Array.of(2));
+  assert.notEqual(kept!.buffer, first!.buffer);
+  assert.equal(await reader.nextReusing(), null);
+  await reader.cancel("done"); // cancels through the BYOB reader without throwing
+});

@@ -71,8 +71,9 @@ export async function runTcpFlow(
   };
 
   const send = async () => {
+    // One buffer per flow: each frame is written (awaited) before the next TCP read refills it.
+    const buf = new Uint8Array(FRAME_HEADER + DATA_CHUNK);
     while (!aborted) {
-      const buf = new Uint8Array(FRAME_HEADER + DATA_CHUNK);
       let n: number | null;
       try {
         n = await tcp.read(buf.subarray(FRAME_HEADER));
@@ -105,7 +106,8 @@ export async function runTcpFlow(
     while (!aborted) {
       let chunk: Uint8Array | null;
       try {
-        chunk = await input.next();
+        // Valid until the next read: every event below is awaited before the loop reads again.
+        chunk = await input.nextReusing();
       } catch {
         abort("flow_reset");
         return;
