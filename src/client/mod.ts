@@ -44,9 +44,7 @@ export async function runClient(
       log,
     })
     : undefined;
-  const directServices = [
-    ...new Set(config.forward.filter((f) => f.protocol === "tcp").map((f) => f.service)),
-  ];
+  const directServices = [...new Set(config.forward.map((f) => f.service))];
   const probe = () => {
     const session = holder.current;
     if (!session || !directPaths) return;
@@ -90,6 +88,7 @@ export async function runClient(
       queueDepth: config.udp_queue_depth,
       sessionWaitMs: SESSION_WAIT_MS,
       replyTimeoutMs: REPLY_TIMEOUT_MS,
+      direct: directPaths && ((service) => directPaths.get(service)),
       log,
     });
   });

@@ -1,7 +1,10 @@
 /**
  * A local UDP port forwarded to a service: each local source address becomes one flow (opened on a
  * stream, carried in datagrams tagged with the relay's flow id), and replies go back only to the
- * source of that flow. Flows end when idle or when the relay ends their stream. Each flow has one
+ * source of that flow. A new flow opens on the service's direct path when one is up, on the relay
+ * otherwise; it stays on that connection for its life. Flows end when idle or when their stream
+ * ends (relay or connector ended it, or its connection — e.g. a direct path — was lost); the next
+ * datagram from the same source then opens a fresh flow. Each flow has one
  * bounded send queue per direction, drained with a few sends in flight (see datagram_queue.ts); the
  * local socket is read into one reused buffer (Deno would allocate 64 KiB per datagram otherwise).
  * @module
@@ -10,7 +13,6 @@ import type { Logger } from "@logtape/logtape";
 import { encodeDatagram, maxPayload } from "../protocol/mod.ts";
 import { demuxDatagrams } from "../transport/datagram_demux.ts";
 import { DatagramQueue } from "../transport/datagram_queue.ts";
-import type { PeerSession } from "../transport/dial.ts";
 import { closeFlowStream, type OpenedFlow, requestFlow } from "./request_flow.ts";
 import type { SessionHolder } from "./session_holder.ts";
 
@@ -22,6 +24,8 @@ export interface UdpForwardOptions {
   queueDepth: number;
   sessionWaitMs: number;
   replyTimeoutMs: number;
+  /** The live direct connection for a service, if any (direct paths). */
+  direct?: (service: string) => Deno.QuicConn | undefined;
   log: Logger;
 }
 
@@ -33,11 +37,12 @@ interface LocalFlow {
   lastActivity: number;
   /** Datagrams held while the flow is being opened (bounded by queueDepth). */
   waiting: Uint8Array[];
-  /** Local datagrams toward the relay, encoded (made when the flow opens). */
-  toRelay?: DatagramQueue<Uint8Array>;
+  /** Local datagrams toward the flow's connection (relay or direct), encoded; made when it opens. */
+  toPeer?: DatagramQueue<Uint8Array>;
   /** Replies toward the local source. */
   toLocal: DatagramQueue<Uint8Array>;
-  opened?: OpenedFlow & { session: PeerSession };
+  /** The open flow and the connection (relay or direct) that carries its datagrams. */
+  opened?: OpenedFlow & { conn: Deno.QuicConn };
   closed: boolean;
 }
 
@@ -145,12 +150,12 @@ export class UdpForward {
       flow.waiting.push(data.slice()); // the receive buffer is reused
       return;
     }
-    this.#toRelay(flow, data);
+    this.#toPeer(flow, data);
   }
 
-  #toRelay(flow: LocalFlow, data: Uint8Array): void {
+  #toPeer(flow: LocalFlow, data: Uint8Array): void {
     const opened = flow.opened!;
-    const limit = maxPayload(opened.session.conn.maxDatagramSize);
+    const limit = maxPayload(opened.conn.maxDatagramSize);
     if (data.byteLength > limit) {
       this.#drop("oversize");
       this.options.log.debug("Dropped a {size}-byte datagram to {service}: path allows {limit}", {
@@ -160,7 +165,7 @@ export class UdpForward {
       });
       return;
     }
-    const queue = flow.toRelay!;
+    const queue = flow.toPeer!;
     if (queue.full) return this.#drop("queue_full");
     queue.offer(encodeDatagram(opened.flowId, data));
   }
@@ -179,23 +184,36 @@ export class UdpForward {
       this.#flows.delete(key);
       return;
     }
-    const req = await requestFlow(session, service, "udp", this.options.replyTimeoutMs);
+    // A live direct path carries the flow; if it is gone by the time the stream opens, the relay.
+    const direct = this.options.direct?.(service);
+    let path: "direct" | "relay" = direct ? "direct" : "relay";
+    let conn = direct ?? session.conn;
+    let req = await requestFlow({ conn }, service, "udp", this.options.replyTimeoutMs);
+    if (direct && !req.ok && req.code === "no_connector") {
+      path = "relay";
+      conn = session.conn;
+      req = await requestFlow(session, service, "udp", this.options.replyTimeoutMs);
+    }
     if (!req.ok) {
       log.warn("Flow to {service} refused: {code}", { service, code: req.code });
       this.#flows.delete(key);
       return;
     }
     if (flow.closed) return void closeFlowStream(req.flow, "closed");
-    flow.opened = { ...req.flow, session };
-    flow.toRelay = new DatagramQueue({
+    flow.opened = { ...req.flow, conn };
+    flow.toPeer = new DatagramQueue({
       depth: this.options.queueDepth,
-      send: (datagram) => session.conn.sendDatagram(datagram),
+      send: (datagram) => conn.sendDatagram(datagram),
       failed: () => this.#drop("send_failed"),
     });
-    const router = routerFor(session.conn, this.drops);
+    const router = routerFor(conn, this.drops);
     router.flows.set(req.flow.flowId, (payload) => this.#toLocal(flow, payload));
-    log.debug("UDP flow {flowId} to {service} open", { flowId: req.flow.flowId, service });
-    for (const d of flow.waiting.splice(0)) this.#toRelay(flow, d);
+    log.debug("UDP flow {flowId} to {service} open via {path}", {
+      flowId: req.flow.flowId,
+      service,
+      path,
+    });
+    for (const d of flow.waiting.splice(0)) this.#toPeer(flow, d);
     // The stream carries nothing; its end means the relay or connector ended the flow.
     while ((await req.flow.reader.next().catch(() => null)) !== null) { /* ignore */ }
     router.flows.delete(req.flow.flowId);
@@ -206,7 +224,7 @@ export class UdpForward {
   #close(flow: LocalFlow, reason: string): void {
     if (flow.closed) return;
     flow.closed = true;
-    flow.toRelay?.close();
+    flow.toPeer?.close();
     flow.toLocal.close();
     if (flow.opened) void closeFlowStream(flow.opened, reason);
   }

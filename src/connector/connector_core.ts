@@ -40,6 +40,12 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
       connectTimeoutMs: config.connect_timeout_ms,
       idleTimeoutMs: config.direct_idle_timeout_ms,
       punchTimeoutMs: config.direct_punch_timeout_ms,
+      udp: {
+        budget: udpBudget,
+        drops: udpDrops,
+        queueDepth: config.udp_queue_depth,
+        idleMs: config.udp_idle_timeout_ms,
+      },
       log,
     })
     : undefined;

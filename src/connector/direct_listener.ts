@@ -2,8 +2,10 @@
  * The connector's side of direct (P2P) paths: a QUIC listener on the same endpoint it dials its
  * relays from (so the address the relay observed is where peers punch to), accepting only peers
  * that present a relay-signed ticket for this connector, and serving them the ticket's service with
- * the same allow-list as relayed flows. Punching sends QUIC Initials toward the client's candidates
- * so this side's NAT lets the client's packets in.
+ * the same allow-list as relayed flows — TCP flows, and UDP flows with the same per-flow sockets,
+ * caps and idle expiry as relayed ones (their datagrams travel on the direct connection; flow ids
+ * are assigned here, in the REPLY, unique per listener). Punching sends QUIC Initials toward the
+ * client's candidates so this side's NAT lets the client's packets in.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -20,8 +22,16 @@ import {
 import type { EphemeralCert } from "../pki/ephemeral_cert.ts";
 import { ChunkReader } from "../transport/chunk_reader.ts";
 import { ControlChannel } from "../transport/control_channel.ts";
+import { demuxDatagrams } from "../transport/datagram_demux.ts";
 import type { BackendTable } from "./backend_dialer.ts";
-import { refuseFlow, serveTcpFlow } from "./flow_server.ts";
+import {
+  expireIdleUdpFlows,
+  type FlowServerDeps,
+  refuseFlow,
+  serveTcpFlow,
+  serveUdpFlow,
+} from "./flow_server.ts";
+import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
 
 /** A relay this connector is registered with: its ticket key and the id it gave this connection. */
 export interface TicketAuthority {
@@ -37,6 +47,13 @@ export interface DirectListenerOptions {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   punchTimeoutMs: number;
+  /** UDP settings shared with relayed flows; without them direct paths refuse UDP flows. */
+  udp?: {
+    budget: UdpBudget;
+    drops: UdpDrops;
+    queueDepth: number;
+    idleMs: number;
+  };
   log: Logger;
 }
 
@@ -138,14 +155,18 @@ export class DirectListener {
       this.#byIdentity.set(conn, identity);
       await control.send({ type: "direct_welcome", service });
       log.info("Direct path from {identity} for {service} accepted", { identity, service });
+      // Datagrams are read only now that the ticket checked out: before, none is processed.
+      const udp = this.#udpDeps(conn);
+      const datagrams = udp && this.#pumpDatagrams(conn, udp);
       const running = new Set<Promise<void>>();
       while (true) {
         const next = await streams.read().catch(() => ({ done: true as const, value: undefined }));
         if (next.done) break;
-        const p = this.#flow(next.value, identity, service).finally(() => running.delete(p));
+        const p = this.#flow(next.value, identity, service, udp).finally(() => running.delete(p));
         running.add(p);
       }
       await Promise.all(running);
+      await datagrams;
     } catch (e) {
       const code = e instanceof ZtnaError ? e.code : "protocol_error";
       log.warn("Refused a direct connection: {code}", { code });
@@ -155,18 +176,56 @@ export class DirectListener {
     }
   }
 
+  /** What serving UDP flows on `conn` needs; undefined when UDP is not configured. */
+  #udpDeps(conn: Deno.QuicConn): FlowServerDeps | undefined {
+    const { udp, backends, connectTimeoutMs, log } = this.options;
+    if (!udp) return undefined;
+    return {
+      backends,
+      connectTimeoutMs,
+      log,
+      conn,
+      udpFlows: new Map<number, UdpFlow>(),
+      udpBudget: udp.budget,
+      udpDrops: udp.drops,
+      udpQueueDepth: udp.queueDepth,
+    };
+  }
+
+  /** Client → backend datagrams of `conn`'s own UDP flows, and their idle sweep, until it ends. */
+  async #pumpDatagrams(conn: Deno.QuicConn, deps: FlowServerDeps): Promise<void> {
+    const idleMs = this.options.udp!.idleMs;
+    const sweeper = setInterval(
+      () => expireIdleUdpFlows(deps.udpFlows, idleMs),
+      Math.max(100, Math.min(5_000, idleMs / 4)),
+    );
+    try {
+      await demuxDatagrams(
+        conn,
+        (flowId) => {
+          const flow = deps.udpFlows.get(flowId);
+          return flow && ((payload) => flow.toBackend(payload));
+        },
+        (reason) => deps.udpDrops.inc(reason),
+      );
+    } finally {
+      clearInterval(sweeper);
+    }
+  }
+
   async #flow(
     stream: Deno.QuicBidirectionalStream,
     identity: string,
     service: string,
+    udp: FlowServerDeps | undefined,
   ): Promise<void> {
     const reader = new ChunkReader(stream.readable);
     const writer = stream.writable.getWriter();
     const flowId = (this.#flowIds = (this.#flowIds + 1) >>> 0);
     try {
       const open = await reader.readHeader((b) => decodeHeader(b, "open"));
-      // The ticket names one service; direct paths carry TCP flows (UDP stays on the relay).
-      if (open.service !== service || open.protocol === "udp") {
+      // The ticket names one service; UDP flows need the connector's UDP settings.
+      if (open.service !== service || (open.protocol === "udp" && !udp)) {
         const code = open.service !== service ? "unauthorized" : "unknown_service";
         return await refuseFlow(
           { flowId, service: open.service },
@@ -175,6 +234,9 @@ export class DirectListener {
           new ZtnaError(code, code),
           this.options.log,
         );
+      }
+      if (open.protocol === "udp") {
+        return await serveUdpFlow({ flowId, service, identity }, reader, writer, udp!);
       }
       await serveTcpFlow({ flowId, service, identity }, reader, writer, stream, this.options);
     } catch (e) {

@@ -93,8 +93,13 @@ export async function refuseFlow(
   await reader.cancel(code);
 }
 
-async function serveUdpFlow(
-  header: FlowHeader,
+/**
+ * Serves a UDP flow whose REPLY this side sends: a per-flow socket toward the service's backend,
+ * under the identity's and the connector's caps; used for relay and direct flows. The flow lives
+ * until its stream ends or it is idle; `deps.conn` carries its datagrams.
+ */
+export async function serveUdpFlow(
+  header: Pick<FlowHeader, "flowId" | "service" | "identity">,
   reader: ChunkReader,
   writer: WritableStreamDefaultWriter<Uint8Array>,
   deps: FlowServerDeps,

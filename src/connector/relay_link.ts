@@ -71,7 +71,7 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
         type: "register",
         service,
         protocols: deps.backends.protocols(service),
-        direct: authority !== undefined && deps.backends.protocols(service).includes("tcp"),
+        direct: authority !== undefined,
       });
     }
     while (true) {

@@ -16,6 +16,7 @@ import {
 import type { Candidate, ControlMessageInput } from "../protocol/mod.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import type { ConnectorRegistry } from "./registry.ts";
+import { poolKey } from "./flow_relay.ts";
 
 /** What the broker needs to know about a connection. */
 export interface BrokerPeer {
@@ -85,9 +86,12 @@ export class DirectBroker {
     if (!decision.allow) return await refuse("unauthorized");
     this.#sweep();
     if (this.#sessions.size >= MAX_DIRECT_SESSIONS) return await refuse("limit_exceeded");
-    const connector = this.deps.registry.members(msg.service).find((m) =>
-      m.directServices.has(msg.service)
-    );
+    // A direct path carries the service's TCP and UDP flows: a member of either pool will do.
+    const { registry } = this.deps;
+    const connector = [
+      ...registry.members(poolKey(msg.service, "tcp")),
+      ...registry.members(poolKey(msg.service, "udp")),
+    ].find((m) => m.directServices.has(msg.service));
     if (!connector) return await refuse("no_connector");
     const sessionId = randomId();
     this.#sessions.set(sessionId, {

@@ -1,13 +1,16 @@
 /**
  * Direct (P2P) paths on loopback: brokered through the relay, authenticated by a relay ticket,
- * used for new flows while up; signalling bound to the session's two connections; a peer without a
- * ticket is refused at the connector. (The NAT cases run in network namespaces: tests/netns/.)
+ * used for new flows while up (TCP and UDP); signalling bound to the session's two connections; a
+ * peer without a ticket is refused at the connector. (The NAT cases run in network namespaces: tests/netns/.)
  * @module
  */
 import assert from "node:assert/strict";
 import { ControlChannel } from "../../src/transport/control_channel.ts";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { closedWith, rawConnect, rawSession } from "../_helpers/raw_peer.ts";
+import { adminCall } from "../_helpers/admin_http.ts";
+import { metricSum } from "../_helpers/metrics.ts";
+import { echoExchange, udpClient, udpEcho } from "../_helpers/udp.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -45,6 +48,118 @@ Deno.test("direct path: brokered, authenticated, and used for new flows", opts, 
     await backend.shutdown();
   }
 });
+
+Deno.test(
+  "direct path: UDP flows take it, the relay carries none of their datagrams, isolation holds",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("direct-udp");
+    const echo = udpEcho();
+    try {
+      const relayPort = freeUdpPort();
+      const { url, adminToken } = await fx.adminRelay(relayPort);
+      const relayed = async () => {
+        const text = (await adminCall(url, "/metrics", { token: adminToken })).text;
+        return {
+          datagrams: metricSum(text, "ztna_relayed_datagrams_total"),
+          bytes: metricSum(text, "ztna_relayed_bytes_total"),
+        };
+      };
+      // A UDP-only service: its connector offers direct paths for it too.
+      const connector = await fx.connector(
+        [relayPort],
+        { echo: { backend: `127.0.0.1:${echo.port}`, protocol: "udp" } },
+        (await fx.token("connector", { services: ["echo"] })).path,
+        { extra: "direct = true" },
+      );
+      const clients = [];
+      for (let i = 0; i < 2; i++) {
+        const local = freeUdpPort();
+        const client = await fx.client(
+          [relayPort],
+          { [`127.0.0.1:${local}`]: "echo@udp" },
+          (await fx.token("client", { services: ["echo"] })).path,
+          { extra: "direct = true", logLevel: "debug" },
+        );
+        await client.waitFor(/Direct path to "?echo"? is up/, 15_000);
+        clients.push({ client, local });
+      }
+      await connector.waitFor(/Direct path from "?client-\d+"? for "?echo"? accepted/);
+      const before = await relayed();
+      const [a, b] = await Promise.all([
+        echoExchange(clients[0].local, "alice", 2_000, { window: 32 }),
+        echoExchange(clients[1].local, "bob", 2_000, { window: 32 }),
+      ]);
+      assert.equal(a.answered, 2_000);
+      assert.equal(b.answered, 2_000);
+      assert.deepEqual(a.foreign, [], "alice saw none of bob's replies");
+      assert.deepEqual(b.foreign, [], "bob saw none of alice's replies");
+      for (const { client } of clients) await client.waitFor(/UDP flow .* open via "?direct/);
+      const after = await relayed();
+      assert.equal(after.datagrams, before.datagrams, "no datagram went through the relay");
+      assert.equal(after.bytes, before.bytes, "no byte went through the relay");
+    } finally {
+      echo.close();
+    }
+  },
+);
+
+Deno.test(
+  "direct path: a UDP flow ends with its lost direct path; the next datagram opens one on the relay",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("direct-udp-lost");
+    const echo = udpEcho({ tagPort: true });
+    try {
+      const relayPort = freeUdpPort();
+      const { url, adminToken } = await fx.adminRelay(relayPort);
+      const relayedDatagrams = async () =>
+        metricSum(
+          (await adminCall(url, "/metrics", { token: adminToken })).text,
+          "ztna_relayed_datagrams_total",
+        );
+      const services = { echo: { backend: `127.0.0.1:${echo.port}`, protocol: "udp" as const } };
+      const connectorToken = (await fx.token("connector", { services: ["echo"] })).path;
+      const direct = await fx.connector([relayPort], services, connectorToken, {
+        extra: "direct = true",
+      });
+      const local = freeUdpPort();
+      const client = await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${local}`]: "echo@udp" },
+        (await fx.token("client", { services: ["echo"] })).path,
+        { extra: "direct = true\ndirect_retry_ms = 500", logLevel: "debug" },
+      );
+      await client.waitFor(/Direct path to "?echo"? is up/, 15_000);
+      const c = udpClient(local);
+      try {
+        const ask = async (text: string) => {
+          // Datagrams may be lost while the connector changes: ask until answered.
+          for (let i = 0; i < 40; i++) {
+            await c.send(new TextEncoder().encode(text));
+            const reply = await c.receive(250);
+            if (reply) return new TextDecoder().decode(reply);
+          }
+          throw new Error(`no answer to ${text}`);
+        };
+        assert.match(await ask("one"), /^\d+:one$/);
+        await client.waitFor(/UDP flow .* open via "?direct/);
+        assert.equal(await relayedDatagrams(), 0);
+        // The direct path goes away mid-flow; a connector without direct paths takes over.
+        await direct.stop();
+        await client.waitFor(/Direct path to "?echo"? lost/, 10_000);
+        await fx.connector([relayPort], services, connectorToken);
+        assert.match(await ask("two"), /^\d+:two$/);
+        await client.waitFor(/UDP flow .* open via "?relay/, 10_000);
+        assert.ok(await relayedDatagrams() > 0, "the new flow's datagrams went through the relay");
+      } finally {
+        c.close();
+      }
+    } finally {
+      echo.close();
+    }
+  },
+);
 
 Deno.test(
   "direct path: a peer without a valid ticket is refused by the connector",
