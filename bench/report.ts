@@ -6,7 +6,7 @@
  */
 import { TCP_METRICS } from "./cases/tcp.ts";
 import type { BenchResult, IdleStep, TcpPathId } from "./results_schema.ts";
-import { type Spread, spread, type TcpMetric } from "./stats.ts";
+import { FLOW_METRICS, type Spread, spread, type TcpMetric } from "./stats.ts";
 
 /** What the report is made of: the result without its own markdown. */
 export type ReportInput = Omit<BenchResult, "markdown">;
@@ -281,13 +281,6 @@ function sandboxSection(r: ReportInput): string[] {
   ];
 }
 
-const DIRECT_METRICS = [
-  ["uploadMbps", "upload Mbit/s"],
-  ["downloadMbps", "download Mbit/s"],
-  ["p50Us", "p50 µs"],
-  ["p99Us", "p99 µs"],
-] as const;
-
 function directSection(r: ReportInput): string[] {
   const c = r.direct;
   if (!c) return [];
@@ -333,24 +326,18 @@ function directSection(r: ReportInput): string[] {
     `trips of 64 B after ${o.warmup} warm-up. Cells: median (min–max) over the repetitions.`,
     "",
     ...table(
-      ["path", ...DIRECT_METRICS.map(([, title]) => title)],
-      ["---", ...DIRECT_METRICS.map(() => "---:")],
-      c.paths.map((p) => [
-        p.label,
-        ...DIRECT_METRICS.map(([m]) => cell(c.summary[p.id]?.[m], n0)),
-      ]),
+      ["path", ...FLOW_METRICS.map((m) => TCP_TITLES[m])],
+      ["---", ...FLOW_METRICS.map(() => "---:")],
+      c.paths.map((p) => [p.label, ...FLOW_METRICS.map((m) => cell(c.summary[p.id]?.[m], n0))]),
     ),
     "",
     "Direct ÷ each path, paired per repetition (throughput: above 1 means direct moves more; " +
     "latency: below 1 means direct answers faster):",
     "",
     ...table(
-      ["direct ÷", ...DIRECT_METRICS.map(([, title]) => title.replace(/ (Mbit\/s|µs)$/, ""))],
-      ["---", ...DIRECT_METRICS.map(() => "---:")],
-      c.ratios.map((row) => [
-        label(row.baseline),
-        ...DIRECT_METRICS.map(([m]) => cell(row[m], r3)),
-      ]),
+      ["direct ÷", ...FLOW_METRICS.map((m) => TCP_TITLES[m].replace(/ (Mbit\/s|µs)$/, ""))],
+      ["---", ...FLOW_METRICS.map(() => "---:")],
+      c.ratios.map((row) => [label(row.baseline), ...FLOW_METRICS.map((m) => cell(row[m], r3))]),
     ),
     "",
     `Relay counters: during the direct runs (warm-up included) ${n0(v.relayedFlowsDuringDirect)} ` +

@@ -262,6 +262,14 @@ export type UdpCase = z.infer<typeof UdpCase>;
 export const SandboxPathId = z.enum(["worker", "main"]);
 export type SandboxPathId = z.infer<typeof SandboxPathId>;
 
+/** Single-flow upload and download, round-trip p50 and p99: medians and ranges, or ratios. */
+const FlowSpreads = z.strictObject({
+  uploadMbps: Spread,
+  downloadMbps: Spread,
+  p50Us: Spread,
+  p99Us: Spread,
+});
+
 /** One repetition through one connector. */
 export const SandboxRep = z.strictObject({
   path: SandboxPathId,
@@ -280,11 +288,7 @@ export const SandboxCase = z.strictObject({
   runs: z.array(SandboxRep).min(1),
   summary: z.partialRecord(
     SandboxPathId,
-    z.strictObject({
-      uploadMbps: Spread,
-      downloadMbps: Spread,
-      p50Us: Spread,
-      p99Us: Spread,
+    FlowSpreads.extend({
       /** The connector process's RSS once registered, before any traffic. */
       connectorIdleRssKiB: Pos,
       /** The connector process's RSS after the measurements (depends on what it carried before). */
@@ -292,12 +296,7 @@ export const SandboxCase = z.strictObject({
     }),
   ),
   /** Worker ÷ main thread, paired per repetition. */
-  ratios: z.strictObject({
-    uploadMbps: Spread,
-    downloadMbps: Spread,
-    p50Us: Spread,
-    p99Us: Spread,
-  }),
+  ratios: FlowSpreads,
 });
 export type SandboxCase = z.infer<typeof SandboxCase>;
 
@@ -340,13 +339,6 @@ export const DirectRep = z.strictObject({
 });
 export type DirectRep = z.infer<typeof DirectRep>;
 
-const DirectSummary = z.strictObject({
-  uploadMbps: Spread,
-  downloadMbps: Spread,
-  p50Us: Spread,
-  p99Us: Spread,
-});
-
 /** Case 7: a client → connector direct path against the relayed one, in the same run. */
 export const DirectCase = z.strictObject({
   /** The service both clients reach through one connector with `direct = true`. */
@@ -362,9 +354,9 @@ export const DirectCase = z.strictObject({
   }),
   paths: z.array(z.strictObject({ id: DirectPathId, label: z.string() })).min(2),
   runs: z.array(DirectRep).min(1),
-  summary: z.partialRecord(DirectPathId, DirectSummary),
+  summary: z.partialRecord(DirectPathId, FlowSpreads),
   /** direct ÷ each other path, paired per repetition. */
-  ratios: z.array(DirectSummary.extend({ baseline: DirectPathId })),
+  ratios: z.array(FlowSpreads.extend({ baseline: DirectPathId })),
   /** The relay's counters over every direct measurement (warm-up and timed), against the bytes. */
   verified: z.strictObject({
     directBytesMoved: Pos,

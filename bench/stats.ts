@@ -60,6 +60,29 @@ export function pairedRatio<M extends string>(
   return spread(a.map((x, i) => x[metric] / b[i][metric]));
 }
 
+/** {@link spread} of each of `metrics` over the repetitions `reps`. */
+export function spreadOf<M extends string>(
+  reps: ReadonlyArray<Readonly<Record<M, number>>>,
+  metrics: readonly M[],
+): Record<M, Spread> {
+  return Object.fromEntries(metrics.map((m) => [m, spread(reps.map((r) => r[m]))])) as Record<
+    M,
+    Spread
+  >;
+}
+
+/**
+ * {@link pairedRatio} `a ÷ b` of each of `metrics`.
+ * @throws {RangeError} when the two have different numbers of repetitions, or none
+ */
+export function pairedRatios<M extends string>(
+  a: ReadonlyArray<Readonly<Record<M, number>>>,
+  b: ReadonlyArray<Readonly<Record<M, number>>>,
+  metrics: readonly M[],
+): Record<M, Spread> {
+  return Object.fromEntries(metrics.map((m) => [m, pairedRatio(a, b, m)])) as Record<M, Spread>;
+}
+
 /** True when `value` meets `goal` under `op`. */
 export function meets(value: number, op: TargetOp, goal: number): boolean {
   switch (op) {
@@ -80,6 +103,10 @@ export type TcpMetric =
   | "parallelDownloadMbps"
   | "p50Us"
   | "p99Us";
+
+/** The single-flow metrics (cases 6 and 7): one upload, one download, round-trip p50 and p99. */
+export const FLOW_METRICS = ["uploadMbps", "downloadMbps", "p50Us", "p99Us"] as const;
+export type FlowMetric = typeof FLOW_METRICS[number];
 
 /** One repetition of one TCP path: one value per metric. */
 export type TcpMetrics = Record<TcpMetric, number>;

@@ -20,10 +20,9 @@ import { freeTcpPort } from "../../tests/_helpers/cluster.ts";
 import { metricSum } from "../../tests/_helpers/metrics.ts";
 import type { HelperProcess } from "../helper_process.ts";
 import type { Lab } from "../lab.ts";
-import { download, upload } from "../load.ts";
 import type { BenchOptions } from "../options.ts";
 import type { DirectCase, DirectPathId, DirectRep, DirectTtfbSample } from "../results_schema.ts";
-import { pairedRatio, spread } from "../stats.ts";
+import { FLOW_METRICS, pairedRatios, spreadOf } from "../stats.ts";
 import {
   adminUrl,
   clientConfig,
@@ -32,7 +31,7 @@ import {
   spawnZtna,
   UNLIMITED,
 } from "../ztna_nodes.ts";
-import { rotate, timedRoundTrips, transferIo, warmUp } from "./tcp.ts";
+import { rotate, roundTripBytes, singleFlow, warmUp } from "./tcp.ts";
 import { describeFirstByte, probeFirstByte, withFreshProcess } from "./ttfb.ts";
 
 /** The service of this case's connector. */
@@ -67,11 +66,6 @@ const DIRECT_RELAYED_SHARE = 0.01;
 
 const MIB = 1024 * 1024;
 
-/** Bytes on the wire of a round-trip series: the 64-byte requests and answers and the preamble. */
-function roundTripBytes(options: Pick<BenchOptions, "rtts" | "warmup">): number {
-  return (options.rtts + options.warmup) * 64 * 2;
-}
-
 /** The relay's counters that tell which path flows took. */
 interface RelayCounters {
   /** `ztna_relayed_bytes_total`, both directions. */
@@ -97,20 +91,39 @@ function delta(a: RelayCounters, b: RelayCounters): RelayCounters {
 }
 
 /**
- * Throws unless the relay's counters say `path` carried `moved` bytes as it should: direct runs
- * open no flow on the relay and leave under 1 % of their bytes on it; relayed runs leave all.
+ * What the relay's counters did around each measurement; {@link check} throws unless they say the
+ * path carried the bytes as it should: direct runs open no flow on the relay and leave under 1 % of
+ * their bytes on it; relayed runs leave all of them.
  */
-function verify(path: DirectPathId, what: string, moved: number, d: RelayCounters): void {
-  if (path === "direct" && (d.flows > 0 || d.bytes >= DIRECT_RELAYED_SHARE * moved)) {
-    throw new Error(
-      `Direct path not verified (${what}): the relay opened ${d.flows} flow(s) and relayed ` +
-        `${d.bytes} bytes while ${moved} bytes went through the direct client`,
-    );
+class RelayLedger {
+  readonly #entries: Array<RelayCounters & { path: DirectPathId; moved: number }> = [];
+
+  check(path: DirectPathId, what: string, moved: number, d: RelayCounters): void {
+    if (path === "direct" && (d.flows > 0 || d.bytes >= DIRECT_RELAYED_SHARE * moved)) {
+      throw new Error(
+        `Direct path not verified (${what}): the relay opened ${d.flows} flow(s) and relayed ` +
+          `${d.bytes} bytes while ${moved} bytes went through the direct client`,
+      );
+    }
+    if (path === "relay" && d.bytes < moved) {
+      throw new Error(
+        `Relayed path not verified (${what}): the relay counted ${d.bytes} bytes of ${moved}`,
+      );
+    }
+    this.#entries.push({ path, moved, ...d });
   }
-  if (path === "relay" && d.bytes < moved) {
-    throw new Error(
-      `Relayed path not verified (${what}): the relay counted ${d.bytes} bytes of ${moved}`,
-    );
+
+  /** Totals for the report. */
+  totals(): DirectCase["verified"] {
+    const sum = (path: DirectPathId, key: "moved" | "bytes" | "flows") =>
+      this.#entries.filter((e) => e.path === path).reduce((n, e) => n + e[key], 0);
+    return {
+      directBytesMoved: sum("direct", "moved"),
+      relayedBytesDuringDirect: sum("direct", "bytes"),
+      relayedFlowsDuringDirect: sum("direct", "flows"),
+      relayBytesMoved: sum("relay", "moved"),
+      relayedBytesDuringRelay: sum("relay", "bytes"),
+    };
   }
 }
 
@@ -224,29 +237,42 @@ async function timeFreshClients(
   return samples;
 }
 
-/** One single-flow measurement of a path, checked against the relay's counters. */
-async function measurePath(
+/** Runs `measure` on `path`, checked against the relay's counters; it resolves with bytes moved. */
+async function checked<T extends { moved: number }>(
   path: DirectPathId,
-  port: number,
-  options: BenchOptions,
-  metricsUrl: string,
+  what: string,
+  world: DirectWorld,
+  ledger: RelayLedger,
   signal: AbortSignal,
-): Promise<Omit<DirectRep, "rep" | "position">> {
-  const bytes = options.mib * MIB;
-  const before = await readCounters(metricsUrl, signal);
-  const up = await upload(port, bytes, transferIo(bytes, signal));
-  const down = await download(port, bytes, transferIo(bytes, signal));
-  const roundTrips = await timedRoundTrips(port, options, signal);
-  const d = delta(before, await readCounters(metricsUrl, signal));
-  verify(path, "timed run", 2 * bytes + roundTripBytes(options), d);
-  return {
-    path,
-    upload: up,
-    download: down,
-    roundTrips,
-    relayedBytes: d.bytes,
-    relayedFlows: d.flows,
-  };
+  measure: () => Promise<T>,
+): Promise<T & { relayed: RelayCounters }> {
+  const before = await readCounters(world.metricsUrl, signal);
+  const result = await measure();
+  const relayed = delta(before, await readCounters(world.metricsUrl, signal));
+  ledger.check(path, what, result.moved, relayed);
+  return { ...result, relayed };
+}
+
+/** Starts a long-lived client of the service with `direct = true | false`, its own identity. */
+async function startClient(
+  lab: Lab,
+  world: DirectWorld,
+  port: number,
+  direct: boolean,
+): Promise<HelperProcess> {
+  // Each its own identity, so the relay's per-identity path reports stay apart.
+  const token = await lab.fx.token("client", { services: [DIRECT_SERVICE] });
+  const config = await clientConfig(
+    lab.fx,
+    world.relayPort,
+    { [`127.0.0.1:${port}`]: DIRECT_SERVICE },
+    token.path,
+    `direct = ${direct}`,
+  );
+  return spawnZtna("client", config, {
+    name: `client-${direct ? "direct" : "relayed"}`,
+    cpuProfDir: lab.options.cpuProfDir,
+  });
 }
 
 /** Runs case 7. */
@@ -269,69 +295,41 @@ export async function runDirectCase(
     relay: freeTcpPort(),
     pipe: pipePort,
   };
-  const clients: Partial<Record<DirectPathId, HelperProcess>> = {};
   const relayMark = world.relay.mark();
-  for (const id of ["direct", "relay"] as const) {
-    // Each its own identity, so the relay's per-identity path reports stay apart.
-    const token = await lab.fx.token("client", { services: [DIRECT_SERVICE] });
-    const config = await clientConfig(
-      lab.fx,
-      world.relayPort,
-      { [`127.0.0.1:${ports[id]}`]: DIRECT_SERVICE },
-      token.path,
-      `direct = ${id === "direct"}`,
-    );
-    clients[id] = stack.use(
-      await spawnZtna("client", config, {
-        name: `client-${id}`,
-        cpuProfDir: lab.options.cpuProfDir,
-      }),
-    );
-  }
-  const direct = clients.direct;
-  if (!direct) throw new Error("unreachable: the direct client was started above");
+  const direct = stack.use(await startClient(lab, world, ports.direct, true));
+  const relayed = stack.use(await startClient(lab, world, ports.relay, false));
   await direct.waitFor(DIRECT_UP, DIRECT_UP_TIMEOUT_MS);
-  await clients.relay?.waitFor(/Connected to relay/, READY_TIMEOUT_MS);
+  await relayed.waitFor(/Connected to relay/, READY_TIMEOUT_MS);
   await world.relay.waitFor(/now take the "?direct"? path/, READY_TIMEOUT_MS, relayMark);
 
-  let directMoved = 0;
-  let relayMoved = 0;
-  const onDirect = { bytes: 0, flows: 0 };
-  let onRelay = 0;
-  const tally = (r: Pick<DirectRep, "path" | "relayedBytes" | "relayedFlows">, moved: number) => {
-    if (r.path === "direct") {
-      directMoved += moved;
-      onDirect.bytes += r.relayedBytes;
-      onDirect.flows += r.relayedFlows;
-    } else if (r.path === "relay") {
-      relayMoved += moved;
-      onRelay += r.relayedBytes;
-    }
-  };
-
+  const ledger = new RelayLedger();
   log("direct: warm-up pass (not recorded; the relay's counters are checked)");
   for (const p of DIRECT_PATHS) {
-    const before = await readCounters(world.metricsUrl, signal);
-    await warmUp(ports[p.id], options, signal);
-    const d = delta(before, await readCounters(world.metricsUrl, signal));
-    const warm = Math.min(options.mib, 16) * MIB;
-    const moved = 2 * warm + Math.min(500, options.rtts) * 64 * 2;
-    verify(p.id, "warm-up", moved, d);
-    tally({ path: p.id, relayedBytes: d.bytes, relayedFlows: d.flows }, moved);
+    await checked(p.id, "warm-up", world, ledger, signal, async () => ({
+      moved: await warmUp(ports[p.id], options, signal),
+    }));
   }
 
   const runs: DirectRep[] = [];
   for (let rep = 1; rep <= options.reps; rep++) {
     for (const [position, p] of rotate(DIRECT_PATHS, rep - 1).entries()) {
-      const run = {
-        rep,
-        position,
-        ...await measurePath(p.id, ports[p.id], options, world.metricsUrl, signal),
-      };
+      const m = await checked(p.id, `repetition ${rep}`, world, ledger, signal, async () => ({
+        ...await singleFlow(ports[p.id], options, signal),
+        moved: 2 * options.mib * MIB + roundTripBytes(options.rtts + options.warmup),
+      }));
       if (DIRECT_LOST.test(direct.output)) {
         throw new Error(`The direct path was lost during the measurements\n${direct.output}`);
       }
-      tally(run, 2 * options.mib * MIB + roundTripBytes(options));
+      const run: DirectRep = {
+        path: p.id,
+        rep,
+        position,
+        upload: m.upload,
+        download: m.download,
+        roundTrips: m.roundTrips,
+        relayedBytes: m.relayed.bytes,
+        relayedFlows: m.relayed.flows,
+      };
       runs.push(run);
       log(
         `direct rep ${rep}/${options.reps} ${p.label}: up ${run.upload.mbps.toFixed(0)}, down ` +
@@ -341,16 +339,7 @@ export async function runDirectCase(
       );
     }
   }
-  return {
-    ...summarizeDirect(ttfb, runs),
-    verified: {
-      directBytesMoved: directMoved,
-      relayedBytesDuringDirect: onDirect.bytes,
-      relayedFlowsDuringDirect: onDirect.flows,
-      relayBytesMoved: relayMoved,
-      relayedBytesDuringRelay: onRelay,
-    },
-  };
+  return { ...summarizeDirect(ttfb, runs), verified: ledger.totals() };
 }
 
 /** Summary and ratios of the samples and repetitions. */
@@ -368,41 +357,21 @@ export function summarizeDirect(
   const summary: DirectCase["summary"] = {};
   for (const p of DIRECT_PATHS) {
     const reps = metrics(p.id);
-    if (reps.length === 0) continue;
-    summary[p.id] = {
-      uploadMbps: spread(reps.map((r) => r.uploadMbps)),
-      downloadMbps: spread(reps.map((r) => r.downloadMbps)),
-      p50Us: spread(reps.map((r) => r.p50Us)),
-      p99Us: spread(reps.map((r) => r.p99Us)),
-    };
+    if (reps.length > 0) summary[p.id] = spreadOf(reps, FLOW_METRICS);
   }
   const direct = metrics("direct");
-  const ratios = DIRECT_PATHS.filter((p) => p.id !== "direct").map((p) => {
-    const base = metrics(p.id);
-    return {
-      baseline: p.id,
-      uploadMbps: pairedRatio(direct, base, "uploadMbps"),
-      downloadMbps: pairedRatio(direct, base, "downloadMbps"),
-      p50Us: pairedRatio(direct, base, "p50Us"),
-      p99Us: pairedRatio(direct, base, "p99Us"),
-    };
-  });
-  const col = (m: "connectMs" | "firstByteMs" | "directUpMs" | "directFirstByteMs") =>
-    spread(ttfb.map((s) => s[m]));
   return {
     service: DIRECT_SERVICE,
     ttfb: {
       samples: ttfb,
-      summary: {
-        connectMs: col("connectMs"),
-        firstByteMs: col("firstByteMs"),
-        directUpMs: col("directUpMs"),
-        directFirstByteMs: col("directFirstByteMs"),
-      },
+      summary: spreadOf(ttfb, ["connectMs", "firstByteMs", "directUpMs", "directFirstByteMs"]),
     },
     paths: [...DIRECT_PATHS],
     runs,
     summary,
-    ratios,
+    ratios: DIRECT_PATHS.filter((p) => p.id !== "direct").map((p) => ({
+      baseline: p.id,
+      ...pairedRatios(direct, metrics(p.id), FLOW_METRICS),
+    })),
   };
 }

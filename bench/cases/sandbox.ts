@@ -9,20 +9,17 @@
  * @module
  */
 import type { Lab } from "../lab.ts";
-import { download, roundTrips, upload } from "../load.ts";
 import type { BenchOptions } from "../options.ts";
 import { rssKiB } from "../proc_stats.ts";
 import type { SandboxCase, SandboxPathId, SandboxRep } from "../results_schema.ts";
-import { pairedRatio, percentile, spread } from "../stats.ts";
-import { rotate } from "./tcp.ts";
+import { FLOW_METRICS, pairedRatios, spreadOf } from "../stats.ts";
+import { rotate, singleFlow, warmUp } from "./tcp.ts";
 
 /** The two connectors, in table order. */
 export const SANDBOX_PATHS: ReadonlyArray<{ id: SandboxPathId; label: string }> = [
   { id: "worker", label: "connector data plane in its Worker sandbox (as shipped)" },
   { id: "main", label: "same data plane on the connector's main thread (no sandbox)" },
 ];
-
-const MIB = 1024 * 1024;
 
 /** Runs case 6. */
 export async function runSandboxCase(
@@ -41,34 +38,21 @@ export async function runSandboxCase(
     worker: ztna.idleRssKiB.connector,
     main: ztna.idleRssKiB.connectorUnsandboxed,
   };
-  const bytes = options.mib * MIB;
-  const io = { signal, timeoutMs: 20_000 + (bytes / 5e6) * 1_000 };
-  const rttOptions = {
-    signal,
-    count: options.rtts,
-    warmup: options.warmup,
-    timeoutMs: 20_000 + (options.rtts + options.warmup) * 5,
-  };
   // The unsandboxed path has not carried traffic yet: one untimed pass, as the TCP case does.
-  const warmBytes = Math.min(bytes, 16 * MIB);
-  await upload(ports.main, warmBytes, io);
-  await download(ports.main, warmBytes, io);
+  await warmUp(ports.main, options, signal);
 
   const runs: SandboxRep[] = [];
   for (let rep = 1; rep <= options.reps; rep++) {
     for (const [position, p] of rotate(SANDBOX_PATHS, rep - 1).entries()) {
-      const port = ports[p.id];
-      const up = await upload(port, bytes, io);
-      const down = await download(port, bytes, io);
-      const rtts = await roundTrips(port, rttOptions);
+      const m = await singleFlow(ports[p.id], options, signal);
       const run: SandboxRep = {
         path: p.id,
         rep,
         position,
-        uploadMbps: up.mbps,
-        downloadMbps: down.mbps,
-        p50Us: percentile(rtts, 50),
-        p99Us: percentile(rtts, 99),
+        uploadMbps: m.upload.mbps,
+        downloadMbps: m.download.mbps,
+        p50Us: m.roundTrips.p50Us,
+        p99Us: m.roundTrips.p99Us,
       };
       runs.push(run);
       log(
@@ -84,10 +68,7 @@ export async function runSandboxCase(
     const rss = await rssKiB(pids[p.id]);
     if (rss === undefined) throw new Error(`The ${p.label} exited during the measurement`);
     summary[p.id] = {
-      uploadMbps: spread(r.map((x) => x.uploadMbps)),
-      downloadMbps: spread(r.map((x) => x.downloadMbps)),
-      p50Us: spread(r.map((x) => x.p50Us)),
-      p99Us: spread(r.map((x) => x.p99Us)),
+      ...spreadOf(r, FLOW_METRICS),
       connectorIdleRssKiB: idleRss[p.id],
       connectorRssKiB: rss,
     };
@@ -98,11 +79,6 @@ export async function runSandboxCase(
     paths: [...SANDBOX_PATHS],
     runs,
     summary,
-    ratios: {
-      uploadMbps: pairedRatio(worker, main, "uploadMbps"),
-      downloadMbps: pairedRatio(worker, main, "downloadMbps"),
-      p50Us: pairedRatio(worker, main, "p50Us"),
-      p99Us: pairedRatio(worker, main, "p99Us"),
-    },
+    ratios: pairedRatios(worker, main, FLOW_METRICS),
   };
 }

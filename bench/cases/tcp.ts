@@ -12,7 +12,7 @@ import type { Lab } from "../lab.ts";
 import { download, type LoadOptions, parallel, roundTrips, upload } from "../load.ts";
 import type { BenchOptions } from "../options.ts";
 import type { TcpCase, TcpPathId, TcpRep } from "../results_schema.ts";
-import { pairedRatio, percentile, spread, type TcpMetric, type TcpMetrics } from "../stats.ts";
+import { pairedRatios, percentile, spreadOf, type TcpMetric, type TcpMetrics } from "../stats.ts";
 
 /** TCP paths in table order. */
 export const TCP_PATHS: ReadonlyArray<{ id: TcpPathId; label: string }> = [
@@ -78,13 +78,13 @@ export async function timedRoundTrips(
 
 /**
  * The untimed pass on one path before the first repetition (JIT, QUIC windows, first-flow costs):
- * up to 16 MiB each way and up to 500 round trips.
+ * up to 16 MiB each way and up to 500 round trips. Resolves with the payload bytes it moved.
  */
 export async function warmUp(
   port: number,
   options: Pick<BenchOptions, "mib" | "rtts">,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<number> {
   const warmBytes = Math.min(options.mib * MIB, WARMUP_PASS.mib * MIB);
   await upload(port, warmBytes, transferIo(warmBytes, signal));
   await download(port, warmBytes, transferIo(warmBytes, signal));
@@ -95,6 +95,24 @@ export async function warmUp(
     warmup: 0,
     timeoutMs: roundTripTimeoutMs(warmRtts),
   });
+  return 2 * warmBytes + roundTripBytes(warmRtts);
+}
+
+/** Payload bytes of `count` 64-byte round trips, both ways. */
+export function roundTripBytes(count: number): number {
+  return count * 64 * 2;
+}
+
+/** One single-flow measurement of a path: upload, download, then the round trips. */
+export async function singleFlow(
+  port: number,
+  options: Pick<BenchOptions, "mib" | "rtts" | "warmup">,
+  signal: AbortSignal,
+): Promise<Pick<TcpRep, "upload" | "download" | "roundTrips">> {
+  const bytes = options.mib * MIB;
+  const up = await upload(port, bytes, transferIo(bytes, signal));
+  const down = await download(port, bytes, transferIo(bytes, signal));
+  return { upload: up, download: down, roundTrips: await timedRoundTrips(port, options, signal) };
 }
 
 /** `items` rotated left by `by`. */
@@ -195,33 +213,12 @@ export function summarizeTcp(
 ): TcpCase {
   const of = (id: TcpPathId) => runs.filter((r) => r.path === id).map(tcpMetrics);
   const summary: TcpCase["summary"] = {};
-  for (const p of paths) {
-    const reps = of(p.id);
-    const col = (m: TcpMetric) => spread(reps.map((r) => r[m]));
-    summary[p.id] = {
-      uploadMbps: col("uploadMbps"),
-      downloadMbps: col("downloadMbps"),
-      parallelUploadMbps: col("parallelUploadMbps"),
-      parallelDownloadMbps: col("parallelDownloadMbps"),
-      p50Us: col("p50Us"),
-      p99Us: col("p99Us"),
-    };
-  }
+  for (const p of paths) summary[p.id] = spreadOf(of(p.id), TCP_METRICS);
   const ztna = of("ztna");
   const ratios: TcpCase["ratios"] = [];
   if (ztna.length > 0) {
     for (const p of paths.filter((p) => p.id !== "ztna")) {
-      const base = of(p.id);
-      const r = (m: TcpMetric) => pairedRatio(ztna, base, m);
-      ratios.push({
-        baseline: p.id,
-        uploadMbps: r("uploadMbps"),
-        downloadMbps: r("downloadMbps"),
-        parallelUploadMbps: r("parallelUploadMbps"),
-        parallelDownloadMbps: r("parallelDownloadMbps"),
-        p50Us: r("p50Us"),
-        p99Us: r("p99Us"),
-      });
+      ratios.push({ baseline: p.id, ...pairedRatios(ztna, of(p.id), TCP_METRICS) });
     }
   }
   return { paths: [...paths], flows, runs, summary, ratios };
