@@ -228,6 +228,13 @@ function udpSection(r: ReportInput): string[] {
     "",
     `ztna ÷ QUIC datagram hop, max packets/s, paired per repetition: **${cell(u.ratio, r3)}**.`,
     "",
+    ...(u.ratioPipe
+      ? [
+        "ztna ÷ QUIC datagram pipe (2 hops, like for like), max packets/s, paired per repetition: " +
+        `**${cell(u.ratioPipe, r3)}**.`,
+        "",
+      ]
+      : []),
     ...(cpuLines.length > 0
       ? [
         "CPU ms per 1,000 packets delivered during the flood — " + cpuLines.join("; ") + ".",

@@ -197,7 +197,7 @@ export type RelayCase = z.infer<typeof RelayCase>;
 
 // ---- Case 5: UDP ----
 
-export const UdpPathId = z.enum(["direct", "hop", "ztna"]);
+export const UdpPathId = z.enum(["direct", "hop", "pipe", "ztna"]);
 export type UdpPathId = z.infer<typeof UdpPathId>;
 
 /** One burst or paced series of probes through one path. */
@@ -254,6 +254,8 @@ export const UdpCase = z.strictObject({
   ),
   /** ztna ÷ hop, maximum packets/s, paired per repetition. */
   ratio: Spread,
+  /** ztna ÷ the two-hop datagram pipe, maximum packets/s, paired (absent in older results). */
+  ratioPipe: Spread.optional(),
 });
 export type UdpCase = z.infer<typeof UdpCase>;
 

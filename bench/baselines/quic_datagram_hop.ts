@@ -9,13 +9,21 @@
  *   analogue of a ztna HELLO, for the handshake-rate and idle-memory baselines of the relay.
  * - Client ({@link DatagramHopClient}, imported by the bench): sends datagrams over one connection
  *   and asks the server for the counts.
+ * - Middle (`--mode=middle --upstream=PORT --ca=F`, its own process): the two-hop datagram pipe, the
+ *   like-for-like baseline of ztna's client → relay → connector. For each connection it accepts it
+ *   opens one to the server on `upstream` and copies every datagram across, both ways, unchanged:
+ *   no authentication, no flow table, no counters — only the send discipline ztna uses (a bounded
+ *   queue per connection drained with a few sends in flight, src/transport/datagram_queue.ts),
+ *   without which Deno's sendDatagram collapses under a flood.
  *
  * Usage: `deno run --config deno.json --allow-net --allow-read quic_datagram_hop.ts --mode=server
- * --cert=F --key=F [--max-streams=N]`; prints `Datagram hop listening on 127.0.0.1:<port>`.
+ * --cert=F --key=F [--max-streams=N]`; prints `Datagram hop listening on 127.0.0.1:<port>`. The
+ * middle takes `--mode=middle --cert=F --key=F --ca=F --upstream=PORT` and prints the same line.
  * @module
  */
 import { parseArgs } from "node:util";
 import { decodeProbe, encodeQuery, ProbeCounter } from "../udp_probe.ts";
+import { DatagramQueue } from "../../src/transport/datagram_queue.ts";
 
 /** ALPN of the hop. */
 export const ALPN_DATAGRAM_HOP = "ztna-bench-datagram";
@@ -147,6 +155,55 @@ async function serveConnection(conn: Deno.QuicConn): Promise<void> {
   }
 }
 
+/** Queue depth per direction in the middle: the relay's default `datagram_queue_depth`. */
+const MIDDLE_QUEUE_DEPTH = 1_024;
+
+/** Copies datagrams from `from` to `to` until either connection ends. */
+async function copyDatagrams(from: Deno.QuicConn, to: Deno.QuicConn): Promise<void> {
+  const queue = new DatagramQueue<Uint8Array>({
+    depth: MIDDLE_QUEUE_DEPTH,
+    send: (d) => to.sendDatagram(d),
+  });
+  while (true) queue.offer(await from.readDatagram());
+}
+
+async function runMiddle(
+  certPath: string,
+  keyPath: string,
+  caPath: string,
+  upstream: number,
+): Promise<void> {
+  const caCert = await Deno.readTextFile(caPath);
+  const endpoint = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });
+  const listener = endpoint.listen({
+    alpnProtocols: [ALPN_DATAGRAM_HOP],
+    cert: await Deno.readTextFile(certPath),
+    key: await Deno.readTextFile(keyPath),
+    maxIdleTimeout: 60_000,
+  });
+  console.log(`Datagram hop listening on 127.0.0.1:${endpoint.addr.port}`);
+  while (true) {
+    const down = await listener.accept();
+    void (async () => {
+      const up = await Deno.connectQuic({
+        hostname: "127.0.0.1",
+        port: upstream,
+        serverName: "localhost",
+        alpnProtocols: [ALPN_DATAGRAM_HOP],
+        caCerts: [caCert],
+        keepAliveInterval: 1_000,
+        maxIdleTimeout: 30_000,
+      });
+      await Promise.race([copyDatagrams(down, up), copyDatagrams(up, down)]).catch(() => {});
+      for (const c of [down, up]) {
+        try {
+          c.close({ closeCode: 0, reason: "done" });
+        } catch { /* already closed */ }
+      }
+    })().catch(() => {/* upstream unreachable */});
+  }
+}
+
 async function runServer(certPath: string, keyPath: string, maxStreams: number): Promise<void> {
   const endpoint = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });
   const listener = endpoint.listen({
@@ -171,10 +228,16 @@ if (import.meta.main) {
       mode: { type: "string" },
       cert: { type: "string" },
       key: { type: "string" },
+      ca: { type: "string" },
+      upstream: { type: "string" },
       "max-streams": { type: "string", default: "100" },
     },
     strict: true,
   });
+  if (values.mode === "middle" && values.cert && values.key && values.ca && values.upstream) {
+    await runMiddle(values.cert, values.key, values.ca, Number(values.upstream));
+    Deno.exit(0);
+  }
   if (values.mode !== "server" || !values.cert || !values.key) {
     throw new RangeError(
       "Cannot start the datagram hop as it needs '--mode=server --cert=F --key=F'",

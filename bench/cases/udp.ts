@@ -3,6 +3,8 @@
  *
  * - direct UDP: the bench's socket → the backend's UDP sink (the machine's limit, for scale);
  * - QUIC datagram hop: one Deno QUIC connection, datagrams → the hop's server (the baseline);
+ * - QUIC datagram pipe: two such hops through a minimal JS middle process (no auth, no flow table):
+ *   the like-for-like baseline of ztna's two hops;
  * - ztna: the bench's socket → client UDP forward → relay → connector → the backend's UDP sink.
  *
  * Per repetition and path:
@@ -21,8 +23,10 @@ import {
   DatagramHopClient,
   type ProbePath,
   QueryWaiter,
+  READY as HOP_READY,
   type SinkCount,
 } from "../baselines/quic_datagram_hop.ts";
+import { denoScript } from "../helper_process.ts";
 import type { Lab } from "../lab.ts";
 import type { BenchOptions } from "../options.ts";
 import { withCpu } from "../proc_stats.ts";
@@ -35,6 +39,7 @@ import { rotate } from "./tcp.ts";
 export const UDP_PATHS: ReadonlyArray<{ id: UdpPathId; label: string }> = [
   { id: "direct", label: "direct UDP" },
   { id: "hop", label: "QUIC datagram hop (1 hop)" },
+  { id: "pipe", label: "QUIC datagram pipe (2 hops)" },
   { id: "ztna", label: "ztna client→relay→connector" },
 ];
 
@@ -172,19 +177,35 @@ export async function runUdpCase(
   const backend = await lab.backend();
   const hop = await lab.hop();
   const ztna = await lab.ztna();
+  const { pki } = lab.fx;
+  await using middle = denoScript(
+    "bench/baselines/quic_datagram_hop.ts",
+    [
+      "--mode=middle",
+      `--cert=${pki.certPath}`,
+      `--key=${pki.keyPath}`,
+      `--ca=${pki.caCertPath}`,
+      `--upstream=${hop.port}`,
+    ],
+    {
+      name: "datagram pipe middle",
+      flags: ["--allow-net=127.0.0.1", `--allow-read=${lab.fx.dir}`],
+    },
+  );
+  const middlePort = Number((await middle.waitFor(HOP_READY, 30_000))[1]);
+  const caCert = await Deno.readTextFile(pki.caCertPath);
   using stack = new DisposableStack();
   const probePaths: Record<UdpPathId, ProbePath> = {
     direct: new UdpSocketPath(backend.udpPort, backend.udpPort),
-    hop: await DatagramHopClient.connect({
-      port: hop.port,
-      caCert: await Deno.readTextFile(lab.fx.pki.caCertPath),
-    }),
+    hop: await DatagramHopClient.connect({ port: hop.port, caCert }),
+    pipe: await DatagramHopClient.connect({ port: middlePort, caCert }),
     ztna: new UdpSocketPath(ztna.udpPort, backend.udpPort),
   };
   for (const p of Object.values(probePaths)) stack.defer(() => p.close());
   const pids: Record<UdpPathId, Record<string, number>> = {
     direct: {},
     hop: { server: hop.pid },
+    pipe: { middle: middle.pid, server: hop.pid },
     ztna: { client: ztna.pids.client, relay: ztna.pids.relay, connector: ztna.pids.connector },
   };
 
@@ -242,7 +263,7 @@ export async function runUdpCase(
   return summarizeUdp(runs);
 }
 
-/** Summary and the ztna ÷ hop ratio of the recorded repetitions. */
+/** Summary and the ztna ÷ hop and ztna ÷ pipe ratios of the recorded repetitions. */
 export function summarizeUdp(runs: UdpRep[]): UdpCase {
   const of = (id: UdpPathId) => runs.filter((r) => r.path === id);
   const summary: UdpCase["summary"] = {};
@@ -263,5 +284,6 @@ export function summarizeUdp(runs: UdpRep[]): UdpCase {
     runs,
     summary,
     ratio: pairedRatio(of("ztna"), of("hop"), "maxPps"),
+    ...(of("pipe").length > 0 ? { ratioPipe: pairedRatio(of("ztna"), of("pipe"), "maxPps") } : {}),
   };
 }
