@@ -36,7 +36,11 @@ export const RelayLimits = z.strictObject({
   max_connections: Count(1_000_000).default(10_000),
   max_connections_per_identity: Count(100_000).default(16),
   max_flows: Count(10_000_000).default(100_000),
-  max_streams_per_connection: Count(100_000).default(1_024),
+  /**
+   * Concurrent streams (flows + the control stream) one client connection may have open; more wait
+   * at the client. Deno preallocates per allowed stream, so it costs memory on every connection.
+   */
+  max_streams_per_connection: Count(100_000).default(128),
   /** Datagrams waiting to be sent to one connection; beyond it the newest is dropped and counted. */
   datagram_queue_depth: Count(1_000_000).default(1_024),
   /** New QUIC handshakes per second in total, refused before any crypto work beyond it. */
