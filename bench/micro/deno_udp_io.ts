@@ -4,7 +4,7 @@
  *
  * 1. `Deno.DatagramConn.receive()` with and without a caller's buffer: without one, Deno allocates
  *    a fresh 64 KiB buffer for every datagram.
- * 2. `Deno.QuicConn.sendDatagram()` with 1 … 1,024 sends in flight at once (each awaited, a window
+ * 2. `Deno.QuicConn.sendDatagram()` with 1, 4, 8 … 1,024 sends in flight at once (each awaited, a window
  *    of outstanding promises): how many 1,000-byte datagrams a second reach the peer.
  *
  * Each receiver is its own process; senders send 50,000 datagrams of 1,000 bytes; the receiver
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
       console.log(`   ${mode}: offered ${offered}/s, received ${got[1]}, ${got[2]}/s`);
     }
     console.log(`2. QuicConn.sendDatagram(), ${COUNT} × ${SIZE} B, by sends in flight`);
-    for (const window of [1, 16, 64, 256, 1_024]) {
+    for (const window of [1, 4, 8, 16, 64, 256, 1_024]) {
       const { p, port } = await receiver([
         "--mode=quic-receiver",
         `--cert=${pki.certPath}`,
