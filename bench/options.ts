@@ -59,7 +59,7 @@ type Sizes = Pick<
   | "maxMinutes"
 >;
 
-/** Defaults of a full run: 6–10 minutes on the 2-core machine of DESIGN.md, by its load. */
+/** Defaults of a full run: 8–12 minutes on the 2-core machine of DESIGN.md, by its load. */
 const FULL: Sizes = {
   reps: 3,
   mib: 128,
@@ -74,7 +74,7 @@ const FULL: Sizes = {
   udpRampMs: 250,
   maxMinutes: 20,
 };
-/** `--quick`: every case once, small; about 1.5 minutes, too short for numbers worth keeping. */
+/** `--quick`: every case once, small; about 2 minutes, too short for numbers worth keeping. */
 const QUICK: Sizes = {
   reps: 1,
   mib: 32,
@@ -124,7 +124,7 @@ export const USAGE = `Usage: deno task bench [-- options]
   --udp-ramp-ms N      milliseconds of each step of the UDP rate ramp (default ${FULL.udpRampMs})
   --no-install         never apt-get install sshd/ssh/stunnel; skip their baselines if missing
   --cpu-prof           run the ztna relays with --cpu-prof (profiles under <out>/profiles/)
-  --quick              every case once with small sizes (about 1.5 minutes)
+  --quick              every case once with small sizes (about 2 minutes)
   --smoke              tiny sizes for CI, no package installs (well under a minute)
   --out DIR            results folder (default bench/results)
   --max-minutes N      stop the run after N minutes (default ${FULL.maxMinutes})

@@ -329,6 +329,9 @@ function directSection(r: ReportInput): string[] {
       ]],
     ),
     "",
+    "First byte over the direct path after the first byte over any path, paired per process: " +
+    `**${cell(t.summary.directLaterMs, n1)} ms**.`,
+    "",
     `${times(o.reps, "repetition")} per path, one flow; ${o.mib} MiB each way; ${o.rtts} round ` +
     `trips of 64 B after ${o.warmup} warm-up. Cells: median (min–max) over the repetitions.`,
     "",

@@ -352,6 +352,8 @@ export const DirectCase = z.strictObject({
       firstByteMs: Spread,
       directUpMs: Spread,
       directFirstByteMs: Spread,
+      /** directFirstByteMs − firstByteMs, per process: what waiting for the direct path costs. */
+      directLaterMs: Spread,
     }),
   }),
   paths: z.array(z.strictObject({ id: DirectPathId, label: z.string() })).min(2),

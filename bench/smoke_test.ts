@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { REPO_ROOT } from "../tests/_helpers/ztna_process.ts";
 import { BenchResult, type IdleStep } from "./results_schema.ts";
 
-/** The smoke run takes about 30 s on the 2-core machine; past this it is stopped (SIGTERM). */
+/** The smoke run takes about 40 s on the 2-core machine; past this it is stopped (SIGTERM). */
 const TIMEOUT_MS = 100_000;
 
 async function runSmoke(outDir: string): Promise<{ code: number; stdout: string; stderr: string }> {

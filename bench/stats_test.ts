@@ -3,7 +3,16 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { meets, pairedRatio, percentile, spread, type TcpMetrics, tcpVerdicts } from "./stats.ts";
+import {
+  meets,
+  pairedRatio,
+  pairedRatios,
+  percentile,
+  spread,
+  spreadOf,
+  type TcpMetrics,
+  tcpVerdicts,
+} from "./stats.ts";
 
 function rep(uploadMbps: number, downloadMbps: number, p50Us: number): TcpMetrics {
   return {
@@ -62,4 +71,15 @@ Deno.test("tcpVerdicts() passes throughput at 0.70 and p50 at 1.5, and misses be
     ["downloadMbps", true],
     ["p50Us", false],
   ]);
+});
+
+Deno.test("spreadOf() and pairedRatios() summarize each named metric", () => {
+  const a = [{ up: 2, p50: 10 }, { up: 4, p50: 30 }, { up: 6, p50: 20 }];
+  const b = [{ up: 1, p50: 10 }, { up: 2, p50: 10 }, { up: 2, p50: 10 }];
+  assert.deepEqual(spreadOf(a, ["up"]), { up: { median: 4, min: 2, max: 6 } });
+  assert.deepEqual(pairedRatios(a, b, ["up", "p50"]), {
+    up: { median: 2, min: 2, max: 3 },
+    p50: { median: 2, min: 1, max: 3 },
+  });
+  assert.throws(() => pairedRatios(a, b.slice(1), ["up"]), RangeError);
 });

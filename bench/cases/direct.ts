@@ -95,7 +95,7 @@ function delta(a: RelayCounters, b: RelayCounters): RelayCounters {
  * path carried the bytes as it should: direct runs open no flow on the relay and leave under 1 % of
  * their bytes on it; relayed runs leave all of them.
  */
-class RelayLedger {
+export class RelayLedger {
   readonly #entries: Array<RelayCounters & { path: DirectPathId; moved: number }> = [];
 
   check(path: DirectPathId, what: string, moved: number, d: RelayCounters): void {
@@ -364,7 +364,10 @@ export function summarizeDirect(
     service: DIRECT_SERVICE,
     ttfb: {
       samples: ttfb,
-      summary: spreadOf(ttfb, ["connectMs", "firstByteMs", "directUpMs", "directFirstByteMs"]),
+      summary: spreadOf(
+        ttfb.map((s) => ({ ...s, directLaterMs: s.directFirstByteMs - s.firstByteMs })),
+        ["connectMs", "firstByteMs", "directUpMs", "directFirstByteMs", "directLaterMs"],
+      ),
     },
     paths: [...DIRECT_PATHS],
     runs,
