@@ -41,7 +41,7 @@ export const RelayLimits = z.strictObject({
    * at the client. Deno preallocates per allowed stream, so it costs memory on every connection.
    */
   max_streams_per_connection: Count(100_000).default(128),
-  /** Datagrams waiting to be sent to one connection; beyond it the newest is dropped and counted. */
+  /** Datagrams waiting or in flight to one connection; beyond it the newest is dropped and counted. */
   datagram_queue_depth: Count(1_000_000).default(1_024),
   /** New QUIC handshakes per second in total, refused before any crypto work beyond it. */
   handshakes_per_second: Count(1_000_000).default(500),
@@ -283,7 +283,7 @@ const UdpFields = {
   udp_idle_timeout_ms: Millis(3_600_000).default(60_000),
   /** Open UDP flows at most (each is one socket at the connector). */
   max_udp_flows: Count(1_000_000).default(4_096),
-  /** Datagrams waiting to be sent, per flow; beyond it the newest is dropped and counted. */
+  /** Datagrams waiting or in flight, per flow and direction; beyond it the newest is dropped. */
   udp_queue_depth: Count(65_536).default(256),
 };
 
