@@ -230,6 +230,33 @@ ${tail}`;
   }
 
   /**
+   * A connector serving `service` from `backendPort` and a client forwarding a fresh local port to
+   * it, both dialing `relayPorts` (trusting `ca` when given); all running and connected.
+   */
+  async attach(
+    relayPorts: number[],
+    backendPort: number,
+    options: { service?: string; ca?: string } = {},
+  ): Promise<{ connector: ZtnaProcess; client: ZtnaProcess; local: number }> {
+    const service = options.service ?? "web";
+    const ca = options.ca ? { ca: options.ca } : {};
+    const connector = await this.connector(
+      relayPorts,
+      { [service]: `127.0.0.1:${backendPort}` },
+      (await this.token("connector", { services: [service] })).path,
+      ca,
+    );
+    const local = freeTcpPort();
+    const client = await this.client(
+      relayPorts,
+      { [`127.0.0.1:${local}`]: service },
+      (await this.token("client", { services: [service] })).path,
+      ca,
+    );
+    return { connector, client, local };
+  }
+
+  /**
    * The common topology: one relay, one connector serving `service` from `backendPort`, one client
    * forwarding a fresh local port to it; all running and connected.
    */
@@ -245,21 +272,9 @@ ${tail}`;
       local: number;
     }
   > {
-    const service = options.service ?? "web";
     const relayPort = freeUdpPort();
     const relay = await this.relay(relayPort, "", options.relayLimits ?? "");
-    const connector = await this.connector(
-      [relayPort],
-      { [service]: `127.0.0.1:${backendPort}` },
-      (await this.token("connector", { services: [service] })).path,
-    );
-    const local = freeTcpPort();
-    const client = await this.client(
-      [relayPort],
-      { [`127.0.0.1:${local}`]: service },
-      (await this.token("client", { services: [service] })).path,
-    );
-    return { relayPort, relay, connector, client, local };
+    return { relayPort, relay, ...(await this.attach([relayPort], backendPort, options)) };
   }
 
   spawn(

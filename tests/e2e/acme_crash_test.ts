@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { ACME_FILES } from "../../src/acme/mod.ts";
 import { readCertificateInfo } from "../../src/pki/mod.ts";
-import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { AcmeWorld } from "../_helpers/pebble.ts";
 import { REPO_ROOT } from "../_helpers/ztna_process.ts";
 
@@ -62,19 +62,7 @@ Deno.test(
       assert.equal(await storedSerial(stored), renewed);
 
       // Peers trusting Pebble's root are served.
-      await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${backend.port}` },
-        (await fx.token("connector")).path,
-        { ca: world.rootPath },
-      );
-      const local = freeTcpPort();
-      await fx.client(
-        [relayPort],
-        { [`127.0.0.1:${local}`]: "web" },
-        (await fx.token("client")).path,
-        { ca: world.rootPath },
-      );
+      const { local } = await fx.attach([relayPort], backend.port, { ca: world.rootPath });
       assert.equal(
         (await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0],
         "backend",

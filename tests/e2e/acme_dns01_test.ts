@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { AcmeWorld } from "../_helpers/pebble.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -90,19 +90,7 @@ Deno.test(
       assert.deepEqual([...Deno.readDirSync(world.txtDir)], []);
       assert.ok(world.dns.queries.includes("TXT _acme-challenge.localhost"));
 
-      await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${backend.port}` },
-        (await fx.token("connector")).path,
-        { ca: world.rootPath },
-      );
-      const local = freeTcpPort();
-      await fx.client(
-        [relayPort],
-        { [`127.0.0.1:${local}`]: "web" },
-        (await fx.token("client")).path,
-        { ca: world.rootPath },
-      );
+      const { local } = await fx.attach([relayPort], backend.port, { ca: world.rootPath });
       assert.equal(
         (await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0],
         "backend",

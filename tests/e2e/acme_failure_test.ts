@@ -40,19 +40,7 @@ Deno.test(
       const [serial] = world.pebble.issuedSerials;
       await world.pebble.stop();
       // Peers trusting Pebble's first root, connected while the certificate is young.
-      await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${backend.port}` },
-        (await fx.token("connector")).path,
-        { ca: world.rootPath },
-      );
-      const local = freeTcpPort();
-      await fx.client(
-        [relayPort],
-        { [`127.0.0.1:${local}`]: "web" },
-        (await fx.token("client")).path,
-        { ca: world.rootPath },
-      );
+      const { local } = await fx.attach([relayPort], backend.port, { ca: world.rootPath });
 
       // Failed renewals are logged with their reason, counted, and spaced out more and more.
       await relay.waitFor(/ACME renew failed \(ca_unreachable\), attempt 5\b/, 20_000);

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { ACME_FILES } from "../../src/acme/mod.ts";
 import { parsePrometheus, sampleValue } from "../../src/admin/mod.ts";
 import { adminCall } from "../_helpers/admin_http.ts";
-import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { AcmeWorld, presentedCertificate } from "../_helpers/pebble.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -39,19 +39,7 @@ Deno.test(
       );
 
       // QUIC: peers that trust only Pebble's root of this run connect and pass traffic.
-      await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${backend.port}` },
-        (await fx.token("connector")).path,
-        { ca: world.rootPath },
-      );
-      const local = freeTcpPort();
-      await fx.client(
-        [relayPort],
-        { [`127.0.0.1:${local}`]: "web" },
-        (await fx.token("client")).path,
-        { ca: world.rootPath },
-      );
+      const { local } = await fx.attach([relayPort], backend.port, { ca: world.rootPath });
       const res = await fetch(`http://127.0.0.1:${local}/`);
       assert.equal((await res.text()).split(" ")[0], "backend");
 
