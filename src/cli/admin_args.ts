@@ -21,7 +21,7 @@ import {
   TOKENS_HELP,
 } from "./admin_help.ts";
 import { REMOTE_COMMAND_SCHEMAS, REMOTE_COMMAND_SPECS } from "./admin_remote_args.ts";
-import type { CommandSpec } from "./admin_spec.ts";
+import { type CommandSpec, TOKEN_CLAIM_FLAGS } from "./admin_spec.ts";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -124,11 +124,7 @@ const COMMANDS: readonly CommandSpec<AdminCommand["kind"]>[] = [
     help: TOKEN_ISSUE_HELP,
     flags: {
       "--signing-key": { field: "signingKey", type: "value", required: true },
-      "--role": { field: "role", type: "value", required: true },
-      "--service": { field: "services", type: "list", required: true },
-      "--subject": { field: "subject", type: "value", required: true },
-      "--ttl": { field: "ttlSeconds", type: "value" },
-      "--out": { field: "out", type: "value" },
+      ...TOKEN_CLAIM_FLAGS,
     },
   },
   {

@@ -18,7 +18,7 @@ import {
   TOKENS_LIST_HELP,
   TOKENS_REVOKE_HELP,
 } from "./admin_help.ts";
-import type { CommandSpec, FlagSpec } from "./admin_spec.ts";
+import { type CommandSpec, type FlagSpec, TOKEN_CLAIM_FLAGS } from "./admin_spec.ts";
 import { parseDuration } from "./duration.ts";
 
 /** Where `ztna admin` finds the admin endpoint unless `--url` says otherwise. */
@@ -149,11 +149,7 @@ export const REMOTE_COMMAND_SPECS: readonly CommandSpec<RemoteCommand["kind"]>[]
     help: TOKENS_ISSUE_HELP,
     flags: {
       ...REMOTE_FLAGS,
-      "--role": { field: "role", type: "value", required: true },
-      "--service": { field: "services", type: "list", required: true },
-      "--subject": { field: "subject", type: "value", required: true },
-      "--ttl": { field: "ttlSeconds", type: "value" },
-      "--out": { field: "out", type: "value" },
+      ...TOKEN_CLAIM_FLAGS,
     },
   },
   {
