@@ -7,6 +7,7 @@
  * @module
  */
 export { AdminEndpoint, type AdminEndpointOptions } from "./admin_endpoint.ts";
+export { AuditRetention } from "./audit_retention.ts";
 export { AdminApp, type AdminAppOptions } from "./admin_app.ts";
 export { AdminServer, type AdminServerOptions, type AdminTls } from "./admin_server.ts";
 export type { AdminDeps, RequestContext } from "./admin_context.ts";

@@ -87,6 +87,8 @@ export const AdminSection = z.strictObject({
   /** Ed25519 private key for issuing tokens through the API; without it issuing answers 501. */
   token_signing_key: FilePath.optional(),
   metrics_public: z.boolean().default(false),
+  /** Audit entries older than this many days are deleted (at start, then hourly). */
+  audit_retention_days: Count(36_500).default(365),
 }).superRefine((admin, ctx) => {
   const addr = parseHostPort(admin.listen);
   if (admin.enabled && !admin.tls && addr.ok && !isLoopbackHost(addr.value.hostname)) {

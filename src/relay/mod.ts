@@ -17,7 +17,7 @@ import { importPublicKeys, TokenVerifier } from "../auth/mod.ts";
 import type { RunContext } from "../cli/run_context.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
 import { join } from "node:path";
-import { AdminEndpoint, type RelayView } from "../admin/mod.ts";
+import { AdminEndpoint, AuditRetention, type RelayView } from "../admin/mod.ts";
 import { formatHostPort } from "../config/mod.ts";
 import { KV_FILE_NAME, openKvStore, type Store } from "../store/mod.ts";
 import type { PeerSession } from "./peer_session.ts";
@@ -150,6 +150,11 @@ export async function runIntermediate(
     })
     : undefined;
   let admin: AdminEndpoint | undefined;
+  const retention = new AuditRetention(
+    store,
+    config.admin.audit_retention_days,
+    (n) => relay.metrics.auditPruned.inc("retention", n),
+  );
   const acme = config.acme.enabled
     ? new CertificateManager(config.acme, {
       stateDir: config.state_dir,
@@ -182,6 +187,7 @@ export async function runIntermediate(
     revocations.addStored((await store.listRevocations()).map((r) => r.tokenId));
     await watcher?.start();
     relay.start(tls);
+    await retention.start();
     if (config.admin.enabled) {
       admin = await AdminEndpoint.start({
         config: config.admin,
@@ -193,6 +199,7 @@ export async function runIntermediate(
     }
   } catch (error) {
     watcher?.stop();
+    await retention.stop();
     await acme?.stop();
     await relay.shutdown(0);
     store.close();
@@ -227,5 +234,6 @@ export async function runIntermediate(
   // The admin endpoint stays up while flows drain, so /readyz reports "draining" meanwhile.
   await relay.shutdown(config.drain_timeout_ms);
   await admin?.shutdown();
+  await retention.stop();
   store.close();
 }

@@ -60,6 +60,11 @@ export class RelayMetrics {
     "Flows refused, by reason",
     "code",
   );
+  readonly auditPruned = new LabelledCounter(
+    "ztna_audit_entries_pruned_total",
+    "Audit log entries deleted by the retention period (admin.audit_retention_days)",
+    "reason",
+  ).preset(["retention"]);
   readonly bytes = new LabelledCounter(
     "ztna_relayed_bytes_total",
     "Bytes relayed by direction",

@@ -17,6 +17,7 @@ import { z } from "zod";
 import {
   AdminTokenRecord,
   AuditEntry,
+  auditIdFloor,
   checkPageLimit,
   CredentialRecord,
   type NewAuditEntry,
@@ -28,6 +29,9 @@ import {
   type RevokeResult,
   type Store,
 } from "./store.ts";
+
+/** Audit entries deleted per atomic commit when pruning (Deno KV allows 1,000 mutations). */
+const PRUNE_BATCH = 500;
 
 /** File name of the store inside `state_dir`. */
 export const KV_FILE_NAME = "ztna.kv";
@@ -172,6 +176,24 @@ export class KvStore implements Store {
 
   listAudit(page: PageRequest): Promise<Page<AuditEntry>> {
     return this.#page(["audit"], page, (key, value) => parseStored(AuditEntry, key, value));
+  }
+
+  async pruneAudit(beforeMs: number): Promise<number> {
+    let pruned = 0;
+    // Oldest first, a bounded batch per commit: a long-unpruned log never makes one huge write.
+    while (true) {
+      const keys: Deno.KvKey[] = [];
+      const iter = this.kv.list(
+        { start: ["audit"], end: ["audit", auditIdFloor(beforeMs)] },
+        { limit: PRUNE_BATCH },
+      );
+      for await (const entry of iter) keys.push(entry.key);
+      if (keys.length === 0) return pruned;
+      const op = this.kv.atomic();
+      for (const key of keys) op.delete(key);
+      await op.commit();
+      pruned += keys.length;
+    }
   }
 
   /** Newest first (keys sort by time), `limit` items, then peeks once to know if more exist. */

@@ -7,6 +7,7 @@
 import {
   AdminTokenRecord,
   AuditEntry,
+  auditIdFloor,
   checkPageLimit,
   CredentialRecord,
   type NewAuditEntry,
@@ -141,6 +142,16 @@ export class MemoryStore implements Store {
       const sorted = [...this.#audit].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
       const result = pageOf(sorted, (e) => e.id, page);
       return { ...result, items: result.items.map((e) => structuredClone(e)) };
+    });
+  }
+
+  pruneAudit(beforeMs: number): Promise<number> {
+    return this.#run(() => {
+      const floor = auditIdFloor(beforeMs);
+      const before = this.#audit.length;
+      const kept = this.#audit.filter((e) => e.id >= floor);
+      this.#audit.splice(0, this.#audit.length, ...kept);
+      return before - kept.length;
     });
   }
 

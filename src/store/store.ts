@@ -136,6 +136,8 @@ export interface Store extends Disposable {
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
   /** The audit log, newest first. */
   listAudit(page: PageRequest): Promise<Page<AuditEntry>>;
+  /** Deletes audit entries older than `beforeMs` (retention); returns how many went. */
+  pruneAudit(beforeMs: number): Promise<number>;
   /** Closes the store; later calls fail. Idempotent; also `[Symbol.dispose]`. */
   close(): void;
 }
@@ -158,6 +160,11 @@ export function newAuditId(
   const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
   const sequence = auditSequence.toString(16).padStart(4, "0");
   return `${atMs.toString(36).padStart(9, "0")}-${sequence}${hex}`;
+}
+
+/** The smallest audit id of an entry made at `atMs` or later: every older id sorts before it. */
+export function auditIdFloor(atMs: number): string {
+  return Math.max(0, Math.floor(atMs)).toString(36).padStart(9, "0");
 }
 
 /**

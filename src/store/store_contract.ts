@@ -161,6 +161,33 @@ export function storeContract(name: string, open: OpenStore): void {
     assert.deepEqual(pages.flat()[0], written[4]);
   });
 
+  test("prunes audit entries older than a time, oldest batches included", async (store) => {
+    // More than one KV prune batch (500) of old entries, then two young ones.
+    for (let i = 0; i < 1_203; i++) {
+      await store.appendAudit({
+        at: T0 + i,
+        actor: "admin:ops",
+        action: "token.issue",
+        target: `old${i}`,
+        outcome: "ok",
+      });
+    }
+    for (const at of [T0 + 5_000, T0 + 5_001]) {
+      await store.appendAudit({
+        at,
+        actor: "admin:ops",
+        action: "token.revoke",
+        target: `young${at - T0}`,
+        outcome: "ok",
+      });
+    }
+    assert.equal(await store.pruneAudit(T0 + 1_000), 1_000); // exactly those before the cut
+    assert.equal(await store.pruneAudit(T0 + 5_000), 203);
+    assert.equal(await store.pruneAudit(T0 + 5_000), 0);
+    const left = await store.listAudit({ limit: 10 });
+    assert.deepEqual(left.items.map((e) => e.target), ["young5001", "young5000"]);
+  });
+
   test("refuses to work once closed", async (store) => {
     store.close();
     store.close();

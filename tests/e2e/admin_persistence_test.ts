@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { adminCall } from "../_helpers/admin_http.ts";
 import { Fixture, freeUdpPort } from "../_helpers/cluster.ts";
+import { metricSum } from "../_helpers/metrics.ts";
 import { rawHello } from "../_helpers/raw_peer.ts";
+import { KV_FILE_NAME, openKvStore } from "../../src/store/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -63,5 +65,39 @@ Deno.test(
       "token_revoked",
     );
     assert.equal(await rawHello(relayPort, fx.pki.caCertPath, "client", kept.token), "welcome");
+  },
+);
+
+Deno.test(
+  "the relay deletes audit entries past audit_retention_days at start and counts them",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("audit-retention");
+    const stateDir = `${fx.dir}/state`;
+    await Deno.mkdir(stateDir, { recursive: true });
+    const day = 24 * 60 * 60 * 1_000;
+    {
+      using store = await openKvStore(`${stateDir}/${KV_FILE_NAME}`);
+      for (const [ageDays, target] of [[40, "aged"], [20, "young"]] as const) {
+        await store.appendAudit({
+          at: Date.now() - ageDays * day,
+          actor: "admin:ops",
+          action: "token.issue",
+          target,
+          outcome: "ok",
+        });
+      }
+    }
+    const { relay, url, adminToken } = await fx.adminRelay(freeUdpPort(), {
+      admin: "audit_retention_days = 30",
+      extra: `state_dir = "${stateDir}"`,
+    });
+    await relay.waitFor(/Deleted 1 audit entries older than 30 days/);
+    const audit = await adminCall(url, "/api/v1/audit", { token: adminToken });
+    assert.deepEqual((audit.json().items as { target: string }[]).map((e) => e.target), [
+      "young",
+    ]);
+    const metrics = await adminCall(url, "/metrics", { token: adminToken });
+    assert.equal(metricSum(metrics.text, "ztna_audit_entries_pruned_total"), 1);
   },
 );
