@@ -12,6 +12,7 @@ import { runRelayLink } from "./relay_link.ts";
 import { UdpBudget, UdpDrops } from "./udp_flows.ts";
 import { DirectListener } from "./direct_listener.ts";
 import { makeEphemeralCert } from "../pki/ephemeral_cert.ts";
+import type { InterfaceAddress } from "../transport/candidates.ts";
 
 const log = getLogger(["ztna", "connector"]);
 
@@ -21,6 +22,8 @@ export interface ConnectorCoreOptions {
   token: string;
   /** PEM CA certificates for the relays, read by the main thread (the sandbox cannot read). */
   caCerts?: string[];
+  /** The host's interface addresses, for direct-path candidates. @default {[]} */
+  interfaces?: InterfaceAddress[];
   signal: AbortSignal;
   /** The allow-list; replaced only by tests that prove the sandbox holds without it. */
   backends?: BackendTable;
@@ -68,6 +71,7 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
           udpBudget,
           udpDrops,
           direct,
+          interfaces: options.interfaces ?? [],
           signal,
           log,
         }),

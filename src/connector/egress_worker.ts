@@ -33,6 +33,7 @@ export function serveWorker(hooks: WorkerHooks = {}): void {
       config,
       token: msg.token,
       caCerts: msg.caCerts,
+      interfaces: msg.interfaces ?? [],
       signal: stop.signal,
       backends: hooks.backends?.(config, msg.test ?? {}),
     }).then(

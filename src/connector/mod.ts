@@ -8,6 +8,7 @@ import type { RunContext } from "../cli/run_context.ts";
 import type { ConnectorConfig, LogConfig } from "../config/schema.ts";
 import { egressNetPermissions } from "./sandbox_permissions.ts";
 import { FromWorker, type ToWorker } from "./worker_messages.ts";
+import { hostInterfaces } from "../transport/candidates.ts";
 
 export { runConnectorCore } from "./connector_core.ts";
 export { egressNetPermissions } from "./sandbox_permissions.ts";
@@ -74,6 +75,8 @@ export async function runConnector(
     config,
     token,
     caCerts,
+    // Host candidates for direct paths; listed here because the Worker may not (no `sys`).
+    interfaces: config.direct ? hostInterfaces() : [],
     log: options.log ?? { level: "info", format: "text" },
     test: options.test,
   });

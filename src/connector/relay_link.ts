@@ -8,6 +8,7 @@ import type { ConnectorConfig, RelayTargetConfig } from "../config/schema.ts";
 import { runRelaySession } from "../transport/relay_session.ts";
 import type { SessionEnd } from "../transport/reconnect.ts";
 import { demuxDatagrams } from "../transport/datagram_demux.ts";
+import { directCandidates, type InterfaceAddress } from "../transport/candidates.ts";
 import type { BackendTable } from "./backend_dialer.ts";
 import { expireIdleUdpFlows, type FlowServerDeps, serveFlow } from "./flow_server.ts";
 import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
@@ -26,6 +27,8 @@ export interface RelayLinkDeps {
   udpDrops: UdpDrops;
   /** Direct-path listener, when `direct` is on; the relay dial then uses its endpoint. */
   direct?: DirectListener;
+  /** The host's interface addresses: direct-path candidates beside the observed one. */
+  interfaces: InterfaceAddress[];
   signal: AbortSignal;
   log: Logger;
 }
@@ -89,17 +92,23 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
           });
           continue;
         }
-        const observed = session.welcome.observed;
+        const candidates = directCandidates(
+          session.welcome.observed,
+          direct.options.endpoint.addr.port,
+          deps.interfaces,
+        );
         await session.control.send({
           type: "direct_accept",
           sessionId: msg.sessionId,
-          candidates: [{ hostname: observed.hostname, port: observed.port }],
+          candidates,
           cert: direct.options.cert.cert,
           serverName: direct.options.cert.serverName,
         });
-        rlog.debug("Punching toward {identity} for {service}", {
+        rlog.debug("Punching toward {identity} for {service}: theirs {theirs}, ours {ours}", {
           identity: msg.identity,
           service: msg.service,
+          theirs: msg.candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
+          ours: candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
         });
         direct.punch(msg.candidates);
       } else if (msg.type === "ack") {

@@ -13,6 +13,11 @@ export const WorkerStart = z.strictObject({
   config: z.unknown(),
   token: z.string(),
   caCerts: z.array(z.string()).optional(),
+  /** The host's interface addresses, listed by the main thread (the sandbox has no `sys`). */
+  interfaces: z.array(z.strictObject({
+    family: z.enum(["IPv4", "IPv6"]),
+    address: z.string().max(64),
+  })).max(256).optional(),
   log: LogSection,
   /** Extra fields only test builds of the worker read. */
   test: z.record(z.string(), z.string()).optional(),

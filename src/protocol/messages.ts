@@ -78,7 +78,9 @@ export const Candidate = z.strictObject({
 });
 export type Candidate = z.output<typeof Candidate>;
 
-const Candidates = z.array(Candidate).min(1).max(8);
+/** Candidates one message may carry. */
+export const MAX_CANDIDATES = 8;
+const Candidates = z.array(Candidate).min(1).max(MAX_CANDIDATES);
 const SessionId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
 
 /** Client → relay: broker a direct path to a connector of `service`. */

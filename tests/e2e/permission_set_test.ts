@@ -16,12 +16,13 @@ Deno.test("compile, start, demo and the e2e tests use the same permission set", 
   assert.deepEqual(denoJson.unstable, ["net", "kv", "worker-options"]);
 });
 
-Deno.test("the ztna permission set grants no run, ffi, sys or blanket access", () => {
+Deno.test("the ztna permission set grants no run, ffi, blanket access, and sys only for interfaces", () => {
   const set = denoJson.permissions.ztna;
   assert.equal(set.all, undefined);
   assert.equal(set.run, undefined);
   assert.equal(set.ffi, undefined);
-  assert.equal(set.sys, undefined);
+  // Interface addresses are direct-path candidates (src/transport/candidates.ts); nothing else.
+  assert.deepEqual(set.sys, ["networkInterfaces"]);
   assert.ok(Array.isArray(set.read) && Array.isArray(set.write) && Array.isArray(set.env));
   assert.ok(set.env.every((v: string) => v.startsWith("ZTNA_") || v === "NO_COLOR"));
 });
