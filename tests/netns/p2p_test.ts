@@ -3,7 +3,8 @@
  * behind natB, the relay on the "internet". Endpoint-independent NAT on both sides → hole punching
  * succeeds and bulk data bypasses the relay; symmetric NAT on one side → punching fails in time and
  * flows use the relay without a user-visible error; a direct path cut mid-way → new flows fall back
- * within the detection bound and move back to direct once it works again.
+ * within the detection bound and move back to direct once it works again; UDP flows take the direct
+ * path too, with no datagram through the relay.
  * Needs root; skipped with the reason printed only where namespaces cannot be made.
  * @module
  */
@@ -19,10 +20,14 @@ if (!available.ok) console.log(`tests/netns skipped: ${available.why}`);
 const ADMIN_PORT = 9191;
 
 /** Relay in pub (with its admin endpoint for the byte counter), connector in srvB, client in cliA. */
-async function p2pWorld(lab: NatLab, fx: Fixture, clientExtra = "") {
+async function p2pWorld(lab: NatLab, fx: Fixture, clientExtra = "", udp = false) {
   await lab.spawn("srvB", peerCommand("http", "127.0.0.1", "8080", "backend-B")).waitFor(
     /listening/,
   );
+  if (udp) {
+    await lab.spawn("srvB", peerCommand("udp-echo", "127.0.0.1", "8053")).waitFor(/listening/);
+  }
+  const services = udp ? ["web", "echo"] : ["web"];
   const adminToken = generateAdminToken();
   const relayPort = freeUdpPort();
   const relay = await fx.relay(
@@ -35,17 +40,19 @@ async function p2pWorld(lab: NatLab, fx: Fixture, clientExtra = "") {
   );
   const connector = await fx.connector(
     [relayPort],
-    { web: "127.0.0.1:8080" },
-    (await fx.token("connector", { services: ["web"] })).path,
+    udp
+      ? { web: "127.0.0.1:8080", echo: { backend: "127.0.0.1:8053", protocol: "udp" } }
+      : { web: "127.0.0.1:8080" },
+    (await fx.token("connector", { services })).path,
     { wrapper: lab.wrapper("srvB"), extra: "direct = true" },
   );
   const client = await fx.client(
     [relayPort],
-    { "127.0.0.1:8081": "web" },
-    (await fx.token("client", { services: ["web"] })).path,
+    udp ? { "127.0.0.1:8081": "web", "127.0.0.1:8082": "echo@udp" } : { "127.0.0.1:8081": "web" },
+    (await fx.token("client", { services })).path,
     { wrapper: lab.wrapper("cliA"), extra: `direct = true\n${clientExtra}`, logLevel: "debug" },
   );
-  const relayedBytes = async () => {
+  const relayed = async (metric: string) => {
     const r = await lab.exec("pub", [
       "curl",
       "-sS",
@@ -55,8 +62,10 @@ async function p2pWorld(lab: NatLab, fx: Fixture, clientExtra = "") {
       `Authorization: Bearer ${adminToken}`,
       `http://127.0.0.1:${ADMIN_PORT}/metrics`,
     ]);
-    return metricSum(r.stdout, "ztna_relayed_bytes_total");
+    return metricSum(r.stdout, metric);
   };
+  const relayedBytes = () => relayed("ztna_relayed_bytes_total");
+  const relayedDatagrams = () => relayed("ztna_relayed_datagrams_total");
   const get = async (path: string) => {
     const r = await lab.exec("cliA", [
       "curl",
@@ -71,7 +80,7 @@ async function p2pWorld(lab: NatLab, fx: Fixture, clientExtra = "") {
     ]);
     return r.stdout;
   };
-  return { relay, connector, client, relayedBytes, get };
+  return { relay, connector, client, relayedBytes, relayedDatagrams, get };
 }
 
 function labTest(
@@ -142,5 +151,28 @@ labTest(
     const before = await w.relayedBytes();
     assert.equal(await w.get(`/bytes/${1024 * 1024}`), `200 ${1024 * 1024}`);
     assert.ok((await w.relayedBytes()) - before < 64 * 1024, "the next flows go direct again");
+  },
+);
+
+labTest(
+  "p2p: UDP flows take the direct path across both NATs; the relay carries none of their datagrams",
+  {},
+  async (lab, fx) => {
+    const w = await p2pWorld(lab, fx, "", true);
+    await w.client.waitFor(/Direct path to "?echo"? is up/, 20_000);
+    const before = await w.relayedDatagrams();
+    // Each probe is a fresh local socket: a new UDP flow, answered by the echo behind natB.
+    for (let i = 0; i < 3; i++) {
+      const r = await lab.exec("cliA", peerCommand("udp-probe", "5000", "127.0.0.1:8082"));
+      const { seen } = JSON.parse(r.stdout) as { seen: (string | null)[] };
+      assert.match(
+        seen[0] ?? "no answer",
+        /^127\.0\.0\.1:\d+$/,
+        "the echo answered via the tunnel",
+      );
+    }
+    assert.equal(await w.relayedDatagrams(), before, "no datagram went through the relay");
+    assert.match(w.client.output, /UDP flow .* open via "?direct/);
+    assert.doesNotMatch(w.client.output, /UDP flow .* open via "?relay/);
   },
 );
