@@ -184,12 +184,17 @@ export class UdpForward {
       this.#flows.delete(key);
       return;
     }
-    // A live direct path carries the flow; if it is gone by the time the stream opens, the relay.
+    // A live direct path carries the flow. If it is gone by the time the stream opens, or its
+    // connector refuses (e.g. a build whose direct paths carry TCP only), the relay does.
     const direct = this.options.direct?.(service);
     let path: "direct" | "relay" = direct ? "direct" : "relay";
     let conn = direct ?? session.conn;
     let req = await requestFlow({ conn }, service, "udp", this.options.replyTimeoutMs);
-    if (direct && !req.ok && req.code === "no_connector") {
+    if (direct && !req.ok) {
+      log.debug("UDP flow to {service} not opened on the direct path ({code}); using the relay", {
+        service,
+        code: req.code,
+      });
       path = "relay";
       conn = session.conn;
       req = await requestFlow(session, service, "udp", this.options.replyTimeoutMs);
