@@ -7,6 +7,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { ALPN, type ControlMessage, ERRORS, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
+import { directCandidates, hostInterfaces } from "../transport/candidates.ts";
 import { ControlChannel } from "../transport/control_channel.ts";
 import type { PeerSession } from "../transport/dial.ts";
 
@@ -89,16 +90,21 @@ export class DirectPaths {
       });
     });
     try {
-      const observed = session.welcome.observed;
-      await session.control.send({
-        type: "direct_request",
-        requestId,
-        service,
-        candidates: [{ hostname: observed.hostname, port: observed.port }],
-      });
+      // Interfaces are listed per attempt: a laptop changes networks.
+      const candidates = directCandidates(
+        session.welcome.observed,
+        session.conn.endpoint.addr.port,
+        hostInterfaces(),
+      );
+      await session.control.send({ type: "direct_request", requestId, service, candidates });
       const a = await answer;
       if (a === "timeout") return fail("no answer from the relay");
       if (a.type === "direct_refused") return fail(`relay answered ${a.code}`);
+      log.debug("Dialing {theirs} for a direct path to {service}; announced {ours}", {
+        service,
+        theirs: a.candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
+        ours: candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
+      });
       const conn = await this.#punch(a);
       if (!conn) return fail("hole punching timed out");
       const welcome = await this.#hello(conn, a.ticket);

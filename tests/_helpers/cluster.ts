@@ -236,7 +236,12 @@ ${tail}`;
   async attach(
     relayPorts: number[],
     backendPort: number,
-    options: { service?: string; ca?: string } = {},
+    options: {
+      service?: string;
+      ca?: string;
+      connector?: Parameters<Fixture["connector"]>[3];
+      client?: Parameters<Fixture["client"]>[3];
+    } = {},
   ): Promise<{ connector: ZtnaProcess; client: ZtnaProcess; local: number }> {
     const service = options.service ?? "web";
     const ca = options.ca ? { ca: options.ca } : {};
@@ -244,14 +249,14 @@ ${tail}`;
       relayPorts,
       { [service]: `127.0.0.1:${backendPort}` },
       (await this.token("connector", { services: [service] })).path,
-      ca,
+      { ...ca, ...options.connector },
     );
     const local = freeTcpPort();
     const client = await this.client(
       relayPorts,
       { [`127.0.0.1:${local}`]: service },
       (await this.token("client", { services: [service] })).path,
-      ca,
+      { ...ca, ...options.client },
     );
     return { connector, client, local };
   }
