@@ -114,7 +114,10 @@ export class DirectPaths {
       }
       state.conn = conn;
       state.lastFailure = undefined;
-      log.info("Direct path to {service} is up", { service });
+      log.info("Direct path to {service} is up via {address}", {
+        service,
+        address: `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`,
+      });
       report(session, service, "direct");
       conn.closed.catch(() => undefined).finally(() => {
         if (state.conn !== conn) return;
