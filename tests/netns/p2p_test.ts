@@ -19,13 +19,24 @@ if (!available.ok) console.log(`tests/netns skipped: ${available.why}`);
 
 const ADMIN_PORT = 9191;
 
-/** Relay in pub (with its admin endpoint for the byte counter), connector in srvB, client in cliA. */
-async function p2pWorld(lab: NatLab, fx: Fixture, clientExtra = "", udp = false) {
-  await lab.spawn("srvB", peerCommand("http", "127.0.0.1", "8080", "backend-B")).waitFor(
+/**
+ * Relay in pub (with its admin endpoint for the byte counter), connector and its backends in
+ * `connectorIn` (srvB behind natB, or cliA: behind the client's own NAT), client in cliA.
+ */
+async function p2pWorld(
+  lab: NatLab,
+  fx: Fixture,
+  clientExtra = "",
+  udp = false,
+  connectorIn: "srvB" | "cliA" = "srvB",
+) {
+  await lab.spawn(connectorIn, peerCommand("http", "127.0.0.1", "8080", "backend-B")).waitFor(
     /listening/,
   );
   if (udp) {
-    await lab.spawn("srvB", peerCommand("udp-echo", "127.0.0.1", "8053")).waitFor(/listening/);
+    await lab.spawn(connectorIn, peerCommand("udp-echo", "127.0.0.1", "8053")).waitFor(
+      /listening/,
+    );
   }
   const services = udp ? ["web", "echo"] : ["web"];
   const adminToken = generateAdminToken();
@@ -44,7 +55,7 @@ async function p2pWorld(lab: NatLab, fx: Fixture, clientExtra = "", udp = false)
       ? { web: "127.0.0.1:8080", echo: { backend: "127.0.0.1:8053", protocol: "udp" } }
       : { web: "127.0.0.1:8080" },
     (await fx.token("connector", { services })).path,
-    { wrapper: lab.wrapper("srvB"), extra: "direct = true" },
+    { wrapper: lab.wrapper(connectorIn), extra: "direct = true" },
   );
   const client = await fx.client(
     [relayPort],
@@ -174,5 +185,24 @@ labTest(
     assert.equal(await w.relayedDatagrams(), before, "no datagram went through the relay");
     assert.match(w.client.output, /UDP flow .* open via "?direct/);
     assert.doesNotMatch(w.client.output, /UDP flow .* open via "?relay/);
+  },
+);
+
+labTest(
+  "p2p: client and connector behind the same NAT (no hairpinning) → direct via a host candidate",
+  {},
+  async (lab, fx) => {
+    const w = await p2pWorld(lab, fx, "", false, "cliA");
+    // The relay sees both at natA's public address; natA does not loop a packet to its own public
+    // address back inside, so only the connector's own interface address can work.
+    const up = await w.client.waitFor(/Direct path to "?web"? is up via "?([\d.]+):\d+/, 20_000);
+    assert.equal(up[1], ADDR.cliA, "the path uses the connector's interface address");
+    assert.match(
+      w.client.output,
+      new RegExp(`Dialing "?${ADDR.natA.replaceAll(".", "\\.")}:\\d+ `),
+    );
+    const before = await w.relayedBytes();
+    assert.equal(await w.get(`/bytes/${1024 * 1024}`), `200 ${1024 * 1024}`);
+    assert.ok((await w.relayedBytes()) - before < 64 * 1024, "the transfer bypassed the relay");
   },
 );
