@@ -92,7 +92,7 @@ export class DirectPaths {
     try {
       // Interfaces are listed per attempt: a laptop changes networks.
       const candidates = directCandidates(
-        session.welcome.observed,
+        session.observed,
         session.conn.endpoint.addr.port,
         hostInterfaces(),
       );

@@ -7,6 +7,7 @@ import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../cli/run_context.ts";
 import { parseHostPort } from "../config/address.ts";
 import type { ClientConfig } from "../config/schema.ts";
+import { noteObserved } from "../transport/candidates.ts";
 import { runRelaySession } from "../transport/relay_session.ts";
 import { keepConnected, type SessionEnd } from "../transport/reconnect.ts";
 import { openFlow } from "./open_flow.ts";
@@ -172,7 +173,8 @@ function runSession(
     while (true) {
       const msg = await session.control.next().catch(() => null);
       if (msg === null) break;
-      hooks.onControl(msg);
+      if (msg.type === "observed") noteObserved(session, msg, log);
+      else hooks.onControl(msg);
     }
     await session.conn.closed.catch(() => undefined);
     holder.clear(session);

@@ -8,7 +8,7 @@ import type { ConnectorConfig, RelayTargetConfig } from "../config/schema.ts";
 import { runRelaySession } from "../transport/relay_session.ts";
 import type { SessionEnd } from "../transport/reconnect.ts";
 import { demuxDatagrams } from "../transport/datagram_demux.ts";
-import { directCandidates, type InterfaceAddress } from "../transport/candidates.ts";
+import { directCandidates, type InterfaceAddress, noteObserved } from "../transport/candidates.ts";
 import type { BackendTable } from "./backend_dialer.ts";
 import { expireIdleUdpFlows, type FlowServerDeps, serveFlow } from "./flow_server.ts";
 import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
@@ -80,7 +80,9 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
     while (true) {
       const msg = await session.control.next().catch(() => null);
       if (msg === null) break;
-      if (msg.type === "direct_revoke") {
+      if (msg.type === "observed") {
+        noteObserved(session, msg, rlog);
+      } else if (msg.type === "direct_revoke") {
         deps.direct?.revoke(msg.identity);
       } else if (msg.type === "direct_offer") {
         const direct = deps.direct;
@@ -93,7 +95,7 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
           continue;
         }
         const candidates = directCandidates(
-          session.welcome.observed,
+          session.observed,
           direct.options.endpoint.addr.port,
           deps.interfaces,
         );

@@ -146,6 +146,16 @@ export const DirectRevoke = z.strictObject({
   identity: z.string().max(128),
 });
 
+/**
+ * Relay → peer: the relay now sees this connection at a new address (QUIC address discovery after
+ * a NAT rebinding or a network change); later direct-path candidates use it.
+ */
+export const Observed = z.strictObject({
+  type: z.literal("observed"),
+  hostname: z.string().max(64),
+  port: z.number().int().min(0).max(65_535),
+});
+
 /** Client → relay: which path its flows to `service` now take (for operators). */
 export const PathReport = z.strictObject({
   type: z.literal("path_report"),
@@ -170,6 +180,7 @@ export const ControlMessage = z.discriminatedUnion("type", [
   DirectWelcome,
   DirectRevoke,
   PathReport,
+  Observed,
 ]);
 export type ControlMessage = z.output<typeof ControlMessage>;
 export type ControlMessageInput = z.input<typeof ControlMessage>;

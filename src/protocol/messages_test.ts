@@ -33,6 +33,8 @@ const SAMPLES: ReadonlyArray<ControlMessageInput> = [
   { type: "register", service: "db" },
   { type: "ack", service: "web.internal" },
   { type: "nack", service: "db", code: "unauthorized" },
+  { type: "path_report", service: "db", path: "direct" },
+  { type: "observed", hostname: "198.18.0.2", port: 40_001 },
 ];
 
 function decodeJson(value: unknown) {

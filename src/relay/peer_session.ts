@@ -58,6 +58,8 @@ export class PeerSession implements ConnectorMember {
   /** When the QUIC handshake completed (ms since epoch). */
   readonly connectedAt = Date.now();
   #who: Identity | undefined;
+  /** `host:port` this peer was last told it is observed at (QAD). */
+  #observed: string | undefined;
   #closed = false;
   #log: Logger;
 
@@ -70,6 +72,30 @@ export class PeerSession implements ConnectorMember {
   async send(msg: ControlMessageInput): Promise<void> {
     if (!this.#control) throw new ZtnaError("internal", "no control stream yet");
     await this.#control.send(msg);
+  }
+
+  /**
+   * Tells the peer its new address when QUIC migrated the connection (a NAT rebinding or a network
+   * change): its next direct-path candidates must use it. Never throws.
+   */
+  async checkObserved(): Promise<void> {
+    if (!this.#observed || this.#closed) return;
+    let remote: Deno.NetAddr;
+    try {
+      remote = this.conn.remoteAddr;
+    } catch {
+      return; // closing
+    }
+    const now = `${remote.hostname}:${remote.port}`;
+    if (now === this.#observed) return;
+    this.#log.info("Peer {connId} moved from {before} to {peer}", {
+      connId: this.connId,
+      before: this.#observed,
+      peer: now,
+    });
+    this.#observed = now;
+    await this.send({ type: "observed", hostname: remote.hostname, port: remote.port })
+      .catch(() => {});
   }
 
   /** Closes the connection with a code from the error table; idempotent. */
@@ -225,6 +251,7 @@ export class PeerSession implements ConnectorMember {
   async #welcome(control: ControlChannel, identity: Identity): Promise<void> {
     this.#authenticated = true;
     const remote = this.conn.remoteAddr;
+    this.#observed = `${remote.hostname}:${remote.port}`;
     await control.send({
       type: "welcome",
       version: 2,

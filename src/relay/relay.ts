@@ -18,6 +18,13 @@ import { type RefusalEvent, RefusalLog } from "./refusal_log.ts";
 
 const log = getLogger(["ztna", "relay"]);
 
+/**
+ * How often the relay compares each peer's address with the one it last told that peer (QAD):
+ * after a NAT rebinding the peer learns its new address within this time. Reading an address is a
+ * cheap synchronous call, so 10,000 peers cost a few milliseconds per sweep.
+ */
+export const OBSERVED_CHECK_MS = 2_000;
+
 /** TLS material as PEM text. */
 export interface TlsMaterial {
   cert: string;
@@ -42,6 +49,7 @@ export class Relay {
   readonly #admitted = new WeakSet<PeerSession>();
   readonly #endpoint: Deno.QuicEndpoint;
   #listener: Deno.QuicListener | undefined;
+  #observedSweep: ReturnType<typeof setInterval> | undefined;
   #draining = false;
   #flowIds = 0;
   readonly #deps: SessionDeps;
@@ -103,6 +111,9 @@ export class Relay {
   /** Starts listening with the given certificate. */
   start(tls: TlsMaterial): void {
     this.#listen(tls);
+    this.#observedSweep = setInterval(() => {
+      for (const s of this.sessions) void s.checkObserved();
+    }, OBSERVED_CHECK_MS);
     log.info("Relay listening on {address} (ALPN {alpn})", {
       address: `${this.addr.hostname}:${this.addr.port}`,
       alpn: ALPN,
@@ -290,6 +301,7 @@ export class Relay {
    */
   async shutdown(drainMs: number): Promise<void> {
     this.#draining = true;
+    clearInterval(this.#observedSweep);
     this.#listener?.stop();
     log.info("Draining {flows} active flows for up to {drainMs} ms", {
       flows: this.metrics.activeFlows,

@@ -4,7 +4,9 @@
  * NAT reach each other only there; most NATs do not hairpin).
  * @module
  */
+import type { Logger } from "@logtape/logtape";
 import { type Candidate, MAX_CANDIDATES } from "../protocol/mod.ts";
+import type { PeerSession } from "./dial.ts";
 
 export { MAX_CANDIDATES };
 
@@ -53,4 +55,14 @@ export function hostInterfaces(): InterfaceAddress[] {
   } catch {
     return [];
   }
+}
+
+/** Takes the relay's `observed` update: later candidates use the new address. */
+export function noteObserved(session: PeerSession, update: Candidate, log: Logger): void {
+  const before = `${session.observed.hostname}:${session.observed.port}`;
+  session.observed = { hostname: update.hostname, port: update.port };
+  log.info("The relay now sees us at {address} (was {before})", {
+    address: `${update.hostname}:${update.port}`,
+    before,
+  });
 }

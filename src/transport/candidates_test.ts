@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { directCandidates, MAX_CANDIDATES } from "./candidates.ts";
+import { getLogger } from "@logtape/logtape";
+import { directCandidates, MAX_CANDIDATES, noteObserved } from "./candidates.ts";
+import type { PeerSession } from "./dial.ts";
 
 const observed = { hostname: "198.18.0.2", port: 40_000 };
 
@@ -41,4 +43,11 @@ Deno.test("directCandidates never exceeds the wire's limit", () => {
   const got = directCandidates(observed, 5_000, many);
   assert.equal(got.length, MAX_CANDIDATES);
   assert.deepEqual(got[0], observed);
+});
+
+Deno.test("noteObserved makes the relay's update the first candidate from now on", () => {
+  const session = { observed: { hostname: "198.18.0.2", port: 40_000 } } as PeerSession;
+  noteObserved(session, { hostname: "198.18.0.2", port: 41_234 }, getLogger(["test"]));
+  assert.deepEqual(session.observed, { hostname: "198.18.0.2", port: 41_234 });
+  assert.deepEqual(directCandidates(session.observed, 5_000, [])[0], session.observed);
 });

@@ -129,6 +129,8 @@ export interface PeerSession {
   conn: Deno.QuicConn;
   control: ControlChannel;
   welcome: Welcome;
+  /** Where the relay sees this connection: WELCOME's `observed`, then each `observed` update. */
+  observed: { hostname: string; port: number };
 }
 
 /** Reads the close code the relay gave a connection, if it is one of ours. */
@@ -174,7 +176,9 @@ export async function helloRelay(
         "Relay did not answer HELLO",
       );
     }
-    if (answer?.type === "welcome") return { conn, control, welcome: answer };
+    if (answer?.type === "welcome") {
+      return { conn, control, welcome: answer, observed: { ...answer.observed } };
+    }
     if (answer?.type === "refused") {
       throw new DialError(
         { kind: "refused", code: answer.code },

@@ -191,6 +191,18 @@ export class NatLab implements AsyncDisposable {
     }
   }
 
+  /**
+   * While `on`, UDP to and from `address` is dropped in `nat`'s raw table, before conntrack sees it:
+   * with short UDP timeouts ({@link NatLab.setUdpTimeouts}) the router then forgets the mapping, and
+   * the next packet gets a new one — a NAT rebinding.
+   */
+  async hideFromConntrack(nat: "natA" | "natB", address: string, on: boolean): Promise<void> {
+    for (const dir of ["-d", "-s"]) {
+      const rule = ["PREROUTING", "-p", "udp", dir, address, "-j", "DROP"];
+      await this.#must(nat, ["iptables", "-w", "-t", "raw", on ? "-A" : "-D", ...rule]);
+    }
+  }
+
   /** Undoes {@link NatLab.cutDirect}. Idempotent. */
   async restoreDirect(): Promise<void> {
     await this.#must("natA", ["iptables", "-w", "-F", CUT_CHAIN]);

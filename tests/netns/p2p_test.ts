@@ -206,3 +206,30 @@ labTest(
     assert.ok((await w.relayedBytes()) - before < 64 * 1024, "the transfer bypassed the relay");
   },
 );
+
+labTest(
+  "p2p: a NAT rebinding moves the client; the relay tells it its new observed address",
+  { natA: "symmetric" },
+  async (lab, fx) => {
+    const w = await p2pWorld(lab, fx);
+    await w.client.waitFor(/Direct path to "?web"? failed/, 20_000); // symmetric: relay only
+    // Let natA forget the client's mapping: a 1 s conntrack timeout and 1.3 s in which no packet of
+    // that flow reaches conntrack (raw table, before it) — well within the 3 s idle timeout.
+    await lab.setUdpTimeouts("natA", { unrepliedS: 1, streamS: 1 });
+    await new Promise((r) => setTimeout(r, 700)); // keep-alives put the mapping on the 1 s timeout
+    await lab.hideFromConntrack("natA", ADDR.relay, true);
+    await new Promise((r) => setTimeout(r, 1_300));
+    await lab.hideFromConntrack("natA", ADDR.relay, false);
+    // The next packet gets a fresh random port (symmetric NAT); QUIC migrates the connection.
+    const moved = await w.relay.waitFor(
+      /moved from "?198\.18\.0\.2:(\d+)"? to "?198\.18\.0\.2:(\d+)/,
+      15_000,
+    );
+    assert.notEqual(moved[2], moved[1]);
+    await w.client.waitFor(
+      new RegExp(`The relay now sees us at "?198\\.18\\.0\\.2:${moved[2]}`),
+      5_000,
+    );
+    assert.equal(await w.get("/hello"), "200 20", "the session survived the rebinding");
+  },
+);
