@@ -235,6 +235,13 @@ function udpSection(r: ReportInput): string[] {
         "",
       ]
       : []),
+    ...(u.ratioUdpPipe
+      ? [
+        "ztna ÷ UDP → two-hop QUIC datagram pipe → UDP (ztna's shape without its logic), max " +
+        `packets/s, paired per repetition: **${cell(u.ratioUdpPipe, r3)}**.`,
+        "",
+      ]
+      : []),
     ...(cpuLines.length > 0
       ? [
         "CPU ms per 1,000 packets delivered during the flood — " + cpuLines.join("; ") + ".",

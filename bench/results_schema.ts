@@ -197,7 +197,7 @@ export type RelayCase = z.infer<typeof RelayCase>;
 
 // ---- Case 5: UDP ----
 
-export const UdpPathId = z.enum(["direct", "hop", "pipe", "ztna"]);
+export const UdpPathId = z.enum(["direct", "hop", "pipe", "udp-pipe", "ztna"]);
 export type UdpPathId = z.infer<typeof UdpPathId>;
 
 /** One burst or paced series of probes through one path. */
@@ -256,6 +256,11 @@ export const UdpCase = z.strictObject({
   ratio: Spread,
   /** ztna ÷ the two-hop datagram pipe, maximum packets/s, paired (absent in older results). */
   ratioPipe: Spread.optional(),
+  /**
+   * ztna ÷ the UDP → two-hop datagram pipe → UDP baseline (ztna's shape without its logic), maximum
+   * packets/s, paired (absent in older results).
+   */
+  ratioUdpPipe: Spread.optional(),
 });
 export type UdpCase = z.infer<typeof UdpCase>;
 

@@ -106,11 +106,13 @@ Deno.test("bench --smoke measures every case and writes JSON its schema accepts"
     positive("relay MiB at 10k", relay.idle.relayMiBAt10k);
 
     // Case 5.
-    for (const id of ["direct", "hop", "ztna"] as const) {
+    for (const id of ["direct", "hop", "pipe", "udp-pipe", "ztna"] as const) {
       positive(`udp ${id} max`, udp.summary[id]?.maxPps.median);
       positive(`udp ${id} paced`, udp.summary[id]?.pacedPps.median);
     }
     positive("udp ratio", udp.ratio.median);
+    positive("udp ratio vs pipe", udp.ratioPipe?.median);
+    positive("udp ratio vs udp pipe", udp.ratioUdpPipe?.median);
 
     // Case 6.
     for (const id of ["worker", "main"] as const) {

@@ -5,6 +5,9 @@
  * - QUIC datagram hop: one Deno QUIC connection, datagrams → the hop's server (the baseline);
  * - QUIC datagram pipe: two such hops through a minimal JS middle process (no auth, no flow table):
  *   the like-for-like baseline of ztna's two hops;
+ * - UDP pipe: the bench's socket → a UDP entry → QUIC datagram → a second middle → QUIC datagram →
+ *   a UDP exit → the backend's UDP sink: ztna's exact shape (same sockets, queues and processes)
+ *   without ztna's logic (auth, flow tables, flow ids, counters);
  * - ztna: the bench's socket → client UDP forward → relay → connector → the backend's UDP sink.
  *
  * Per repetition and path:
@@ -25,6 +28,7 @@ import {
   QueryWaiter,
   READY as HOP_READY,
   type SinkCount,
+  UDP_ENTRY_READY,
 } from "../baselines/quic_datagram_hop.ts";
 import { denoScript } from "../helper_process.ts";
 import type { Lab } from "../lab.ts";
@@ -40,6 +44,7 @@ export const UDP_PATHS: ReadonlyArray<{ id: UdpPathId; label: string }> = [
   { id: "direct", label: "direct UDP" },
   { id: "hop", label: "QUIC datagram hop (1 hop)" },
   { id: "pipe", label: "QUIC datagram pipe (2 hops)" },
+  { id: "udp-pipe", label: "UDP → two-hop QUIC datagram pipe → UDP (ztna's shape, no auth)" },
   { id: "ztna", label: "ztna client→relay→connector" },
 ];
 
@@ -178,34 +183,53 @@ export async function runUdpCase(
   const hop = await lab.hop();
   const ztna = await lab.ztna();
   const { pki } = lab.fx;
-  await using middle = denoScript(
-    "bench/baselines/quic_datagram_hop.ts",
-    [
-      "--mode=middle",
-      `--cert=${pki.certPath}`,
-      `--key=${pki.keyPath}`,
-      `--ca=${pki.caCertPath}`,
-      `--upstream=${hop.port}`,
-    ],
-    {
-      name: "datagram pipe middle",
-      flags: ["--allow-net=127.0.0.1", `--allow-read=${lab.fx.dir}`],
-    },
+  await using stack = new AsyncDisposableStack();
+  /** Starts one process of quic_datagram_hop.ts; resolves with it and its readiness port. */
+  const baseline = async (mode: string, args: string[], ready = HOP_READY, name = mode) => {
+    const process = stack.use(denoScript(
+      "bench/baselines/quic_datagram_hop.ts",
+      [`--mode=${mode}`, ...args],
+      {
+        name: `datagram pipe ${name}`,
+        flags: ["--allow-net=127.0.0.1", `--allow-read=${lab.fx.dir}`],
+      },
+    ));
+    return { process, port: Number((await process.waitFor(ready, 30_000))[1]) };
+  };
+  const tls = [`--cert=${pki.certPath}`, `--key=${pki.keyPath}`];
+  const middle = (upstream: number, name: string) =>
+    baseline(
+      "middle",
+      [...tls, `--ca=${pki.caCertPath}`, `--upstream=${upstream}`],
+      HOP_READY,
+      name,
+    );
+  const pipeMiddle = await middle(hop.port, "middle");
+  const udpExit = await baseline("udp-exit", [...tls, `--target=${backend.udpPort}`]);
+  const udpMiddle = await middle(udpExit.port, "udp-middle");
+  const udpEntry = await baseline(
+    "udp-entry",
+    [`--ca=${pki.caCertPath}`, `--upstream=${udpMiddle.port}`],
+    UDP_ENTRY_READY,
   );
-  const middlePort = Number((await middle.waitFor(HOP_READY, 30_000))[1]);
   const caCert = await Deno.readTextFile(pki.caCertPath);
-  using stack = new DisposableStack();
   const probePaths: Record<UdpPathId, ProbePath> = {
     direct: new UdpSocketPath(backend.udpPort, backend.udpPort),
     hop: await DatagramHopClient.connect({ port: hop.port, caCert }),
-    pipe: await DatagramHopClient.connect({ port: middlePort, caCert }),
+    pipe: await DatagramHopClient.connect({ port: pipeMiddle.port, caCert }),
+    "udp-pipe": new UdpSocketPath(udpEntry.port, backend.udpPort),
     ztna: new UdpSocketPath(ztna.udpPort, backend.udpPort),
   };
   for (const p of Object.values(probePaths)) stack.defer(() => p.close());
   const pids: Record<UdpPathId, Record<string, number>> = {
     direct: {},
     hop: { server: hop.pid },
-    pipe: { middle: middle.pid, server: hop.pid },
+    pipe: { middle: pipeMiddle.process.pid, server: hop.pid },
+    "udp-pipe": {
+      entry: udpEntry.process.pid,
+      middle: udpMiddle.process.pid,
+      exit: udpExit.process.pid,
+    },
     ztna: { client: ztna.pids.client, relay: ztna.pids.relay, connector: ztna.pids.connector },
   };
 
@@ -263,7 +287,7 @@ export async function runUdpCase(
   return summarizeUdp(runs);
 }
 
-/** Summary and the ztna ÷ hop and ztna ÷ pipe ratios of the recorded repetitions. */
+/** Summary and the ztna ÷ hop, ztna ÷ pipe and ztna ÷ UDP pipe ratios of the repetitions. */
 export function summarizeUdp(runs: UdpRep[]): UdpCase {
   const of = (id: UdpPathId) => runs.filter((r) => r.path === id);
   const summary: UdpCase["summary"] = {};
@@ -285,5 +309,8 @@ export function summarizeUdp(runs: UdpRep[]): UdpCase {
     summary,
     ratio: pairedRatio(of("ztna"), of("hop"), "maxPps"),
     ...(of("pipe").length > 0 ? { ratioPipe: pairedRatio(of("ztna"), of("pipe"), "maxPps") } : {}),
+    ...(of("udp-pipe").length > 0
+      ? { ratioUdpPipe: pairedRatio(of("ztna"), of("udp-pipe"), "maxPps") }
+      : {}),
   };
 }
