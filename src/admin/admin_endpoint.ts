@@ -8,7 +8,8 @@
 import { getLogger } from "@logtape/logtape";
 import { importPrivateKey, type SigningKey } from "../auth/mod.ts";
 import { type AdminConfig, ConfigError, parseHostPort } from "../config/mod.ts";
-import { readCertificateInfo } from "../pki/mod.ts";
+// Not pki/mod.ts: that pulls in the full X.509 library (~20 MiB of heap) for two dates.
+import { readCertificateValidity } from "../pki/certificate_validity.ts";
 import type { Store } from "../store/mod.ts";
 import { AdminApp, type AdminAppOptions } from "./admin_app.ts";
 import { AdminAuthenticator, parseTokenHashFile } from "./admin_auth.ts";
@@ -35,8 +36,7 @@ export interface AdminEndpointOptions {
 
 function certificateFacts(pem: string): { notBeforeMs: number; notAfterMs: number } | undefined {
   try {
-    const info = readCertificateInfo(pem);
-    return { notBeforeMs: info.notBefore.getTime(), notAfterMs: info.notAfter.getTime() };
+    return readCertificateValidity(pem);
   } catch {
     return undefined;
   }

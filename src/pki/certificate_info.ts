@@ -24,10 +24,9 @@ export interface CertificateInfo {
   ipAddresses: string[];
 }
 
-/** Text that holds no readable certificate. */
-export class CertificateError extends Error {
-  override readonly name = "CertificateError";
-}
+import { CertificateError } from "./certificate_validity.ts";
+
+export { CertificateError };
 
 /**
  * Parses the first certificate of a PEM text (a bundle is fine).

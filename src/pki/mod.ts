@@ -17,4 +17,5 @@ export {
   parseCertificate,
   readCertificateInfo,
 } from "./certificate_info.ts";
+export { type CertificateValidity, readCertificateValidity } from "./certificate_validity.ts";
 export { writeFileAtomic, type WriteFileAtomicOptions } from "./atomic_file.ts";

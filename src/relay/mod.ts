@@ -7,12 +7,9 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import {
-  ACME_ERROR_CODES,
-  AcmeError,
-  type AcmeTestHooks,
-  CertificateManager,
-} from "../acme/mod.ts";
+// Types only: the ACME module (and the npm ACME client behind it, ~25 MiB of heap) is loaded only
+// when [intermediate.acme] is enabled.
+import type { AcmeTestHooks, CertificateManager } from "../acme/mod.ts";
 import { importPublicKeys, TokenVerifier } from "../auth/mod.ts";
 import type { RunContext } from "../cli/run_context.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
@@ -155,12 +152,13 @@ export async function runIntermediate(
     config.admin.audit_retention_days,
     (n) => relay.metrics.auditPruned.inc("retention", n),
   );
-  const acme = config.acme.enabled
-    ? new CertificateManager(config.acme, {
+  const acmeModule = config.acme.enabled ? await import("../acme/mod.ts") : undefined;
+  const acme: CertificateManager | undefined = acmeModule
+    ? new acmeModule.CertificateManager(config.acme, {
       stateDir: config.state_dir,
       metrics: {
         renewals: relay.metrics.acmeRenewals.preset(["issue", "renew"]),
-        failures: relay.metrics.acmeFailures.preset(ACME_ERROR_CODES),
+        failures: relay.metrics.acmeFailures.preset(acmeModule.ACME_ERROR_CODES),
       },
       onRenewed: async (pair) => {
         tls = { cert: pair.cert, key: pair.key };
@@ -179,7 +177,7 @@ export async function runIntermediate(
     await relay.shutdown(0);
     store.close();
     // Stopped while waiting for the first certificate: a clean stop, not a failure.
-    if (error instanceof AcmeError && error.code === "aborted") return;
+    if (acmeModule && error instanceof acmeModule.AcmeError && error.code === "aborted") return;
     throw error;
   }
   try {
