@@ -17,7 +17,14 @@ import { denoScript, type HelperProcess } from "./helper_process.ts";
 import { firstResponseByte } from "./load.ts";
 import { rssKiB } from "./proc_stats.ts";
 import type { Skipped } from "./results_schema.ts";
-import { clientConfig, connectorConfig, spawnZtna, startRelay, UNLIMITED } from "./ztna_nodes.ts";
+import {
+  clientConfig,
+  connectorConfig,
+  RELAY_ENV,
+  spawnZtna,
+  startRelay,
+  UNLIMITED,
+} from "./ztna_nodes.ts";
 
 /**
  * Service ids of the bench backend in the ztna configs: `core` is the same TCP backend served by
@@ -319,7 +326,12 @@ export class Lab implements AsyncDisposable {
         `--key=${fx.pki.keyPath}`,
         `--max-streams=${maxStreams}`,
       ],
-      { name: `datagram hop ${name}`, flags: ["--allow-net=127.0.0.1", `--allow-read=${fx.dir}`] },
+      {
+        name: `datagram hop ${name}`,
+        flags: ["--allow-net=127.0.0.1", `--allow-read=${fx.dir}`],
+        // The relay's allocator tuning, so the two servers are compared like for like.
+        env: { ...RELAY_ENV },
+      },
     );
     try {
       const port = Number((await process.waitFor(HOP_READY, READY_TIMEOUT_MS))[1]);
@@ -338,6 +350,8 @@ export class Lab implements AsyncDisposable {
       limits: Readonly<Record<string, number>>;
       /** More `[intermediate.admin]` keys. */
       admin?: string;
+      /** With the shipped allocator tuning. @default {true} */
+      tuned?: boolean;
     },
   ): Promise<OwnedServer> {
     const port = freeUdpPort();
@@ -348,6 +362,7 @@ export class Lab implements AsyncDisposable {
       idleTimeoutMs: options.idleTimeoutMs,
       cpuProfDir: this.options.cpuProfDir,
       admin: options.admin,
+      tuned: options.tuned,
     });
     return { process, port, [Symbol.asyncDispose]: async () => void await process.stop() };
   }

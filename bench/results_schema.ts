@@ -154,6 +154,8 @@ export const IdleStep = z.strictObject({
   maxStreams: Pos,
   /** True for the relay as shipped; false for a variant the bench runs to show what a knob does. */
   shipped: z.boolean(),
+  /** Ran with the relay's allocator tuning (GLIBC_TUNABLES, `deno task relay`); absent: unknown. */
+  tuned: z.boolean().optional(),
   /** Connections asked for. */
   step: Pos,
   /** Connections open and authenticated at the reading. */

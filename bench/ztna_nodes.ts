@@ -11,6 +11,10 @@
 import { IntermediateSection, RelayLimits } from "../src/config/schema.ts";
 import type { Fixture } from "../tests/_helpers/cluster.ts";
 import { denoScript, type HelperProcess } from "./helper_process.ts";
+import { RELAY_GLIBC_TUNABLES } from "../src/relay/memory_tuning.ts";
+
+/** The environment `deno task relay` gives a relay (deno.json). */
+export const RELAY_ENV: Readonly<Record<string, string>> = { GLIBC_TUNABLES: RELAY_GLIBC_TUNABLES };
 
 /** Readiness line of a relay. */
 const RELAY_READY = /Relay listening on/;
@@ -60,6 +64,11 @@ export interface RelayOptions {
   cpuProfDir?: string;
   /** More `[intermediate.admin]` keys, e.g. `metrics_public = true`. */
   admin?: string;
+  /**
+   * Run with the allocator tuning `deno task relay` sets (src/relay/memory_tuning.ts), as shipped.
+   * @default {true}
+   */
+  tuned?: boolean;
 }
 
 /** Starts `main.ts --role=intermediate` with a config written into the fixture's folder. */
@@ -85,6 +94,7 @@ ${admin}`);
   const relay = await spawnZtna("intermediate", path, {
     name: `relay-${options.name}`,
     cpuProfDir: options.cpuProfDir,
+    ...(options.tuned === false ? {} : { env: RELAY_ENV }),
   });
   try {
     await relay.waitFor(RELAY_READY, READY_TIMEOUT_MS);
@@ -106,6 +116,8 @@ export interface SpawnOptions {
   name: string;
   /** Write a V8 CPU profile into this folder when the process exits. */
   cpuProfDir?: string;
+  /** More environment variables, e.g. the relay's GLIBC_TUNABLES. */
+  env?: Record<string, string>;
 }
 
 /** Spawns `main.ts --role=<role> --config <path>` with `-P=ztna`; does not wait. */
@@ -126,6 +138,7 @@ export async function spawnZtna(
   return denoScript("main.ts", [`--role=${role}`, "--config", configPath], {
     name: options.name,
     flags,
+    ...(options.env ? { env: options.env } : {}),
   });
 }
 

@@ -8,8 +8,9 @@
  * - Idle connections: one load process opens connections up to each step (1,000 / 5,000 / 10,000)
  *   over one shared QUIC endpoint and holds them authenticated and idle; at each step the bench
  *   reads the server's RSS (/proc) and its CPU use while idle. Three servers: the relay as
- *   shipped, the relay with `max_streams_per_connection = 100` (Deno's QUIC keeps per-connection
- *   state that grows with the stream limit), and the bare server with the shipped limit.
+ *   shipped (`deno task relay`: glibc's mmap threshold fixed at 64 KiB, src/relay/memory_tuning.ts),
+ *   the same relay with glibc's malloc defaults (what that setting is worth), and the bare server
+ *   with the shipped stream limit and the same setting.
  *
  * Each measurement gets fresh servers so memory readings start clean. The relays run with the
  * bench's raised limits (connection caps and handshake rates; see ztna_nodes.ts `UNLIMITED`): the
@@ -39,8 +40,6 @@ const IDLE_CPU_WINDOW_MS = 2_000;
 const SMOKE_WINDOW_MS = 300;
 /** Time the load process has to open one step (it stops itself at 120 s). */
 const STEP_TIMEOUT_MS = 180_000;
-/** The stream limit of the relay variant in the idle measurement: the shipped default until 2026-11. */
-const MANY_STREAMS = 1_024;
 /** The relay-memory target is stated at this many idle clients. */
 export const IDLE_TARGET_CONNECTIONS = 10_000;
 
@@ -90,11 +89,16 @@ export async function runRelayCase(
         stdin,
       },
     );
-  const fresh = (server: ServerId, name: string, streams = maxStreams) =>
+  const fresh = (
+    server: ServerId,
+    name: string,
+    { streams = maxStreams, tuned = true }: { streams?: number; tuned?: boolean } = {},
+  ) =>
     server === "ztna"
       ? lab.freshRelay(name, {
         idleTimeoutMs: IDLE_TIMEOUT_MS,
         limits: { ...limits, max_streams_per_connection: streams },
+        tuned,
       })
       : lab.freshHop(name, streams);
 
@@ -163,17 +167,22 @@ export async function runRelayCase(
   const settleMs = smoke ? SMOKE_WINDOW_MS : SETTLE_MS;
   const windowMs = smoke ? SMOKE_WINDOW_MS : IDLE_CPU_WINDOW_MS;
   const steps: IdleStep[] = [];
-  // The relay as shipped, the same relay allowing more concurrent streams per connection (Deno's
-  // QUIC keeps per-connection state that grows with that limit), and the bare server.
+  // The relay as shipped (with `deno task relay`'s allocator tuning), the same relay with glibc's
+  // malloc defaults (what the tuning is worth), and the bare server (tuned alike).
   const series = [
-    { server: "ztna", streams: maxStreams, shipped: true },
-    { server: "ztna", streams: MANY_STREAMS, shipped: false },
-    { server: "bare", streams: maxStreams, shipped: false },
+    { server: "ztna", streams: maxStreams, shipped: true, tuned: true },
+    { server: "ztna", streams: maxStreams, shipped: false, tuned: false },
+    { server: "bare", streams: maxStreams, shipped: false, tuned: true },
   ] as const;
-  for (const { server, streams, shipped } of series) {
-    const what = `${SERVER_LABEL[server]} (${streams} streams per connection)`;
+  for (const { server, streams, shipped, tuned } of series) {
+    const what = `${SERVER_LABEL[server]} (${streams} streams per connection${
+      tuned ? "" : ", glibc malloc defaults"
+    })`;
     log(`relay capacity: idle connections to a fresh ${what}`);
-    await using target = await fresh(server, `idle-${server}-${streams}`, streams);
+    await using target = await fresh(server, `idle-${server}-${tuned ? "tuned" : "default"}`, {
+      streams,
+      tuned,
+    });
     const pid = target.process.pid;
     await new Promise((r) => setTimeout(r, settleMs));
     const base = await rssKiB(pid);
@@ -199,6 +208,7 @@ export async function runRelayCase(
         server,
         maxStreams: streams,
         shipped,
+        tuned,
         step,
         open: line.open,
         failed: line.failed,

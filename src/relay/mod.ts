@@ -11,6 +11,7 @@ import { getLogger } from "@logtape/logtape";
 // when [intermediate.acme] is enabled.
 import type { AcmeTestHooks, CertificateManager } from "../acme/mod.ts";
 import { importPublicKeys, TokenVerifier } from "../auth/mod.ts";
+import { memoryTuningHint } from "./memory_tuning.ts";
 import type { RunContext } from "../cli/run_context.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
 import { join } from "node:path";
@@ -46,6 +47,15 @@ async function readKeys(config: IntermediateConfig) {
     config.token_public_keys.map(async (path) => ({ path, pem: await Deno.readTextFile(path) })),
   );
   return importPublicKeys(sources);
+}
+
+/** GLIBC_TUNABLES, or undefined when unset or not readable under the permissions given. */
+function readTunables(): string | undefined {
+  try {
+    return Deno.env.get("GLIBC_TUNABLES");
+  } catch {
+    return undefined;
+  }
 }
 
 /** Opens the state store under `state_dir`, creating the folder. */
@@ -185,6 +195,8 @@ export async function runIntermediate(
     revocations.addStored((await store.listRevocations()).map((r) => r.tokenId));
     await watcher?.start();
     relay.start(tls);
+    const hint = memoryTuningHint(Deno.build.os, readTunables());
+    if (hint) log.info(hint);
     await retention.start();
     if (config.admin.enabled) {
       admin = await AdminEndpoint.start({

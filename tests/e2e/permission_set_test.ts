@@ -24,5 +24,10 @@ Deno.test("the ztna permission set grants no run, ffi, blanket access, and sys o
   // Interface addresses are direct-path candidates (src/transport/candidates.ts); nothing else.
   assert.deepEqual(set.sys, ["networkInterfaces"]);
   assert.ok(Array.isArray(set.read) && Array.isArray(set.write) && Array.isArray(set.env));
-  assert.ok(set.env.every((v: string) => v.startsWith("ZTNA_") || v === "NO_COLOR"));
+  // GLIBC_TUNABLES: read only, so the relay can say when its allocator tuning is missing.
+  assert.ok(
+    set.env.every((v: string) =>
+      v.startsWith("ZTNA_") || v === "NO_COLOR" || v === "GLIBC_TUNABLES"
+    ),
+  );
 });

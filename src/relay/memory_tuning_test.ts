@@ -1,0 +1,17 @@
+import assert from "node:assert/strict";
+import denoJson from "../../deno.json" with { type: "json" };
+import { memoryTuningHint, RELAY_GLIBC_TUNABLES } from "./memory_tuning.ts";
+
+Deno.test("memoryTuningHint speaks only for a Linux relay without an mmap threshold", () => {
+  assert.match(memoryTuningHint("linux", undefined) ?? "", /GLIBC_TUNABLES is not set/);
+  assert.match(memoryTuningHint("linux", "glibc.malloc.arena_max=2") ?? "", /not set/);
+  assert.equal(memoryTuningHint("linux", RELAY_GLIBC_TUNABLES), undefined);
+  assert.equal(memoryTuningHint("darwin", undefined), undefined);
+});
+
+Deno.test("deno task relay runs with the tuning the relay checks for", () => {
+  assert.ok(
+    denoJson.tasks.relay.startsWith(`GLIBC_TUNABLES=${RELAY_GLIBC_TUNABLES} deno run -P=ztna `),
+    denoJson.tasks.relay,
+  );
+});
