@@ -57,7 +57,7 @@ function time(der: Uint8Array, e: Element): number {
     : null;
   if (!m) fail("validity is not a UTCTime or GeneralizedTime in UTC");
   let year = Number(m[1]);
-  if (e.tag === 0x17) year += year < 50 ? 2000 : 1900; // RFC 5280 4.1.2.5.1
+  if (e.tag === 0x17) year += year < 50 ? 2000 : 1900; // RFC 5280: UTCTime 50–99 means 19xx
   const [month, day, hour, minute, second] = m.slice(2).map(Number);
   return Date.UTC(year, month - 1, day, hour, minute, second);
 }
