@@ -116,7 +116,7 @@ function ttfbSection(r: ReportInput): string[] {
 function idleRow(s: IdleStep): string[] {
   const server = s.server === "ztna" ? "ztna relay" : "bare QUIC server";
   return [
-    `${server}, ${n0(s.maxStreams)} streams${s.tuned === false ? ", glibc malloc defaults" : ""}${
+    `${server}, ${n0(s.maxStreams)} streams${s.tuned === false ? ", no memory tuning" : ""}${
       s.shipped ? " (as shipped)" : ""
     }`,
     `${n0(s.open)} of ${n0(s.step)}`,
@@ -163,9 +163,9 @@ function relaySection(r: ReportInput): string[] {
     "Idle connections: one load process opens them over one shared QUIC endpoint and holds them " +
     'authenticated and idle (keep-alive every 20 s). "Streams" is the concurrent streams a ' +
     "connection may open (the relay's `max_streams_per_connection`). The relay as shipped runs " +
-    "with `deno task relay`'s allocator setting (GLIBC_TUNABLES, a fixed 64 KiB mmap threshold); " +
-    "the second relay, with glibc's malloc defaults, shows what that setting is worth; the bare " +
-    `server runs with it too. Base RSS before the first connection: ztna relay ${
+    "with `deno task relay`'s memory settings (GLIBC_TUNABLES: a fixed 64 KiB mmap threshold; " +
+    "DENO_V8_FLAGS: 2 MiB semi-spaces); the second relay, without them, shows what they are " +
+    `worth; the bare server runs with them too. Base RSS before the first connection: ztna relay ${
       baseOf("ztna")
     } MiB, ` +
     `bare server ${baseOf("bare")} MiB.`,

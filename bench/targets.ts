@@ -5,7 +5,7 @@
  * @module
  */
 import { IDLE_TARGET_CONNECTIONS } from "./cases/relay_capacity.ts";
-import type { RelayCase, Target, TcpCase, UdpCase } from "./results_schema.ts";
+import type { RelayCase, SandboxCase, Target, TcpCase, UdpCase } from "./results_schema.ts";
 import { tcpMetrics } from "./cases/tcp.ts";
 import { meets, type Spread, tcpVerdicts } from "./stats.ts";
 
@@ -15,6 +15,8 @@ export const RELAY_RSS_GOAL_MIB = 1_024;
 export const UDP_RATE_GOAL = 0.6;
 /** Loss when paced at half the maximum stays below this. */
 export const UDP_PACED_LOSS_GOAL = 0.01;
+/** The Worker sandbox costs under 10 % throughput: sandbox ÷ no sandbox stays at or above this. */
+export const SANDBOX_THROUGHPUT_GOAL = 0.9;
 
 const range = (s: Spread, f: (n: number) => string) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 const ratio = (n: number) => n.toFixed(3);
@@ -98,13 +100,29 @@ function udpTargets(udp: UdpCase): Target[] {
   ];
 }
 
+/** Targets of case 6: each direction's throughput, paired sandbox ÷ no sandbox. */
+function sandboxTargets(sandbox: SandboxCase): Target[] {
+  return (["upload", "download"] as const).map((dir) => {
+    const s = sandbox.ratios[`${dir}Mbps`];
+    return {
+      case: "sandbox",
+      name: `Worker sandbox ÷ no sandbox, ${dir} throughput`,
+      value: s.median,
+      shown: range(s, ratio),
+      goal: `≥ ${SANDBOX_THROUGHPUT_GOAL.toFixed(2)}`,
+      result: verdict(meets(s.median, "≥", SANDBOX_THROUGHPUT_GOAL)),
+    };
+  });
+}
+
 /** Every target of the cases that ran, in case order. */
 export function judgeTargets(
-  results: { tcp?: TcpCase; relay?: RelayCase; udp?: UdpCase },
+  results: { tcp?: TcpCase; relay?: RelayCase; udp?: UdpCase; sandbox?: SandboxCase },
 ): Target[] {
   return [
     ...(results.tcp ? tcpTargets(results.tcp) : []),
     ...(results.relay ? relayTargets(results.relay) : []),
     ...(results.udp ? udpTargets(results.udp) : []),
+    ...(results.sandbox ? sandboxTargets(results.sandbox) : []),
   ];
 }

@@ -11,10 +11,9 @@
 import { IntermediateSection, RelayLimits } from "../src/config/schema.ts";
 import type { Fixture } from "../tests/_helpers/cluster.ts";
 import { denoScript, type HelperProcess } from "./helper_process.ts";
-import { RELAY_GLIBC_TUNABLES } from "../src/relay/memory_tuning.ts";
+import { RELAY_ENV } from "../src/relay/memory_tuning.ts";
 
-/** The environment `deno task relay` gives a relay (deno.json). */
-export const RELAY_ENV: Readonly<Record<string, string>> = { GLIBC_TUNABLES: RELAY_GLIBC_TUNABLES };
+export { RELAY_ENV };
 
 /** Readiness line of a relay. */
 const RELAY_READY = /Relay listening on/;
@@ -94,7 +93,7 @@ ${admin}`);
   const relay = await spawnZtna("intermediate", path, {
     name: `relay-${options.name}`,
     cpuProfDir: options.cpuProfDir,
-    ...(options.tuned === false ? {} : { env: RELAY_ENV }),
+    ...(options.tuned === false ? {} : { env: { ...RELAY_ENV } }),
   });
   try {
     await relay.waitFor(RELAY_READY, READY_TIMEOUT_MS);

@@ -8,9 +8,9 @@
  * - Idle connections: one load process opens connections up to each step (1,000 / 5,000 / 10,000)
  *   over one shared QUIC endpoint and holds them authenticated and idle; at each step the bench
  *   reads the server's RSS (/proc) and its CPU use while idle. Three servers: the relay as
- *   shipped (`deno task relay`: glibc's mmap threshold fixed at 64 KiB, src/relay/memory_tuning.ts),
- *   the same relay with glibc's malloc defaults (what that setting is worth), and the bare server
- *   with the shipped stream limit and the same setting.
+ *   shipped (`deno task relay`'s memory settings, src/relay/memory_tuning.ts), the same relay
+ *   without them (what they are worth), and the bare server with the shipped stream limit and the
+ *   same settings.
  *
  * Each measurement gets fresh servers so memory readings start clean. The relays run with the
  * bench's raised limits (connection caps and handshake rates; see ztna_nodes.ts `UNLIMITED`): the
@@ -167,8 +167,8 @@ export async function runRelayCase(
   const settleMs = smoke ? SMOKE_WINDOW_MS : SETTLE_MS;
   const windowMs = smoke ? SMOKE_WINDOW_MS : IDLE_CPU_WINDOW_MS;
   const steps: IdleStep[] = [];
-  // The relay as shipped (with `deno task relay`'s allocator tuning), the same relay with glibc's
-  // malloc defaults (what the tuning is worth), and the bare server (tuned alike).
+  // The relay as shipped (with `deno task relay`'s memory settings), the same relay without them
+  // (what they are worth), and the bare server (tuned alike).
   const series = [
     { server: "ztna", streams: maxStreams, shipped: true, tuned: true },
     { server: "ztna", streams: maxStreams, shipped: false, tuned: false },
@@ -176,7 +176,7 @@ export async function runRelayCase(
   ] as const;
   for (const { server, streams, shipped, tuned } of series) {
     const what = `${SERVER_LABEL[server]} (${streams} streams per connection${
-      tuned ? "" : ", glibc malloc defaults"
+      tuned ? "" : ", no memory tuning"
     })`;
     log(`relay capacity: idle connections to a fresh ${what}`);
     await using target = await fresh(server, `idle-${server}-${tuned ? "tuned" : "default"}`, {

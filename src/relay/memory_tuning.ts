@@ -9,6 +9,19 @@
 /** The `GLIBC_TUNABLES` value `deno task relay` sets (deno.json) and docs/OPERATIONS.md shows. */
 export const RELAY_GLIBC_TUNABLES = "glibc.malloc.mmap_threshold=65536";
 
+/**
+ * V8's young generation kept small (2 MiB semi-spaces): the relay's data path reuses its buffers,
+ * so it allocates little, and the default young generation is tens of MiB resident. Saves ~40 MiB
+ * at 10,000 idle clients (docs/BENCHMARKS.md, case 4).
+ */
+export const RELAY_V8_FLAGS = "--max-semi-space-size=2";
+
+/** The environment `deno task relay` gives a relay (deno.json). */
+export const RELAY_ENV: Readonly<Record<string, string>> = {
+  GLIBC_TUNABLES: RELAY_GLIBC_TUNABLES,
+  DENO_V8_FLAGS: RELAY_V8_FLAGS,
+};
+
 /** A hint for the log when a Linux relay runs without the tuning; undefined when all is well. */
 export function memoryTuningHint(os: string, tunables: string | undefined): string | undefined {
   if (os !== "linux" || tunables?.includes("glibc.malloc.mmap_threshold")) return undefined;
