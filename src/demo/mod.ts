@@ -72,6 +72,8 @@ export async function runDemo(ctx: RunContext, options: DemoOptions = {}): Promi
       admin: { listen: adminAddress, token_hashes: [await hashAdminToken(adminToken)] },
     }),
     ctx,
+    // Three roles share this one process: relay-only memory settings do not belong here.
+    { memoryHint: false },
   );
   const connector = runConnector(
     ConnectorSection.parse({

@@ -40,6 +40,8 @@ async function readTls(config: IntermediateConfig): Promise<TlsMaterial> {
 export interface IntermediateOptions {
   /** Pause points for crash tests; only test builds (tests/_builds/) set them. */
   acmeTestHooks?: AcmeTestHooks;
+  /** Log the memory-settings hint when they are missing. The demo turns it off. @default {true} */
+  memoryHint?: boolean;
 }
 
 async function readKeys(config: IntermediateConfig) {
@@ -195,7 +197,9 @@ export async function runIntermediate(
     revocations.addStored((await store.listRevocations()).map((r) => r.tokenId));
     await watcher?.start();
     relay.start(tls);
-    const hint = memoryTuningHint(Deno.build.os, readTunables());
+    const hint = options.memoryHint === false
+      ? undefined
+      : memoryTuningHint(Deno.build.os, readTunables());
     if (hint) log.info(hint);
     await retention.start();
     if (config.admin.enabled) {
