@@ -319,3 +319,20 @@ export function httpBackend(name: string): Deno.HttpServer<Deno.NetAddr> & { por
   });
   return Object.assign(server, { port: server.addr.port });
 }
+
+/**
+ * The name an {@link httpBackend} answers with, through a forward on local `port`: one request on a
+ * fresh TCP connection (so a new flow each time), failing after 15 s.
+ */
+export async function backendBehind(port: number, path = "/"): Promise<string> {
+  const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      client,
+      signal: AbortSignal.timeout(15_000),
+    });
+    return (await res.text()).split(" ")[0];
+  } finally {
+    client.close();
+  }
+}

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { ACME_FILES } from "../../src/acme/mod.ts";
 import { readCertificateInfo } from "../../src/pki/mod.ts";
-import { Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { backendBehind, Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { AcmeWorld } from "../_helpers/pebble.ts";
 import { REPO_ROOT } from "../_helpers/ztna_process.ts";
 
@@ -63,10 +63,7 @@ Deno.test(
 
       // Peers trusting Pebble's root are served.
       const { local } = await fx.attach([relayPort], backend.port, { ca: world.rootPath });
-      assert.equal(
-        (await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0],
-        "backend",
-      );
+      assert.equal(await backendBehind(local), "backend");
     } finally {
       await backend.shutdown();
     }

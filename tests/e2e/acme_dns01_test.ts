@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { backendBehind, Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { AcmeWorld } from "../_helpers/pebble.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -91,10 +91,7 @@ Deno.test(
       assert.ok(world.dns.queries.includes("TXT _acme-challenge.localhost"));
 
       const { local } = await fx.attach([relayPort], backend.port, { ca: world.rootPath });
-      assert.equal(
-        (await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0],
-        "backend",
-      );
+      assert.equal(await backendBehind(local), "backend");
     } finally {
       await backend.shutdown();
     }

@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import { parsePrometheus, sampleValue } from "../../src/admin/mod.ts";
 import { adminCall, eventually } from "../_helpers/admin_http.ts";
-import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import {
+  backendBehind,
+  Fixture,
+  freeTcpPort,
+  freeUdpPort,
+  httpBackend,
+} from "../_helpers/cluster.ts";
 import { AcmeWorld } from "../_helpers/pebble.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -57,10 +63,7 @@ Deno.test(
       assert.equal(await metric(adminUrl, "ztna_acme_renewals_total", { kind: "renew" }), 0);
 
       // Meanwhile the old certificate is served: old and new peers get through.
-      assert.equal(
-        (await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0],
-        "backend",
-      );
+      assert.equal(await backendBehind(local), "backend");
       const local2 = freeTcpPort();
       await fx.client(
         [relayPort],
@@ -68,10 +71,7 @@ Deno.test(
         (await fx.token("client")).path,
         { ca: world.rootPath },
       );
-      assert.equal(
-        (await (await fetch(`http://127.0.0.1:${local2}/`)).text()).split(" ")[0],
-        "backend",
-      );
+      assert.equal(await backendBehind(local2), "backend");
       assert.equal((await adminCall(adminUrl, "/readyz")).status, 200);
 
       // Once it expires, /readyz says why the relay is not ready.

@@ -4,23 +4,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import {
+  backendBehind,
+  Fixture,
+  freeTcpPort,
+  freeUdpPort,
+  httpBackend,
+} from "../_helpers/cluster.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-async function hit(port: number): Promise<string> {
-  // A fresh TCP connection each time, so each request is a new flow (no keep-alive reuse).
-  const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/`, {
-      client,
-      signal: AbortSignal.timeout(15_000),
-    });
-    return (await res.text()).split(" ")[0];
-  } finally {
-    client.close();
-  }
-}
 
 Deno.test(
   "pool: two connectors for one service both receive flows; after kill -9 of one the other takes all",
@@ -50,7 +42,7 @@ Deno.test(
       );
 
       const seen: string[] = [];
-      for (let i = 0; i < 10; i++) seen.push(await hit(local));
+      for (let i = 0; i < 10; i++) seen.push(await backendBehind(local));
       assert.ok(
         seen.includes("A") && seen.includes("B"),
         `both connectors served: ${seen.join(",")}`,
@@ -63,7 +55,7 @@ Deno.test(
       const noticedMs = Date.now() - killedAt;
       assert.ok(noticedMs < 8_000, `relay noticed in ${noticedMs} ms`);
       const after: string[] = [];
-      for (let i = 0; i < 10; i++) after.push(await hit(local));
+      for (let i = 0; i < 10; i++) after.push(await backendBehind(local));
       assert.deepEqual(after, Array(10).fill("B"));
     } finally {
       await a.shutdown();

@@ -6,13 +6,26 @@
  */
 import assert from "node:assert/strict";
 import { ControlChannel } from "../../src/transport/control_channel.ts";
-import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import {
+  backendBehind,
+  Fixture,
+  freeTcpPort,
+  freeUdpPort,
+  httpBackend,
+} from "../_helpers/cluster.ts";
 import { closedWith, rawConnect, rawSession } from "../_helpers/raw_peer.ts";
 import { adminCall } from "../_helpers/admin_http.ts";
 import { metricSum } from "../_helpers/metrics.ts";
 import { echoExchange, udpClient, udpEcho } from "../_helpers/udp.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
+const DIRECT = { extra: "direct = true" };
+
+/** A connector serving `web` from `backendPort` with direct paths on. */
+async function directConnector(fx: Fixture, relayPort: number, backendPort: number) {
+  const token = (await fx.token("connector")).path;
+  return fx.connector([relayPort], { web: `127.0.0.1:${backendPort}` }, token, DIRECT);
+}
 
 Deno.test("direct path: brokered, authenticated, and used for new flows", opts, async () => {
   await using fx = await Fixture.create("direct");
@@ -20,28 +33,13 @@ Deno.test("direct path: brokered, authenticated, and used for new flows", opts, 
   try {
     const relayPort = freeUdpPort();
     const relay = await fx.relay(relayPort);
-    const connector = await fx.connector(
-      [relayPort],
-      { web: `127.0.0.1:${backend.port}` },
-      (await fx.token("connector")).path,
-      {
-        extra: "direct = true",
-      },
-    );
-    const local = freeTcpPort();
-    const client = await fx.client(
-      [relayPort],
-      { [`127.0.0.1:${local}`]: "web" },
-      (await fx.token("client")).path,
-      {
-        extra: "direct = true",
-        logLevel: "debug",
-      },
-    );
+    const { connector, client, local } = await fx.attach([relayPort], backend.port, {
+      connector: DIRECT,
+      client: { ...DIRECT, logLevel: "debug" },
+    });
     await client.waitFor(/Direct path to "?web"? is up/, 15_000);
     await connector.waitFor(/Direct path from "?client-\d+"? for "?web"? accepted/);
-    const res = await fetch(`http://127.0.0.1:${local}/x`);
-    assert.equal((await res.text()).split(" ")[0], "backend");
+    assert.equal(await backendBehind(local, "/x"), "backend");
     await client.waitFor(/open via "?direct/);
     await relay.waitFor(/now take the "?direct"? path/);
   } finally {
@@ -170,14 +168,7 @@ Deno.test(
     try {
       const relayPort = freeUdpPort();
       await fx.relay(relayPort);
-      const connector = await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${backend.port}` },
-        (await fx.token("connector")).path,
-        {
-          extra: "direct = true",
-        },
-      );
+      const connector = await directConnector(fx, relayPort, backend.port);
       const port = Number((await connector.waitFor(/Accepting direct paths on UDP port (\d+)/))[1]);
       // Learn the connector's certificate the legitimate way (a brokered session), as any client could.
       const caPem = await Deno.readTextFile(fx.pki.caCertPath);
@@ -291,14 +282,7 @@ Deno.test(
     try {
       const relayPort = freeUdpPort();
       await fx.relay(relayPort);
-      const connector = await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${backend.port}` },
-        (await fx.token("connector")).path,
-        {
-          extra: "direct = true",
-        },
-      );
+      const connector = await directConnector(fx, relayPort, backend.port);
       const tok = await fx.token("client");
       const client = await fx.client(
         [relayPort],

@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { backendBehind, Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -16,10 +16,7 @@ Deno.test(
     const backend = httpBackend("backend");
     try {
       const { relayPort, relay, connector, client, local } = await fx.tunnel(backend.port);
-      assert.equal(
-        (await (await fetch(`http://127.0.0.1:${local}/`)).text()).split(" ")[0],
-        "backend",
-      );
+      assert.equal(await backendBehind(local), "backend");
 
       relay.kill("SIGKILL");
       await relay.done;
@@ -40,8 +37,7 @@ Deno.test(
         20_000,
       );
       await client.waitFor(/(Connected to relay[\s\S]*){2}/, 20_000);
-      const res = await fetch(`http://127.0.0.1:${local}/again`);
-      assert.equal((await res.text()).split(" ")[0], "backend");
+      assert.equal(await backendBehind(local, "/again"), "backend");
     } finally {
       await backend.shutdown();
     }
