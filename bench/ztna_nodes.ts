@@ -147,6 +147,24 @@ export interface ServiceSpec {
   protocol: "tcp" | "udp";
 }
 
+/** The `[connector]` or `[client]` keys every bench dialer shares: the relay, trust and timers. */
+function dialerSection(
+  fx: Fixture,
+  role: "connector" | "client",
+  relayPort: number,
+  tokenPath: string,
+): string {
+  return `
+[${role}]
+relays = [{ address = "127.0.0.1:${relayPort}", server_name = "localhost" }]
+ca = "${fx.pki.caCertPath}"
+token_file = "${tokenPath}"
+keepalive_ms = 1000
+idle_timeout_ms = 5000
+reconnect_min_ms = 200
+reconnect_max_ms = 2000`;
+}
+
 /**
  * Writes a connector config serving `services` through the relay on `relayPort`; `extra` adds
  * `[connector]` keys (e.g. `direct = true`).
@@ -161,15 +179,7 @@ export function connectorConfig(
   const svc = Object.entries(services).map(([id, s]) =>
     `[[connector.service]]\nid = "${id}"\nbackend = "${s.backend}"\nprotocol = "${s.protocol}"\n`
   ).join("\n");
-  return fx.config(`
-[connector]
-relays = [{ address = "127.0.0.1:${relayPort}", server_name = "localhost" }]
-ca = "${fx.pki.caCertPath}"
-token_file = "${tokenPath}"
-keepalive_ms = 1000
-idle_timeout_ms = 5000
-reconnect_min_ms = 200
-reconnect_max_ms = 2000
+  return fx.config(`${dialerSection(fx, "connector", relayPort, tokenPath)}
 ${extra}
 ${svc}`);
 }
@@ -189,15 +199,7 @@ export function clientConfig(
     const [service, protocol = "tcp"] = spec.split("@");
     return `[[client.forward]]\nlisten = "${listen}"\nservice = "${service}"\nprotocol = "${protocol}"\n`;
   }).join("\n");
-  return fx.config(`
-[client]
-relays = [{ address = "127.0.0.1:${relayPort}", server_name = "localhost" }]
-ca = "${fx.pki.caCertPath}"
-token_file = "${tokenPath}"
-keepalive_ms = 1000
-idle_timeout_ms = 5000
-reconnect_min_ms = 200
-reconnect_max_ms = 2000
+  return fx.config(`${dialerSection(fx, "client", relayPort, tokenPath)}
 ${extra}
 ${fw}`);
 }
