@@ -13,14 +13,14 @@
  */
 import { SERVICE_ID_PATTERN } from "../config/mod.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
-import { CLOCK_SKEW_MS, grantsService, type Identity, type TokenRole } from "./token_claims.ts";
+import { grantsService, type Identity, type TokenRole } from "./token_claims.ts";
 
 /** The answer and its reason, nothing else. */
 export type Decision = { allow: true } | { allow: false; code: ErrorCode; why: string };
 
 /** Options of the per-request decisions. */
 export interface AuthorizeOptions {
-  /** Current time; when given, an expired token (beyond the clock skew) is refused. */
+  /** Current time; when given, a token at or past its `exp` is refused (no grace). */
   nowMs?: number;
 }
 
@@ -63,7 +63,7 @@ function authorize(
   if (!SERVICE_ID_PATTERN.test(service)) {
     return deny("invalid_service_id", `Cannot ${action} service: id does not match the rules`);
   }
-  if (nowMs !== undefined && identity.expiresAtMs + CLOCK_SKEW_MS <= nowMs) {
+  if (nowMs !== undefined && identity.expiresAtMs <= nowMs) {
     return deny(
       "token_expired",
       `Cannot ${action} "${service}": token of "${identity.subject}" expired`,

@@ -22,7 +22,11 @@ export const TOKEN_ALGORITHM = "EdDSA";
 /** Longest token text accepted, matching the HELLO schema; longer input is refused before parsing. */
 export const MAX_TOKEN_LENGTH = 8_192;
 
-/** Clock difference tolerated between issuer and relay, for `iat` and `exp` checks. */
+/**
+ * Clock difference tolerated between issuer and relay, for the `iat` check only. Expiry has no grace
+ * anywhere: `exp` is read on the relay's clock (and a direct path's end on the connector's), so a
+ * token is never welcomed and then closed a moment later, and no path outlives `exp`.
+ */
 export const CLOCK_SKEW_MS = 30_000;
 
 /** Longest lifetime a token may be issued with: ten years, so typos like `3650000d` are caught. */

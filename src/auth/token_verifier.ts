@@ -4,7 +4,7 @@
  * Checks, in order: length (≤ 8 KiB, before any parsing), protected header (exactly `alg: "EdDSA"`,
  * `typ: "ztna+jwt"` and a known `kid`; nothing else, so no `crit`, `jku` or `b64` tricks), Ed25519
  * signature with the key named by `kid`, claims ({@link TokenClaims}), issue time (not in the future
- * beyond the clock skew), revocation, expiry (with the clock skew). Any failure is a typed result with
+ * beyond the clock skew), revocation, expiry (strict: no skew, see {@link CLOCK_SKEW_MS}). Any failure is a typed result with
  * a code from the error table and a reason for local logs; `verify` never throws.
  *
  * Several public keys may be active at once (key rotation); keys and revocations are replaced whole
@@ -150,7 +150,7 @@ export class TokenVerifier {
     if (this.#revoked.has(jti)) {
       return { ok: false, code: "token_revoked", why: `token ${jti} is revoked` };
     }
-    if (exp * 1_000 + CLOCK_SKEW_MS <= nowMs) {
+    if (exp * 1_000 <= nowMs) {
       const expired = new Date(exp * 1_000).toISOString();
       return { ok: false, code: "token_expired", why: `token ${jti} expired at ${expired}` };
     }
