@@ -1,8 +1,10 @@
 /**
  * Direct-path tickets: short-lived JWS the relay signs with a key it creates at start, naming the
- * client identity, the one connector connection, the service and the brokered session. A connector
- * accepts a direct connection only with a valid ticket for itself (the MVP's P2P port accepted
- * anyone). Verification never throws.
+ * client identity and its token id, the one connector connection, the service, the brokered session
+ * and when the path must end (`pxp`: the client token's expiry or the relay's maximum path lifetime,
+ * whichever comes first). A connector accepts a direct connection only with a valid ticket for
+ * itself (the MVP's P2P port accepted anyone) and closes it at `pxp` unless a fresh ticket for the
+ * same session arrives. Verification never throws.
  * @module
  */
 import { decodeProtectedHeader, importSPKI, jwtVerify, SignJWT } from "jose";
@@ -24,6 +26,12 @@ export const TicketClaims = z.strictObject({
   cid: z.string().min(1).max(64),
   svc: z.string().regex(SERVICE_ID_PATTERN),
   sid: z.string().min(16).max(64),
+  /** The client token's id: what a revocation names. */
+  tid: z.string().min(16).max(64),
+  /** The client token's expiry, ms since the epoch. */
+  texp: z.number().int().min(0),
+  /** When the path ends (ms since the epoch): `min(texp, issue time + maximum path lifetime)`. */
+  pxp: z.number().int().min(0),
   iat: z.number().int(),
   exp: z.number().int(),
 });
@@ -36,7 +44,8 @@ export async function issueTicket(
   nowMs = Date.now(),
 ): Promise<string> {
   const key = await importPrivateKey(privatePem, "relay ticket key");
-  return await new SignJWT({ cid: claims.cid, svc: claims.svc, sid: claims.sid })
+  const { cid, svc, sid, tid, texp, pxp } = claims;
+  return await new SignJWT({ cid, svc, sid, tid, texp, pxp })
     .setProtectedHeader({ alg: "EdDSA", typ: TICKET_TYPE })
     .setIssuer("ztna-relay")
     .setSubject(claims.sub)

@@ -5,7 +5,15 @@ import { issueTicket, TICKET_TTL_MS, verifyTicket } from "./ticket.ts";
 import { issueToken } from "./token_issuer.ts";
 
 const keys = await generateSigningKeyPair();
-const claims = { sub: "alice", cid: "conn0001", svc: "web", sid: "abcdefghijklmnop" };
+const claims = {
+  sub: "alice",
+  cid: "conn0001",
+  svc: "web",
+  sid: "abcdefghijklmnop",
+  tid: "tokenid-0123456789",
+  texp: Date.now() + 3_600_000,
+  pxp: Date.now() + 600_000,
+};
 
 Deno.test("verifyTicket() accepts a fresh ticket for this connector", async () => {
   const t = await issueTicket(keys.privatePem, claims);
@@ -59,4 +67,12 @@ Deno.test("verifyTicket() answers arbitrary and bit-flipped input without throwi
     }),
     { numRuns: 150 },
   );
+});
+
+Deno.test("verifyTicket() hands the connector the token id and both ends of the path", async () => {
+  const r = await verifyTicket(keys.publicPem, await issueTicket(keys.privatePem, claims), "conn0001");
+  assert.ok(r.ok);
+  assert.equal(r.claims.tid, claims.tid);
+  assert.equal(r.claims.texp, claims.texp);
+  assert.equal(r.claims.pxp, claims.pxp);
 });

@@ -91,6 +91,11 @@ export class TokenVerifier {
     return this.#revoked.has(tokenId);
   }
 
+  /** The current revocation set: the relay replays it to connectors that hold direct paths. */
+  get revokedIds(): ReadonlySet<string> {
+    return this.#revoked;
+  }
+
   /** The ids of the keys currently accepted. */
   get keyIds(): string[] {
     return [...this.#keys.keys()];

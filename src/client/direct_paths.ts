@@ -2,7 +2,10 @@
  * The client's direct (P2P) paths, one per service: ask the relay to broker a session, punch toward
  * the connector's candidates from the endpoint the relay connection uses, authenticate with the
  * relay's ticket, and keep the path while it answers. New flows use a live direct path, the relay
- * otherwise; a lost or failed path is retried every `retryMs`.
+ * otherwise; a lost or failed path is retried every `retryMs`. The connector ends a path when its
+ * ticket runs out (token expiry or the relay's maximum path lifetime); before that, the client asks
+ * the relay for a fresh ticket and hands it to the connector, so long flows survive while the
+ * relay still authorizes them.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -17,16 +20,36 @@ export interface DirectPathsOptions {
   retryMs: number;
   punchTimeoutMs: number;
   idleTimeoutMs: number;
+  /** The current relay session, if any: renewals go through whichever is up. */
+  session(): PeerSession | undefined;
   log: Logger;
 }
 
-type Answer = Extract<ControlMessage, { type: "direct_ready" | "direct_refused" }>;
+type Answer = Extract<
+  ControlMessage,
+  { type: "direct_ready" | "direct_refused" | "direct_renewed" }
+>;
+
+/** A live path: its connection, its control stream, and what renewing it needs. */
+interface LivePath {
+  conn: Deno.QuicConn;
+  control: ControlChannel;
+  sessionId: string;
+  /** When the connector ends the path without a fresh ticket (its clock). */
+  expiresAt: number;
+  renewal?: ReturnType<typeof setTimeout>;
+}
 
 interface PathState {
-  conn?: Deno.QuicConn;
+  live?: LivePath;
   lastFailure?: string;
   trying: boolean;
   nextTryAt: number;
+}
+
+/** How long before a path's end the client asks for a fresh ticket: a fifth of what is left, 1–60 s. */
+export function renewalLeadMs(leftMs: number): number {
+  return Math.min(60_000, Math.max(1_000, Math.floor(leftMs / 5)));
 }
 
 /** Direct paths by service, for one client. */
@@ -39,7 +62,7 @@ export class DirectPaths {
 
   /** The live direct connection for `service`, if any. */
   get(service: string): Deno.QuicConn | undefined {
-    return this.#paths.get(service)?.conn;
+    return this.#paths.get(service)?.live?.conn;
   }
 
   /** Path in use for `service`, for logs and tests. */
@@ -50,7 +73,8 @@ export class DirectPaths {
   /** Routes the relay's answers (read from the control stream by the session). */
   onControl(msg: ControlMessage): void {
     if (
-      (msg.type === "direct_ready" || msg.type === "direct_refused") && msg.requestId !== undefined
+      (msg.type === "direct_ready" || msg.type === "direct_refused" ||
+        msg.type === "direct_renewed") && msg.requestId !== undefined
     ) {
       this.#waiting.get(msg.requestId)?.(msg);
     }
@@ -60,7 +84,7 @@ export class DirectPaths {
   ensure(service: string, session: PeerSession): void {
     const state = this.#paths.get(service) ?? { trying: false, nextTryAt: 0 };
     this.#paths.set(service, state);
-    if (state.conn || state.trying || Date.now() < state.nextTryAt) return;
+    if (state.live || state.trying || Date.now() < state.nextTryAt) return;
     state.trying = true;
     void this.#attempt(service, session, state).finally(() => state.trying = false);
   }
@@ -68,7 +92,8 @@ export class DirectPaths {
   /** Closes every direct path (shutdown). */
   closeAll(): void {
     for (const s of this.#paths.values()) {
-      s.conn?.close({ closeCode: ERRORS.going_away.wire, reason: "going_away" });
+      clearTimeout(s.live?.renewal);
+      s.live?.conn.close({ closeCode: ERRORS.going_away.wire, reason: "going_away" });
     }
   }
 
@@ -81,14 +106,7 @@ export class DirectPaths {
       state.lastFailure = reason;
       log[level]("Direct path to {service} failed: {reason}; using the relay", { service, reason });
     };
-    const requestId = this.#requestIds++;
-    const answer = new Promise<Answer | "timeout">((resolve) => {
-      const timer = setTimeout(() => resolve("timeout"), 10_000);
-      this.#waiting.set(requestId, (a) => {
-        clearTimeout(timer);
-        resolve(a);
-      });
-    });
+    const { requestId, answer } = this.#ask();
     try {
       // Interfaces are listed per attempt: a laptop changes networks.
       const candidates = directCandidates(
@@ -100,6 +118,7 @@ export class DirectPaths {
       const a = await answer;
       if (a === "timeout") return fail("no answer from the relay");
       if (a.type === "direct_refused") return fail(`relay answered ${a.code}`);
+      if (a.type !== "direct_ready") return fail(`relay answered ${a.type}`);
       log.debug("Dialing {theirs} for a direct path to {service}; announced {ours}", {
         service,
         theirs: a.candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
@@ -107,24 +126,40 @@ export class DirectPaths {
       });
       const conn = await this.#punch(a);
       if (!conn) return fail("hole punching timed out");
-      const welcome = await this.#hello(conn, a.ticket);
+      const control = new ControlChannel(await conn.createBidirectionalStream());
+      await control.send({
+        type: "direct_hello",
+        versions: [...PROTOCOL_VERSIONS],
+        ticket: a.ticket,
+      });
+      const welcome = await welcomeOn(control);
       if (!welcome) {
         conn.close({ closeCode: 0, reason: "" });
         return fail("connector refused the ticket");
       }
-      state.conn = conn;
+      const live: LivePath = {
+        conn,
+        control,
+        sessionId: a.sessionId,
+        expiresAt: welcome.expiresAt,
+      };
+      state.live = live;
       state.lastFailure = undefined;
-      log.info("Direct path to {service} is up via {address}", {
+      log.info("Direct path to {service} is up", { service });
+      log.debug("Direct path to {service} goes via {address}", {
         service,
         address: `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`,
       });
       report(session, service, "direct");
+      this.#scheduleRenewal(service, live);
       conn.closed.catch(() => undefined).finally(() => {
-        if (state.conn !== conn) return;
-        state.conn = undefined;
+        clearTimeout(live.renewal);
+        if (state.live !== live) return;
+        state.live = undefined;
         state.nextTryAt = Date.now() + retryMs;
         log.warn("Direct path to {service} lost; using the relay", { service });
-        report(session, service, "relay");
+        const current = this.options.session();
+        if (current) report(current, service, "relay");
       });
     } catch (e) {
       fail(e instanceof Error ? e.message : String(e));
@@ -167,15 +202,73 @@ export class DirectPaths {
     return winner;
   }
 
-  async #hello(conn: Deno.QuicConn, ticket: string): Promise<boolean> {
-    const control = new ControlChannel(await conn.createBidirectionalStream());
-    await control.send({ type: "direct_hello", versions: [...PROTOCOL_VERSIONS], ticket });
-    const answer = await Promise.race([
-      control.next().catch(() => null),
-      new Promise<null>((r) => setTimeout(() => r(null), 5_000)),
-    ]);
-    return answer?.type === "direct_welcome";
+  /** A request id and the promise of the relay's answer to it (or "timeout" after 10 s). */
+  #ask(): { requestId: number; answer: Promise<Answer | "timeout"> } {
+    const requestId = this.#requestIds++;
+    const answer = new Promise<Answer | "timeout">((resolve) => {
+      const timer = setTimeout(() => resolve("timeout"), 10_000);
+      this.#waiting.set(requestId, (a) => {
+        clearTimeout(timer);
+        resolve(a);
+      });
+    });
+    return { requestId, answer };
   }
+
+  /** Asks for a fresh ticket shortly before `live` ends; a path bound by its token's end stays so. */
+  #scheduleRenewal(service: string, live: LivePath): void {
+    const left = live.expiresAt - Date.now();
+    live.renewal = setTimeout(
+      () => void this.#renew(service, live),
+      Math.max(0, left - renewalLeadMs(left)),
+    );
+  }
+
+  async #renew(service: string, live: LivePath): Promise<void> {
+    const { log } = this.options;
+    const session = this.options.session();
+    if (!session) {
+      log.info("Direct path to {service} cannot be renewed without a relay session", { service });
+      return;
+    }
+    const { requestId, answer } = this.#ask();
+    try {
+      await session.control.send({ type: "direct_renew", requestId, sessionId: live.sessionId });
+      const a = await answer;
+      if (a === "timeout" || a.type !== "direct_renewed") {
+        const why = a === "timeout" ? "no answer" : a.type === "direct_refused" ? a.code : a.type;
+        log.info("Relay did not renew the direct path to {service}: {why}", { service, why });
+        return;
+      }
+      await live.control.send({ type: "direct_refresh", ticket: a.ticket });
+      const welcome = await welcomeOn(live.control);
+      if (!welcome || welcome.expiresAt <= live.expiresAt) {
+        log.debug("Direct path to {service} ends with its token", { service });
+        return;
+      }
+      live.expiresAt = welcome.expiresAt;
+      this.#scheduleRenewal(service, live);
+    } catch (e) {
+      log.info("Renewing the direct path to {service} failed: {error}", {
+        service,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    } finally {
+      this.#waiting.delete(requestId);
+    }
+  }
+}
+
+/** The connector's next `direct_welcome` on a path's control stream (5 s at most). */
+async function welcomeOn(
+  control: ControlChannel,
+): Promise<Extract<ControlMessage, { type: "direct_welcome" }> | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const answer = await Promise.race([
+    control.next().catch(() => null),
+    new Promise<null>((r) => timer = setTimeout(() => r(null), 5_000)),
+  ]).finally(() => clearTimeout(timer));
+  return answer?.type === "direct_welcome" ? answer : undefined;
 }
 
 /** Tells the relay which path a service's flows take; best effort. */

@@ -42,6 +42,7 @@ export async function runClient(
       retryMs: config.direct_retry_ms,
       punchTimeoutMs: config.direct_punch_timeout_ms,
       idleTimeoutMs: config.direct_idle_timeout_ms,
+      session: () => holder.current,
       log,
     })
     : undefined;

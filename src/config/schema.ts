@@ -59,6 +59,12 @@ export const RelayLimits = z.strictObject({
   max_pending_opens_per_connection: Count(100_000).default(1_024),
   hello_timeout_ms: Millis(600_000).default(5_000),
   flow_open_timeout_ms: Millis(600_000).default(10_000),
+  /**
+   * Longest a direct (P2P) path lives on one ticket: the connector closes it then unless the client
+   * presented a fresh one, which the relay grants only after the checks of a new flow (expiry,
+   * revocation, grants, rate). Bounds how long a connector that missed a revocation can serve.
+   */
+  direct_path_max_lifetime_ms: z.number().int().min(1_000).max(86_400_000).default(600_000),
 });
 
 /** True for host names only this machine can reach: 127.0.0.0/8, ::1 and localhost. */

@@ -6,15 +6,22 @@
  * caps and idle expiry as relayed ones (their datagrams travel on the direct connection; flow ids
  * are assigned here, in the REPLY, unique per listener). Punching sends QUIC Initials toward the
  * client's candidates so this side's NAT lets the client's packets in.
+ *
+ * A path lives no longer than its ticket allows (`pxp`: the client token's expiry or the relay's
+ * maximum path lifetime): it is closed at that instant unless the client presents a fresh ticket
+ * for the same session on the path's control stream, and every new flow re-checks it. Revocations
+ * the relays send (by token id, replayed whole at each registration) close matching paths at once.
+ * Times are read on this connector's clock.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { verifyTicket } from "../auth/ticket.ts";
+import { type TicketClaims, verifyTicket } from "../auth/ticket.ts";
 import {
   ALPN,
   type Candidate,
   decodeHeader,
   encodeHeader,
+  type ErrorCode,
   ERRORS,
   PROTOCOL_VERSIONS,
   ZtnaError,
@@ -37,6 +44,21 @@ import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
 export interface TicketAuthority {
   ticketKey: string;
   connId: string;
+}
+
+/** Revoked token ids a connector remembers at most (the oldest is forgotten first). */
+export const MAX_REVOKED_IDS = 1_000_000;
+
+/** One accepted direct connection and what its current ticket allows. */
+interface DirectPath {
+  readonly conn: Deno.QuicConn;
+  readonly identity: string;
+  readonly service: string;
+  readonly sessionId: string;
+  tokenId: string;
+  tokenExpiresAt: number;
+  endsAt: number;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** Options of {@link DirectListener}. */
@@ -62,7 +84,9 @@ export class DirectListener {
   readonly authorities = new Set<TicketAuthority>();
   #flowIds = 0;
   readonly #live = new Set<Deno.QuicConn>();
-  readonly #byIdentity = new Map<Deno.QuicConn, string>();
+  readonly #paths = new Map<Deno.QuicConn, DirectPath>();
+  /** Token ids the relays said are revoked; a union over every relay and connection. */
+  readonly #revoked = new Set<string>();
 
   constructor(readonly options: DirectListenerOptions) {
     const { endpoint, cert, idleTimeoutMs } = options;
@@ -90,26 +114,83 @@ export class DirectListener {
       this.#live.add(conn);
       void this.#serve(conn).finally(() => {
         this.#live.delete(conn);
-        this.#byIdentity.delete(conn);
+        clearTimeout(this.#paths.get(conn)?.timer);
+        this.#paths.delete(conn);
       });
     }
   }
 
-  /** Closes the direct paths of `identity` (the relay revoked or kicked it); returns how many. */
-  revoke(identity: string): number {
+  /** Closes the direct paths of `identity` (an operator kicked it); returns how many. */
+  kick(identity: string): number {
+    return this.#closeWhere((p) => p.identity === identity, "kicked");
+  }
+
+  /**
+   * Remembers revoked token ids and closes the direct paths that hold one; returns how many.
+   * The set only grows (bounded): a relay replays its whole set at every registration.
+   */
+  revokeTokens(tokenIds: readonly string[]): number {
+    for (const id of tokenIds) {
+      this.#revoked.delete(id); // re-inserted as the newest
+      this.#revoked.add(id);
+    }
+    for (const id of this.#revoked) {
+      if (this.#revoked.size <= MAX_REVOKED_IDS) break;
+      this.#revoked.delete(id);
+    }
+    return this.#closeWhere((p) => this.#revoked.has(p.tokenId), "token_revoked");
+  }
+
+  #closeWhere(match: (p: DirectPath) => boolean, code: "kicked" | "token_revoked"): number {
     let n = 0;
-    for (const [conn, who] of this.#byIdentity) {
-      if (who !== identity) continue;
-      conn.close({ closeCode: ERRORS.token_revoked.wire, reason: "token_revoked" });
+    for (const path of this.#paths.values()) {
+      if (!match(path)) continue;
+      this.#end(path, code);
       n++;
     }
-    if (n > 0) {
-      this.options.log.warn("Closed {count} direct path(s) of {identity}: revoked", {
-        count: n,
-        identity,
-      });
-    }
     return n;
+  }
+
+  /** Closes one path with `code` and says so once. */
+  #end(path: DirectPath, code: ErrorCode): void {
+    if (!this.#paths.delete(path.conn)) return;
+    clearTimeout(path.timer);
+    this.options.log.warn("Closed the direct path of {identity} for {service}: {code}", {
+      identity: path.identity,
+      service: path.service,
+      code,
+    });
+    try {
+      path.conn.close({ closeCode: ERRORS[code].wire, reason: code });
+    } catch { /* already closed */ }
+  }
+
+  /** Why `path` may serve nothing more now, or undefined while its ticket holds. */
+  #expired(path: DirectPath, now = Date.now()): ErrorCode | undefined {
+    if (this.#revoked.has(path.tokenId)) return "token_revoked";
+    if (now >= path.tokenExpiresAt) return "token_expired";
+    if (now >= path.endsAt) return "path_expired";
+    return undefined;
+  }
+
+  /** Arms the timer that ends `path` at the instant its ticket runs out. */
+  #arm(path: DirectPath): void {
+    clearTimeout(path.timer);
+    const ms = Math.max(0, Math.min(path.endsAt - Date.now(), 2 ** 31 - 1));
+    path.timer = setTimeout(() => {
+      const code = this.#expired(path);
+      if (code) this.#end(path, code);
+      else this.#arm(path); // a timer fired early
+    }, ms);
+  }
+
+  /** Takes a ticket's claims as the path's limits, after the checks that apply to it now. */
+  #admit(claims: TicketClaims): ErrorCode | undefined {
+    if (this.#revoked.has(claims.tid)) return "token_revoked";
+    const now = Date.now();
+    if (now >= claims.texp) return "token_expired";
+    if (now >= claims.pxp) return "path_expired";
+    return undefined;
   }
 
   /** Closes every direct connection (shutdown). */
@@ -151,10 +232,24 @@ export class DirectListener {
       }
       const check = await this.#check(hello.ticket);
       if (!check.ok) throw new ZtnaError(check.code, check.why);
-      const { sub: identity, svc: service } = check.claims;
-      this.#byIdentity.set(conn, identity);
-      await control.send({ type: "direct_welcome", service });
+      const claims = check.claims;
+      const refusal = this.#admit(claims);
+      if (refusal) throw new ZtnaError(refusal, `ticket names a token that is ${refusal}`);
+      const { sub: identity, svc: service } = claims;
+      const path: DirectPath = {
+        conn,
+        identity,
+        service,
+        sessionId: claims.sid,
+        tokenId: claims.tid,
+        tokenExpiresAt: claims.texp,
+        endsAt: claims.pxp,
+      };
+      this.#paths.set(conn, path);
+      this.#arm(path);
+      await control.send({ type: "direct_welcome", service, expiresAt: path.endsAt });
       log.info("Direct path from {identity} for {service} accepted", { identity, service });
+      const refreshes = this.#serveRefreshes(control, path);
       // Datagrams are read only now that the ticket checked out: before, none is processed.
       const udp = this.#udpDeps(conn);
       const datagrams = udp && this.#pumpDatagrams(conn, udp);
@@ -162,17 +257,54 @@ export class DirectListener {
       while (true) {
         const next = await streams.read().catch(() => ({ done: true as const, value: undefined }));
         if (next.done) break;
+        // A flow is opened on the ticket as it stands now, whatever the timer has not yet done.
+        const ended = this.#expired(path);
+        if (ended) {
+          this.#end(path, ended);
+          break;
+        }
         const p = this.#flow(next.value, identity, service, udp).finally(() => running.delete(p));
         running.add(p);
       }
       await Promise.all(running);
       await datagrams;
+      await refreshes;
     } catch (e) {
       const code = e instanceof ZtnaError ? e.code : "protocol_error";
       log.warn("Refused a direct connection: {code}", { code });
       try {
         conn.close({ closeCode: ERRORS[code].wire, reason: code });
       } catch { /* closed */ }
+    }
+  }
+
+  /**
+   * Reads fresh tickets on the path's control stream: one for the same session, identity and
+   * service extends the path; anything else ends it (fail closed).
+   */
+  async #serveRefreshes(control: ControlChannel, path: DirectPath): Promise<void> {
+    const { log } = this.options;
+    while (this.#paths.has(path.conn)) {
+      const msg = await control.next().catch(() => null);
+      if (msg === null) return;
+      if (msg.type !== "direct_refresh") return this.#end(path, "protocol_error");
+      const check = await this.#check(msg.ticket);
+      const claims = check.ok ? check.claims : undefined;
+      const same = claims && claims.sid === path.sessionId && claims.sub === path.identity &&
+        claims.svc === path.service;
+      const refusal = !check.ok ? check.code : !same ? "unauthorized" : this.#admit(claims);
+      if (refusal) return this.#end(path, refusal);
+      path.tokenId = claims!.tid;
+      path.tokenExpiresAt = claims!.texp;
+      path.endsAt = claims!.pxp;
+      this.#arm(path);
+      log.debug("Direct path of {identity} for {service} renewed until {until}", {
+        identity: path.identity,
+        service: path.service,
+        until: new Date(path.endsAt).toISOString(),
+      });
+      await control.send({ type: "direct_welcome", service: path.service, expiresAt: path.endsAt })
+        .catch(() => {});
     }
   }
 

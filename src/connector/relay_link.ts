@@ -83,7 +83,8 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
       if (msg.type === "observed") {
         noteObserved(session, msg, rlog);
       } else if (msg.type === "direct_revoke") {
-        deps.direct?.revoke(msg.identity);
+        if (msg.identity !== undefined) deps.direct?.kick(msg.identity);
+        if (msg.tokenIds !== undefined) deps.direct?.revokeTokens(msg.tokenIds);
       } else if (msg.type === "direct_offer") {
         const direct = deps.direct;
         if (!direct || !authority) {

@@ -14,6 +14,11 @@ export const ERRORS = {
   token_revoked: { wire: 0x105, retry: false, text: "token revoked" },
   role_mismatch: { wire: 0x106, retry: false, text: "token role does not match the HELLO role" },
   limit_exceeded: { wire: 0x107, retry: true, text: "a configured limit was reached" },
+  path_expired: {
+    wire: 0x108,
+    retry: true,
+    text: "direct path reached its maximum lifetime without a fresh ticket",
+  },
   // 0x2xx: malformed or unsupported protocol
   protocol_error: { wire: 0x201, retry: false, text: "malformed message" },
   frame_too_large: { wire: 0x202, retry: false, text: "message larger than allowed" },

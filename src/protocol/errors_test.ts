@@ -10,6 +10,7 @@ const PINNED: Record<ErrorCode, number> = {
   token_revoked: 0x105,
   role_mismatch: 0x106,
   limit_exceeded: 0x107,
+  path_expired: 0x108,
   protocol_error: 0x201,
   frame_too_large: 0x202,
   version_unsupported: 0x203,
@@ -60,7 +61,7 @@ Deno.test("codeFromWire() round trips every code", () => {
 });
 
 Deno.test("codeFromWire() answers undefined for numbers it does not know", () => {
-  for (const wire of [0, 0x100, 0x108, 0x206, 0x309, 0x404, 0x4fe, 0x500, 0xffff, -1, 1.5, NaN]) {
+  for (const wire of [0, 0x100, 0x109, 0x206, 0x309, 0x404, 0x4fe, 0x500, 0xffff, -1, 1.5, NaN]) {
     assert.equal(codeFromWire(wire), undefined, `wire ${wire}`);
   }
 });

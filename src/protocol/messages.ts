@@ -117,6 +117,25 @@ export const DirectReady = z.strictObject({
   cert: z.string().max(8_192),
   serverName: z.string().max(253),
   ticket: z.string().max(4_096),
+  /** Names the brokered path when the client later asks for a fresh ticket (`direct_renew`). */
+  sessionId: SessionId,
+});
+
+/**
+ * Client → relay: a fresh ticket for a direct path it holds (named by the `sessionId` of its
+ * `direct_ready`), before the path reaches its end. Authorized like a new request.
+ */
+export const DirectRenew = z.strictObject({
+  type: z.literal("direct_renew"),
+  requestId: z.number().int().min(0).max(2 ** 31),
+  sessionId: SessionId,
+});
+
+/** Relay → client: the fresh ticket, to present to the connector in `direct_refresh`. */
+export const DirectRenewed = z.strictObject({
+  type: z.literal("direct_renewed"),
+  requestId: z.number().int().min(0).max(2 ** 31),
+  ticket: z.string().max(4_096),
 });
 
 /** Relay → client, or connector → relay: no direct path this time, and why. */
@@ -134,16 +153,36 @@ export const DirectHello = z.strictObject({
   ticket: z.string().max(4_096),
 });
 
-/** Connector → client: the ticket is good; flows may start. */
+/**
+ * Connector → client: the ticket is good; flows may start. `expiresAt` (ms since the epoch, on the
+ * connector's clock) is when the connector closes the path unless a fresh ticket arrives first.
+ */
 export const DirectWelcome = z.strictObject({
   type: z.literal("direct_welcome"),
   service: ServiceId,
+  expiresAt: z.number().int().min(0),
 });
 
-/** Relay → connector: close every direct path of this identity (revoked or kicked). */
+/** Client → connector, on a direct path's control stream: a fresh ticket for the same path. */
+export const DirectRefresh = z.strictObject({
+  type: z.literal("direct_refresh"),
+  ticket: z.string().max(4_096),
+});
+
+/** Token ids one `direct_revoke` carries at most; a longer revocation set is sent in batches. */
+export const MAX_REVOKE_BATCH = 1_024;
+
+/**
+ * Relay → connector: close every direct path of this identity (kicked) or of these token ids
+ * (revoked). The relay sends its whole revocation set when a connector registers a direct service,
+ * and every later addition, so a connector that was away hears of revocations made meanwhile.
+ */
 export const DirectRevoke = z.strictObject({
   type: z.literal("direct_revoke"),
-  identity: z.string().max(128),
+  identity: z.string().max(128).optional(),
+  tokenIds: z.array(z.string().regex(/^[A-Za-z0-9_-]{16,64}$/)).max(MAX_REVOKE_BATCH).optional(),
+}).refine((m) => m.identity !== undefined || m.tokenIds !== undefined, {
+  message: "expected identity or tokenIds",
 });
 
 /**
@@ -175,9 +214,12 @@ export const ControlMessage = z.discriminatedUnion("type", [
   DirectOffer,
   DirectAccept,
   DirectReady,
+  DirectRenew,
+  DirectRenewed,
   DirectRefused,
   DirectHello,
   DirectWelcome,
+  DirectRefresh,
   DirectRevoke,
   PathReport,
   Observed,

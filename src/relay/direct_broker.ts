@@ -3,6 +3,8 @@
  * connection and one service; candidates travel only between those two connections, and the relay
  * signs a short-lived ticket the connector checks. Messages naming a session from any other
  * connection are refused and counted (the MVP let anyone with a session id inject candidates).
+ * A request or renewal passes the checks of a relayed flow open (rate, expiry, revocation, grants);
+ * a ticket bounds its path by the token's expiry and the configured maximum path lifetime.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -13,8 +15,9 @@ import {
   issueTicket,
   type SigningKeyPair,
 } from "../auth/mod.ts";
-import type { Candidate, ControlMessageInput } from "../protocol/mod.ts";
+import type { Candidate, ControlMessageInput, ErrorCode } from "../protocol/mod.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
+import type { RefusalEvent } from "./refusal_log.ts";
 import type { ConnectorRegistry } from "./registry.ts";
 import { poolKey } from "./flow_relay.ts";
 
@@ -27,13 +30,21 @@ export interface BrokerPeer {
   send(msg: ControlMessageInput): Promise<void>;
 }
 
+/** An offer waiting for its connector's answer. */
 interface Session {
   client: BrokerPeer;
-  clientIdentity: string;
+  identity: Identity;
   connector: BrokerPeer;
   service: string;
   requestId: number;
   expiresAt: number;
+}
+
+/** A brokered path: what a renewal must match, kept while its connector connection lives. */
+interface BrokeredPath {
+  subject: string;
+  connector: BrokerPeer;
+  service: string;
 }
 
 /** How long a brokered session may take to get its answer. */
@@ -42,17 +53,31 @@ export const DIRECT_SESSION_TTL_MS = 30_000;
 /** Sessions open at most, so signalling cannot grow the relay without bound. */
 export const MAX_DIRECT_SESSIONS = 10_000;
 
+/** Brokered paths remembered for renewal at most; the oldest is forgotten first. */
+export const MAX_BROKERED_PATHS = 100_000;
+
 /** Options of {@link DirectBroker}. */
 export interface DirectBrokerDeps {
   registry: ConnectorRegistry<BrokerPeer & { readonly conn: unknown }>;
   metrics: RelayMetrics;
   log: Logger;
+  /** Longest a path lives on one ticket (`limits.direct_path_max_lifetime_ms`). */
+  maxPathLifetimeMs: number;
+  /** Revocation and expiry, as for a relayed flow. */
+  stillValid(identity: Identity): ErrorCode | undefined;
+  /** Takes a flow-open token of `identity`: a direct path is a way to open flows. */
+  allowFlowOpen(identity: string): boolean;
+  /** Keeps a refusal for the admin dashboard. */
+  recordRefusal(event: RefusalEvent): void;
   now?: () => number;
 }
+
+type RefusalCode = "unauthorized" | "no_connector" | ErrorCode;
 
 /** Creates and routes direct-path sessions. */
 export class DirectBroker {
   readonly #sessions = new Map<string, Session>();
+  readonly #paths = new Map<string, BrokeredPath>();
   /** The ticket key lives only in memory: a restarted relay issues new tickets with a new key. */
   readonly #keys: Promise<SigningKeyPair> = generateSigningKeyPair();
   constructor(readonly deps: DirectBrokerDeps) {}
@@ -71,23 +96,78 @@ export class DirectBroker {
     for (const [id, s] of this.#sessions) if (s.expiresAt <= now) this.#sessions.delete(id);
   }
 
+  /**
+   * The checks of a relayed flow open, in the same order: rate, expiry and revocation, grants.
+   * Returns the refusal code, or undefined when `identity` may have a path to `service` now.
+   */
+  #authorize(identity: Identity, service: string): ErrorCode | undefined {
+    const { metrics } = this.deps;
+    if (!this.deps.allowFlowOpen(identity.subject)) {
+      metrics.rateLimited.inc("flow_opens_per_identity");
+      return "limit_exceeded";
+    }
+    const invalid = this.deps.stillValid(identity);
+    if (invalid) return invalid;
+    const decision = authorizeFlow(identity, service, { nowMs: this.#now() });
+    return decision.allow ? undefined : decision.code;
+  }
+
+  /** Counts, records, logs and answers one refused request or renewal. */
+  async #refuse(
+    client: BrokerPeer,
+    identity: Identity,
+    service: string,
+    requestId: number,
+    code: RefusalCode,
+  ): Promise<void> {
+    const { metrics, log } = this.deps;
+    metrics.directSessions.inc(code);
+    // Only what a client could fix or an operator should see: a missing connector is routine.
+    if (code !== "no_connector") {
+      this.deps.recordRefusal({
+        at: this.#now(),
+        code,
+        identity: identity.subject,
+        service,
+        connId: client.connId,
+      });
+      log.warn("Refused a direct path to {service} for {identity}: {code}", {
+        service,
+        identity: identity.subject,
+        code,
+      });
+    }
+    await client.send({ type: "direct_refused", requestId, code }).catch(() => {});
+  }
+
+  /** Signs a ticket for `identity`'s path on `connector`, ending at expiry or the lifetime cap. */
+  async #ticket(identity: Identity, connector: BrokerPeer, service: string, sid: string) {
+    const now = this.#now();
+    return await issueTicket((await this.#keys).privatePem, {
+      sub: identity.subject,
+      cid: connector.connId,
+      svc: service,
+      sid,
+      tid: identity.tokenId,
+      texp: identity.expiresAtMs,
+      pxp: Math.min(identity.expiresAtMs, now + this.deps.maxPathLifetimeMs),
+    }, now);
+  }
+
   /** A client asks for a direct path to `service`. */
   async request(
     client: BrokerPeer,
     identity: Identity,
     msg: { requestId: number; service: string; candidates: Candidate[] },
   ): Promise<void> {
-    const { metrics, log } = this.deps;
-    const refuse = async (code: "unauthorized" | "no_connector" | "limit_exceeded") => {
-      metrics.directSessions.inc(code);
-      await client.send({ type: "direct_refused", requestId: msg.requestId, code }).catch(() => {});
-    };
-    const decision = authorizeFlow(identity, msg.service);
-    if (!decision.allow) return await refuse("unauthorized");
+    const refuse = (code: RefusalCode) =>
+      this.#refuse(client, identity, msg.service, msg.requestId, code);
+    const refusal = this.#authorize(identity, msg.service);
+    if (refusal) return await refuse(refusal);
     this.#sweep();
     if (this.#sessions.size >= MAX_DIRECT_SESSIONS) return await refuse("limit_exceeded");
     // A direct path carries the service's TCP and UDP flows: a member of either pool will do.
-    const { registry } = this.deps;
+    const { registry, log } = this.deps;
     const connector = [
       ...registry.members(poolKey(msg.service, "tcp")),
       ...registry.members(poolKey(msg.service, "udp")),
@@ -96,7 +176,7 @@ export class DirectBroker {
     const sessionId = randomId();
     this.#sessions.set(sessionId, {
       client,
-      clientIdentity: identity.subject,
+      identity,
       connector,
       service: msg.service,
       requestId: msg.requestId,
@@ -114,6 +194,30 @@ export class DirectBroker {
       identity: identity.subject,
       candidates: msg.candidates,
     }).catch(() => this.#sessions.delete(sessionId));
+  }
+
+  /**
+   * A client asks for a fresh ticket for a path it holds: the same identity, the same connector
+   * connection still registered for the service, and every check of a new request.
+   */
+  async renew(
+    client: BrokerPeer,
+    identity: Identity,
+    msg: { requestId: number; sessionId: string },
+  ): Promise<void> {
+    const path = this.#paths.get(msg.sessionId);
+    const service = path?.service ?? "?";
+    const refuse = (code: RefusalCode) =>
+      this.#refuse(client, identity, service, msg.requestId, code);
+    if (!path) return await refuse("no_connector");
+    if (path.subject !== identity.subject) return await refuse("unauthorized");
+    if (!path.connector.directServices.has(path.service)) return await refuse("no_connector");
+    const refusal = this.#authorize(identity, path.service);
+    if (refusal) return await refuse(refusal);
+    const ticket = await this.#ticket(identity, path.connector, path.service, msg.sessionId);
+    this.deps.metrics.directSessions.inc("renewed");
+    await client.send({ type: "direct_renewed", requestId: msg.requestId, ticket })
+      .catch(() => {});
   }
 
   /** A connector answers an offer; only the connector the session was made with is heard. */
@@ -138,7 +242,8 @@ export class DirectBroker {
       });
       return;
     }
-    this.#sessions.delete(msg.sessionId!);
+    const sessionId = msg.sessionId!;
+    this.#sessions.delete(sessionId);
     if (msg.type === "direct_refused") {
       metrics.directSessions.inc("declined");
       await session.client.send({
@@ -149,11 +254,25 @@ export class DirectBroker {
         .catch(() => {});
       return;
     }
-    const ticket = await issueTicket((await this.#keys).privatePem, {
-      sub: session.clientIdentity,
-      cid: session.connector.connId,
-      svc: session.service,
-      sid: msg.sessionId!,
+    // Time passed since the request: a token that expired or was revoked meanwhile gets nothing.
+    const invalid = this.deps.stillValid(session.identity);
+    if (invalid) {
+      return await this.#refuse(
+        session.client,
+        session.identity,
+        session.service,
+        session.requestId,
+        invalid,
+      );
+    }
+    const ticket = await this.#ticket(session.identity, from, session.service, sessionId);
+    if (this.#paths.size >= MAX_BROKERED_PATHS) {
+      this.#paths.delete(this.#paths.keys().next().value!);
+    }
+    this.#paths.set(sessionId, {
+      subject: session.identity.subject,
+      connector: from,
+      service: session.service,
     });
     metrics.directSessions.inc("brokered");
     await session.client.send({
@@ -163,14 +282,17 @@ export class DirectBroker {
       cert: msg.cert,
       serverName: msg.serverName,
       ticket,
+      sessionId,
     }).catch(() => {});
   }
 
-  /** Drops every session of a connection that went away. */
+  /** Drops every session of a connection that went away, and every path through a connector. */
   forget(peer: BrokerPeer): void {
     for (const [id, s] of this.#sessions) {
       if (s.client === peer || s.connector === peer) this.#sessions.delete(id);
     }
+    // A client's paths outlive its relay connection: it may renew them from its next one.
+    for (const [id, p] of this.#paths) if (p.connector === peer) this.#paths.delete(id);
   }
 
   /** Sessions in flight (for tests and metrics). */

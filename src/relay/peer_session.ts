@@ -12,6 +12,7 @@ import {
   ERRORS,
   type Hello,
   MAX_CONTROL_MESSAGE,
+  MAX_REVOKE_BATCH,
   PROTOCOL_VERSIONS,
   ZtnaError,
 } from "../protocol/mod.ts";
@@ -35,6 +36,8 @@ export interface SessionDeps extends FlowDeps, DatagramDeps {
   admitIdentity(session: PeerSession): boolean;
   /** Called once when the session ends. */
   release(session: PeerSession): void;
+  /** The whole revocation set, replayed to a connector when it registers its first direct service. */
+  revokedTokenIds(): string[];
 }
 
 /** A peer connection from accept to close. */
@@ -75,6 +78,25 @@ export class PeerSession implements ConnectorMember {
   }
 
   /**
+   * Tells this connector to close the direct paths of an identity (kicked) or of token ids (revoked,
+   * in batches of {@link MAX_REVOKE_BATCH}). Never throws: when this connection is gone, the
+   * connector's next one gets the whole set again at its first direct registration.
+   */
+  async sendRevocations(
+    what: { identity: string } | { tokenIds: readonly string[] },
+  ): Promise<void> {
+    try {
+      if ("identity" in what) {
+        return await this.send({ type: "direct_revoke", identity: what.identity });
+      }
+      for (let i = 0; i < what.tokenIds.length; i += MAX_REVOKE_BATCH) {
+        const tokenIds = what.tokenIds.slice(i, i + MAX_REVOKE_BATCH);
+        await this.send({ type: "direct_revoke", tokenIds });
+      }
+    } catch { /* connection gone: its next connection gets the whole set again */ }
+  }
+
+  /**
    * Tells the peer its new address when QUIC migrated the connection (a NAT rebinding or a network
    * change): its next direct-path candidates must use it. Never throws.
    */
@@ -88,7 +110,7 @@ export class PeerSession implements ConnectorMember {
     }
     const now = `${remote.hostname}:${remote.port}`;
     if (now === this.#observed) return;
-    this.#log.info("Peer {connId} moved from {before} to {peer}", {
+    this.#log.debug("Peer {connId} moved from {before} to {peer}", {
       connId: this.connId,
       before: this.#observed,
       peer: now,
@@ -320,6 +342,14 @@ export class PeerSession implements ConnectorMember {
         continue;
       }
       this.services.add(msg.service);
+      if (msg.direct && this.directServices.size === 0) {
+        // The connector learns every revocation: it may hold direct paths from before this
+        // connection (it was away, or this relay restarted). Revocations after this snapshot
+        // reach it through Relay.enforceRevocations, which sees it direct-capable from now on.
+        const revoked = this.deps.revokedTokenIds();
+        this.directServices.add(msg.service);
+        await this.sendRevocations({ tokenIds: revoked });
+      }
       if (msg.direct) this.directServices.add(msg.service);
       for (const protocol of msg.protocols ?? ["tcp"]) {
         this.deps.registry.add(poolKey(msg.service, protocol), this);
@@ -348,10 +378,9 @@ export class PeerSession implements ConnectorMember {
         }
         continue;
       }
-      if (msg.type !== "direct_request") {
-        throw new ZtnaError("protocol_error", `unexpected ${msg.type} message from a client`);
-      }
-      await this.deps.broker.request(this, identity, msg);
+      if (msg.type === "direct_request") await this.deps.broker.request(this, identity, msg);
+      else if (msg.type === "direct_renew") await this.deps.broker.renew(this, identity, msg);
+      else throw new ZtnaError("protocol_error", `unexpected ${msg.type} message from a client`);
     }
   }
 }

@@ -41,6 +41,8 @@ export class Relay {
   readonly refusals = new RefusalLog();
   /** Sessions the relay itself closed (revoked, kicked): recorded once, not at every sweep. */
   readonly #closedByRelay = new WeakSet<PeerSession>();
+  /** The revocation set at the last enforcement: what connected connectors were already told. */
+  #announced = new Set<string>();
   readonly #perIdentity = new Map<string, number>();
   readonly #flowOpens: KeyedRateLimiter;
   readonly #registrations: KeyedRateLimiter;
@@ -62,7 +64,6 @@ export class Relay {
       hostname: addr.value.hostname,
       port: addr.value.port,
     });
-    this.broker = new DirectBroker({ registry: this.registry, metrics: this.metrics, log });
     const limits = config.limits;
     this.#flowOpens = new KeyedRateLimiter({
       perSecond: limits.flow_opens_per_second_per_identity,
@@ -79,6 +80,15 @@ export class Relay {
     this.#handshakesPerSource = new KeyedRateLimiter({
       perSecond: limits.handshakes_per_second_per_source,
       burst: limits.handshake_burst_per_source,
+    });
+    this.broker = new DirectBroker({
+      registry: this.registry,
+      metrics: this.metrics,
+      log,
+      maxPathLifetimeMs: limits.direct_path_max_lifetime_ms,
+      stillValid: (identity) => this.#stillValid(identity),
+      allowFlowOpen: (identity) => this.#flowOpens.take(identity, Date.now()),
+      recordRefusal: (event) => this.recordRefusal(event),
     });
     this.#deps = {
       registry: this.registry,
@@ -100,6 +110,7 @@ export class Relay {
       draining: () => this.#draining,
       admitIdentity: (s) => this.#admit(s),
       release: (s) => this.#release(s),
+      revokedTokenIds: () => [...this.verifier.revokedIds],
     };
   }
 
@@ -229,8 +240,21 @@ export class Relay {
     return undefined;
   }
 
-  /** Closes every live connection whose token is now revoked; returns how many. */
+  /**
+   * Closes every live connection whose token is now revoked, and tells every direct-capable
+   * connector the newly revoked token ids (their clients' direct paths bypass the relay, and the
+   * client need not be connected here at all); returns how many relay connections were closed.
+   */
   enforceRevocations(): number {
+    const fresh = [...this.verifier.revokedIds].filter((id) => !this.#announced.has(id));
+    this.#announced = new Set(this.verifier.revokedIds);
+    if (fresh.length > 0) {
+      for (const s of this.sessions) {
+        if (s.role === "connector" && s.directServices.size > 0) {
+          void s.sendRevocations({ tokenIds: fresh });
+        }
+      }
+    }
     let n = 0;
     for (const s of this.sessions) {
       if (s.tokenId && this.verifier.isRevoked(s.tokenId)) {
@@ -247,7 +271,6 @@ export class Relay {
           connId: s.connId,
         });
         s.close("token_revoked");
-        this.#revokeDirect(s.identity);
         n++;
       }
     }
@@ -270,7 +293,7 @@ export class Relay {
       });
       this.recordRefusal({ at: Date.now(), code: "kicked", identity: s.identity, connId });
       s.close("kicked");
-      this.#revokeDirect(s.identity);
+      this.#kickDirect(s.identity);
       return true;
     }
     return false;
@@ -287,11 +310,9 @@ export class Relay {
   }
 
   /** Tells every direct-capable connector to drop direct paths of `identity` (they bypass us). */
-  #revokeDirect(identity: string): void {
+  #kickDirect(identity: string): void {
     for (const s of this.sessions) {
-      if (s.role === "connector" && s.directServices.size > 0) {
-        s.send({ type: "direct_revoke", identity }).catch(() => {});
-      }
+      if (s.role === "connector" && s.directServices.size > 0) void s.sendRevocations({ identity });
     }
   }
 

@@ -294,7 +294,10 @@ Deno.test(
       );
       await client.waitFor(/Direct path to "?web"? is up/, 15_000);
       await Deno.writeTextFile(`${fx.dir}/revoked.txt`, `${tok.id}\n`);
-      await connector.waitFor(/Closed 1 direct path\(s\) of "?client-\d+"?: revoked/, 5_000);
+      await connector.waitFor(
+        /Closed the direct path of "?client-\d+"? for "?web"?: "?token_revoked/,
+        5_000,
+      );
       await client.waitFor(/Direct path to "?web"? lost/, 5_000);
     } finally {
       await backend.shutdown();
