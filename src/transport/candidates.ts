@@ -61,7 +61,8 @@ export function hostInterfaces(): InterfaceAddress[] {
 export function noteObserved(session: PeerSession, update: Candidate, log: Logger): void {
   const before = `${session.observed.hostname}:${session.observed.port}`;
   session.observed = { hostname: update.hostname, port: update.port };
-  log.info("The relay now sees us at {address} (was {before})", {
+  // Our public address is a peer address to whoever reads the log (I1): debug only.
+  log.debug("The relay now sees us at {address} (was {before})", {
     address: `${update.hostname}:${update.port}`,
     before,
   });

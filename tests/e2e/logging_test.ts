@@ -5,11 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { linesAtInfo, unconfiguredAddresses } from "../_helpers/log_lines.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-async function runFlow(level: "info" | "debug") {
+async function runFlow(level: "info" | "debug", direct = false) {
   const fx = await Fixture.create(`log-${level}`);
+  const extra = direct ? "direct = true" : "";
   const backend = httpBackend("backend");
   const relayPort = freeUdpPort();
   const relay = await fx.relay(relayPort, "", "", level);
@@ -18,15 +20,15 @@ async function runFlow(level: "info" | "debug") {
     [relayPort],
     { web: `127.0.0.1:${backend.port}` },
     connectorToken.path,
-    {
-      logLevel: level,
-    },
+    { logLevel: level, extra },
   );
   const local = freeTcpPort();
   const clientToken = await fx.token("client");
   const client = await fx.client([relayPort], { [`127.0.0.1:${local}`]: "web" }, clientToken.path, {
     logLevel: level,
+    extra,
   });
+  if (direct) await client.waitFor(/Direct path to "?web"? is up/, 15_000);
   const marker = `PAYLOAD-${crypto.randomUUID()}`;
   const res = await fetch(`http://127.0.0.1:${local}/`, { method: "POST", body: marker });
   assert.match(await res.text(), /^backend POST/);
@@ -40,6 +42,7 @@ async function runFlow(level: "info" | "debug") {
     all: relay.output + connector.output + client.output,
     secrets: [marker, connectorToken.token, clientToken.token],
     configured: new Set([relayPort, local, backend.port].map(String)),
+    configuredAddresses: [relayPort, local, backend.port].map((p) => `127.0.0.1:${p}`),
   };
 }
 
@@ -55,6 +58,22 @@ Deno.test("logs at info carry no peer address, token or payload", opts, async ()
   assert.deepEqual(unexpected, [], "no peer address at info");
   assert.doesNotMatch(run.all, /DEBUG/);
 });
+
+Deno.test(
+  "logs at info carry no peer address with direct paths up (their info lines, from a debug run)",
+  opts,
+  async () => {
+    const run = await runFlow("debug", true);
+    assert.match(run.client, /open via "?direct/, "the flow took the direct path");
+    assert.match(run.client, /Direct path to "?web"? goes via "?127\.0\.0\.1:\d+/, "debug has it");
+    const info = linesAtInfo(run.all);
+    assert.ok(info.some((l) => /Direct path to "?web"? is up/.test(l)));
+    assert.deepEqual(unconfiguredAddresses(info, run.configuredAddresses), []);
+    for (const secret of run.secrets) {
+      assert.ok(!info.join("\n").includes(secret), "no token or payload at info");
+    }
+  },
+);
 
 Deno.test("logs at debug trace one flow through client, relay and connector", opts, async () => {
   const run = await runFlow("debug");

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { generateAdminToken, hashAdminToken } from "../../src/admin/mod.ts";
 import { Fixture, freeUdpPort } from "../_helpers/cluster.ts";
 import { metricSum } from "../_helpers/metrics.ts";
+import { linesAtInfo, unconfiguredAddresses } from "../_helpers/log_lines.ts";
 import { LAB_ADDRESSES as ADDR, NatLab, type NatType, peerCommand } from "./_lab.ts";
 
 const available = await NatLab.available();
@@ -41,11 +42,12 @@ async function p2pWorld(
   const services = udp ? ["web", "echo"] : ["web"];
   const adminToken = generateAdminToken();
   const relayPort = freeUdpPort();
+  // Every role at debug: tests read its info lines as production shows them (I1, assertNoPeerAtInfo).
   const relay = await fx.relay(
     relayPort,
     "",
     "",
-    "",
+    "debug",
     `listen = "127.0.0.1:${ADMIN_PORT}"\ntoken_hashes = ["${await hashAdminToken(adminToken)}"]`,
     { wrapper: lab.wrapper("pub") },
   );
@@ -55,7 +57,7 @@ async function p2pWorld(
       ? { web: "127.0.0.1:8080", echo: { backend: "127.0.0.1:8053", protocol: "udp" } }
       : { web: "127.0.0.1:8080" },
     (await fx.token("connector", { services })).path,
-    { wrapper: lab.wrapper(connectorIn), extra: "direct = true" },
+    { wrapper: lab.wrapper(connectorIn), extra: "direct = true", logLevel: "debug" },
   );
   const client = await fx.client(
     [relayPort],
@@ -91,7 +93,14 @@ async function p2pWorld(
     ]);
     return r.stdout;
   };
-  return { relay, connector, client, relayedBytes, relayedDatagrams, get };
+  /** At info, no role names an address its config does not (the NATs' public ones included). */
+  const assertNoPeerAtInfo = () => {
+    const info = linesAtInfo(relay.output + connector.output + client.output);
+    const configured = [`${ADDR.relay}:${relayPort}`, "127.0.0.1:8080", "127.0.0.1:8081"]
+      .concat(udp ? ["127.0.0.1:8053", "127.0.0.1:8082"] : [], [`127.0.0.1:${ADMIN_PORT}`]);
+    assert.deepEqual(unconfiguredAddresses(info, configured), [], "peer addresses at info");
+  };
+  return { relay, connector, client, relayedBytes, relayedDatagrams, get, assertNoPeerAtInfo };
 }
 
 function labTest(
@@ -125,6 +134,7 @@ labTest(
     assert.match(w.client.output, /open via "?direct/);
     // The connector saw the client at natA's public address: the path really crosses both NATs.
     assert.match(w.connector.output, /Direct path from "?client-\d+"? for "?web"? accepted/);
+    w.assertNoPeerAtInfo();
   },
 );
 
@@ -195,7 +205,7 @@ labTest(
     const w = await p2pWorld(lab, fx, "", false, "cliA");
     // The relay sees both at natA's public address; natA does not loop a packet to its own public
     // address back inside, so only the connector's own interface address can work.
-    const up = await w.client.waitFor(/Direct path to "?web"? is up via "?([\d.]+):\d+/, 20_000);
+    const up = await w.client.waitFor(/Direct path to "?web"? goes via "?([\d.]+):\d+/, 20_000);
     assert.equal(up[1], ADDR.cliA, "the path uses the connector's interface address");
     assert.match(
       w.client.output,
@@ -231,5 +241,6 @@ labTest(
       5_000,
     );
     assert.equal(await w.get("/hello"), "200 20", "the session survived the rebinding");
+    w.assertNoPeerAtInfo();
   },
 );
