@@ -9,6 +9,7 @@ import { type Command, parseArgs, UsageError } from "./src/cli/args.ts";
 import { helpText } from "./src/cli/help.ts";
 import type { RunContext } from "./src/cli/run_context.ts";
 import { ProcessSignals } from "./src/cli/signals.ts";
+import { dropRoleWriteAccess } from "./src/cli/drop_permissions.ts";
 import {
   applyLogEnv,
   ConfigError,
@@ -96,6 +97,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return await runUntilStopped((ctx) => runDemo(ctx));
     }
     case "role": {
+      // Before the config is read: nothing a role runs (npm code included) may rewrite it.
+      await dropRoleWriteAccess();
       const loaded = await loadRoleConfig(command.configPath, command.role, env);
       const logConfig = withFlags(loaded.log, command);
       configureLogging(logConfig);
@@ -103,8 +106,32 @@ async function main(argv: readonly string[]): Promise<number> {
         version: VERSION,
         role: loaded.role,
       });
+      if (loaded.role !== "intermediate") await checkToken(loaded, command.configPath);
       return await runUntilStopped((ctx) => startRole(loaded, logConfig, ctx));
     }
+  }
+}
+
+/**
+ * Says at start what the relay would refuse about this token, with the command that reissues it.
+ * @throws {ConfigError} for a token of the other role (it can never work)
+ */
+async function checkToken(
+  loaded: Extract<LoadedConfig, { role: "connector" | "client" }>,
+  configPath: string,
+): Promise<void> {
+  const { tokenMisfits } = await import("./src/auth/token_fit.ts");
+  const services = loaded.role === "client"
+    ? loaded.config.forward.map((f) => f.service)
+    : loaded.config.service.map((s) => s.id);
+  const misfits = tokenMisfits(loaded.token, { role: loaded.role, services, nowMs: Date.now() });
+  const keyPath = `${loaded.role}.token_file`;
+  for (const misfit of misfits) {
+    if (misfit.kind === "role" || misfit.kind === "unreadable") {
+      throw new ConfigError({ file: configPath, keyPath, problem: misfit.message });
+    }
+    // The relay's clock and grants decide; the other services of this config may still work.
+    getLogger(["ztna", loaded.role]).error("Token problem: {problem}", { problem: misfit.message });
   }
 }
 

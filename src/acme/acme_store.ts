@@ -13,6 +13,7 @@
 import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
 import { z } from "zod";
+import { WRITABLE_FOLDERS } from "../config/permission_set.ts";
 import { AcmeError } from "./acme_error.ts";
 import { type CertificatePair, certificatePair } from "./certificate_pair.ts";
 import { removeLeftovers, writeFileDurable } from "./durable_file.ts";
@@ -45,7 +46,7 @@ export interface StoredCertificate {
 
 function storageError(action: string, path: string, error: unknown): AcmeError {
   const reason = error instanceof Deno.errors.NotCapable
-    ? "outside the folders the ztna permission set may write (./state, /var/lib/ztna); set " +
+    ? `outside the folders the ztna permission set may write (${WRITABLE_FOLDERS}); set ` +
       "intermediate.state_dir to one of them"
     : error instanceof Error
     ? error.message

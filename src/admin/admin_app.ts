@@ -7,7 +7,7 @@
  * ```
  * GET  /healthz  /readyz                     no token
  * GET  /metrics                              token unless metrics_public
- * GET  /  /dashboard  /dashboard/app.{js,css} no token (no data in them)
+ * GET  /  /dashboard  /dashboard/app.{js,css}  /favicon.ico (204) no token (no data in them)
  * GET  /api/v1/connections | services | refusals | snapshot | events
  * GET  /api/v1/tokens | audit | admin-tokens
  * POST /api/v1/tokens  /api/v1/tokens/revoke  /api/v1/admin-tokens
@@ -340,6 +340,19 @@ export class AdminApp {
         path: /^\/dashboard\/?$/,
         access: "public",
         run: () => asset(DASHBOARD_HTML, "text/html; charset=utf-8"),
+      },
+      {
+        // Browsers ask for it on every dashboard load; 204 keeps the log and console clean.
+        method: "GET",
+        path: /^\/favicon\.ico$/,
+        access: "public",
+        run: () =>
+          Promise.resolve(
+            new Response(null, {
+              status: 204,
+              headers: { ...COMMON_HEADERS, "cache-control": "max-age=86400" },
+            }),
+          ),
       },
       {
         method: "GET",

@@ -9,7 +9,7 @@ import { ADMIN_TOKEN, connection, T0, testDeps, testSigningKey } from "./_test_d
 import { AdminApp, type AdminAppOptions } from "./admin_app.ts";
 import { AuditPage, Problem, Snapshot, TokenPage } from "./api_schemas.ts";
 
-const BASE = "http://127.0.0.1:9090";
+const BASE = "http://127.0.0.1:4434";
 
 interface CallOptions {
   token?: string | null;

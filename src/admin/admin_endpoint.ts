@@ -42,12 +42,33 @@ function certificateFacts(pem: string): { notBeforeMs: number; notAfterMs: numbe
   }
 }
 
+/** How often the hash file is checked for changes (size and modification time). */
+const HASH_FILE_POLL_MS = 2_000;
+
+/** Size and modification time of the hash file, or "absent": what the poll compares. */
+async function fileStamp(path: string): Promise<string> {
+  try {
+    const st = await Deno.stat(path);
+    return `${st.mtime?.getTime()}:${st.size}`;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "absent";
+    throw error;
+  }
+}
+
 /**
- * Reads the hash file into the authenticator.
+ * Reads the hash file into the authenticator; a file that does not exist yet holds no hashes
+ * (like the revocation file), so `admin-token create >> file` can create it later.
  * @throws {ConfigError} naming the file and line of the first bad entry
  */
 async function loadHashFile(path: string, auth: AdminAuthenticator): Promise<number> {
-  const parsed = parseTokenHashFile(await Deno.readTextFile(path));
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const parsed = parseTokenHashFile(text);
   const first = parsed.errors[0];
   if (first !== undefined) {
     throw new ConfigError({ file: path, keyPath: `line ${first.line}`, problem: first.problem });
@@ -93,7 +114,11 @@ export class AdminEndpoint {
     const auth = new AdminAuthenticator();
     auth.setSource("config", config.token_hashes.map((hash) => ({ hash })));
     if (config.token_hashes_file !== undefined) {
-      await loadHashFile(config.token_hashes_file, auth);
+      const n = await loadHashFile(config.token_hashes_file, auth);
+      log.info(
+        "Admin token hashes: {count} from {path} (re-read when it changes and on SIGHUP)",
+        { count: n, path: config.token_hashes_file },
+      );
     }
     const signingKey = config.token_signing_key === undefined
       ? undefined
@@ -120,12 +145,53 @@ export class AdminEndpoint {
     if (auth.tokens.length === 0) {
       log.warn(
         "No admin token is configured: the API and dashboard refuse everyone. Make one with " +
-          '"ztna admin admin-token create" and put its hash in [intermediate.admin] token_hashes',
+          '"ztna admin admin-token create --out <file>" and append the hash it prints to ' +
+          "[intermediate.admin] token_hashes_file (read within 2 s), or put it in token_hashes " +
+          "and restart",
       );
     }
     const endpoint = new AdminEndpoint(app, server, auth, options, deps);
     endpoint.#setCert = (tls) => (cert = certificateFacts(tls.cert));
+    await endpoint.#watchHashFile();
     return endpoint;
+  }
+
+  #hashFileTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** Re-reads the hash file whenever its size or modification time changes. */
+  async #watchHashFile(): Promise<void> {
+    const file = this.options.config.token_hashes_file;
+    if (file === undefined) return;
+    let last = await fileStamp(file).catch(() => "");
+    let busy = false;
+    this.#hashFileTimer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const stamp = await fileStamp(file);
+        if (stamp === last) return;
+        last = stamp;
+        await this.#reloadHashFile(file);
+      } catch (error) {
+        log.error("Cannot read admin token hash file {path}: {error}", {
+          path: file,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      } finally {
+        busy = false;
+      }
+    }, HASH_FILE_POLL_MS);
+  }
+
+  async #reloadHashFile(file: string): Promise<void> {
+    try {
+      const n = await loadHashFile(file, this.auth);
+      log.info("Reloaded {count} admin token hashes from {path}", { count: n, path: file });
+    } catch (error) {
+      log.error("Admin token hash file reload failed, keeping the current hashes: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   #setCert: (tls: AdminTls) => void = () => {};
@@ -166,6 +232,7 @@ export class AdminEndpoint {
 
   /** Stops serving; see {@link AdminServer.shutdown}. */
   shutdown(): Promise<void> {
+    clearInterval(this.#hashFileTimer);
     return this.server.shutdown();
   }
 }

@@ -62,7 +62,7 @@ export class AdminServer {
     return this.#server.addr;
   }
 
-  /** Base URL, e.g. `http://127.0.0.1:9090`. */
+  /** Base URL, e.g. `http://127.0.0.1:4434`. */
   get url(): string {
     const host = this.#hostname.includes(":") ? `[${this.#hostname}]` : this.#hostname;
     return `${this.#tls ? "https" : "http"}://${host}:${this.#port}`;

@@ -53,8 +53,8 @@ export const DASHBOARD_HTML = `<!doctype html>
     <section class="card">
       <h2>Connections</h2>
       <table id="connections">
-        <thead><tr><th>Conn</th><th>Identity</th><th>Role</th><th>Remote</th><th>Services</th>
-          <th class="num">In/s</th><th class="num">Out/s</th><th class="num">In</th>
+        <thead><tr><th>Conn</th><th>Identity</th><th>Role</th><th>Token id</th><th>Remote</th>
+          <th>Services</th><th class="num">In/s</th><th class="num">Out/s</th><th class="num">In</th>
           <th class="num">Out</th><th>Connected</th><th></th></tr></thead>
         <tbody></tbody>
       </table>
@@ -101,6 +101,12 @@ export const DASHBOARD_HTML = `<!doctype html>
         <tbody></tbody>
       </table>
       <p class="empty" id="tokens-empty">No tokens issued through this relay yet.</p>
+      <p class="note">Tokens issued offline (<code>ztna admin token issue</code>) are not listed
+        here: find them by token id under Connections and revoke them there, or by id below.</p>
+      <form id="revoke-form" class="issue">
+        <label>Token id <input name="tokenId" required pattern="[A-Za-z0-9_-]{16,64}" size="24"></label>
+        <button type="submit" class="danger">Revoke by id</button>
+      </form>
     </section>
 
     <section class="card">
@@ -212,7 +218,17 @@ export const DASHBOARD_JS = String.raw`"use strict";
     while (n >= 1024 && i < units.length - 1) { n = n / 1024; i++; }
     return (i === 0 ? String(Math.round(n)) : n.toFixed(1)) + " " + units[i];
   }
-  function clock(ms) { return new Date(ms).toLocaleTimeString(); }
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  /** Local date and time with the UTC offset, so a time is never ambiguous. */
+  function clock(ms) {
+    var d = new Date(ms);
+    var off = -d.getTimezoneOffset();
+    var sign = off < 0 ? "-" : "+";
+    off = Math.abs(off);
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
+      two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds()) +
+      " UTC" + sign + two(Math.floor(off / 60)) + ":" + two(off % 60);
+  }
   function ago(ms) {
     var s = Math.max(0, Math.round((Date.now() - ms) / 1000));
     if (s < 60) return s + " s ago";
@@ -270,12 +286,23 @@ export const DASHBOARD_JS = String.raw`"use strict";
       kick.addEventListener("click", function () { arm(kick, "Confirm kick", function () {
         return api("/api/v1/connections/" + c.connId + "/kick", { method: "POST" });
       }); });
+      var actions = el("td", {}, [kick]);
+      if (c.tokenId) {
+        // Offline-issued tokens are known to the relay only here, by the connections using them.
+        var revoke = el("button", { text: "Revoke token", className: "small danger", type: "button" });
+        revoke.addEventListener("click", function () { arm(revoke, "Confirm revoke", function () {
+          return api("/api/v1/tokens/revoke", { method: "POST", body: { tokenId: c.tokenId, reason: "revoked in the dashboard" } });
+        }); });
+        actions.appendChild(revoke);
+      }
       var row = el("tr", { "data-conn": c.connId }, [
         el("td", {}, [el("code", { text: c.connId })]), td(c.identity || "-"),
-        el("td", {}, [pill(c.role)]), td(c.remote, "mono"), td(c.services.join(", ") || "-"),
+        el("td", {}, [pill(c.role)]), td(c.tokenId || "-", "mono"), td(c.remote, "mono"),
+        td(c.services.join(", ") || "-"),
         td(bytes(rateIn) + "/s", "num"), td(bytes(rateOut) + "/s", "num"),
-        td(bytes(c.bytesIn), "num"), td(bytes(c.bytesOut), "num"), td(ago(c.since)),
-        el("td", {}, [kick]),
+        td(bytes(c.bytesIn), "num"), td(bytes(c.bytesOut), "num"),
+        el("td", { text: ago(c.since), title: clock(c.since) }),
+        actions,
       ]);
       return row;
     }));
@@ -327,7 +354,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
       }
       return el("tr", { "data-token": t.tokenId }, [
         el("td", {}, [el("code", { text: t.tokenId })]), td(t.subject), el("td", {}, [pill(t.role)]),
-        td(t.services.join(", ")), td(new Date(t.expiresAt).toLocaleString()),
+        td(t.services.join(", ")), td(clock(t.expiresAt)),
         el("td", {}, [pill(t.status)]), td(t.liveConnections, "num"), cell,
       ]);
     }));
@@ -459,6 +486,19 @@ export const DASHBOARD_JS = String.raw`"use strict";
         $("issued-token").value = issued.token;
         $("issued").hidden = false;
         form.subject.value = "";
+        refreshLists();
+      }, function (e) { $("tokens-error").textContent = e.message; });
+    });
+    $("revoke-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var form = ev.target;
+      var body = { tokenId: form.tokenId.value.trim(), reason: "revoked in the dashboard" };
+      $("tokens-error").textContent = "";
+      api("/api/v1/tokens/revoke", { method: "POST", body: body }).then(function (r) {
+        $("tokens-error").textContent = r.alreadyRevoked
+          ? "Token " + r.tokenId + " was already revoked."
+          : "Revoked token " + r.tokenId + "; closed " + r.closedConnections + " connections.";
+        form.tokenId.value = "";
         refreshLists();
       }, function (e) { $("tokens-error").textContent = e.message; });
     });

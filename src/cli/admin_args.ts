@@ -57,11 +57,16 @@ export const TokenIssueCommand = z.strictObject({
   out: Path.optional(),
 });
 
-/** `ztna admin token revoke`. */
+/**
+ * `ztna admin token revoke`: the list is the relay's own `revocation_file`, read from its config
+ * (`--config`), so the command cannot write a file the relay does not watch; `--revocation-file`
+ * names it directly instead. Exactly one of the two (checked by the parser: `oneOf`).
+ */
 export const TokenRevokeCommand = z.strictObject({
   kind: z.literal("token-revoke"),
   id: TokenId,
-  revocationFile: Path,
+  config: Path.optional(),
+  revocationFile: Path.optional(),
   reason: z.string().max(200, "expected at most 200 characters").optional(),
 });
 
@@ -133,9 +138,11 @@ const COMMANDS: readonly CommandSpec<AdminCommand["kind"]>[] = [
     help: TOKEN_REVOKE_HELP,
     flags: {
       "--id": { field: "id", type: "value", required: true },
-      "--revocation-file": { field: "revocationFile", type: "value", required: true },
+      "--config": { field: "config", type: "value" },
+      "--revocation-file": { field: "revocationFile", type: "value" },
       "--reason": { field: "reason", type: "value" },
     },
+    oneOf: [["--config", "--revocation-file"]],
   },
   {
     kind: "dev-certs",
@@ -280,6 +287,17 @@ function parseCommand(
   for (const [name, flag] of Object.entries(spec.flags)) {
     if (flag.required && fields[flag.field] === undefined) {
       throw new UsageError(`missing ${name}`, { hint });
+    }
+  }
+  for (const group of spec.oneOf ?? []) {
+    const given = group.filter((name) => fields[spec.flags[name].field] !== undefined);
+    if (given.length !== 1) {
+      throw new UsageError(
+        given.length === 0
+          ? `missing ${group.join(" or ")}`
+          : `give only one of ${given.join(" and ")}`,
+        { hint },
+      );
     }
   }
   const parsed = AdminCommand.safeParse({ kind: spec.kind, ...fields });

@@ -197,7 +197,7 @@ Deno.test("parseAdminArgs() refuses unknown commands and flags with a hint", asy
   );
   await t.step(
     "missing required flag",
-    () => usage(["token", "revoke", "--id", ID], /missing --revocation-file/),
+    () => usage(["token", "revoke", "--id", ID], /missing --config or --revocation-file/),
   );
 });
 

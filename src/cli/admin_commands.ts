@@ -12,6 +12,15 @@ import {
   issueToken,
   parseRevocationList,
 } from "../auth/mod.ts";
+import { resolve } from "node:path";
+import {
+  ConfigError,
+  parseConfigText,
+  READABLE_FOLDERS,
+  readConfigText,
+  WRITABLE_FOLDERS,
+} from "../config/mod.ts";
+import { resolveIntermediatePaths } from "../config/paths.ts";
 import { generateDevPki, writeFileAtomic } from "../pki/mod.ts";
 import type { AdminCommand } from "./admin_args.ts";
 import type { RemoteCommand } from "./admin_remote_args.ts";
@@ -40,8 +49,7 @@ export class AdminFailure extends Error {
   }
 }
 
-/** What the shipped permission set (deno.json "ztna") lets the binary write. */
-export const WRITABLE_FOLDERS = "./certs, ./state and /var/lib/ztna";
+export { WRITABLE_FOLDERS } from "../config/mod.ts";
 
 type Of<K extends LocalCommand["kind"]> = Extract<LocalCommand, { kind: K }>;
 
@@ -123,8 +131,46 @@ async function tokenIssue(command: Of<"token-issue">, { io, now }: AdminDeps): P
   return 0;
 }
 
+/**
+ * The relay's revocation file as the relay resolves it (against its config file's folder).
+ * @throws {AdminFailure} when the config cannot be read, is invalid or names no revocation_file
+ */
+async function relayRevocationFile(configPath: string): Promise<string> {
+  let file;
+  try {
+    file = parseConfigText(configPath, await readConfigText(configPath));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new AdminFailure(error.message, {
+      cause: error,
+      ...(error.hint === undefined ? {} : { hint: error.hint }),
+    });
+  }
+  if (file.intermediate === undefined) {
+    throw new AdminFailure(`${configPath}: has no [intermediate] section`, {
+      hint: "pass the relay's config file",
+    });
+  }
+  const base = resolve(configPath, "..");
+  const relay = resolveIntermediatePaths(file.intermediate, base);
+  if (relay.revocation_file === undefined) {
+    throw new AdminFailure(
+      `${configPath}: intermediate.revocation_file is not set, so the relay reads no revocation file`,
+      {
+        hint: 'set revocation_file = "/var/lib/ztna/revoked-tokens.txt" and restart the relay, ' +
+          'or revoke through the admin endpoint: "ztna admin tokens revoke"',
+      },
+    );
+  }
+  return relay.revocation_file;
+}
+
 async function tokenRevoke(command: Of<"token-revoke">, { io, now }: AdminDeps): Promise<number> {
-  const path = command.revocationFile;
+  // Absolute, so the output says exactly which file changed (a relative path here once meant a
+  // different file than the relay's, which resolves against its config folder).
+  const path = command.config !== undefined
+    ? await relayRevocationFile(command.config)
+    : resolve(command.revocationFile ?? "");
   const existing = await fsStep("read", path, () => readIfPresent(path));
   if (existing !== undefined && parseRevocationList(existing).ids.has(command.id)) {
     io.out(`token ${command.id} is already revoked in ${path}`);
@@ -151,6 +197,13 @@ async function tokenRevoke(command: Of<"token-revoke">, { io, now }: AdminDeps):
     () => Deno.writeTextFile(path, prefix + entry, { append: true, create: true, mode: 0o644 }),
   );
   io.out(`revoked token ${command.id} in ${path}`);
+  io.err(
+    command.config !== undefined
+      ? `the relay re-reads ${path} within its revocation_poll_ms (default 2 s) and closes ` +
+        "that token's connections"
+      : `only a relay whose intermediate.revocation_file is ${path} sees this; ` +
+        '"--config <relay.toml>" uses the relay\'s own file',
+  );
   return 0;
 }
 
@@ -226,11 +279,12 @@ function describeFsError(error: unknown): { reason: string; hint?: string } | un
     return writing
       ? {
         reason: "outside the ztna permission set",
-        hint: `the ztna binary may write only under ${WRITABLE_FOLDERS}`,
+        hint: `the ztna binary may write only under ${WRITABLE_FOLDERS}; keys, certificates ` +
+          "and tokens belong in /etc/ztna",
       }
       : {
         reason: "outside the ztna permission set",
-        hint: "the ztna binary may read only under the project folder, /etc/ztna and /var/lib/ztna",
+        hint: `the ztna binary may read only under ${READABLE_FOLDERS}`,
       };
   }
   return undefined;

@@ -30,7 +30,7 @@ Offline commands (files only):
   admin-token create  make an admin token for the admin endpoint and print its hash
   admin-token hash    print the hash of an existing admin token
 
-Commands that call a relay's admin endpoint (default --url http://127.0.0.1:9090):
+Commands that call a relay's admin endpoint (default --url http://127.0.0.1:4434):
   connections         live peer connections
   services            services and their connector pools
   tokens list         tokens issued through the relay (metadata only)
@@ -46,7 +46,7 @@ Exit status: 0 done, 1 failed, 2 wrong command line.
 /** The flags every command that calls the admin endpoint takes. */
 const REMOTE_FLAGS_HELP =
   `  --admin-token-file <file>  file holding an admin token (never the token on the command line)
-  --url <url>                the relay's admin endpoint (default: http://127.0.0.1:9090)
+  --url <url>                the relay's admin endpoint (default: http://127.0.0.1:4434)
   --ca <file>                CA bundle to verify an https endpoint with (e.g. certs/dev/ca.crt)
   --json                     print the relay's JSON answer instead of a table
   -h, --help                 this help`;

@@ -18,7 +18,13 @@ import {
   ServiceList,
   TokenPage,
 } from "../admin/mod.ts";
+import { READABLE_FOLDERS, WRITABLE_FOLDERS } from "../config/mod.ts";
 import { writeFileAtomic } from "../pki/mod.ts";
+import {
+  cleartextRefusal,
+  describeFetchFailure,
+  looksLikeAdminToken,
+} from "./admin_endpoint_errors.ts";
 import { AdminFailure, type AdminIo } from "./admin_commands.ts";
 import type { RemoteCommand } from "./admin_remote_args.ts";
 import { formatSeconds } from "./duration.ts";
@@ -66,7 +72,7 @@ async function readText(what: string, path: string): Promise<string> {
     const reason = error instanceof Deno.errors.NotFound
       ? "not found"
       : error instanceof Deno.errors.NotCapable
-      ? "outside the ztna permission set (the project folder, /etc/ztna, /var/lib/ztna)"
+      ? `outside the ztna permission set, which may read only under ${READABLE_FOLDERS}`
       : error instanceof Error
       ? error.message
       : String(error);
@@ -87,7 +93,7 @@ async function adminTokenCreate(command: Of<"admin-token-create">, { io }: Remot
       const reason = error instanceof Deno.errors.AlreadyExists
         ? "already exists"
         : error instanceof Deno.errors.NotCapable
-        ? "outside the ztna permission set (./certs, ./state, /var/lib/ztna)"
+        ? `outside the ztna permission set, which may write only under ${WRITABLE_FOLDERS}`
         : error instanceof Error
         ? error.message
         : String(error);
@@ -96,17 +102,33 @@ async function adminTokenCreate(command: Of<"admin-token-create">, { io }: Remot
   }
   io.out(hash);
   io.err(
-    `put ${hash} in [intermediate.admin] token_hashes (or its token_hashes_file) and send SIGHUP;` +
+    `append ${hash} to the relay's [intermediate.admin] token_hashes_file (re-read within 2 s), ` +
+      "or put it in token_hashes and restart the relay;" +
       (out === undefined ? " keep the token secret" : ` the token is in ${out}`),
   );
   return 0;
 }
 
 async function adminTokenHash(command: Of<"admin-token-hash">, { io }: RemoteDeps) {
-  const token = (await readText("admin token file", command.tokenFile)).trim();
-  if (token === "") throw new AdminFailure(`"${command.tokenFile}" is empty`);
-  io.out(await hashAdminToken(token));
+  io.out(await hashAdminToken(await readAdminToken(command.tokenFile)));
   return 0;
+}
+
+/**
+ * Reads the admin token file and checks its shape; the contents never appear in a message (a
+ * wrong file may hold another secret).
+ */
+async function readAdminToken(path: string): Promise<string> {
+  const token = (await readText("admin token file", path)).trim();
+  if (token === "") throw new AdminFailure(`Cannot use admin token file "${path}": it is empty`);
+  if (!looksLikeAdminToken(token)) {
+    throw new AdminFailure(
+      `Cannot use admin token file "${path}": it does not hold an admin token ` +
+        "(ztna_admin_… on one line)",
+      { hint: 'make one with "ztna admin admin-token create --out <file>"' },
+    );
+  }
+  return token;
 }
 
 /** Calls the admin endpoint; resolves with the parsed answer. */
@@ -116,12 +138,14 @@ async function call<T extends z.ZodType>(
   schema: T,
   init: { method?: string; body?: unknown } = {},
 ): Promise<z.output<T>> {
-  const token = (await readText("admin token file", command.adminTokenFile)).trim();
-  if (token === "") throw new AdminFailure(`"${command.adminTokenFile}" is empty`);
+  const base = new URL(command.url);
+  const refusal = cleartextRefusal(base);
+  if (refusal !== undefined) throw new AdminFailure(refusal);
+  const token = await readAdminToken(command.adminTokenFile);
   using client = command.ca === undefined
     ? undefined
     : Deno.createHttpClient({ caCerts: [await readText("CA file", command.ca)] });
-  const url = new URL(path, command.url);
+  const url = new URL(path, base);
   let res: Response;
   try {
     res = await fetch(url, {
@@ -135,10 +159,10 @@ async function call<T extends z.ZodType>(
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new AdminFailure(`Cannot reach the admin endpoint at ${command.url}: ${reason}`, {
+    const { reason, hint } = describeFetchFailure(error, base, command.ca !== undefined);
+    throw new AdminFailure(`Cannot reach the admin endpoint at ${base.origin}: ${reason}`, {
       cause: error,
-      hint: "is the relay running with [intermediate.admin] enabled, and is --url right?",
+      hint,
     });
   }
   const text = await res.text();
@@ -146,7 +170,10 @@ async function call<T extends z.ZodType>(
   try {
     body = JSON.parse(text);
   } catch {
-    throw new AdminFailure(`The admin endpoint answered HTTP ${res.status} with no JSON`);
+    throw new AdminFailure(
+      `The server at ${base.origin} answered HTTP ${res.status} without JSON: is it a ztna ` +
+        "relay's admin endpoint?",
+    );
   }
   if (!res.ok) {
     const problem = Problem.safeParse(body);
@@ -154,7 +181,13 @@ async function call<T extends z.ZodType>(
     const p = problem.data;
     throw new AdminFailure(`The relay refused: ${p.code}: ${p.detail ?? p.title}`, {
       ...(p.code === "unauthenticated"
-        ? { hint: "check --admin-token-file: its hash must be in the relay's token_hashes" }
+        ? {
+          hint:
+            `the relay does not know the token in ${command.adminTokenFile} (hash ${await hashAdminToken(
+              token,
+            )}): it reads token_hashes_file within 2 s and token_hashes at start only (restart ` +
+            "the relay after editing token_hashes)",
+        }
         : {}),
     });
   }
@@ -181,11 +214,22 @@ async function connections(command: Of<"connections">, { io }: RemoteDeps) {
   if (command.json) return json(io, list);
   table(
     io,
-    ["CONN", "IDENTITY", "ROLE", "REMOTE", "SERVICES", "BYTES_IN", "BYTES_OUT", "SINCE"],
+    [
+      "CONN",
+      "IDENTITY",
+      "ROLE",
+      "TOKEN_ID",
+      "REMOTE",
+      "SERVICES",
+      "BYTES_IN",
+      "BYTES_OUT",
+      "SINCE",
+    ],
     list.items.map((c) => [
       c.connId,
       c.identity || "-",
       c.role,
+      c.tokenId ?? "-",
       c.remote,
       c.services.join(",") || "-",
       String(c.bytesIn),
@@ -249,7 +293,7 @@ async function tokensIssue(command: Of<"tokens-issue">, { io }: RemoteDeps) {
       await writeFileAtomic(out, `${issued.token}\n`, { mode: 0o600 });
     } catch (error) {
       const reason = error instanceof Deno.errors.NotCapable
-        ? "outside the ztna permission set (./certs, ./state, /var/lib/ztna)"
+        ? `outside the ztna permission set, which may write only under ${WRITABLE_FOLDERS}`
         : error instanceof Error
         ? error.message
         : String(error);

@@ -22,7 +22,7 @@ import { type CommandSpec, type FlagSpec, TOKEN_CLAIM_FLAGS } from "./admin_spec
 import { parseDuration } from "./duration.ts";
 
 /** Where `ztna admin` finds the admin endpoint unless `--url` says otherwise. */
-export const DEFAULT_ADMIN_URL = "http://127.0.0.1:9090";
+export const DEFAULT_ADMIN_URL = "http://127.0.0.1:4434";
 
 const Path = z.string().min(1, "expected a path");
 

@@ -19,6 +19,8 @@ export interface CommandSpec<K extends string = string> {
   words: string;
   help: string;
   flags: Record<string, FlagSpec>;
+  /** Groups of flags of which exactly one must be given. */
+  oneOf?: readonly (readonly string[])[];
 }
 
 /** The claims of a new token, the same flags whether signed locally or by a relay's endpoint. */

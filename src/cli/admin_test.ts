@@ -206,6 +206,32 @@ Deno.test("runAdmin() token revoke creates the list, appends and is idempotent",
   });
 });
 
+Deno.test("runAdmin() token revoke --config writes the relay's own revocation_file", async () => {
+  await withDir(async (dir) => {
+    // Relative in the config: the relay resolves it against the config's folder, not the cwd.
+    await Deno.mkdir(`${dir}/etc`);
+    await Deno.writeTextFile(
+      `${dir}/etc/relay.toml`,
+      '[intermediate]\ncert = "c.pem"\nkey = "k.pem"\ntoken_public_keys = ["t.pub"]\n' +
+        'revocation_file = "../var/revoked.txt"\n',
+    );
+    const done = await admin("token", "revoke", "--id", ID, "--config", `${dir}/etc/relay.toml`);
+    assert.equal(done.code, 0, done.err.join("\n"));
+    assert.deepEqual(done.out, [`revoked token ${ID} in ${dir}/var/revoked.txt`]);
+    assert.match(done.err[0], /re-reads .*revoked\.txt within its revocation_poll_ms/);
+    assert.ok(parseRevocationList(await Deno.readTextFile(`${dir}/var/revoked.txt`)).ids.has(ID));
+
+    await Deno.writeTextFile(
+      `${dir}/etc/bare.toml`,
+      '[intermediate]\ncert = "c.pem"\nkey = "k.pem"\ntoken_public_keys = ["t.pub"]\n',
+    );
+    const none = await admin("token", "revoke", "--id", ID, "--config", `${dir}/etc/bare.toml`);
+    assert.equal(none.code, 1);
+    assert.match(none.err[0], /revocation_file is not set, so the relay reads no revocation file/);
+    assert.match(none.err[1], /hint: set revocation_file = /);
+  });
+});
+
 Deno.test("runAdmin() dev-certs writes the four files and says what to trust", async () => {
   await withDir(async (dir) => {
     const result = await admin("dev-certs", "--out", `${dir}/dev`, "--name", "relay.example.com");

@@ -60,7 +60,7 @@ const ROLE_DETAILS: Record<Role, string> = {
   revocation_file     list of revoked tokens; may not exist yet (then nothing is revoked)
   state_dir           folder for the relay's state (default "state")
   [intermediate.limits] caps on connections, flows and handshake times
-  [intermediate.admin]  admin endpoint: API, /metrics, dashboard (default 127.0.0.1:9090)
+  [intermediate.admin]  admin endpoint: API, /metrics, dashboard (default 127.0.0.1:4434)
 At startup cert, key and every public key must exist and hold PEM text.`,
   connector: `Needs a [connector] section:
   relays              [{ address = "relay.example.com:4433" }, …], at least one

@@ -58,11 +58,10 @@ export async function runClient(
   const tcpForwards = config.forward.filter((f) => f.protocol === "tcp").map((f) => {
     const addr = parseHostPort(f.listen);
     if (!addr.ok) throw new RangeError(`client.forward listen: ${addr.reason}`);
-    const listener = Deno.listen({
-      hostname: addr.value.hostname,
-      port: addr.value.port,
-      transport: "tcp",
-    });
+    const listener = bindLocal(
+      f,
+      () => Deno.listen({ hostname: addr.value.hostname, port: addr.value.port, transport: "tcp" }),
+    );
     const bound = listener.addr;
     log.info("Forwarding {listen} to service {service}", {
       listen: `${bound.hostname}:${bound.port}`,
@@ -73,11 +72,15 @@ export async function runClient(
   const udpForwards = config.forward.filter((f) => f.protocol === "udp").map((f) => {
     const addr = parseHostPort(f.listen);
     if (!addr.ok) throw new RangeError(`client.forward listen: ${addr.reason}`);
-    const socket = Deno.listenDatagram({
-      hostname: addr.value.hostname,
-      port: addr.value.port,
-      transport: "udp",
-    });
+    const socket = bindLocal(
+      f,
+      () =>
+        Deno.listenDatagram({
+          hostname: addr.value.hostname,
+          port: addr.value.port,
+          transport: "udp",
+        }),
+    );
     const bound = socket.addr as Deno.NetAddr;
     log.info("Forwarding {listen} to service {service} (udp)", {
       listen: `${bound.hostname}:${bound.port}`,
@@ -140,6 +143,41 @@ export async function runClient(
   await Promise.all([...accepting, ...udpRunning]);
   await Promise.race([Promise.all(flows), new Promise((r) => setTimeout(r, 2_000))]);
   log.info("Client stopped");
+}
+
+/** A local forward that cannot bind, worded with its address and the fix. */
+export class ForwardBindError extends Error {
+  override readonly name = "ForwardBindError";
+}
+
+/**
+ * Binds one forward's listener.
+ * @throws {ForwardBindError} naming the address, the service and what to change
+ */
+function bindLocal<T>(forward: ClientConfig["forward"][number], bind: () => T): T {
+  try {
+    return bind();
+  } catch (error) {
+    const what = `${forward.protocol.toUpperCase()} ${forward.listen} (client.forward for ` +
+      `service ${forward.service})`;
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new ForwardBindError(
+        `Cannot listen on ${what}: address in use; another program (or another ztna client) ` +
+          "listens there: stop it, or set that forward's listen to a free port",
+        { cause: error },
+      );
+    }
+    if (
+      error instanceof Deno.errors.AddrNotAvailable || error instanceof Deno.errors.PermissionDenied
+    ) {
+      throw new ForwardBindError(
+        `Cannot listen on ${what}: ${error.message.split(" (os error")[0]}; use an address of ` +
+          "this host (127.0.0.1 to stay local) and a port above 1023",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 /** Hooks of one relay session used by direct paths. */

@@ -4,6 +4,9 @@
  * @module
  */
 import { ConfigError } from "./config_error.ts";
+import { READABLE_FOLDERS } from "./permission_set.ts";
+
+export { READABLE_FOLDERS } from "./permission_set.ts";
 
 /** Where a checked path came from, for error messages. */
 export interface FileKey {
@@ -12,9 +15,6 @@ export interface FileKey {
   /** The key holding the path, e.g. `intermediate.token_public_keys[1]`. */
   keyPath: string;
 }
-
-/** What the shipped permission set (deno.json "ztna") lets the binary read. */
-export const READABLE_FOLDERS = "the project folder, /etc/ztna and /var/lib/ztna";
 
 /** Short reason for a failed file operation, e.g. `not found`; the hint says what to do, if known. */
 export function describeFsError(error: unknown): { reason: string; hint?: string } {
@@ -25,7 +25,9 @@ export function describeFsError(error: unknown): { reason: string; hint?: string
     return {
       reason:
         `outside the ztna permission set, which only allows reading under ${READABLE_FOLDERS}`,
-      hint: "move the file into one of those folders",
+      hint: "move the file into /etc/ztna (configs, keys, certificates, tokens) or " +
+        "/var/lib/ztna (state); a client without root can pass its config on stdin " +
+        '(--config -) and its token in ZTNA_TOKEN (docs/OPERATIONS.md, "Files and permissions")',
     };
   }
   return { reason: error instanceof Error ? error.message : String(error) };

@@ -8,13 +8,7 @@ import { dirname, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "./config_error.ts";
 import { applyLogEnv, type Env } from "./env.ts";
-import {
-  checkOptionalFile,
-  checkPemFile,
-  describeFsError,
-  type FileKey,
-  readNeededFile,
-} from "./files.ts";
+import { checkOptionalFile, checkPemFile, describeFsError, type FileKey } from "./files.ts";
 import { configErrorMap, issuesToError } from "./issues.ts";
 import { resolveDialerPaths, resolveIntermediatePaths } from "./paths.ts";
 import {
@@ -49,51 +43,104 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
   switch (role) {
     case "intermediate": {
       const config = resolveIntermediatePaths(file.intermediate ?? missing(path, file, role), base);
+      // Every file is checked before anything is reported: one run lists all of them.
+      const problems = new Problems();
       // The schema requires cert and key unless ACME obtains the certificate.
-      if (config.cert !== undefined) await checkPemFile(where("intermediate.cert"), config.cert);
-      if (config.key !== undefined) await checkPemFile(where("intermediate.key"), config.key);
+      if (config.cert !== undefined) {
+        await problems.check(checkPemFile(where("intermediate.cert"), config.cert));
+      }
+      if (config.key !== undefined) {
+        await problems.check(checkPemFile(where("intermediate.key"), config.key));
+      }
       if (config.acme.enabled && config.acme.ca_bundle !== undefined) {
-        await checkPemFile(where("intermediate.acme.ca_bundle"), config.acme.ca_bundle);
+        await problems.check(
+          checkPemFile(where("intermediate.acme.ca_bundle"), config.acme.ca_bundle),
+        );
       }
       if (config.acme.enabled && config.acme.dns_hook !== undefined) {
-        await checkExecutable(where("intermediate.acme.dns_hook"), config.acme.dns_hook);
+        await problems.check(
+          checkExecutable(where("intermediate.acme.dns_hook"), config.acme.dns_hook),
+        );
       }
       for (const [i, key] of config.token_public_keys.entries()) {
-        await checkPemFile(where(`intermediate.token_public_keys[${i}]`), key);
+        await problems.check(checkPemFile(where(`intermediate.token_public_keys[${i}]`), key));
       }
       if (config.revocation_file !== undefined) {
-        await checkOptionalFile(where("intermediate.revocation_file"), config.revocation_file);
+        await problems.check(
+          checkOptionalFile(where("intermediate.revocation_file"), config.revocation_file),
+        );
       }
       const admin = config.admin;
       if (admin.enabled && admin.token_signing_key !== undefined) {
-        await checkPemFile(where("intermediate.admin.token_signing_key"), admin.token_signing_key);
-      }
-      if (admin.enabled && admin.token_hashes_file !== undefined) {
-        await readNeededFile(
-          where("intermediate.admin.token_hashes_file"),
-          admin.token_hashes_file,
+        await problems.check(
+          checkPemFile(where("intermediate.admin.token_signing_key"), admin.token_signing_key),
         );
       }
+      if (admin.enabled && admin.token_hashes_file !== undefined) {
+        await problems.check(checkOptionalFile(
+          where("intermediate.admin.token_hashes_file"),
+          admin.token_hashes_file,
+        ));
+      }
+      problems.throwIfAny();
       return { role, log, config };
     }
     case "connector": {
       const config = resolveDialerPaths(file.connector ?? missing(path, file, role), base);
-      if (config.ca !== undefined) await checkPemFile(where("connector.ca"), config.ca);
-      const token = await resolveToken(where("connector.token_file"), {
+      const problems = new Problems();
+      if (config.ca !== undefined) {
+        await problems.check(checkPemFile(where("connector.ca"), config.ca));
+      }
+      const token = await problems.check(resolveToken(where("connector.token_file"), {
         tokenFile: config.token_file,
         env,
-      });
-      return { role, log, config, token };
+      }));
+      problems.throwIfAny();
+      return { role, log, config, token: token ?? "" };
     }
     case "client": {
       const config = resolveDialerPaths(file.client ?? missing(path, file, role), base);
-      if (config.ca !== undefined) await checkPemFile(where("client.ca"), config.ca);
-      const token = await resolveToken(where("client.token_file"), {
+      const problems = new Problems();
+      if (config.ca !== undefined) {
+        await problems.check(checkPemFile(where("client.ca"), config.ca));
+      }
+      const token = await problems.check(resolveToken(where("client.token_file"), {
         tokenFile: config.token_file,
         env,
-      });
-      return { role, log, config, token };
+      }));
+      problems.throwIfAny();
+      return { role, log, config, token: token ?? "" };
     }
+  }
+}
+
+/** Collects the config errors of several checks, so one run reports all of them. */
+class Problems {
+  readonly #errors: ConfigError[] = [];
+
+  /** Awaits a check; a ConfigError is kept (and undefined returned), anything else rethrown. */
+  async check<T>(pending: Promise<T>): Promise<T | undefined> {
+    try {
+      return await pending;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      this.#errors.push(error, ...error.more);
+      return undefined;
+    }
+  }
+
+  /** @throws {ConfigError} the first problem, the others in `more`, the first hint given */
+  throwIfAny(): void {
+    const [first, ...more] = this.#errors;
+    if (first === undefined) return;
+    const hint = this.#errors.find((e) => e.hint !== undefined)?.hint;
+    throw new ConfigError({
+      file: first.file,
+      ...(first.keyPath === undefined ? {} : { keyPath: first.keyPath }),
+      problem: first.problem,
+      ...(hint === undefined ? {} : { hint }),
+      more,
+    });
   }
 }
 

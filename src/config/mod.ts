@@ -9,4 +9,13 @@ export { ConfigError, type ConfigErrorInit } from "./config_error.ts";
 export { closestMatch, editDistance } from "./closest.ts";
 export { applyLogEnv, type Env, ENV_VARS, envValue, type EnvVar } from "./env.ts";
 export { type LoadedConfig, loadRoleConfig, parseConfigText, readConfigText } from "./load.ts";
-export { READABLE_FOLDERS } from "./files.ts";
+export {
+  CONFIG_FOLDER,
+  isUnder,
+  PROJECT_FOLDER,
+  READABLE_FOLDERS,
+  READABLE_PATHS,
+  STATE_FOLDER,
+  WRITABLE_FOLDERS,
+  WRITABLE_PATHS,
+} from "./permission_set.ts";

@@ -79,7 +79,7 @@ export const ADMIN_TOKEN_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/;
 /** `[intermediate.admin]`: the relay's admin HTTP endpoint (API, metrics, dashboard). */
 export const AdminSection = z.strictObject({
   enabled: z.boolean().default(true),
-  listen: HostPort.default("127.0.0.1:9090"),
+  listen: HostPort.default("127.0.0.1:4434"),
   /** Serve HTTPS with the relay's certificate; required off loopback. */
   tls: z.boolean().default(false),
   token_hashes: z.array(
@@ -321,6 +321,34 @@ export const ClientForward = z.strictObject({
   protocol: TransportProtocol.default("tcp"),
 });
 
+/**
+ * Refinement: two forwards of one protocol cannot listen on the same address (the second bind
+ * would fail at start with "address in use"); the later entry is reported.
+ */
+function distinctListeners(
+  list: ReadonlyArray<{ listen: string; protocol: string }>,
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Map<string, number>();
+  for (const [i, forward] of list.entries()) {
+    const addr = parseHostPort(forward.listen);
+    const key = addr.ok
+      ? `${forward.protocol} ${addr.value.hostname.toLowerCase()}:${addr.value.port}`
+      : `${forward.protocol} ${forward.listen}`;
+    const earlier = seen.get(key);
+    if (earlier !== undefined && !(addr.ok && addr.value.port === 0)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [i, "listen"],
+        input: forward.listen,
+        message: `${forward.protocol} ${forward.listen} is already the listen address of ` +
+          `client.forward[${earlier}]; give each forward its own port`,
+      });
+    }
+    seen.set(key, i);
+  }
+}
+
 /** `[client]`: exposes remote services on local ports. */
 export const ClientSection = z.strictObject({
   ...DialerFields,
@@ -329,7 +357,8 @@ export const ClientSection = z.strictObject({
   direct: z.boolean().default(true),
   /** After a failed or lost direct path, try again after this long. */
   direct_retry_ms: Millis(3_600_000).default(10_000),
-  forward: z.array(ClientForward).min(1, "expected at least one [[client.forward]]"),
+  forward: z.array(ClientForward).min(1, "expected at least one [[client.forward]]")
+    .superRefine(distinctListeners),
 }).superRefine(backoffInOrder);
 
 /** The whole file: every section optional here; the chosen role requires its own. */

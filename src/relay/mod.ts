@@ -16,12 +16,13 @@ import type { RunContext } from "../cli/run_context.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
 import { join } from "node:path";
 import { AdminEndpoint, AuditRetention, type RelayView } from "../admin/mod.ts";
-import { formatHostPort } from "../config/mod.ts";
+import { formatHostPort, WRITABLE_FOLDERS } from "../config/mod.ts";
 import { KV_FILE_NAME, openKvStore, type Store } from "../store/mod.ts";
 import type { PeerSession } from "./peer_session.ts";
 import { Relay, type TlsMaterial } from "./relay.ts";
 import { relayMetricFamilies } from "./relay_metrics.ts";
 import { RevocationSources, RevocationWatcher } from "./revocation_watcher.ts";
+import { claimStateDir } from "./state_dir.ts";
 
 export { Relay } from "./relay.ts";
 export { ConnectorRegistry } from "./registry.ts";
@@ -60,15 +61,14 @@ function readTunables(): string | undefined {
   }
 }
 
-/** Opens the state store under `state_dir`, creating the folder. */
+/** Opens the state store under `state_dir` (claimed by {@link claimStateDir} first). */
 async function openStore(config: IntermediateConfig): Promise<Store> {
   const path = join(config.state_dir, KV_FILE_NAME);
   try {
-    await Deno.mkdir(config.state_dir, { recursive: true });
     return await openKvStore(path);
   } catch (error) {
     const reason = error instanceof Deno.errors.NotCapable
-      ? "outside the folders the ztna permission set may write (./state, /var/lib/ztna)"
+      ? `outside the folders the ztna permission set may write (${WRITABLE_FOLDERS})`
       : error instanceof Error
       ? error.message
       : String(error);
@@ -77,6 +77,30 @@ async function openStore(config: IntermediateConfig): Promise<Store> {
       { cause: error },
     );
   }
+}
+
+/** A failed bind of the QUIC port, reworded to name the address and the fix. */
+function bindError(error: unknown, listen: string): unknown {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new Error(
+      `Cannot listen on UDP ${listen} (intermediate.listen): address in use; another relay (or ` +
+        "another program) already listens there: stop it, or set intermediate.listen to a free port",
+      { cause: error },
+    );
+  }
+  if (
+    error instanceof Deno.errors.AddrNotAvailable || error instanceof Deno.errors.PermissionDenied
+  ) {
+    return new Error(
+      `Cannot listen on UDP ${listen} (intermediate.listen): ${
+        error.message.split(" (os error")[0]
+      }` +
+        "; use an address of this host (0.0.0.0 for all) and a port above 1023 unless the " +
+        "binary has CAP_NET_BIND_SERVICE",
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 /** The admin endpoint's view of the relay (src/admin knows the relay only through this). */
@@ -139,13 +163,14 @@ export async function runIntermediate(
   options: IntermediateOptions = {},
 ): Promise<void> {
   const verifier = new TokenVerifier(await readKeys(config));
+  using _stateDir = await claimStateDir(config.state_dir);
   const store = await openStore(config);
   let relay: Relay;
   try {
     relay = new Relay(config, verifier);
   } catch (error) {
     store.close();
-    throw error;
+    throw bindError(error, config.listen);
   }
   const revocations = new RevocationSources((ids) => {
     verifier.setRevoked(ids);

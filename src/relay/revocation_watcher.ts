@@ -25,6 +25,11 @@ export class RevocationWatcher {
 
   /** Reads the file once now, then every `pollMs`. */
   async start(): Promise<void> {
+    // Named at start: an operator who revoked into another file can see which one counts.
+    log.info("Watching revocation file {path} (re-read every {pollMs} ms and on SIGHUP)", {
+      path: this.options.path,
+      pollMs: this.options.pollMs,
+    });
     await this.reload();
     this.#timer = setInterval(() => void this.reload(false), this.options.pollMs);
   }
@@ -59,7 +64,7 @@ export class RevocationWatcher {
       });
     }
     this.options.apply(list.ids);
-    log.info("Loaded {count} revoked token ids", { count: list.ids.size });
+    log.info("Loaded {count} revoked token ids from {path}", { count: list.ids.size, path });
   }
 
   stop(): void {

@@ -10,7 +10,7 @@ import { WatchedProcess } from "./watched_process.ts";
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
 /** Arguments before main.ts: the one permission set shared with `deno task compile`. */
-export const RUN_FLAGS = ["run", "-P=ztna", "--config", `${REPO_ROOT}/deno.json`];
+export const RUN_FLAGS = ["run", "-q", "-P=ztna", "--config", `${REPO_ROOT}/deno.json`];
 
 /** A running ztna process whose output is collected and searchable. */
 export class ZtnaProcess extends WatchedProcess {

@@ -115,7 +115,7 @@ Deno.test(
       const actions = audit.stdout.split("\n").slice(1).map((l) => l.split(/\s+/)[2]);
       assert.deepEqual(actions.slice(0, 3), ["token.revoke", "connection.kick", "token.issue"]);
 
-      await Deno.writeTextFile(`${fx.dir}/wrong.token`, "ztna_admin_wrong\n");
+      await Deno.writeTextFile(`${fx.dir}/wrong.token`, "ztna_admin_wrongwrongwrongwrong\n");
       const wrong = await runZtna([
         "admin",
         "connections",
@@ -126,6 +126,12 @@ Deno.test(
       ]);
       assert.equal(wrong.code, 1);
       assert.match(wrong.stderr, /ztna admin: The relay refused: unauthenticated/);
+      // The hint gives the hash to look for, and says which setting is re-read when.
+      assert.match(
+        wrong.stderr,
+        /hash sha256:[0-9a-f]{64}\): it reads token_hashes_file within 2 s/,
+      );
+      assert.ok(!wrong.stderr.includes("wrongwrong"), "the token is never shown");
 
       const down = await runZtna([
         "admin",
@@ -136,7 +142,11 @@ Deno.test(
         tokenFile,
       ]);
       assert.equal(down.code, 1);
-      assert.match(down.stderr, /Cannot reach the admin endpoint/);
+      assert.match(
+        down.stderr,
+        /Cannot reach the admin endpoint at http:\/\/127\.0\.0\.1:\d+: nothing listens/,
+      );
+      assert.match(down.stderr, /hint: start the relay/);
 
       const usage = await runZtna(["admin", "tokens", "revoke", "--id", "x", ...remote]);
       assert.equal(usage.code, 2);

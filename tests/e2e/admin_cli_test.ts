@@ -124,5 +124,6 @@ Deno.test("ztna admin reports usage errors with exit 2 and permission limits wit
   const outside = await runZtna(["admin", "keygen", "--out", "/tmp/ztna-admin-e2e-outside"]);
   assert.equal(outside.code, 1);
   assert.match(outside.stderr, /outside the ztna permission set/);
-  assert.match(outside.stderr, /\.\/certs, \.\/state/);
+  // The folders as absolute paths (the set's "./state" is the project's, not the cwd's).
+  assert.match(outside.stderr, /\/certs, \/\S+\/state, \/etc\/ztna and \/var\/lib\/ztna/);
 });

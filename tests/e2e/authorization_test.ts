@@ -107,13 +107,21 @@ Deno.test("relay closes a live connection when its token is revoked", opts, asyn
 Deno.test("relay refuses a client token used by a connector: role_mismatch", opts, async () => {
   await withRelay("role", async (fx, relayPort, backendPort) => {
     const tok = await fx.token("client");
+    // The relay's check, with the binary's own start-up check out of the way.
+    assert.equal(
+      await rawHello(relayPort, fx.pki.caCertPath, "connector", tok.token),
+      "role_mismatch",
+    );
+    // The binary reads its token's role at start and says what to issue instead (exit 2).
     const connector = await fx.connector(
       [relayPort],
       { web: `127.0.0.1:${backendPort}` },
       tok.path,
       { wait: null },
     );
-    await connector.waitFor(/refused this connector: "?role_mismatch/);
+    assert.equal((await connector.done).code, 2);
+    assert.match(connector.output, /is a client token, but this is a connector/);
+    assert.match(connector.output, /ztna admin token issue .*--role connector --service web/);
   });
 });
 
