@@ -36,7 +36,12 @@ export function describeFetchFailure(
     };
   }
   if (text.includes("invalid peer certificate") || text.includes("certificate")) {
-    const which = text.match(/invalid peer certificate: ([a-z0-9_]+)/i)?.[1] ?? "not trusted";
+    // rustls words some reasons as one identifier (UnknownIssuer), others as a sentence.
+    const which = /certificate expired|not valid (after|before)|notvalidyet/.test(text)
+      ? "it has expired or is not valid yet"
+      : /not valid for name|notvalidforname/.test(text)
+      ? `it does not name ${url.hostname}`
+      : text.match(/invalid peer certificate: ([a-z0-9_]+)/)?.[1] ?? "not trusted";
     return {
       reason: `the endpoint's certificate is not trusted (${which})`,
       hint: hasCa

@@ -87,9 +87,9 @@ export async function dialRelay(
     if (/certificate|UnknownIssuer|NotValidForName|Expired/i.test(detail)) {
       throw new DialError(
         { kind: "untrusted_certificate", detail },
-        `Cannot trust relay ${target.address}: its certificate is not valid for "${
-          target.server_name ?? hostname
-        }" or not signed by a trusted CA (${detail})`,
+        `Cannot trust relay ${target.address}: ${
+          untrustedBecause(detail, target.server_name ?? hostname)
+        } (${detail})`,
         { cause: e },
       );
     }
@@ -101,6 +101,21 @@ export async function dialRelay(
       },
     );
   }
+}
+
+/** Says in plain words why the TLS stack refused the relay's certificate, from its error text. */
+function untrustedBecause(detail: string, serverName: string): string {
+  if (/expired|not valid (after|before)|NotValidYet/i.test(detail)) {
+    return "its certificate has expired or is not valid yet (check the relay's certificate dates " +
+      "and this machine's clock)";
+  }
+  if (/not valid for name|NotValidForName/i.test(detail)) {
+    return `its certificate does not name "${serverName}" (check server_name)`;
+  }
+  if (/UnknownIssuer|BadSignature|UnknownRevocationStatus/i.test(detail)) {
+    return "its certificate is not signed by a trusted CA (check ca)";
+  }
+  return `its certificate is not valid for "${serverName}" or not signed by a trusted CA`;
 }
 
 async function abortable<T>(

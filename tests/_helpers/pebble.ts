@@ -210,6 +210,11 @@ export interface AcmeRelayOptions {
   wait?: RegExp | null;
   /** Command prefix that execs deno (e.g. to add a permission flag). @default {[]} */
   wrapper?: string[];
+  /**
+   * `ca_bundle` the relay trusts for the CA's HTTPS; null for none (public roots only).
+   * @default {the fixture's CA, which signed Pebble's HTTPS certificate}
+   */
+  caBundle?: string | null;
 }
 
 /**
@@ -266,6 +271,7 @@ export class AcmeWorld implements AsyncDisposable {
     let admin = "enabled = false";
     let adminToken: string | undefined;
     const mode = options.admin ?? "off";
+    const caBundle = options.caBundle === undefined ? this.fx.pki.caCertPath : options.caBundle;
     if (mode !== "off") {
       adminToken = generateAdminToken();
       admin = `listen = "127.0.0.1:${freeTcpPort()}"\ntls = ${mode === "https"}\n` +
@@ -284,7 +290,7 @@ directory_url = "${this.pebble.directoryUrl}"
 email = "ops@example.com"
 domains = ["localhost"]
 http_listen = "127.0.0.1:${this.httpPort}"
-ca_bundle = "${this.fx.pki.caCertPath}"
+${caBundle === null ? "" : `ca_bundle = "${caBundle}"`}
 ${options.acme ?? ""}
 [intermediate.admin]
 ${admin}
