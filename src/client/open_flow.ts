@@ -24,11 +24,11 @@ export async function openFlow(
   // A live direct path carries the flow; if it breaks while opening, the relay does.
   let path: "direct" | "relay" = direct ? "direct" : "relay";
   let req = direct
-    ? await requestFlow({ conn: direct }, service, "tcp", replyTimeoutMs)
+    ? await requestFlow({ conn: direct }, service, "tcp", replyTimeoutMs, log)
     : undefined;
   if (!req || (!req.ok && req.code === "no_connector")) {
     path = "relay";
-    req = await requestFlow(session, service, "tcp", replyTimeoutMs);
+    req = await requestFlow(session, service, "tcp", replyTimeoutMs, log);
   }
   if (!req.ok) {
     log.warn("Flow to {service} refused: {code}", { service, code: req.code });

@@ -3,6 +3,7 @@
  * Shared by TCP and UDP forwards.
  * @module
  */
+import type { Logger } from "@logtape/logtape";
 import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
 import { ChunkReader } from "../transport/chunk_reader.ts";
 
@@ -20,16 +21,53 @@ export type FlowRequest = { ok: true; flow: OpenedFlow } | {
   code: ErrorCode | "unknown";
 };
 
-/** Opens a flow for `service`; never throws. A refused flow's stream is already closed. */
+/** Flows of a connection waiting for a free stream. */
+const waiting = new WeakMap<Deno.QuicConn, number>();
+
+/**
+ * A new stream on `conn`. When the peer's stream credit (the relay's max_streams_per_connection)
+ * is used up, waits for a free stream, and says so in the log when the first flow starts waiting.
+ */
+async function openStream(
+  conn: Deno.QuicConn,
+  service: string,
+  log: Logger | undefined,
+): Promise<Deno.QuicBidirectionalStream> {
+  try {
+    return await conn.createBidirectionalStream();
+  } catch (e) {
+    // Deno 2.9.6 throws RangeError when the peer allows no more concurrent streams.
+    if (!(e instanceof RangeError)) throw e;
+  }
+  const n = (waiting.get(conn) ?? 0) + 1;
+  waiting.set(conn, n);
+  if (n === 1) {
+    log?.warn(
+      "Flow to {service} waits for a free stream: the relay allows no more on this connection (max_streams_per_connection)",
+      { service },
+    );
+  }
+  try {
+    return await conn.createBidirectionalStream({ waitUntilAvailable: true });
+  } finally {
+    waiting.set(conn, (waiting.get(conn) ?? 1) - 1);
+  }
+}
+
+/**
+ * Opens a flow for `service`; never throws. A refused flow's stream is already closed. `log` hears
+ * when the flow has to wait for a free stream.
+ */
 export async function requestFlow(
   session: { conn: Deno.QuicConn },
   service: string,
   protocol: "tcp" | "udp",
   replyTimeoutMs: number,
+  log?: Logger,
 ): Promise<FlowRequest> {
   let stream: Deno.QuicBidirectionalStream;
   try {
-    stream = await session.conn.createBidirectionalStream({ waitUntilAvailable: true });
+    stream = await openStream(session.conn, service, log);
   } catch {
     return { ok: false, code: "no_connector" };
   }

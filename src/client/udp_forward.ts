@@ -189,7 +189,7 @@ export class UdpForward {
     const direct = this.options.direct?.(service);
     let path: "direct" | "relay" = direct ? "direct" : "relay";
     let conn = direct ?? session.conn;
-    let req = await requestFlow({ conn }, service, "udp", this.options.replyTimeoutMs);
+    let req = await requestFlow({ conn }, service, "udp", this.options.replyTimeoutMs, log);
     if (direct && !req.ok) {
       log.debug("UDP flow to {service} not opened on the direct path ({code}); using the relay", {
         service,
@@ -197,7 +197,7 @@ export class UdpForward {
       });
       path = "relay";
       conn = session.conn;
-      req = await requestFlow(session, service, "udp", this.options.replyTimeoutMs);
+      req = await requestFlow(session, service, "udp", this.options.replyTimeoutMs, log);
     }
     if (!req.ok) {
       log.warn("Flow to {service} refused: {code}", { service, code: req.code });

@@ -83,11 +83,16 @@ export async function refuseFlow(
   log: Logger,
 ): Promise<void> {
   const code = e instanceof ZtnaError ? e.code : "backend_unreachable";
-  log.warn("Flow {flowId} to {service} failed: {code}", {
+  // Our own errors say which limit or step failed; others (addresses in OS messages) only at debug.
+  log.warn("Flow {flowId} to {service} failed: {code} ({why})", {
     flowId: header.flowId,
     service: header.service,
     code,
+    why: e instanceof ZtnaError ? e.message : "unexpected error",
   });
+  if (!(e instanceof ZtnaError)) {
+    log.debug("Flow {flowId} error: {error}", { flowId: header.flowId, error: String(e) });
+  }
   await writer.write(encodeHeader({ type: "reply", code, flowId: header.flowId })).catch(() => {});
   await writer.close().catch(() => {});
   await reader.cancel(code);

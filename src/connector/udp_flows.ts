@@ -32,8 +32,14 @@ export class UdpBudget {
   /** Takes a slot for `identity`. @throws {ZtnaError} limit_exceeded */
   take(identity: string): () => void {
     const n = this.#perIdentity.get(identity) ?? 0;
-    if (this.#total >= this.maxFlows || n >= this.maxPerIdentity) {
-      throw new ZtnaError("limit_exceeded", `UDP flow cap reached for "${identity}"`);
+    if (this.#total >= this.maxFlows) {
+      throw new ZtnaError("limit_exceeded", `max_udp_flows = ${this.maxFlows} reached`);
+    }
+    if (n >= this.maxPerIdentity) {
+      throw new ZtnaError(
+        "limit_exceeded",
+        `max_udp_flows_per_identity = ${this.maxPerIdentity} reached for "${identity}"`,
+      );
     }
     this.#total++;
     this.#perIdentity.set(identity, n + 1);

@@ -8,6 +8,7 @@ import type { Logger } from "@logtape/logtape";
 import { authorizeHello, authorizeRegistration, type Identity } from "../auth/mod.ts";
 import {
   type ControlMessageInput,
+  encodeHeader,
   type ErrorCode,
   ERRORS,
   type Hello,
@@ -20,6 +21,7 @@ import { ControlChannel } from "../transport/control_channel.ts";
 import { type ConnectorMember, type FlowDeps, poolKey, relayClientFlow } from "./flow_relay.ts";
 import { type DatagramDeps, type DatagramPeer, pumpDatagrams } from "./udp_links.ts";
 import type { DirectBroker } from "./direct_broker.ts";
+import { LogThrottle } from "./log_throttle.ts";
 
 /** What a session needs from the relay that owns it. */
 export interface SessionDeps extends FlowDeps, DatagramDeps {
@@ -158,17 +160,31 @@ export class PeerSession implements ConnectorMember {
         } else {
           const log = this.#log;
           this.#onStream = (s) => {
-            if (this.#flows.size >= this.deps.maxStreamsPerConnection) {
-              return this.#refuseStream(s, "limit_exceeded");
+            const { maxStreamsPerConnection: maxStreams, maxPendingOpens } = this.deps;
+            if (this.#flows.size >= maxStreams) {
+              const limit = `max_streams_per_connection = ${maxStreams}`;
+              return this.#refuseFlowStream(s, "limit_exceeded", limit);
             }
-            if (this.pendingOpens >= this.deps.maxPendingOpens) {
+            if (this.pendingOpens >= maxPendingOpens) {
               this.deps.metrics.rateLimited.inc("pending_opens_per_connection");
-              return this.#refuseStream(s, "pending_opens");
+              const limit = `max_pending_opens_per_connection = ${maxPendingOpens}`;
+              return this.#refuseFlowStream(s, "pending_opens", limit);
             }
             const p = relayClientFlow(s, identity, this, this.deps, log).finally(() =>
               this.#flows.delete(p)
             );
             this.#flows.add(p);
+            // QUIC gives the client credit for maxStreams streams, the control stream one of them:
+            // from here its next flow waits for a free stream, which the relay never sees.
+            if (this.#flows.size === maxStreams - 1) {
+              this.deps.metrics.capsReached.inc("streams_per_connection");
+              const limit = `max_streams_per_connection = ${maxStreams}`;
+              if (this.#limitLines.hit(limit, Date.now()) > 0) {
+                this.#log.info("Client uses all its streams ({limit}): its next flows wait", {
+                  limit,
+                });
+              }
+            }
           };
           await this.#welcome(control, identity);
           await this.#serveClientControl(control);
@@ -197,6 +213,8 @@ export class PeerSession implements ConnectorMember {
 
   #onStream: ((s: Deno.QuicBidirectionalStream) => void) | undefined;
   readonly #flows = new Set<Promise<void>>();
+  /** Limit refusals of this connection can come fast: one line per limit and 10 s, with the count. */
+  readonly #limitLines = new LogThrottle({ maxKeys: 4 });
 
   async #pumpStreams(
     streams: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>,
@@ -213,6 +231,20 @@ export class PeerSession implements ConnectorMember {
     this.deps.metrics.refusedStreams.inc(reason);
     s.readable.cancel(reason).catch(() => {});
     s.writable.close().catch(() => {});
+  }
+
+  /** Refuses a client's flow stream at a limit before its OPEN is read: REPLY limit_exceeded. */
+  #refuseFlowStream(s: Deno.QuicBidirectionalStream, reason: string, limit: string): void {
+    this.deps.metrics.refusedStreams.inc(reason);
+    const count = this.#limitLines.hit(limit, Date.now());
+    if (count > 0) {
+      this.#log.warn("Refused {count} flow stream(s): limit_exceeded ({limit})", { count, limit });
+    }
+    s.readable.cancel(reason).catch(() => {});
+    const writer = s.writable.getWriter();
+    writer.write(encodeHeader({ type: "reply", code: "limit_exceeded", flowId: 0 }))
+      .then(() => writer.close())
+      .catch(() => {});
   }
 
   #withDeadline<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {

@@ -11,6 +11,7 @@ import { ALPN, type ErrorCode, ERRORS } from "../protocol/mod.ts";
 import { ConnectorRegistry } from "./registry.ts";
 import { DirectBroker } from "./direct_broker.ts";
 import { KeyedRateLimiter } from "./token_bucket.ts";
+import { LogThrottle } from "./log_throttle.ts";
 import type { ConnectorMember } from "./flow_relay.ts";
 import { PeerSession, type SessionDeps } from "./peer_session.ts";
 import { RelayMetrics } from "./relay_metrics.ts";
@@ -49,6 +50,8 @@ export class Relay {
   readonly #handshakes: KeyedRateLimiter;
   readonly #handshakesPerSource: KeyedRateLimiter;
   readonly #admitted = new WeakSet<PeerSession>();
+  /** Handshake refusals come in floods: one log line per kind and 10 s, with the count. */
+  readonly #refusalLines = new LogThrottle();
   readonly #endpoint: Deno.QuicEndpoint;
   #listener: Deno.QuicListener | undefined;
   #observedSweep: ReturnType<typeof setInterval> | undefined;
@@ -169,6 +172,12 @@ export class Relay {
           at: Date.now(),
           code: this.#draining ? "going_away" : "relay_overloaded",
         });
+        if (this.#draining) {
+          this.#warnRefused("going_away", "shutting down", "before the handshake");
+        } else {
+          const limit = `max_connections = ${this.config.limits.max_connections}`;
+          this.#warnRefused("relay_overloaded", limit, "before the handshake");
+        }
         incoming.refuse();
         if (stale) return;
         continue;
@@ -177,6 +186,8 @@ export class Relay {
         // Refused before any crypto work: the cheap answer to a handshake flood.
         this.metrics.rateLimited.inc("handshakes_total");
         this.recordRefusal({ at: Date.now(), code: "limit_exceeded" });
+        const limit = `handshakes_per_second = ${this.config.limits.handshakes_per_second}`;
+        this.#warnRefused("limit_exceeded", limit, "before the handshake");
         incoming.refuse();
         if (stale) return;
         continue;
@@ -202,12 +213,29 @@ export class Relay {
     if (!this.#handshakesPerSource.take(source, Date.now())) {
       this.metrics.rateLimited.inc("handshakes_per_source");
       this.recordRefusal({ at: Date.now(), code: "limit_exceeded" });
+      const { handshakes_per_second_per_source: rate, handshake_burst_per_source: burst } =
+        this.config.limits;
+      const limit = `handshakes_per_second_per_source = ${rate} after a burst of ${burst}`;
+      this.#warnRefused("limit_exceeded", limit, "right after the handshake");
+      log.debug("Closed a connection from {source}: handshakes_per_second_per_source", { source });
       conn.close({ closeCode: ERRORS.limit_exceeded.wire, reason: "limit_exceeded" });
       return;
     }
     const session = new PeerSession(conn, this.#deps, log);
     this.sessions.add(session);
     await session.run();
+  }
+
+  /** Logs a refused connection attempt (the source address only at debug: I1), throttled. */
+  #warnRefused(code: ErrorCode, limit: string, stage: string): void {
+    const count = this.#refusalLines.hit(`${code} ${limit}`, Date.now());
+    if (count === 0) return;
+    log.warn("Refused {count} connection(s) {stage}: {code} ({limit})", {
+      count,
+      stage,
+      code,
+      limit,
+    });
   }
 
   #admit(session: PeerSession): boolean {

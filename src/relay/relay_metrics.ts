@@ -90,12 +90,31 @@ export class RelayMetrics {
     "UDP datagrams dropped at the relay, by reason",
     "reason",
   );
-  /** Rate-limit rejections; the limits themselves come with issue #5, the series exist already. */
+  /**
+   * Rejections by a rate limit or a per-connection cap, by the limit that refused: every label the
+   * relay counts is preset, so each series exists at 0 from the start.
+   */
   readonly rateLimited = new LabelledCounter(
     "ztna_rate_limited_total",
     "Requests rejected by a rate limit, by limit",
     "limit",
-  ).preset(["handshakes_per_source", "flow_opens_per_identity", "registrations_per_identity"]);
+  ).preset([
+    "handshakes_total",
+    "handshakes_per_source",
+    "flow_opens_per_identity",
+    "registrations_per_identity",
+    "pending_opens_per_connection",
+  ]);
+  /**
+   * Caps whose excess is not refused but made to wait: QUIC gives a client connection stream credit
+   * for max_streams_per_connection streams only, so its next flow waits and the relay never sees
+   * it. Counted each time a connection uses up the last of it.
+   */
+  readonly capsReached = new LabelledCounter(
+    "ztna_caps_reached_total",
+    "Times a connection used up a cap whose excess waits instead of failing, by cap",
+    "cap",
+  ).preset(["streams_per_connection"]);
   readonly directSessions = new LabelledCounter(
     "ztna_direct_sessions_total",
     "Direct-path brokering by outcome",

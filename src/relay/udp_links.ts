@@ -6,13 +6,19 @@
  * bounded queue, drained with a few sends in flight (see datagram_queue.ts).
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import { decodeDatagram } from "../protocol/mod.ts";
 import { DatagramQueue } from "../transport/datagram_queue.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
+import { LogThrottle } from "./log_throttle.ts";
+
+const log = getLogger(["ztna", "relay"]);
 
 /** A connection that can take part in UDP flows. */
 export interface DatagramPeer {
   readonly conn: Deno.QuicConn;
+  /** The connection's id in logs and the admin API. */
+  readonly connId: string;
   /** flow id → the connection on the other side. Only this connection's flows are here. */
   readonly udpFlows: Map<number, DatagramPeer>;
   /** Datagrams queued toward this connection or in flight (kept up to date by the queue). */
@@ -49,6 +55,9 @@ interface Queued {
 
 /** One send queue per target connection, made on its first datagram. */
 const queues = new WeakMap<DatagramPeer, DatagramQueue<Queued>>();
+
+/** A flood fills a queue thousands of times a second: one line per connection and 10 s. */
+const queueFullLines = new LogThrottle();
 
 function queueFor(to: DatagramPeer, deps: DatagramDeps): DatagramQueue<Queued> {
   let q = queues.get(to);
@@ -88,7 +97,17 @@ export function forwardDatagram(
   // Drop-newest when the target's queue is full: what is queued is older and already paid for.
   const queue = queueFor(to, deps);
   if (!queue.offer({ datagram, payloadBytes: d.payload.byteLength })) {
-    return metrics.datagramDrops.inc("queue_full");
+    metrics.datagramDrops.inc("queue_full");
+    const connId = to.connId;
+    const count = queueFullLines.hit(connId, Date.now());
+    if (count > 0) {
+      log.warn("Dropped {count} datagram(s) toward {connId}: queue_full ({limit})", {
+        count,
+        connId,
+        limit: `datagram_queue_depth = ${deps.queueDepth}`,
+      });
+    }
+    return;
   }
   to.pendingDatagrams = queue.pending;
   from.bytesFromPeer += d.payload.byteLength;
