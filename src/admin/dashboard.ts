@@ -282,18 +282,14 @@ export const DASHBOARD_JS = String.raw`"use strict";
       var rateIn = before && seconds > 0 ? Math.max(0, (c.bytesIn - before.bytesIn) / seconds) : 0;
       var rateOut = before && seconds > 0 ? Math.max(0, (c.bytesOut - before.bytesOut) / seconds) : 0;
       next.set(c.connId, { at: snap.at, bytesIn: c.bytesIn, bytesOut: c.bytesOut });
-      var kick = el("button", { text: "Kick", className: "small danger", type: "button" });
-      kick.addEventListener("click", function () { arm(kick, "Confirm kick", function () {
+      var actions = el("td", {}, [rowButton("Kick", "Confirm kick", "kick:" + c.connId, function () {
         return api("/api/v1/connections/" + c.connId + "/kick", { method: "POST" });
-      }); });
-      var actions = el("td", {}, [kick]);
+      })]);
       if (c.tokenId) {
         // Offline-issued tokens are known to the relay only here, by the connections using them.
-        var revoke = el("button", { text: "Revoke token", className: "small danger", type: "button" });
-        revoke.addEventListener("click", function () { arm(revoke, "Confirm revoke", function () {
+        actions.appendChild(rowButton("Revoke token", "Confirm revoke", "revoke:" + c.tokenId, function () {
           return api("/api/v1/tokens/revoke", { method: "POST", body: { tokenId: c.tokenId, reason: "revoked in the dashboard" } });
-        }); });
-        actions.appendChild(revoke);
+        }));
       }
       var row = el("tr", { "data-conn": c.connId }, [
         el("td", {}, [el("code", { text: c.connId })]), td(c.identity || "-"),
@@ -320,6 +316,23 @@ export const DASHBOARD_JS = String.raw`"use strict";
         td(r.service || "-"), td(r.connId || "-", "mono"),
       ]);
     }));
+  }
+
+  /** Armed row buttons by key, until when: rows are rebuilt every second, the arming stays. */
+  var armedUntil = new Map();
+  function rowButton(text, armedText, key, action) {
+    var armed = (armedUntil.get(key) || 0) > Date.now();
+    var button = el("button", { text: armed ? armedText : text, className: "small danger" + (armed ? " armed" : ""), type: "button" });
+    button.addEventListener("click", function () {
+      if ((armedUntil.get(key) || 0) > Date.now()) {
+        armedUntil.delete(key);
+        button.classList.add("armed");
+      } else {
+        armedUntil.set(key, Date.now() + 4000);
+      }
+      arm(button, armedText, action);
+    });
+    return button;
   }
 
   function arm(button, armedText, action) {

@@ -3,6 +3,7 @@
  * Pure: no I/O.
  * @module
  */
+import { WRITABLE_FOLDERS } from "../config/permission_set.ts";
 
 /** `ztna admin --help`. */
 export const ADMIN_HELP = `ztna admin: keys, tokens and certificates for a ztna deployment, and the
@@ -12,7 +13,8 @@ Usage:
   ztna admin keygen --out <dir> [--name <name>] [--force]
   ztna admin token issue --signing-key <file> --role <role> --service <id>... --subject <name>
                          [--ttl <duration>] [--out <file>]
-  ztna admin token revoke --id <token-id> --revocation-file <file> [--reason <text>]
+  ztna admin token revoke --id <token-id> --config <relay.toml> | --revocation-file <file>
+                          [--reason <text>]
   ztna admin dev-certs --out <dir> [--name <name>]... [--valid-days <days>]
   ztna admin admin-token create [--out <file>]
   ztna admin admin-token hash --token-file <file>
@@ -26,7 +28,7 @@ Offline commands (files only):
   keygen              make the Ed25519 key pair that signs tokens; relays get the .pub file
   token issue         sign a token for a client or connector
   token revoke        add a token id to the relay's revocation list
-  dev-certs           make a development CA and relay certificate (never for production)
+  dev-certs           make a private CA and a relay certificate signed by it
   admin-token create  make an admin token for the admin endpoint and print its hash
   admin-token hash    print the hash of an existing admin token
 
@@ -39,7 +41,8 @@ Commands that call a relay's admin endpoint (default --url http://127.0.0.1:4434
   kick                close one connection (the peer may reconnect)
   audit               the admin audit log, newest first
 
-The ztna binary may write only under ./certs and ./state.
+The ztna binary may write only under ${WRITABLE_FOLDERS}:
+keys, certificates and tokens belong in /etc/ztna.
 Exit status: 0 done, 1 failed, 2 wrong command line.
 `;
 
@@ -55,8 +58,9 @@ const REMOTE_FLAGS_HELP =
 export const CONNECTIONS_HELP =
   `Usage: ztna admin connections --admin-token-file <file> [--url <url>] [--json]
 
-Lists the relay's open peer connections: id, identity, role, remote address, services,
-bytes in and out, connected since.
+Lists the relay's open peer connections: id, identity, role, token id, remote address,
+services, bytes in and out, connected since. The token id finds tokens issued offline, which
+"tokens list" does not know; "tokens revoke --id" revokes them.
 
 Flags:
 ${REMOTE_FLAGS_HELP}
@@ -155,7 +159,7 @@ export const ADMIN_TOKEN_HELP = `Usage:
   ztna admin admin-token hash --help
 
 Commands:
-  create   make a new admin token and print its hash for [intermediate.admin] token_hashes
+  create   make a new admin token and print its hash for the relay's token_hashes_file
   hash     print the hash of an existing admin token
 `;
 
@@ -163,9 +167,11 @@ Commands:
 export const ADMIN_TOKEN_CREATE_HELP = `Usage: ztna admin admin-token create [--out <file>]
 
 Makes a random admin token. Prints its hash ("sha256:...") on stdout for the relay's
-[intermediate.admin] token_hashes or token_hashes_file; the relay never needs the token itself.
-Without --out the token is printed on stdout too (first line), with --out it is written to <file>
-(mode 0600) for --admin-token-file.
+[intermediate.admin] token_hashes_file (re-read within 2 s of a change) or token_hashes (read at
+start: restart the relay); the relay never needs the token itself. Without --out the token is
+printed on stdout too (first line); with --out it is written to <file> (mode 0600) for
+--admin-token-file, and stdout is the hash alone:
+  ztna admin admin-token create --out /etc/ztna/ops.token >> /etc/ztna/admin-token-hashes.txt
 
 Flags:
   --out <file>   write the token to <file> instead of printing it
@@ -232,15 +238,20 @@ Keep the token id: "ztna admin token revoke --id <id>" needs it.
 
 /** `ztna admin token revoke --help`. */
 export const TOKEN_REVOKE_HELP =
-  `Usage: ztna admin token revoke --id <token-id> --revocation-file <file> [--reason <text>]
+  `Usage: ztna admin token revoke --id <token-id> --config <relay.toml> [--reason <text>]
+       ztna admin token revoke --id <token-id> --revocation-file <file> [--reason <text>]
 
-Appends the token id to the relay's revocation list (the file is created when missing).
-Relays re-read the file on their own and refuse the token from then on, live sessions included.
-Revoking a token twice changes nothing.
+Appends the token id to the relay's revocation list (the file is created when missing) and
+prints the file's absolute path. The relay re-reads it within revocation_poll_ms (2 s) and
+refuses the token from then on, live sessions included. Revoking a token twice changes nothing.
+With --config the file is the relay's own revocation_file, resolved as the relay resolves it
+(against the config file's folder), so the list cannot end up where the relay does not look.
 
 Flags:
-  --id <token-id>           the id printed by "ztna admin token issue"
-  --revocation-file <file>  the relay's revocation_file
+  --id <token-id>           the id printed by "ztna admin token issue" (also shown by
+                            "ztna admin connections" and the dashboard)
+  --config <relay.toml>     the relay's config; its intermediate.revocation_file is used
+  --revocation-file <file>  the list itself, for a relay whose config is elsewhere
   --reason <text>           a note kept as a comment in the file
   -h, --help                this help
 `;
@@ -249,13 +260,14 @@ Flags:
 export const DEV_CERTS_HELP =
   `Usage: ztna admin dev-certs --out <dir> [--name <name>]... [--valid-days <days>]
 
-Makes a development CA and a relay certificate signed by it, for local runs and tests:
-  <dir>/ca.crt, <dir>/ca.key         the dev CA; kept when already there and still valid
+Makes a private CA and a relay certificate signed by it:
+  <dir>/ca.crt, <dir>/ca.key         the CA; kept when already there and still valid
   <dir>/relay.crt, <dir>/relay.key   the relay certificate, issued anew each run
 
-The relay certificate is valid for localhost, 127.0.0.1 and ::1, plus each --name.
-Give clients and connectors ca = "<dir>/ca.crt". Never use these in production:
-see certs/README.md.
+The relay certificate is valid for localhost, 127.0.0.1 and ::1, plus each --name (the name
+peers dial). Give clients and connectors ca = "<dir>/ca.crt". For a real deployment, move
+ca.key off the relay host afterwards (whoever holds it can mint certificates your peers trust),
+or use a public CA (Let's Encrypt through [intermediate.acme]) or your own: certs/README.md.
 
 Flags:
   --out <dir>          folder for the four files (deno task certs uses certs/dev)

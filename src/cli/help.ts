@@ -4,7 +4,7 @@
  * Pure: no I/O.
  * @module
  */
-import { ENV_VARS, READABLE_FOLDERS, type Role } from "../config/mod.ts";
+import { ENV_VARS, READABLE_FOLDERS, type Role, WRITABLE_FOLDERS } from "../config/mod.ts";
 import { VERSION } from "../version.ts";
 import type { HelpTopic } from "./args.ts";
 
@@ -20,7 +20,8 @@ const ENVIRONMENT = Object.entries(ENV_VARS)
 
 const COMMON = `Flags:
   --role <role>           intermediate, connector or client (also --role=<role>)
-  -c, --config <file>     TOML config file; default: $ZTNA_CONFIG (see config.example.toml)
+  -c, --config <file>     TOML config file, or - for standard input; default: $ZTNA_CONFIG
+                          (starting points: examples/*.toml; every key: config.example.toml)
   --log-level <level>     debug, info, warning or error (default: info)
   --log-format <format>   text or json, one line per record on stderr (default: text)
   -h, --help              this help; with --role, help for that role
@@ -31,10 +32,14 @@ ${ENVIRONMENT}
 
 Precedence: command-line flag > ZTNA_* environment variable > config file > built-in default.
 Relative paths in the config file are resolved against the config file's folder.
-The binary may read files only under ${READABLE_FOLDERS}.
+Files: the binary may read only under ${READABLE_FOLDERS};
+write only under ${WRITABLE_FOLDERS}
+(a running role gives up /etc/ztna at start). In production: configs, keys, certificates and
+tokens in /etc/ztna, relay state in /var/lib/ztna. Without root (a laptop, a CI job):
+--config - < file, with the CA's PEM text as ca and the token in ZTNA_TOKEN.
 
 Signals: SIGINT or SIGTERM drains and stops (a second one exits at once with 130);
-SIGHUP reloads certificates, keys and revocations.
+SIGHUP reloads certificates, keys, revocations and admin token hashes.
 Exit status: 0 stopped cleanly, 1 failed, 2 wrong command line or config file.`;
 
 const GENERAL = `ztna ${VERSION}: zero-trust gateway over QUIC; one binary, three roles.
@@ -58,20 +63,24 @@ const ROLE_DETAILS: Record<Role, string> = {
   cert, key           PEM certificate chain and private key of the relay
   token_public_keys   PEM public keys that verify connector and client tokens
   revocation_file     list of revoked tokens; may not exist yet (then nothing is revoked)
-  state_dir           folder for the relay's state (default "state")
+  state_dir           folder for the relay's state: "/var/lib/ztna" in production
+                      (default "state", next to the config file)
   [intermediate.limits] caps on connections, flows and handshake times
   [intermediate.admin]  admin endpoint: API, /metrics, dashboard (default 127.0.0.1:4434)
+See examples/relay.toml for a complete small config.
 At startup cert, key and every public key must exist and hold PEM text.`,
   connector: `Needs a [connector] section:
   relays              [{ address = "relay.example.com:4433" }, …], at least one
-  ca                  PEM bundle of CAs trusted for relay certificates (optional)
+  ca                  CA bundle trusted for relay certificates: a PEM file or the PEM text
+                      (optional; leave it out for a public CA)
   token_file          file holding this connector's token; ZTNA_TOKEN overrides it
   [[connector.service]] id = "<service id>", backend = "host:port" — the only address
                       that service may reach
 The token comes from ZTNA_TOKEN or token_file; one of them is required.`,
   client: `Needs a [client] section:
   relays              [{ address = "relay.example.com:4433" }, …], at least one
-  ca                  PEM bundle of CAs trusted for relay certificates (optional)
+  ca                  CA bundle trusted for relay certificates: a PEM file or the PEM text
+                      (optional; leave it out for a public CA)
   token_file          file holding this client's token; ZTNA_TOKEN overrides it
   [[client.forward]]  listen = "127.0.0.1:<port>", service = "<service id>"
 The token comes from ZTNA_TOKEN or token_file; one of them is required.`,

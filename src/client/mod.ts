@@ -7,6 +7,7 @@ import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../cli/run_context.ts";
 import { parseHostPort } from "../config/address.ts";
 import type { ClientConfig } from "../config/schema.ts";
+import { readCaBundle } from "../config/files.ts";
 import { noteObserved } from "../transport/candidates.ts";
 import { runRelaySession } from "../transport/relay_session.ts";
 import { keepConnected, type SessionEnd } from "../transport/reconnect.ts";
@@ -29,7 +30,7 @@ export async function runClient(
   token: string,
   ctx: RunContext,
 ): Promise<void> {
-  const caCerts = config.ca ? [await Deno.readTextFile(config.ca)] : undefined;
+  const caCerts = config.ca ? [await readCaBundle(config.ca)] : undefined;
   const holder = new SessionHolder();
   // One endpoint for the relay connection and direct paths: the address the relay observes is the
   // NAT mapping the connector punches toward.

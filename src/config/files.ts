@@ -16,6 +16,20 @@ export interface FileKey {
   keyPath: string;
 }
 
+/** True when a `ca` value is the PEM text itself rather than a file name. */
+export function isInlinePem(value: string): boolean {
+  return value.trimStart().startsWith("-----BEGIN");
+}
+
+/**
+ * The CA bundle a connector or client trusts: `ca` read as a file, or taken as it is when it holds
+ * the PEM text itself (a client without root keeps its config outside the readable folders and
+ * passes it on stdin, so the CA must travel inside it).
+ */
+export async function readCaBundle(ca: string): Promise<string> {
+  return isInlinePem(ca) ? ca : await Deno.readTextFile(ca);
+}
+
 /** Short reason for a failed file operation, e.g. `not found`; the hint says what to do, if known. */
 export function describeFsError(error: unknown): { reason: string; hint?: string } {
   if (error instanceof Deno.errors.NotFound) return { reason: "not found" };
@@ -60,12 +74,15 @@ export async function readNeededFile(where: FileKey, path: string): Promise<stri
  * @throws {ConfigError} when unreadable or without a `-----BEGIN` line
  */
 export async function checkPemFile(where: FileKey, path: string): Promise<void> {
-  const text = await readNeededFile(where, path);
+  const text = isInlinePem(path) ? path : await readNeededFile(where, path);
   if (!text.includes("-----BEGIN")) {
     throw new ConfigError({
       ...where,
       problem: `${JSON.stringify(path)} is not a PEM file (no "-----BEGIN" line)`,
     });
+  }
+  if (isInlinePem(path) && !/-----END [A-Z ]+-----/.test(text)) {
+    throw new ConfigError({ ...where, problem: 'PEM text without an "-----END" line' });
   }
 }
 

@@ -36,10 +36,12 @@ export type LoadedConfig =
  *   missing section, missing or malformed file the role needs, missing token
  */
 export async function loadRoleConfig(path: string, role: Role, env: Env): Promise<LoadedConfig> {
-  const file = parseConfigText(path, await readConfigText(path));
+  const label = path === STDIN ? STDIN_LABEL : path;
+  const file = parseConfigText(label, await readConfigText(path));
   const log = applyLogEnv(file.log, env);
-  const base = dirname(resolve(path));
-  const where = (keyPath: string) => ({ file: path, keyPath });
+  // A config on stdin has no folder: its relative paths mean the working folder's.
+  const base = path === STDIN ? resolve(".") : dirname(resolve(path));
+  const where = (keyPath: string) => ({ file: label, keyPath });
   switch (role) {
     case "intermediate": {
       const config = resolveIntermediatePaths(file.intermediate ?? missing(path, file, role), base);
@@ -172,11 +174,31 @@ async function checkExecutable(where: FileKey, path: string): Promise<void> {
   }
 }
 
+/** `--config -`: the config comes on standard input. */
+export const STDIN = "-";
+const STDIN_LABEL = "<stdin>";
+
+/** Longest config accepted on stdin; a real one is a few KiB. */
+const MAX_STDIN_CONFIG_BYTES = 1 << 20;
+
+async function readStdin(): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of Deno.stdin.readable) {
+    text += decoder.decode(chunk, { stream: true });
+    if (text.length > MAX_STDIN_CONFIG_BYTES) {
+      throw new ConfigError({ file: STDIN_LABEL, problem: "config longer than 1 MiB" });
+    }
+  }
+  return text + decoder.decode();
+}
+
 /**
- * Reads the config file's text.
+ * Reads the config file's text (`-`: standard input, for a config the binary may not read itself).
  * @throws {ConfigError} `<file>: cannot read config file (not found)` and the like
  */
 export async function readConfigText(path: string): Promise<string> {
+  if (path === STDIN) return await readStdin();
   try {
     return await Deno.readTextFile(path);
   } catch (error) {

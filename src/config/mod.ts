@@ -9,6 +9,7 @@ export { ConfigError, type ConfigErrorInit } from "./config_error.ts";
 export { closestMatch, editDistance } from "./closest.ts";
 export { applyLogEnv, type Env, ENV_VARS, envValue, type EnvVar } from "./env.ts";
 export { type LoadedConfig, loadRoleConfig, parseConfigText, readConfigText } from "./load.ts";
+export { isInlinePem, readCaBundle } from "./files.ts";
 export {
   CONFIG_FOLDER,
   isUnder,

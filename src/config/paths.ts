@@ -5,6 +5,7 @@
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
+import { isInlinePem } from "./files.ts";
 import type { ClientConfig, ConnectorConfig, IntermediateConfig } from "./schema.ts";
 
 /** `path` made absolute against `base` (the config file's folder); absolute paths stay as they are. */
@@ -54,7 +55,9 @@ export function resolveDialerPaths<T extends ConnectorConfig | ClientConfig>(
 ): T {
   return {
     ...config,
-    ...(config.ca === undefined ? {} : { ca: resolveAgainst(base, config.ca) }),
+    ...(config.ca === undefined || isInlinePem(config.ca)
+      ? {}
+      : { ca: resolveAgainst(base, config.ca) }),
     ...(config.token_file === undefined
       ? {}
       : { token_file: resolveAgainst(base, config.token_file) }),

@@ -225,7 +225,10 @@ export const RelayTarget = z.strictObject({
 /** Settings shared by the two dialing roles (connector and client). */
 const DialerFields = {
   relays: z.array(RelayTarget).min(1, "expected at least one relay"),
-  /** PEM bundle of CAs trusted for relay certificates, on top of the system roots. */
+  /**
+   * PEM bundle of CAs trusted for relay certificates, on top of the system roots: a file, or the
+   * PEM text itself (for a config passed on stdin by a user who cannot write /etc/ztna).
+   */
   ca: FilePath.optional(),
   /** File holding the token; the ZTNA_TOKEN environment variable overrides it. */
   token_file: FilePath.optional(),

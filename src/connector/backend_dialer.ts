@@ -3,7 +3,7 @@
  * up by service id (never an address from the wire), asynchronous, with a deadline (H3).
  * @module
  */
-import { parseHostPort } from "../config/address.ts";
+import { formatHostPort, parseHostPort } from "../config/address.ts";
 import type { ConnectorServiceConfig } from "../config/schema.ts";
 import { ZtnaError } from "../protocol/mod.ts";
 
@@ -86,17 +86,27 @@ export class BackendTable {
           cause: e,
         });
       }
+      // The configured address is named (the connector's operator wrote it; I1 keeps only
+      // unconfigured addresses out of info logs): "refused" alone sends people to the wrong host.
+      const where = formatHostPort(target);
       if (e instanceof Deno.errors.ConnectionRefused) {
-        throw new ZtnaError("backend_refused", `backend of "${service}" refused the connection`, {
-          cause: e,
-        });
+        throw new ZtnaError(
+          "backend_refused",
+          `backend of "${service}" refused the connection: nothing listens on ${where} ` +
+            "(is the service running, and is its backend address right?)",
+          { cause: e },
+        );
       }
       if (e instanceof Deno.errors.TimedOut) {
         throw new ZtnaError("backend_timeout", `backend of "${service}" timed out`, { cause: e });
       }
-      throw new ZtnaError("backend_unreachable", `backend of "${service}" is unreachable`, {
-        cause: e,
-      });
+      throw new ZtnaError(
+        "backend_unreachable",
+        `backend of "${service}" at ${where} is unreachable: ${
+          e instanceof Error ? e.message.split(" (os error")[0] : String(e)
+        }`,
+        { cause: e },
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -6,6 +6,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../cli/run_context.ts";
 import type { ConnectorConfig, LogConfig } from "../config/schema.ts";
+import { readCaBundle } from "../config/files.ts";
 import { egressNetPermissions } from "./sandbox_permissions.ts";
 import { FromWorker, type ToWorker } from "./worker_messages.ts";
 import { hostInterfaces } from "../transport/candidates.ts";
@@ -35,7 +36,7 @@ export async function runConnector(
   ctx: RunContext,
   options: RunConnectorOptions = {},
 ): Promise<void> {
-  const caCerts = config.ca ? [await Deno.readTextFile(config.ca)] : undefined;
+  const caCerts = config.ca ? [await readCaBundle(config.ca)] : undefined;
   const net = egressNetPermissions(config);
   if (net === true) {
     log.warn(

@@ -93,10 +93,11 @@ Deno.test({
         tokenPath,
       );
       const otherLocal = freeTcpPort();
-      await fx.client(
+      const ciRunnerToken = await fx.token("client", { subject: "ci-runner", services: ["db"] });
+      const ciRunner = await fx.client(
         [relayPort],
         { [`127.0.0.1:${otherLocal}`]: "db" },
-        (await fx.token("client", { subject: "ci-runner", services: ["db"] })).path,
+        ciRunnerToken.path,
       );
 
       // The connection appears without a reload; traffic shows up in its byte counters.
@@ -151,6 +152,21 @@ Deno.test({
       await page.waitForSelector("#refusals tbody tr:has-text('token_revoked'):has-text('alice')");
       assert.ok(await page.locator("#connections tbody tr", { hasText: "ci-runner" }).count() > 0);
       await page.waitForSelector("#audit tbody tr:has-text('token.revoke')");
+      // Times carry their date and UTC offset.
+      const when = await page.locator("#refusals tbody tr td").first().textContent();
+      assert.match(when ?? "", /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC[+-]\d\d:\d\d$/);
+
+      // A token issued offline is found by its id in its connection's row and revoked there;
+      // the arming survives the table's rebuild every second.
+      const ciRow = page.locator("#connections tbody tr", { hasText: ciRunnerToken.id });
+      await ciRow.waitFor();
+      await ciRow.locator("button", { hasText: "Revoke token" }).click();
+      await new Promise((r) => setTimeout(r, 1_500));
+      await ciRow.locator("button.armed", { hasText: "Confirm revoke" }).click();
+      await ciRunner.waitFor(/Lost relay .*token_revoked/, 5_000);
+      const favicon = await fetch(`${url}/favicon.ico`);
+      await favicon.body?.cancel();
+      assert.equal(favicon.status, 204);
     } finally {
       await context.close();
       await backend.shutdown();
