@@ -122,28 +122,61 @@ Deno.test("udp: two clients on one service each receive only their own replies",
   }
 });
 
+/** The drop counters a client or connector logged when it stopped (reason → count). */
+function loggedDrops(output: string, re: RegExp): Record<string, number> {
+  const m = output.match(re);
+  assert.ok(m, `no drop summary in:\n${output}`);
+  return JSON.parse(m[1]);
+}
+
 Deno.test(
   "udp: a datagram larger than the path is dropped and counted; the flow goes on",
   opts,
   async () => {
     await using fx = await Fixture.create("udp-big");
-    const echo = udpEcho();
+    // Echoes each datagram, but answers "big" with 4,000 bytes: more than a QUIC datagram carries.
+    const backend = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+    void (async () => {
+      for await (const [data, from] of backend) {
+        const big = new TextDecoder().decode(data) === "big";
+        await backend.send(big ? new Uint8Array(4_000).fill(0x62) : data, from).catch(() => {});
+      }
+    })().catch(() => {});
+    const SENT = 3;
     try {
-      const { local, client } = await udpTunnel(fx, echo.port, { clientLogLevel: "debug" });
+      const { local, client, connector } = await udpTunnel(
+        fx,
+        (backend.addr as Deno.NetAddr).port,
+        { clientLogLevel: "debug" },
+      );
       const c = udpClient(local);
       try {
         await c.send(new TextEncoder().encode("small-1"));
         assert.equal(new TextDecoder().decode((await c.receive(5_000))!), "small-1");
-        await c.send(new Uint8Array(4_000).fill(0x62));
-        assert.equal(await c.receive(1_000), null, "the oversized datagram is not delivered");
+        for (let i = 0; i < SENT; i++) {
+          await c.send(new Uint8Array(4_000).fill(0x61)); // dropped by the client
+          assert.equal(await c.receive(500), null, "the oversized datagram is not delivered");
+          await c.send(new TextEncoder().encode("big")); // its reply dropped by the connector
+          assert.equal(await c.receive(500), null, "the oversized reply is not delivered");
+        }
         await c.send(new TextEncoder().encode("small-2"));
         assert.equal(new TextDecoder().decode((await c.receive(5_000))!), "small-2");
       } finally {
         c.close();
       }
-      void client;
+      // Each side counted exactly what it dropped, under "oversize", and nothing else.
+      assert.equal(
+        [...client.output.matchAll(/Dropped a 4000-byte datagram to "?echo/g)].length,
+        SENT,
+      );
+      await client.stop();
+      await connector.stop();
+      const clientDrops = /UDP drops at this client for "?echo"?: (\{[^\n]*\})/;
+      assert.deepEqual(loggedDrops(client.output, clientDrops), { oversize: SENT });
+      const connectorDrops = /UDP drops at this connector: (\{[^\n]*\})/;
+      assert.deepEqual(loggedDrops(connector.output, connectorDrops), { oversize: SENT });
     } finally {
-      echo.close();
+      backend.close();
     }
   },
 );
