@@ -15,7 +15,7 @@ import { openFlow } from "./open_flow.ts";
 import { SessionHolder } from "./session_holder.ts";
 import { UdpForward } from "./udp_forward.ts";
 import { DirectPaths } from "./direct_paths.ts";
-import type { ControlMessage } from "../protocol/mod.ts";
+import { type ControlMessage, type ErrorCode, ERRORS } from "../protocol/mod.ts";
 
 const log = getLogger(["ztna", "client"]);
 
@@ -103,14 +103,26 @@ export async function runClient(
     for (const u of udpForwards) u.socket.close();
   }, { once: true });
 
+  /** The relay's last refusal of this client, when it will not heal by itself. */
+  let refusal: ErrorCode | undefined;
   const flows = new Set<Promise<unknown>>();
   const accepting = tcpForwards.map(async ({ listener, service }) => {
     for await (const tcp of listener) {
       tcp.setNoDelay(true);
       const p = (async () => {
-        const session = await holder.wait(SESSION_WAIT_MS);
+        // After a refusal that will not heal (revoked, expired, wrong role) waiting is pointless:
+        // close at once and say why, instead of a silent empty reply 5 s later.
+        const session = refusal === undefined ? await holder.wait(SESSION_WAIT_MS) : holder.current;
         if (!session) {
-          log.warn("Closed a local connection for {service}: no relay connection", { service });
+          if (refusal === undefined) {
+            log.warn("Closed a local connection for {service}: no relay connection", { service });
+          } else {
+            log.warn(
+              "Closed a local connection for {service}: the relay refused this client ({code}); " +
+                "it needs a new token (ztna admin token issue --role client --service {service})",
+              { service, code: refusal },
+            );
+          }
           tcp.close();
           return;
         }
@@ -123,6 +135,7 @@ export async function runClient(
 
   let index = 0;
   const attempt = async (): Promise<SessionEnd> => {
+    refusal = undefined;
     const target = config.relays[index % config.relays.length];
     const end = await runSession(target, config, token, caCerts, holder, ctx.signal, {
       endpoint,
@@ -130,6 +143,7 @@ export async function runClient(
       onControl: (m) => directPaths?.onControl(m),
     });
     if (!end.authenticated || end.code === "going_away") index++;
+    refusal = lastingRefusal(end);
     return end;
   };
   await keepConnected(attempt, {
@@ -144,6 +158,12 @@ export async function runClient(
   await Promise.all([...accepting, ...udpRunning]);
   await Promise.race([Promise.all(flows), new Promise((r) => setTimeout(r, 2_000))]);
   log.info("Client stopped");
+}
+
+/** The code of a session end that no retry will change (revoked, expired, invalid, wrong role). */
+function lastingRefusal(end: SessionEnd): ErrorCode | undefined {
+  if (end.code === undefined || end.code === "unknown") return undefined;
+  return ERRORS[end.code].retry ? undefined : end.code;
 }
 
 /** A local forward that cannot bind, worded with its address and the fix. */
