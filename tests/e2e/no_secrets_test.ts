@@ -1,6 +1,7 @@
 /**
- * Repository hygiene (H4, M1, I2): no private key or token is tracked by git, generated material is
- * ignored, and no code hard-codes a routable address.
+ * Repository hygiene (H4, M1, I2, I3, L1): no private key or token is tracked by git, generated
+ * material is ignored, no code hard-codes a routable address, no tracked file holds a developer's
+ * absolute path, and no code blocks the event loop with synchronous I/O.
  * @module
  */
 import assert from "node:assert/strict";
@@ -59,6 +60,40 @@ Deno.test("source code hard-codes no routable IPv4 address", async () => {
     for (const m of text.matchAll(/\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\b/g)) {
       if (!allowed.test(m[1])) offenders.push(`${file}: ${m[1]}`);
     }
+  }
+  assert.deepEqual(offenders, []);
+});
+
+Deno.test("no tracked file holds a developer's absolute path (home folders, this checkout)", async () => {
+  // Documentation examples (/etc/ztna, /var/lib/ztna) and scratch paths (/tmp) are not personal.
+  const personal = [
+    /\/home\/[a-z_][\w.-]*\//,
+    /\/Users\/[A-Za-z_][\w.-]*\//,
+    /\/root\/[\w.-]/,
+    /[A-Z]:\\Users\\/,
+  ];
+  const offenders: string[] = [];
+  for (const file of await trackedFiles()) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(`${REPO_ROOT}/${file}`);
+    } catch {
+      continue; // deleted in the work tree, or not text
+    }
+    const hit = [...personal, new RegExp(RegExp.escape(`${REPO_ROOT}/`))]
+      .map((re) => text.match(re)?.[0])
+      .find((m) => m !== undefined);
+    if (hit !== undefined) offenders.push(`${file}: ${hit}`);
+  }
+  assert.deepEqual(offenders, []);
+});
+
+Deno.test("code never blocks the event loop with synchronous Deno I/O (L1)", async () => {
+  const offenders: string[] = [];
+  for (const file of await trackedFiles()) {
+    if (!/^(src\/|main\.ts$)/.test(file) || file.endsWith("_test.ts")) continue;
+    const text = await Deno.readTextFile(`${REPO_ROOT}/${file}`);
+    for (const m of text.matchAll(/\bDeno\.\w+Sync\(/g)) offenders.push(`${file}: ${m[0]}`);
   }
   assert.deepEqual(offenders, []);
 });
