@@ -19,6 +19,22 @@ export function udpEcho(options: { tagPort?: boolean } = {}): { port: number; cl
   return { port: (socket.addr as Deno.NetAddr).port, close: () => socket.close() };
 }
 
+/** A UDP backend on loopback that counts the datagrams it receives and never answers. */
+export function udpSink(): { port: number; readonly received: number; close(): void } {
+  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  let received = 0;
+  (async () => {
+    for await (const _ of socket) received++;
+  })().catch(() => {});
+  return {
+    port: (socket.addr as Deno.NetAddr).port,
+    get received() {
+      return received;
+    },
+    close: () => socket.close(),
+  };
+}
+
 /** A local UDP socket talking to `port`. */
 export function udpClient(port: number): {
   send(data: Uint8Array): Promise<number>;

@@ -1,12 +1,14 @@
 /**
  * Typed flow errors as the client sees them: backend refused, backend timeout, relay overloaded,
- * no connector online.
+ * no connector online. The two that are relay limits (flow_open_timeout_ms, max_flows) also check
+ * the relay's log line, the exact move of ztna_flows_refused_total, and the next flow served.
  * @module
  */
 import assert from "node:assert/strict";
 import { processState } from "../_helpers/proc.ts";
 import { tcpRequest } from "../_helpers/tcp.ts";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { limitedRelay } from "../_helpers/limits.ts";
 
 /** Waits until /proc says process `pid` is in `state` (e.g. "T", stopped). */
 async function waitForState(pid: number, state: string): Promise<void> {
@@ -41,21 +43,29 @@ Deno.test("flow to a backend that refuses connections: backend_refused", opts, a
 
 Deno.test("flow whose connector does not answer in time: backend_timeout", opts, async () => {
   await using fx = await Fixture.create("timeout");
-  const backend = httpBackend("backend");
+  const backend = httpBackend("honest");
   try {
-    const { connector, client, local } = await fx.tunnel(backend.port, {
-      relayLimits: "flow_open_timeout_ms = 1500",
-    });
-    connector.kill("SIGSTOP"); // frozen: the relay's FLOW gets no REPLY
+    const w = await limitedRelay(fx, backend.port, "flow_open_timeout_ms = 1500");
+    const before = await w.scrape();
+    w.connector.kill("SIGSTOP"); // frozen: the relay's FLOW gets no REPLY
     try {
-      await waitForState(connector.pid, "T");
+      await waitForState(w.connector.pid, "T");
       // A raw request, so no HTTP client retries behind our back: the socket closes with no answer.
-      const reply = await tcpRequest(local, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+      const t0 = Date.now();
+      const reply = await tcpRequest(w.local, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
       assert.equal(reply.byteLength, 0);
-      await client.waitFor(/Flow to "?web"? refused: "?backend_timeout/);
+      const took = Date.now() - t0;
+      assert.ok(took >= 1_400 && took < 5_000, `refused after ${took} ms`);
+      await w.client.waitFor(/Flow to "?web"? refused: "?backend_timeout/);
+      await w.relay.waitFor(/Flow \d+ to "?web"? failed: "?backend_timeout/);
+      const after = await w.scrape();
+      assert.deepEqual(after.movedSince(before, "ztna_flows_refused_total"), {
+        backend_timeout: 1,
+      });
     } finally {
-      connector.kill("SIGCONT");
+      w.connector.kill("SIGCONT");
     }
+    await w.honestServed(); // the thawed connector serves the next flow
   } finally {
     await backend.shutdown();
   }
@@ -63,22 +73,31 @@ Deno.test("flow whose connector does not answer in time: backend_timeout", opts,
 
 Deno.test("flow beyond the relay's max_flows: relay_overloaded", opts, async () => {
   await using fx = await Fixture.create("overloaded");
-  const backend = httpBackend("backend");
+  const backend = httpBackend("honest");
   try {
-    const { client, local } = await fx.tunnel(backend.port, { relayLimits: "max_flows = 1" });
+    const w = await limitedRelay(fx, backend.port, "max_flows = 1");
+    const before = await w.scrape();
     // Hold one flow open with a kept-alive connection, then ask for a second one.
-    const first = await Deno.connect({ hostname: "127.0.0.1", port: local });
-    await first.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    const buf = new Uint8Array(1024);
-    assert.ok((await first.read(buf)) ?? 0 > 0, "first flow answered");
-    const second = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    const first = await Deno.connect({ hostname: "127.0.0.1", port: w.local });
     try {
-      await assert.rejects(fetch(`http://127.0.0.1:${local}/`, { client: second }));
-      await client.waitFor(/Flow to "?web"? refused: "?relay_overloaded/);
+      await first.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+      assert.ok(((await first.read(new Uint8Array(1024))) ?? 0) > 0, "first flow answered");
+      // A raw request, so no HTTP client retries behind our back: the socket closes with no answer.
+      const reply = await tcpRequest(w.local, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+      assert.equal(reply.byteLength, 0);
+      await w.client.waitFor(/Flow to "?web"? refused: "?relay_overloaded/);
+      await w.relay.waitFor(/Refused flow to "?web"?: "?relay_overloaded/);
+      const after = await w.scrape();
+      assert.deepEqual(after.movedSince(before, "ztna_flows_refused_total"), {
+        relay_overloaded: 1,
+      });
+      assert.equal(after.get("ztna_flows_active"), 1);
     } finally {
-      second.close();
       first.close();
     }
+    // The slot the held flow freed serves the next one.
+    await w.settle("ztna_flows_active", {}, 0);
+    await w.honestServed();
   } finally {
     await backend.shutdown();
   }

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { encodeFrame, ERRORS } from "../../src/protocol/mod.ts";
 import { Fixture, httpBackend } from "../_helpers/cluster.ts";
+import { limitedRelay, type Scrape } from "../_helpers/limits.ts";
 import { rssMiB } from "../_helpers/proc.ts";
 import { closedWith, rawConnect, rawSession, rawStream } from "../_helpers/raw_peer.ts";
 import type { ZtnaProcess } from "../_helpers/ztna_process.ts";
@@ -53,22 +54,34 @@ function honestTraffic(local: number) {
   };
 }
 
-/** Runs `attack` against a relay with an honest client busy the whole time. */
+/**
+ * Runs `attack` against a relay with an honest client busy the whole time; `scrape` reads the
+ * relay's /metrics through its admin endpoint.
+ */
 async function underAttack(
   name: string,
   relayLimits: string,
   attack: (
-    ctx: { fx: Fixture; relayPort: number; caPem: string; relay: ZtnaProcess },
+    ctx: {
+      fx: Fixture;
+      relayPort: number;
+      caPem: string;
+      relay: ZtnaProcess;
+      scrape: () => Promise<Scrape>;
+    },
   ) => Promise<void>,
 ): Promise<void> {
   await using fx = await Fixture.create(name);
   const backend = httpBackend("honest");
   try {
-    const { relayPort, relay, local } = await fx.tunnel(backend.port, { relayLimits });
-    const caPem = await Deno.readTextFile(fx.pki.caCertPath);
+    const { relayPort, relay, local, caPem, scrape } = await limitedRelay(
+      fx,
+      backend.port,
+      relayLimits,
+    );
     const traffic = honestTraffic(local);
     await new Promise((r) => setTimeout(r, 200));
-    await attack({ fx, relayPort, caPem, relay });
+    await attack({ fx, relayPort, caPem, relay, scrape });
     const { ok, failures } = await traffic.finish();
     assert.deepEqual(failures, [], "the honest client saw no failure");
     assert.ok(ok > 0, "the honest client completed requests during the attack");
@@ -184,7 +197,9 @@ Deno.test(
 );
 
 Deno.test("relay closes a slow-loris HELLO at its deadline: hello_timeout", opts, async () => {
-  await underAttack("slowloris", "hello_timeout_ms = 1500", async ({ relayPort, caPem }) => {
+  await underAttack("slowloris", "hello_timeout_ms = 1500", async (ctx) => {
+    const { relayPort, caPem, relay, scrape } = ctx;
+    const before = await scrape();
     const conn = await rawConnect(relayPort, caPem);
     // A plausible frame header (50 bytes to come), then the body one space at a time.
     const { writer } = await rawStream(conn, Uint8Array.of(0, 0, 0, 50));
@@ -199,39 +214,89 @@ Deno.test("relay closes a slow-loris HELLO at its deadline: hello_timeout", opts
     const took = Date.now() - t0;
     assert.ok(took >= 1_000 && took < 4_000, `closed after ${took} ms`);
     await drip;
+    await relay.waitFor(/Refused connection: "?hello_timeout"? \(no HELLO in time\)/);
+    const after = await scrape();
+    assert.deepEqual(after.movedSince(before, "ztna_auth_failures_total"), { hello_timeout: 1 });
   });
 });
 
 Deno.test("relay survives 10,000 handshake attempts from one address", opts, async () => {
   const limits =
     "handshakes_per_second = 200\nhandshakes_per_second_per_source = 5\nhandshake_burst_per_source = 10";
-  await underAttack("flood", limits, async ({ relayPort, caPem }) => {
+  await underAttack("flood", limits, async ({ relayPort, caPem, relay, scrape }) => {
+    const before = await scrape();
     const endpoint = new Deno.QuicEndpoint({ hostname: "127.0.0.2", port: 0 });
-    let connected = 0;
-    let kept = 0;
-    let refused = 0;
-    let next = 0;
-    const deadline = Date.now() + 90_000;
+    // How each attempt ended: refused before the handshake (the relay-wide rate), closed with
+    // limit_exceeded right after it (the per-source rate), kept open, or anything else.
+    const outcomes = { refused: 0, limited: 0, kept: 0, other: [] as string[] };
+    let attempts = 0;
+    const t0 = Date.now();
+    const deadline = t0 + 90_000;
     const workers = Array.from({ length: 100 }, async () => {
-      while (next < 10_000 && Date.now() < deadline) {
-        next++;
+      while (attempts < 10_000 && Date.now() < deadline) {
+        attempts++;
+        let conn: Deno.QuicConn;
         try {
-          const conn = await rawConnect(relayPort, caPem, { endpoint, idleTimeoutMs: 2_000 });
-          connected++;
-          if ((await closedWith(conn, 200)) === "open") kept++;
-          conn.close({ closeCode: 0, reason: "" });
-        } catch {
-          refused++;
+          conn = await rawConnect(relayPort, caPem, { endpoint, idleTimeoutMs: 2_000 });
+        } catch (e) {
+          if (/refused to accept a new connection/.test(String(e))) outcomes.refused++;
+          else outcomes.other.push(String(e));
+          continue;
         }
+        // The relay closes an over-rate source right after the handshake; on a loaded machine
+        // that close can take a while to arrive, so wait up to a second before calling it kept.
+        const code = await closedWith(conn, 1_000);
+        if (code === "open") outcomes.kept++;
+        else if (code === "limit_exceeded") outcomes.limited++;
+        else outcomes.other.push(code);
+        conn.close({ closeCode: 0, reason: "" });
       }
     });
     await Promise.all(workers);
+    const seconds = (Date.now() - t0) / 1_000;
     endpoint.close();
-    assert.ok(next >= 10_000, `made ${next} attempts`);
-    // Per source: a burst of 10, then 5/s; the attack takes seconds, so only dozens get through.
+    const summary = `${JSON.stringify(outcomes)} of ${attempts} attempts in ${seconds} s`;
+    console.log(summary);
+    assert.equal(attempts, 10_000, summary);
+    // Rarely, under this load, a connection ends without a code (a lost close packet): a few only.
+    assert.ok(outcomes.other.length <= 10, summary);
+    assert.equal(
+      outcomes.refused + outcomes.limited + outcomes.kept + outcomes.other.length,
+      attempts,
+      summary,
+    );
+    // Relay-wide: a burst of 200 handshakes, then 200 a second get past the cheap refusal.
+    assert.ok(outcomes.refused > 0, summary);
+    assert.ok(outcomes.limited + outcomes.kept <= 200 + 200 * seconds, summary);
+    // Per source: a burst of 10, then 5 a second keep their connection.
+    assert.ok(outcomes.limited > 0, summary);
+    assert.ok(outcomes.kept >= 10 && outcomes.kept <= 10 + 5 * seconds + 1, summary);
+    // Each refusal is counted under the limit that made it; limits_test.ts checks the exact counts
+    // at a small scale. Under this flood on a loaded machine the two sides may disagree about a few
+    // attempts at the edges: before the handshake the relay counts refused Initial packets, and
+    // when it lags more than the client's retransmit timeout (~1 s) a retransmitted Initial of the
+    // same attempt is counted again, or accepted and then closed for its source while the client
+    // already took the first refusal (Deno's QuicIncoming shows no connection id); and a close that
+    // arrives after the 1 s wait above is seen as kept.
+    const after = await scrape();
+    const moved = after.movedSince(before, "ztna_rate_limited_total");
+    assert.deepEqual(Object.keys(moved).sort(), ["handshakes_per_source", "handshakes_total"]);
+    const near = (counted: number, seen: number) =>
+      Math.abs(counted - seen) <= Math.max(3, seen * 0.01);
     assert.ok(
-      kept < 500,
-      `${kept} of ${next} attempts kept a connection (${connected} handshakes, ${refused} refused)`,
+      moved.handshakes_total >= outcomes.refused && near(moved.handshakes_total, outcomes.refused),
+      `${moved.handshakes_total} refusals before the handshake counted; ${summary}`,
+    );
+    assert.ok(
+      near(moved.handshakes_per_source, outcomes.limited + outcomes.other.length),
+      `${moved.handshakes_per_source} closes for the source counted; ${summary}`,
+    );
+    assert.deepEqual(after.movedSince(before, "ztna_auth_failures_total"), {}, summary);
+    await relay.waitFor(
+      /Refused \d+ connection\(s\) before the handshake: "?limit_exceeded"? \("?handshakes_per_second = 200/,
+    );
+    await relay.waitFor(
+      /Refused \d+ connection\(s\) right after the handshake: "?limit_exceeded"? \("?handshakes_per_second_per_source = 5 after a burst of 10/,
     );
   });
 });
