@@ -70,7 +70,11 @@ Deno.test("verifyTicket() answers arbitrary and bit-flipped input without throwi
 });
 
 Deno.test("verifyTicket() hands the connector the token id and both ends of the path", async () => {
-  const r = await verifyTicket(keys.publicPem, await issueTicket(keys.privatePem, claims), "conn0001");
+  const r = await verifyTicket(
+    keys.publicPem,
+    await issueTicket(keys.privatePem, claims),
+    "conn0001",
+  );
   assert.ok(r.ok);
   assert.equal(r.claims.tid, claims.tid);
   assert.equal(r.claims.texp, claims.texp);
