@@ -8,8 +8,8 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
+import { admitOpen } from "./admission.ts";
 import {
-  authorizeFlow,
   generateSigningKeyPair,
   type Identity,
   issueTicket,
@@ -17,9 +17,8 @@ import {
 } from "../auth/mod.ts";
 import type { Candidate, ControlMessageInput, ErrorCode } from "../protocol/mod.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
-import type { RefusalEvent } from "./refusal_log.ts";
-import type { ConnectorRegistry } from "./registry.ts";
-import { poolKey } from "./flow_relay.ts";
+import type { RefusalObserver } from "./refusal_observer.ts";
+import { type ConnectorRegistry, poolKey } from "./registry.ts";
 
 /** What the broker needs to know about a connection. */
 export interface BrokerPeer {
@@ -67,8 +66,8 @@ export interface DirectBrokerDeps {
   stillValid(identity: Identity): ErrorCode | undefined;
   /** Takes a flow-open token of `identity`: a direct path is a way to open flows. */
   allowFlowOpen(identity: string): boolean;
-  /** Keeps a refusal for the admin dashboard. */
-  recordRefusal(event: RefusalEvent): void;
+  /** Counts, records and logs every refusal. */
+  observer: RefusalObserver;
   now?: () => number;
 }
 
@@ -101,15 +100,16 @@ export class DirectBroker {
    * Returns the refusal code, or undefined when `identity` may have a path to `service` now.
    */
   #authorize(identity: Identity, service: string): ErrorCode | undefined {
-    const { metrics } = this.deps;
-    if (!this.deps.allowFlowOpen(identity.subject)) {
-      metrics.rateLimited.inc("flow_opens_per_identity");
-      return "limit_exceeded";
-    }
-    const invalid = this.deps.stillValid(identity);
-    if (invalid) return invalid;
-    const decision = authorizeFlow(identity, service, { nowMs: this.#now() });
-    return decision.allow ? undefined : decision.code;
+    const decision = admitOpen({
+      identity,
+      service,
+      rateAllowed: this.deps.allowFlowOpen(identity.subject),
+      invalid: this.deps.stillValid(identity),
+      nowMs: this.#now(),
+    });
+    if (decision.allow) return undefined;
+    if (decision.rateLimit) this.deps.metrics.rateLimited.inc(decision.rateLimit);
+    return decision.code;
   }
 
   /** Counts, records, logs and answers one refused request or renewal. */
@@ -120,23 +120,18 @@ export class DirectBroker {
     requestId: number,
     code: RefusalCode,
   ): Promise<void> {
-    const { metrics, log } = this.deps;
-    metrics.directSessions.inc(code);
-    // Only what a client could fix or an operator should see: a missing connector is routine.
-    if (code !== "no_connector") {
-      this.deps.recordRefusal({
-        at: this.#now(),
-        code,
-        identity: identity.subject,
-        service,
-        connId: client.connId,
-      });
-      log.warn("Refused a direct path to {service} for {identity}: {code}", {
-        service,
-        identity: identity.subject,
-        code,
-      });
-    }
+    // Only what a client could fix or an operator should see is kept and logged: a missing
+    // connector is routine.
+    this.deps.observer.refuse({
+      code,
+      counter: this.deps.metrics.directSessions,
+      identity: identity.subject,
+      service,
+      connId: client.connId,
+      message: "Refused a direct path to {service} for {identity}: {code}",
+      properties: { service, identity: identity.subject, code },
+      ...(code === "no_connector" ? { record: false, level: "debug" as const } : {}),
+    });
     await client.send({ type: "direct_refused", requestId, code }).catch(() => {});
   }
 

@@ -12,7 +12,8 @@ import type { ControlMessageInput, ErrorCode } from "../protocol/mod.ts";
 import { type BrokerPeer, DirectBroker } from "./direct_broker.ts";
 import { ConnectorRegistry } from "./registry.ts";
 import { RelayMetrics } from "./relay_metrics.ts";
-import type { RefusalEvent } from "./refusal_log.ts";
+import { RefusalLog } from "./refusal_log.ts";
+import { RefusalObserver } from "./refusal_observer.ts";
 
 const NOW = 1_800_000_000_000;
 const LIFETIME = 600_000;
@@ -49,8 +50,14 @@ function setup() {
   const connector = Object.assign(peer("conn0001", ["web"]), { conn: {} });
   registry.add("web", connector);
   const metrics = new RelayMetrics();
-  const refusals: RefusalEvent[] = [];
+  const log = new RefusalLog();
   const state = { revoked: new Set<string>(), tokens: 10, now: NOW };
+  const observer = new RefusalObserver({
+    metrics,
+    refusals: log,
+    log: getLogger(["ztna", "test"]),
+    clock: () => state.now,
+  });
   const broker = new DirectBroker({
     registry,
     metrics,
@@ -63,10 +70,18 @@ function setup() {
         ? "token_expired"
         : undefined,
     allowFlowOpen: () => state.tokens-- > 0,
-    recordRefusal: (e) => refusals.push(e),
+    observer,
     now: () => state.now,
   });
-  return { broker, connector, metrics, refusals, state };
+  return {
+    broker,
+    connector,
+    metrics,
+    get refusals() {
+      return log.recent();
+    },
+    state,
+  };
 }
 
 const request = { requestId: 1, service: "web", candidates: [{ hostname: "127.0.0.1", port: 9 }] };

@@ -4,19 +4,15 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { authorizeFlow, type Identity } from "../auth/mod.ts";
+import type { Identity } from "../auth/mod.ts";
 import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
 import { ChunkReader } from "../transport/chunk_reader.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import type { ConnectorRegistry, PoolMember } from "./registry.ts";
 import { type DatagramPeer, linkUdpFlow } from "./udp_links.ts";
 import type { BrokerPeer } from "./direct_broker.ts";
-import type { RefusalEvent } from "./refusal_log.ts";
-
-/** Registry key of a service's pool for one transport: UDP pools are apart from TCP pools. */
-export function poolKey(service: string, protocol: "tcp" | "udp" | undefined): string {
-  return protocol === "udp" ? `${service}/udp` : service;
-}
+import { admitFlow } from "./admission.ts";
+import type { RefusalObserver } from "./refusal_observer.ts";
 
 /** Byte counts of one peer connection, for the admin view. */
 export interface ByteCounters {
@@ -43,8 +39,10 @@ export interface FlowDeps {
   openTimeoutMs: number;
   maxFlows: number;
   draining(): boolean;
-  /** Keeps a refusal for the admin dashboard. */
-  recordRefusal(event: RefusalEvent): void;
+  /** Counts, records and logs every refusal. */
+  observer: RefusalObserver;
+  /** Milliseconds since the epoch. */
+  clock(): number;
   /** Takes a flow-open token of `identity`; false when its rate is exhausted. */
   allowFlowOpen(identity: string): boolean;
 }
@@ -119,11 +117,23 @@ export async function relayClientFlow(
   const client = new ChunkReader(stream.readable);
   const clientWriter = stream.writable.getWriter();
   let service = "?";
-  const refused = (code: ErrorCode | "unknown") => {
-    deps.metrics.flowsRefused.inc(code);
-    const known = code === "unknown" ? "internal" : code;
-    deps.recordRefusal({ at: Date.now(), code: known, identity: identity.subject, service });
-  };
+  /** One refusal of this flow: counted, kept for the dashboard, logged with `message`. */
+  const refused = (
+    code: ErrorCode | "unknown",
+    message = "Refused flow to {service}: {code}",
+    properties: Record<string, unknown> = {},
+  ) =>
+    deps.observer.refuse({
+      // A code from a newer connector is counted as "unknown" and kept as internal.
+      code: code === "unknown" ? "internal" : code,
+      label: code,
+      counter: deps.metrics.flowsRefused,
+      identity: identity.subject,
+      service,
+      message,
+      properties: { service, code, ...properties },
+      logger: log,
+    });
   let member: ConnectorMember | undefined;
   deps.metrics.activeFlows++;
   let pending = true;
@@ -140,39 +150,32 @@ export async function relayClientFlow(
       "OPEN header",
     );
     service = open.service;
-    const limited = !deps.allowFlowOpen(identity.subject);
-    if (limited) deps.metrics.rateLimited.inc("flow_opens_per_identity");
-    const refusal = deps.draining()
-      ? "going_away"
-      : deps.metrics.activeFlows > deps.maxFlows
-      ? "relay_overloaded"
-      : limited
-      ? "limit_exceeded"
-      : deps.stillValid(identity);
-    const decision = refusal
-      ? { allow: false as const, code: refusal, why: refusal }
-      : authorizeFlow(identity, service);
-    if (!decision.allow) {
-      refused(decision.code);
-      log.warn("Refused flow to {service}: {code}", { service, code: decision.code });
-      return await refuse(clientWriter, client, decision.code);
-    }
     const protocol = open.protocol;
-    const pool = poolKey(service, protocol);
-    member = deps.registry.pick(pool);
-    if (!member) {
-      const code = deps.registry.isKnown(pool) ? "no_connector" : "unknown_service";
-      refused(code);
-      log.warn("Refused flow to {service}: {code}", { service, code });
-      return await refuse(clientWriter, client, code);
+    const admission = admitFlow({
+      identity,
+      service,
+      protocol,
+      draining: deps.draining(),
+      activeFlows: deps.metrics.activeFlows,
+      maxFlows: deps.maxFlows,
+      rateAllowed: deps.allowFlowOpen(identity.subject),
+      invalid: deps.stillValid(identity),
+      nowMs: deps.clock(),
+      pools: deps.registry,
+    });
+    if (!admission.allow) {
+      if (admission.rateLimit) deps.metrics.rateLimited.inc(admission.rateLimit);
+      refused(admission.code);
+      return await refuse(clientWriter, client, admission.code);
     }
+    const { pool } = admission;
+    member = admission.member;
     member.activeFlows++;
     const connected = member;
     const flowId = deps.nextFlowId();
     const upstream = await member.conn.createBidirectionalStream().catch(() => null);
     if (!upstream) {
       refused("no_connector");
-      log.warn("Refused flow to {service}: {code}", { service, code: "no_connector" });
       return await refuse(clientWriter, client, "no_connector");
     }
     const connector = new ChunkReader(upstream.readable);
@@ -191,12 +194,7 @@ export async function relayClientFlow(
       settled();
       await clientWriter.write(encodeHeader({ type: "reply", code, flowId }));
       if (code !== "ok") {
-        refused(code);
-        log.warn("Flow {flowId} to {service} failed at the connector: {code}", {
-          flowId,
-          service,
-          code,
-        });
+        refused(code, "Flow {flowId} to {service} failed at the connector: {code}", { flowId });
         await clientWriter.close().catch(() => {});
         await client.cancel(code);
         await connectorWriter.close().catch(() => {});
@@ -241,8 +239,7 @@ export async function relayClientFlow(
       log.debug("Flow {flowId} closed", { flowId });
     } catch (e) {
       const code = e instanceof ZtnaError ? e.code : "backend_unreachable";
-      refused(code);
-      log.warn("Flow {flowId} to {service} failed: {code}", { flowId, service, code });
+      refused(code, "Flow {flowId} to {service} failed: {code}", { flowId });
       await clientWriter.write(encodeHeader({ type: "reply", code, flowId })).catch(() => {});
       await clientWriter.close().catch(() => {});
       await client.cancel(code);

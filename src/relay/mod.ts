@@ -165,13 +165,7 @@ export async function runIntermediate(
   const verifier = new TokenVerifier(await readKeys(config));
   using _stateDir = await claimStateDir(config.state_dir);
   const store = await openStore(config);
-  let relay: Relay;
-  try {
-    relay = new Relay(config, verifier);
-  } catch (error) {
-    store.close();
-    throw bindError(error, config.listen);
-  }
+  const relay = new Relay(config, { verifier });
   const revocations = new RevocationSources((ids) => {
     verifier.setRevoked(ids);
     return relay.enforceRevocations();
@@ -221,7 +215,11 @@ export async function runIntermediate(
     // Revocations made through the admin API survive restarts: they live in the store.
     revocations.addStored((await store.listRevocations()).map((r) => r.tokenId));
     await watcher?.start();
-    relay.start(tls);
+    try {
+      relay.start(tls);
+    } catch (error) {
+      throw bindError(error, config.listen);
+    }
     const hint = options.memoryHint === false
       ? undefined
       : memoryTuningHint(Deno.build.os, readTunables());

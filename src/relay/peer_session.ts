@@ -5,7 +5,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { authorizeHello, authorizeRegistration, type Identity } from "../auth/mod.ts";
+import { authorizeHello, type Identity } from "../auth/mod.ts";
 import {
   type ControlMessageInput,
   encodeHeader,
@@ -18,10 +18,12 @@ import {
   ZtnaError,
 } from "../protocol/mod.ts";
 import { ControlChannel } from "../transport/control_channel.ts";
-import { type ConnectorMember, type FlowDeps, poolKey, relayClientFlow } from "./flow_relay.ts";
+import { type ConnectorMember, type FlowDeps, relayClientFlow } from "./flow_relay.ts";
+import { poolKey } from "./registry.ts";
 import { type DatagramDeps, type DatagramPeer, pumpDatagrams } from "./udp_links.ts";
 import type { DirectBroker } from "./direct_broker.ts";
 import { LogThrottle } from "./log_throttle.ts";
+import { admitRegistration } from "./admission.ts";
 
 /** What a session needs from the relay that owns it. */
 export interface SessionDeps extends FlowDeps, DatagramDeps {
@@ -34,6 +36,8 @@ export interface SessionDeps extends FlowDeps, DatagramDeps {
   maxPendingOpens: number;
   /** Takes a registration token of `identity`; false when its rate is exhausted. */
   allowRegistration(identity: string): boolean;
+  /** `limits.registrations_per_minute_per_identity`, for refusal reasons. */
+  registrationsPerMinute: number;
   /** Reserves a connection slot for an identity; false when its cap is reached. */
   admitIdentity(session: PeerSession): boolean;
   /** Called once when the session ends. */
@@ -61,7 +65,7 @@ export class PeerSession implements ConnectorMember {
   #control: ControlChannel | undefined;
   #authenticated = false;
   /** When the QUIC handshake completed (ms since epoch). */
-  readonly connectedAt = Date.now();
+  readonly connectedAt: number;
   #who: Identity | undefined;
   /** `host:port` this peer was last told it is observed at (QAD). */
   #observed: string | undefined;
@@ -70,6 +74,7 @@ export class PeerSession implements ConnectorMember {
 
   constructor(readonly conn: Deno.QuicConn, readonly deps: SessionDeps, log: Logger) {
     this.connId = crypto.randomUUID().slice(0, 8);
+    this.connectedAt = deps.clock();
     this.#log = log.with({ connId: this.connId });
   }
 
@@ -166,9 +171,8 @@ export class PeerSession implements ConnectorMember {
               return this.#refuseFlowStream(s, "limit_exceeded", limit);
             }
             if (this.pendingOpens >= maxPendingOpens) {
-              this.deps.metrics.rateLimited.inc("pending_opens_per_connection");
               const limit = `max_pending_opens_per_connection = ${maxPendingOpens}`;
-              return this.#refuseFlowStream(s, "pending_opens", limit);
+              return this.#refuseFlowStream(s, "pending_opens", limit, true);
             }
             const p = relayClientFlow(s, identity, this, this.deps, log).finally(() =>
               this.#flows.delete(p)
@@ -179,7 +183,7 @@ export class PeerSession implements ConnectorMember {
             if (this.#flows.size === maxStreams - 1) {
               this.deps.metrics.capsReached.inc("streams_per_connection");
               const limit = `max_streams_per_connection = ${maxStreams}`;
-              if (this.#limitLines.hit(limit, Date.now()) > 0) {
+              if (this.#limitLines.hit(limit, this.deps.clock()) > 0) {
                 this.#log.info("Client uses all its streams ({limit}): its next flows wait", {
                   limit,
                 });
@@ -234,12 +238,23 @@ export class PeerSession implements ConnectorMember {
   }
 
   /** Refuses a client's flow stream at a limit before its OPEN is read: REPLY limit_exceeded. */
-  #refuseFlowStream(s: Deno.QuicBidirectionalStream, reason: string, limit: string): void {
-    this.deps.metrics.refusedStreams.inc(reason);
-    const count = this.#limitLines.hit(limit, Date.now());
-    if (count > 0) {
-      this.#log.warn("Refused {count} flow stream(s): limit_exceeded ({limit})", { count, limit });
-    }
+  #refuseFlowStream(
+    s: Deno.QuicBidirectionalStream,
+    reason: string,
+    limit: string,
+    pendingOpens = false,
+  ): void {
+    this.deps.observer.refuse({
+      code: "limit_exceeded",
+      counter: this.deps.metrics.refusedStreams,
+      label: reason,
+      ...(pendingOpens ? { rateLimit: "pending_opens_per_connection" as const } : {}),
+      record: false,
+      message: "Refused {count} flow stream(s): limit_exceeded ({limit})",
+      properties: { limit },
+      throttle: `${this.connId} ${limit}`,
+      logger: this.#log,
+    });
     s.readable.cancel(reason).catch(() => {});
     const writer = s.writable.getWriter();
     writer.write(encodeHeader({ type: "reply", code: "limit_exceeded", flowId: 0 }))
@@ -257,14 +272,15 @@ export class PeerSession implements ConnectorMember {
   }
 
   async #refuse(code: ErrorCode, why: string, control?: ControlChannel): Promise<void> {
-    this.deps.metrics.authFailures.inc(code);
-    this.deps.recordRefusal({
-      at: Date.now(),
+    this.deps.observer.refuse({
       code,
+      counter: this.deps.metrics.authFailures,
       connId: this.connId,
       ...(this.identity ? { identity: this.identity } : {}),
+      message: "Refused connection: {code} ({why})",
+      properties: { code, why },
+      logger: this.#log,
     });
-    this.#log.warn("Refused connection: {code} ({why})", { code, why });
     if (control) await control.send({ type: "refused", code }).catch(() => {});
     this.close(code);
   }
@@ -333,7 +349,7 @@ export class PeerSession implements ConnectorMember {
   }
 
   #watchExpiry(identity: Identity): ReturnType<typeof setTimeout> {
-    const ms = Math.max(0, Math.min(identity.expiresAtMs - Date.now(), 2 ** 31 - 1));
+    const ms = Math.max(0, Math.min(identity.expiresAtMs - this.deps.clock(), 2 ** 31 - 1));
     return setTimeout(() => {
       this.#log.info("Token of {identity} expired; closing", { identity: identity.subject });
       this.close("token_expired");
@@ -352,23 +368,23 @@ export class PeerSession implements ConnectorMember {
       if (msg.type !== "register") {
         throw new ZtnaError("protocol_error", `unexpected ${msg.type} message`);
       }
-      const limited = !this.deps.allowRegistration(identity.subject);
-      if (limited) this.deps.metrics.rateLimited.inc("registrations_per_identity");
-      const decision = limited
-        ? { allow: false as const, code: "limit_exceeded" as const, why: "registration rate" }
-        : authorizeRegistration(identity, msg.service);
+      const decision = admitRegistration(
+        identity,
+        msg.service,
+        this.deps.allowRegistration(identity.subject),
+        this.deps.registrationsPerMinute,
+      );
       if (!decision.allow) {
-        this.deps.metrics.registrations.inc(decision.code);
-        this.deps.recordRefusal({
-          at: Date.now(),
+        this.deps.observer.refuse({
           code: decision.code,
+          counter: this.deps.metrics.registrations,
+          ...(decision.rateLimit ? { rateLimit: decision.rateLimit } : {}),
           identity: identity.subject,
           service: msg.service,
           connId: this.connId,
-        });
-        this.#log.warn("Refused registration of {service}: {code}", {
-          service: msg.service,
-          code: decision.code,
+          message: "Refused registration of {service}: {code}",
+          properties: { service: msg.service, code: decision.code },
+          logger: this.#log,
         });
         await control.send({ type: "nack", service: msg.service, code: decision.code });
         continue;

@@ -4,6 +4,11 @@
  * @module
  */
 
+/** Registry key of a service's pool for one transport: UDP pools are apart from TCP pools. */
+export function poolKey(service: string, protocol: "tcp" | "udp" | undefined): string {
+  return protocol === "udp" ? `${service}/udp` : service;
+}
+
 /** What the registry needs to know about a pool member. */
 export interface PoolMember {
   readonly connId: string;

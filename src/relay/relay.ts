@@ -1,6 +1,8 @@
 /**
- * The relay: owns the QUIC endpoint and listener, the sessions, the connector registry and the token
- * verifier; accepts connections, enforces the global caps, drains on shutdown, reloads on SIGHUP.
+ * The relay: owns the QUIC endpoint and listener (bound in `start()`), the sessions, the connector
+ * registry and the token verifier; accepts connections through the pure decisions of admission.ts,
+ * reports every refusal through one RefusalObserver, drains on shutdown, reloads on SIGHUP. Time
+ * comes from one injected clock.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -8,14 +10,15 @@ import type { Identity, TokenVerifier } from "../auth/mod.ts";
 import { parseHostPort } from "../config/address.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
 import { ALPN, type ErrorCode, ERRORS } from "../protocol/mod.ts";
+import { admitConnection, admitHandshakeRate, admitSource, type Refusal } from "./admission.ts";
 import { ConnectorRegistry } from "./registry.ts";
 import { DirectBroker } from "./direct_broker.ts";
 import { KeyedRateLimiter } from "./token_bucket.ts";
-import { LogThrottle } from "./log_throttle.ts";
 import type { ConnectorMember } from "./flow_relay.ts";
 import { PeerSession, type SessionDeps } from "./peer_session.ts";
 import { RelayMetrics } from "./relay_metrics.ts";
-import { type RefusalEvent, RefusalLog } from "./refusal_log.ts";
+import { RefusalLog } from "./refusal_log.ts";
+import { RefusalObserver } from "./refusal_observer.ts";
 
 const log = getLogger(["ztna", "relay"]);
 
@@ -32,14 +35,26 @@ export interface TlsMaterial {
   key: string;
 }
 
+/** What a relay is given besides its config. */
+export interface RelayDeps {
+  verifier: TokenVerifier;
+  /** Milliseconds since the epoch. @default {Date.now} */
+  clock?: () => number;
+  /** @default {a fresh RelayMetrics} */
+  metrics?: RelayMetrics;
+}
+
 /** The running relay. */
 export class Relay {
-  readonly metrics = new RelayMetrics();
+  readonly metrics: RelayMetrics;
   readonly registry = new ConnectorRegistry<ConnectorMember>();
   readonly sessions = new Set<PeerSession>();
   readonly broker: DirectBroker;
   /** The most recent refusals with who and what, for the admin dashboard. */
   readonly refusals = new RefusalLog();
+  readonly verifier: TokenVerifier;
+  readonly #clock: () => number;
+  readonly #observer: RefusalObserver;
   /** Sessions the relay itself closed (revoked, kicked): recorded once, not at every sweep. */
   readonly #closedByRelay = new WeakSet<PeerSession>();
   /** The revocation set at the last enforcement: what connected connectors were already told. */
@@ -50,9 +65,7 @@ export class Relay {
   readonly #handshakes: KeyedRateLimiter;
   readonly #handshakesPerSource: KeyedRateLimiter;
   readonly #admitted = new WeakSet<PeerSession>();
-  /** Handshake refusals come in floods: one log line per kind and 10 s, with the count. */
-  readonly #refusalLines = new LogThrottle();
-  readonly #endpoint: Deno.QuicEndpoint;
+  #endpoint: Deno.QuicEndpoint | undefined;
   #listener: Deno.QuicListener | undefined;
   #observedSweep: ReturnType<typeof setInterval> | undefined;
   #draining = false;
@@ -60,12 +73,16 @@ export class Relay {
   readonly #deps: SessionDeps;
   readonly #running = new Set<Promise<void>>();
 
-  constructor(readonly config: IntermediateConfig, readonly verifier: TokenVerifier) {
-    const addr = parseHostPort(config.listen);
-    if (!addr.ok) throw new RangeError(addr.reason);
-    this.#endpoint = new Deno.QuicEndpoint({
-      hostname: addr.value.hostname,
-      port: addr.value.port,
+  /** Builds the relay's state; nothing is bound until {@link start}. */
+  constructor(readonly config: IntermediateConfig, deps: RelayDeps) {
+    this.verifier = deps.verifier;
+    this.metrics = deps.metrics ?? new RelayMetrics();
+    const clock = this.#clock = deps.clock ?? Date.now;
+    this.#observer = new RefusalObserver({
+      metrics: this.metrics,
+      refusals: this.refusals,
+      log,
+      clock,
     });
     const limits = config.limits;
     this.#flowOpens = new KeyedRateLimiter({
@@ -84,20 +101,25 @@ export class Relay {
       perSecond: limits.handshakes_per_second_per_source,
       burst: limits.handshake_burst_per_source,
     });
+    const allowFlowOpen = (identity: string) => this.#flowOpens.take(identity, clock());
+    const stillValid = (identity: Identity) => this.#stillValid(identity);
     this.broker = new DirectBroker({
       registry: this.registry,
       metrics: this.metrics,
       log,
       maxPathLifetimeMs: limits.direct_path_max_lifetime_ms,
-      stillValid: (identity) => this.#stillValid(identity),
-      allowFlowOpen: (identity) => this.#flowOpens.take(identity, Date.now()),
-      recordRefusal: (event) => this.recordRefusal(event),
+      stillValid,
+      allowFlowOpen,
+      observer: this.#observer,
+      now: clock,
     });
     this.#deps = {
       registry: this.registry,
       metrics: this.metrics,
-      verify: (token) => this.verifier.verify(token, Date.now()),
-      stillValid: (identity) => this.#stillValid(identity),
+      observer: this.#observer,
+      clock,
+      verify: (token) => this.verifier.verify(token, clock()),
+      stillValid,
       nextFlowId: () => (this.#flowIds = (this.#flowIds + 1) >>> 0),
       headerTimeoutMs: limits.hello_timeout_ms,
       openTimeoutMs: limits.flow_open_timeout_ms,
@@ -105,11 +127,11 @@ export class Relay {
       maxFlows: limits.max_flows,
       maxStreamsPerConnection: limits.max_streams_per_connection,
       queueDepth: limits.datagram_queue_depth,
-      recordRefusal: (event) => this.recordRefusal(event),
       broker: this.broker,
       maxPendingOpens: limits.max_pending_opens_per_connection,
-      allowFlowOpen: (identity) => this.#flowOpens.take(identity, Date.now()),
-      allowRegistration: (identity) => this.#registrations.take(identity, Date.now()),
+      allowFlowOpen,
+      allowRegistration: (identity) => this.#registrations.take(identity, clock()),
+      registrationsPerMinute: limits.registrations_per_minute_per_identity,
       draining: () => this.#draining,
       admitIdentity: (s) => this.#admit(s),
       release: (s) => this.#release(s),
@@ -117,13 +139,23 @@ export class Relay {
     };
   }
 
-  /** The bound UDP address (port resolved when the config asked for 0). */
+  /** The bound UDP address (port resolved when the config asked for 0). @throws before start */
   get addr(): Deno.NetAddr {
+    if (!this.#endpoint) throw new Deno.errors.NotConnected("the relay has not started");
     return this.#endpoint.addr;
   }
 
-  /** Starts listening with the given certificate. */
+  /**
+   * Binds the QUIC endpoint and starts listening with the given certificate.
+   * @throws {Deno.errors.AddrInUse} and the other bind errors of `Deno.QuicEndpoint`
+   */
   start(tls: TlsMaterial): void {
+    const addr = parseHostPort(this.config.listen);
+    if (!addr.ok) throw new RangeError(addr.reason);
+    this.#endpoint = new Deno.QuicEndpoint({
+      hostname: addr.value.hostname,
+      port: addr.value.port,
+    });
     this.#listen(tls);
     this.#observedSweep = setInterval(() => {
       for (const s of this.sessions) void s.checkObserved();
@@ -143,7 +175,7 @@ export class Relay {
   }
 
   #listen(tls: TlsMaterial): void {
-    const listener = this.#endpoint.listen({
+    const listener = this.#endpoint!.listen({
       alpnProtocols: [ALPN],
       cert: tls.cert,
       key: tls.key,
@@ -156,6 +188,7 @@ export class Relay {
   }
 
   async #accept(listener: Deno.QuicListener): Promise<void> {
+    const { limits } = this.config;
     while (true) {
       let incoming: Deno.QuicIncoming;
       try {
@@ -166,34 +199,24 @@ export class Relay {
       // Deno 2.9.6: a pending incoming() on a stopped listener neither rejects nor stays idle; it
       // may still receive one connection. Serve that one, then let the old loop end.
       const stale = listener !== this.#listener;
-      if (this.#draining || this.sessions.size >= this.config.limits.max_connections) {
-        this.metrics.authFailures.inc(this.#draining ? "going_away" : "relay_overloaded");
-        this.recordRefusal({
-          at: Date.now(),
-          code: this.#draining ? "going_away" : "relay_overloaded",
-        });
-        if (this.#draining) {
-          this.#warnRefused("going_away", "shutting down", "before the handshake");
-        } else {
-          const limit = `max_connections = ${this.config.limits.max_connections}`;
-          this.#warnRefused("relay_overloaded", limit, "before the handshake");
-        }
-        incoming.refuse();
-        if (stale) return;
-        continue;
+      let admission = admitConnection({
+        draining: this.#draining,
+        sessions: this.sessions.size,
+        maxConnections: limits.max_connections,
+      });
+      if (admission.allow) {
+        // Taken only now: a draining or full relay spends no handshake tokens.
+        const allowed = this.#handshakes.take("all", this.#clock());
+        admission = admitHandshakeRate(allowed, limits.handshakes_per_second);
       }
-      if (!this.#handshakes.take("all", Date.now())) {
+      if (!admission.allow) {
         // Refused before any crypto work: the cheap answer to a handshake flood.
-        this.metrics.rateLimited.inc("handshakes_total");
-        this.recordRefusal({ at: Date.now(), code: "limit_exceeded" });
-        const limit = `handshakes_per_second = ${this.config.limits.handshakes_per_second}`;
-        this.#warnRefused("limit_exceeded", limit, "before the handshake");
+        this.#refuseConnection(admission, "before the handshake");
         incoming.refuse();
-        if (stale) return;
-        continue;
+      } else {
+        const p = this.#handshake(incoming).finally(() => this.#running.delete(p));
+        this.#running.add(p);
       }
-      const p = this.#handshake(incoming).finally(() => this.#running.delete(p));
-      this.#running.add(p);
       if (stale) return;
     }
   }
@@ -210,15 +233,17 @@ export class Relay {
     // Deno 2.9.6 loses a QuicIncoming whose address is read, so the per-source limit can only act
     // once the handshake is done: close at once, before any stream is read.
     const source = conn.remoteAddr.hostname;
-    if (!this.#handshakesPerSource.take(source, Date.now())) {
-      this.metrics.rateLimited.inc("handshakes_per_source");
-      this.recordRefusal({ at: Date.now(), code: "limit_exceeded" });
-      const { handshakes_per_second_per_source: rate, handshake_burst_per_source: burst } =
-        this.config.limits;
-      const limit = `handshakes_per_second_per_source = ${rate} after a burst of ${burst}`;
-      this.#warnRefused("limit_exceeded", limit, "right after the handshake");
+    const { handshakes_per_second_per_source: rate, handshake_burst_per_source: burst } =
+      this.config.limits;
+    const admission = admitSource(
+      this.#handshakesPerSource.take(source, this.#clock()),
+      rate,
+      burst,
+    );
+    if (!admission.allow) {
+      this.#refuseConnection(admission, "right after the handshake");
       log.debug("Closed a connection from {source}: handshakes_per_second_per_source", { source });
-      conn.close({ closeCode: ERRORS.limit_exceeded.wire, reason: "limit_exceeded" });
+      conn.close({ closeCode: ERRORS.limit_exceeded.wire, reason: admission.code });
       return;
     }
     const session = new PeerSession(conn, this.#deps, log);
@@ -226,15 +251,15 @@ export class Relay {
     await session.run();
   }
 
-  /** Logs a refused connection attempt (the source address only at debug: I1), throttled. */
-  #warnRefused(code: ErrorCode, limit: string, stage: string): void {
-    const count = this.#refusalLines.hit(`${code} ${limit}`, Date.now());
-    if (count === 0) return;
-    log.warn("Refused {count} connection(s) {stage}: {code} ({limit})", {
-      count,
-      stage,
+  /** Reports a connection refused before it could say HELLO (no address at info: I1), throttled. */
+  #refuseConnection(refusal: Refusal, stage: string): void {
+    const { code, why: limit, rateLimit } = refusal;
+    this.#observer.refuse({
       code,
-      limit,
+      ...(rateLimit ? { rateLimit } : { counter: this.metrics.authFailures }),
+      message: "Refused {count} connection(s) {stage}: {code} ({limit})",
+      properties: { stage, code, limit },
+      throttle: `${code} ${limit}`,
     });
   }
 
@@ -264,7 +289,7 @@ export class Relay {
 
   #stillValid(identity: Identity): ErrorCode | undefined {
     if (this.verifier.isRevoked(identity.tokenId)) return "token_revoked";
-    if (identity.expiresAtMs <= Date.now()) return "token_expired";
+    if (identity.expiresAtMs <= this.#clock()) return "token_expired";
     return undefined;
   }
 
@@ -288,15 +313,12 @@ export class Relay {
       if (s.tokenId && this.verifier.isRevoked(s.tokenId)) {
         if (this.#closedByRelay.has(s)) continue;
         this.#closedByRelay.add(s);
-        log.warn("Closing connection {connId} of {identity}: token revoked", {
-          connId: s.connId,
-          identity: s.identity,
-        });
-        this.recordRefusal({
-          at: Date.now(),
+        this.#observer.refuse({
           code: "token_revoked",
           identity: s.identity,
           connId: s.connId,
+          message: "Closing connection {connId} of {identity}: token revoked",
+          properties: { connId: s.connId, identity: s.identity },
         });
         s.close("token_revoked");
         n++;
@@ -305,21 +327,18 @@ export class Relay {
     return n;
   }
 
-  /** Keeps a refusal for the admin view (the caller counts it in metrics as before). */
-  recordRefusal(event: RefusalEvent): void {
-    this.refusals.record(event);
-  }
-
   /** Closes one connection with "kicked" (an operator's decision); false when no such connection. */
   kick(connId: string): boolean {
     for (const s of this.sessions) {
       if (s.connId !== connId || this.#closedByRelay.has(s)) continue;
       this.#closedByRelay.add(s);
-      log.warn("Closing connection {connId} of {identity}: kicked by an operator", {
-        connId: s.connId,
+      this.#observer.refuse({
+        code: "kicked",
         identity: s.identity,
+        connId,
+        message: "Closing connection {connId} of {identity}: kicked by an operator",
+        properties: { connId, identity: s.identity },
       });
-      this.recordRefusal({ at: Date.now(), code: "kicked", identity: s.identity, connId });
       s.close("kicked");
       this.#kickDirect(s.identity);
       return true;
@@ -356,13 +375,13 @@ export class Relay {
       flows: this.metrics.activeFlows,
       drainMs,
     });
-    const deadline = Date.now() + drainMs;
-    while (this.metrics.activeFlows > 0 && Date.now() < deadline) {
+    const deadline = this.#clock() + drainMs;
+    while (this.metrics.activeFlows > 0 && this.#clock() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const s of this.sessions) s.close("going_away");
     await Promise.race([Promise.all(this.#running), new Promise((r) => setTimeout(r, 2_000))]);
-    this.#endpoint.close({ closeCode: 0, reason: "going_away" });
+    this.#endpoint?.close({ closeCode: 0, reason: "going_away" });
     log.info("Relay stopped");
   }
 }

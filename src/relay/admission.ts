@@ -1,0 +1,151 @@
+/**
+ * The relay's admission decisions as pure functions, beside auth/policy.ts: whether a connection may
+ * start its handshake, whether a flow (relayed, or a direct path's request) may open and to which pool
+ * member, whether a registration may be taken. Inputs are plain values the I/O shell read — a rate
+ * limiter's answer, the token's validity now, the registry — and the answer is a {@link Decision} with
+ * the code the peer gets and the reason operators read. No clock, no logging, no metrics here: the
+ * shell reports every refusal through one observer (refusal_observer.ts).
+ * @module
+ */
+import { authorizeFlow, authorizeRegistration, type Identity } from "../auth/mod.ts";
+import type { ErrorCode } from "../protocol/mod.ts";
+import { poolKey } from "./registry.ts";
+
+/** A refusal: the code the peer gets, why (for logs), and the rate limit that bit, if one did. */
+export interface Refusal {
+  allow: false;
+  code: ErrorCode;
+  why: string;
+  /** Label of `ztna_rate_limited_total` when a rate limit refused. */
+  rateLimit?: RateLimit;
+}
+
+/** The labels of `ztna_rate_limited_total`. */
+export type RateLimit =
+  | "handshakes_total"
+  | "handshakes_per_source"
+  | "flow_opens_per_identity"
+  | "registrations_per_identity"
+  | "pending_opens_per_connection";
+
+/** Allowed (with what was chosen), or refused. */
+export type Admission<T = Record<never, never>> = ({ allow: true } & T) | Refusal;
+
+function refuse(code: ErrorCode, why: string, rateLimit?: RateLimit): Refusal {
+  return rateLimit ? { allow: false, code, why, rateLimit } : { allow: false, code, why };
+}
+
+/** What decides whether a new QUIC connection may start its handshake. */
+export interface ConnectionState {
+  draining: boolean;
+  sessions: number;
+  maxConnections: number;
+}
+
+/**
+ * May a new connection start its handshake? Checked before any crypto work; the global handshake
+ * rate is taken only after this allows it ({@link admitHandshakeRate}), so a draining or full relay
+ * spends no tokens.
+ */
+export function admitConnection(s: ConnectionState): Admission {
+  if (s.draining) return refuse("going_away", "shutting down");
+  if (s.sessions >= s.maxConnections) {
+    return refuse("relay_overloaded", `max_connections = ${s.maxConnections}`);
+  }
+  return { allow: true };
+}
+
+/** The global handshake rate's answer as a decision. */
+export function admitHandshakeRate(allowed: boolean, perSecond: number): Admission {
+  return allowed ? { allow: true } : refuse(
+    "limit_exceeded",
+    `handshakes_per_second = ${perSecond}`,
+    "handshakes_total",
+  );
+}
+
+/** The per-source handshake rate's answer as a decision. */
+export function admitSource(allowed: boolean, perSecond: number, burst: number): Admission {
+  return allowed ? { allow: true } : refuse(
+    "limit_exceeded",
+    `handshakes_per_second_per_source = ${perSecond} after a burst of ${burst}`,
+    "handshakes_per_source",
+  );
+}
+
+/** What an open (a relayed flow, a direct path's request or renewal) is checked against. */
+export interface OpenState {
+  identity: Identity;
+  service: string;
+  /** The identity's flow-open rate limiter allowed this open. */
+  rateAllowed: boolean;
+  /** Revocation or expiry of the identity's token now, if either applies. */
+  invalid: ErrorCode | undefined;
+  nowMs: number;
+}
+
+/** The checks every open passes, in order: rate, revocation and expiry, the grant. */
+export function admitOpen(s: OpenState): Admission {
+  if (!s.rateAllowed) {
+    return refuse(
+      "limit_exceeded",
+      "flow_opens_per_second_per_identity",
+      "flow_opens_per_identity",
+    );
+  }
+  if (s.invalid) return refuse(s.invalid, `token ${s.invalid.replace("token_", "")}`);
+  const grant = authorizeFlow(s.identity, s.service, { nowMs: s.nowMs });
+  return grant.allow ? { allow: true } : grant;
+}
+
+/** The pools a flow can be served from: the connector registry, as far as admission reads it. */
+export interface Pools<M> {
+  pick(key: string): M | undefined;
+  isKnown(key: string): boolean;
+}
+
+/** What a relayed flow's admission reads besides the open's own checks. */
+export interface FlowState<M> extends OpenState {
+  protocol: "tcp" | "udp" | undefined;
+  draining: boolean;
+  /** Flows relayed now, this one included. */
+  activeFlows: number;
+  maxFlows: number;
+  pools: Pools<M>;
+}
+
+/**
+ * May this relayed flow open, and to which member of its service's pool? Draining, the relay's flow
+ * cap, then {@link admitOpen}, then the pool: `unknown_service` when no connector ever served it,
+ * `no_connector` when its pool is empty now.
+ */
+export function admitFlow<M>(s: FlowState<M>): Admission<{ member: M; pool: string }> {
+  if (s.draining) return refuse("going_away", "shutting down");
+  if (s.activeFlows > s.maxFlows) return refuse("relay_overloaded", `max_flows = ${s.maxFlows}`);
+  const open = admitOpen(s);
+  if (!open.allow) return open;
+  const pool = poolKey(s.service, s.protocol);
+  const member = s.pools.pick(pool);
+  if (member !== undefined) return { allow: true, member, pool };
+  return s.pools.isKnown(pool)
+    ? refuse("no_connector", `no connector online for ${pool}`)
+    : refuse("unknown_service", `no connector has registered ${pool}`);
+}
+
+/** May this connector register `service` now? The registration rate, then the grant. */
+export function admitRegistration(
+  identity: Identity,
+  service: string,
+  rateAllowed: boolean,
+  perMinute: number,
+): Admission {
+  if (!rateAllowed) {
+    return refuse(
+      "limit_exceeded",
+      `registrations_per_minute_per_identity = ${perMinute}`,
+      "registrations_per_identity",
+    );
+  }
+  const grant = authorizeRegistration(identity, service);
+  return grant.allow ? { allow: true } : grant;
+}

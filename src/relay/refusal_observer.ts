@@ -1,0 +1,77 @@
+/**
+ * One call per refusal: counts it in the right labelled counter (and `ztna_rate_limited_total` when a
+ * rate limit bit), keeps it for the admin view's recent refusals, and logs it — throttled where
+ * refusals come in floods — so no refusal site counts, records or logs by hand.
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { ErrorCode } from "../protocol/mod.ts";
+import type { RateLimit } from "./admission.ts";
+import { LogThrottle } from "./log_throttle.ts";
+import type { LabelledCounter, RelayMetrics } from "./relay_metrics.ts";
+import type { RefusalLog } from "./refusal_log.ts";
+
+/** One refusal as the site that made it knows it. */
+export interface RefusalReport {
+  code: ErrorCode;
+  /** The counter this refusal moves, labelled with `label` (the code unless given). */
+  counter?: LabelledCounter;
+  label?: string;
+  /** The rate limit that refused, also counted in `ztna_rate_limited_total{limit}`. */
+  rateLimit?: RateLimit;
+  identity?: string;
+  service?: string;
+  connId?: string;
+  /** Kept in the admin view's recent refusals. @default {true} */
+  record?: boolean;
+  /** The log line: a logtape template and its properties. */
+  message: string;
+  properties?: Record<string, unknown>;
+  /** @default {"warn"} */
+  level?: "warn" | "info" | "debug";
+  /** The logger with the site's context (connection id, identity). @default {the relay's} */
+  logger?: Logger;
+  /**
+   * Floods: log at most one line per this key and 10 s; the line gets the number of refusals it
+   * stands for as `{count}`.
+   */
+  throttle?: string;
+}
+
+/** What the observer reports to. */
+export interface RefusalObserverDeps {
+  metrics: RelayMetrics;
+  refusals: RefusalLog;
+  log: Logger;
+  clock: () => number;
+}
+
+/** Counts, records and logs refusals. */
+export class RefusalObserver {
+  readonly #lines = new LogThrottle();
+  constructor(readonly deps: RefusalObserverDeps) {}
+
+  /** Reports one refusal; never throws. */
+  refuse(r: RefusalReport): void {
+    const { metrics, refusals, log, clock } = this.deps;
+    const now = clock();
+    r.counter?.inc(r.label ?? r.code);
+    if (r.rateLimit) metrics.rateLimited.inc(r.rateLimit);
+    if (r.record !== false) {
+      refusals.record({
+        at: now,
+        code: r.code,
+        ...(r.identity ? { identity: r.identity } : {}),
+        ...(r.service ? { service: r.service } : {}),
+        ...(r.connId ? { connId: r.connId } : {}),
+      });
+    }
+    let properties = r.properties ?? {};
+    if (r.throttle !== undefined) {
+      const count = this.#lines.hit(r.throttle, now);
+      if (count === 0) return;
+      properties = { ...properties, count };
+    }
+    (r.logger ?? log)[r.level ?? "warn"](r.message, properties);
+  }
+}
