@@ -7,8 +7,8 @@
 import { getLogger } from "@logtape/logtape";
 import { type Command, parseArgs, UsageError } from "./src/cli/args.ts";
 import { helpText } from "./src/cli/help.ts";
-import type { RunContext } from "./src/cli/run_context.ts";
-import { ProcessSignals } from "./src/cli/signals.ts";
+import type { RunContext } from "./src/runtime/run_context.ts";
+import { ProcessSignals } from "./src/runtime/signals.ts";
 import { dropRoleWriteAccess } from "./src/cli/drop_permissions.ts";
 import {
   applyLogEnv,

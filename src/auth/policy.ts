@@ -11,7 +11,7 @@
  * `why` is for local logs and the admin API, never for the peer.
  * @module
  */
-import { SERVICE_ID_PATTERN } from "../config/mod.ts";
+import { SERVICE_ID_PATTERN } from "../protocol/service_id.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import { grantsService, type Identity, type TokenRole } from "./token_claims.ts";
 

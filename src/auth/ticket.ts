@@ -9,7 +9,7 @@
  */
 import { decodeProtectedHeader, importSPKI, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
-import { SERVICE_ID_PATTERN } from "../config/schema.ts";
+import { SERVICE_ID_PATTERN } from "../protocol/service_id.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import { importPrivateKey } from "./signing_keys.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { z } from "zod";
-import { SERVICE_ID_PATTERN } from "../config/mod.ts";
+import { SERVICE_ID_PATTERN } from "../protocol/service_id.ts";
 
 /** The `iss` claim of every ztna token. */
 export const TOKEN_ISSUER = "ztna";

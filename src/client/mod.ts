@@ -4,8 +4,8 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { RunContext } from "../cli/run_context.ts";
-import { parseHostPort } from "../config/address.ts";
+import type { RunContext } from "../runtime/run_context.ts";
+import { parseHostPort } from "../protocol/address.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import { readCaBundle } from "../config/files.ts";
 import { noteObserved } from "../transport/candidates.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { parse } from "smol-toml";
 import { allKeys } from "./_schema_walk.ts";
-import { parseHostPort } from "./address.ts";
+import { parseHostPort } from "../protocol/address.ts";
 import { parseConfigText } from "./load.ts";
 import { ConfigFile } from "./schema.ts";
 

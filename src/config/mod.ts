@@ -4,7 +4,7 @@
  * @module
  */
 export * from "./schema.ts";
-export { formatHostPort, type HostPortValue, parseHostPort } from "./address.ts";
+export { formatHostPort, type HostPortValue, parseHostPort } from "../protocol/address.ts";
 export { ConfigError, type ConfigErrorInit } from "./config_error.ts";
 export { closestMatch, editDistance } from "./closest.ts";
 export { applyLogEnv, type Env, ENV_VARS, envValue, type EnvVar } from "./env.ts";

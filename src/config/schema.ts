@@ -4,7 +4,8 @@
  * @module
  */
 import { z } from "zod";
-import { parseHostPort } from "./address.ts";
+import { parseHostPort } from "../protocol/address.ts";
+import { ServiceId, TransportProtocol } from "../protocol/service_id.ts";
 
 /** `host:port` or `[v6]:port`, validated and kept as text; resolve with parseHostPort(). */
 export const HostPort = z.string().superRefine((value, ctx) => {
@@ -12,14 +13,8 @@ export const HostPort = z.string().superRefine((value, ctx) => {
   if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
 });
 
-/** Service ids: strict ASCII subset, checked everywhere a service id enters the program (L3). */
-export const SERVICE_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
-/** A service id as written in config and on the wire. */
-export const ServiceId = z.string().regex(
-  SERVICE_ID_PATTERN,
-  "expected a service id matching ^[a-z0-9][a-z0-9._-]{0,62}$",
-);
+// The wire's vocabulary lives in protocol/; config re-exports it for TOML-facing code.
+export { SERVICE_ID_PATTERN, ServiceId, TransportProtocol } from "../protocol/service_id.ts";
 
 const FilePath = z.string().min(1, "expected a file path");
 const Millis = (max: number) => z.number().int().min(1).max(max);
@@ -275,9 +270,6 @@ function unique<K extends string>(listKey: string, key: K, what: string) {
     }
   };
 }
-
-/** Transport of a service or forward. */
-export const TransportProtocol = z.enum(["tcp", "udp"]);
 
 /** `[[connector.service]]`: a private service and the only backend it may reach. */
 export const ConnectorService = z.strictObject({

@@ -3,7 +3,7 @@
  * up by service id (never an address from the wire), asynchronous, with a deadline (H3).
  * @module
  */
-import { formatHostPort, parseHostPort } from "../config/address.ts";
+import { formatHostPort, parseHostPort } from "../protocol/address.ts";
 import type { ConnectorServiceConfig } from "../config/schema.ts";
 import { ZtnaError } from "../protocol/mod.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { RunContext } from "../cli/run_context.ts";
+import type { RunContext } from "../runtime/run_context.ts";
 import type { ConnectorConfig, LogConfig } from "../config/schema.ts";
 import { readCaBundle } from "../config/files.ts";
 import { egressNetPermissions } from "./sandbox_permissions.ts";

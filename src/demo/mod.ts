@@ -6,7 +6,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { generateSigningKeyPair, issueToken } from "../auth/mod.ts";
-import type { RunContext } from "../cli/run_context.ts";
+import type { RunContext } from "../runtime/run_context.ts";
 import { ClientSection, ConnectorSection, IntermediateSection } from "../config/schema.ts";
 import { runClient } from "../client/mod.ts";
 import { runConnector } from "../connector/mod.ts";

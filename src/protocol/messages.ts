@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { ServiceId, TransportProtocol } from "../config/schema.ts";
+import { ServiceId, TransportProtocol } from "./service_id.ts";
 import { ERROR_CODES, type ErrorCode } from "./errors.ts";
 
 /** An error code as received: codes unknown to this build survive as "unknown" (newer peers). */

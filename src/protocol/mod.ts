@@ -11,3 +11,5 @@ export * from "./stream_header.ts";
 export * from "./data_frames.ts";
 export * from "./bytes.ts";
 export * from "./datagram.ts";
+export * from "./service_id.ts";
+export * from "./address.ts";

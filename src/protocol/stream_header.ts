@@ -3,7 +3,7 @@
  * REPLY (back the other way). Pure: no I/O. Byte layout: docs/PROTOCOL.md, "Flow streams".
  * @module
  */
-import { SERVICE_ID_PATTERN } from "../config/schema.ts";
+import { SERVICE_ID_PATTERN } from "./service_id.ts";
 import { MAX_IDENTITY_BYTES } from "./constants.ts";
 import { codeFromWire, type ErrorCode, ERRORS } from "./errors.ts";
 

@@ -1,7 +1,7 @@
 import { concatBytes as concat } from "./bytes.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { SERVICE_ID_PATTERN } from "../config/schema.ts";
+import { SERVICE_ID_PATTERN } from "./service_id.ts";
 import { MAX_IDENTITY_BYTES } from "./constants.ts";
 import { ERROR_CODES, ERRORS } from "./errors.ts";
 import {

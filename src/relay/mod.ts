@@ -12,7 +12,7 @@ import { getLogger } from "@logtape/logtape";
 import type { AcmeTestHooks, CertificateManager } from "../acme/mod.ts";
 import { importPublicKeys, TokenVerifier } from "../auth/mod.ts";
 import { memoryTuningHint } from "./memory_tuning.ts";
-import type { RunContext } from "../cli/run_context.ts";
+import type { RunContext } from "../runtime/run_context.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
 import { join } from "node:path";
 import { AdminEndpoint, AuditRetention, type RelayView } from "../admin/mod.ts";

@@ -7,7 +7,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Identity, TokenVerifier } from "../auth/mod.ts";
-import { parseHostPort } from "../config/address.ts";
+import { parseHostPort } from "../protocol/address.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
 import { ALPN, type ErrorCode, ERRORS } from "../protocol/mod.ts";
 import { admitConnection, admitHandshakeRate, admitSource, type Refusal } from "./admission.ts";

@@ -3,8 +3,7 @@
  * HELLO exchange. Shared by connector and client.
  * @module
  */
-import { parseHostPort } from "../config/address.ts";
-import type { RelayTargetConfig } from "../config/schema.ts";
+import { parseHostPort } from "../protocol/address.ts";
 import {
   ALPN,
   codeFromWire,
@@ -14,6 +13,12 @@ import {
   ZtnaError,
 } from "../protocol/mod.ts";
 import { ControlChannel } from "./control_channel.ts";
+
+/** A relay to dial: its `host:port` and the TLS name to verify (the host part by default). */
+export interface RelayTarget {
+  address: string;
+  server_name?: string;
+}
 
 /** Why a dial or HELLO failed, in terms an operator can act on. */
 export type DialFailure =
@@ -46,7 +51,7 @@ export interface DialOptions {
 }
 
 /** Text of a relay target for logs. */
-export function relayLabel(target: RelayTargetConfig): string {
+export function relayLabel(target: RelayTarget): string {
   return target.address;
 }
 
@@ -55,7 +60,7 @@ export function relayLabel(target: RelayTargetConfig): string {
  * @throws {DialError} untrusted_certificate or unreachable
  */
 export async function dialRelay(
-  target: RelayTargetConfig,
+  target: RelayTarget,
   options: DialOptions,
 ): Promise<Deno.QuicConn> {
   const addr = parseHostPort(target.address);

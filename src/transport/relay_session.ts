@@ -4,7 +4,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { RelayTargetConfig } from "../config/schema.ts";
+import type { RelayTarget } from "./dial.ts";
 import { ERRORS } from "../protocol/mod.ts";
 import {
   closeCodeOf,
@@ -29,7 +29,7 @@ export interface RelaySessionOptions extends Omit<DialOptions, "signal"> {
  * Never throws. On abort, closes the connection with "going away" so the relay forgets us at once.
  */
 export async function runRelaySession(
-  target: RelayTargetConfig,
+  target: RelayTarget,
   options: RelaySessionOptions,
   serve: (session: PeerSession) => Promise<void>,
 ): Promise<SessionEnd> {

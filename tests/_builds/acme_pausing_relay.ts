@@ -8,7 +8,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { ProcessSignals } from "../../src/cli/signals.ts";
+import { ProcessSignals } from "../../src/runtime/signals.ts";
 import { loadRoleConfig } from "../../src/config/mod.ts";
 import { configureLogging } from "../../src/log/mod.ts";
 import { runIntermediate } from "../../src/relay/mod.ts";

@@ -7,7 +7,7 @@
 import { loadRoleConfig } from "../../src/config/mod.ts";
 import { runConnector } from "../../src/connector/mod.ts";
 import { configureLogging } from "../../src/log/mod.ts";
-import { ProcessSignals } from "../../src/cli/signals.ts";
+import { ProcessSignals } from "../../src/runtime/signals.ts";
 
 const [configPath] = Deno.args;
 const loaded = await loadRoleConfig(configPath, "connector", {
