@@ -7,7 +7,7 @@
  * ```
  * GET  /healthz  /readyz                     no token
  * GET  /metrics                              token unless metrics_public
- * GET  /  /dashboard  /dashboard/app.{js,css}  /favicon.ico (204) no token (no data in them)
+ * GET  /  /dashboard  /dashboard/{app.js,format.js,app.css}  /favicon.ico (204)  no token (no data)
  * GET  /api/v1/connections | services | refusals | snapshot | events
  * GET  /api/v1/tokens | audit | admin-tokens
  * POST /api/v1/tokens  /api/v1/tokens/revoke  /api/v1/admin-tokens
@@ -26,7 +26,7 @@ import {
   type Readiness,
   RevokeTokenRequest,
 } from "./api_schemas.ts";
-import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard.ts";
+import { DASHBOARD_FILES, DASHBOARD_PAGE, type DashboardAsset } from "./dashboard.ts";
 import { eventStream } from "./events.ts";
 import { COMMON_HEADERS, json, MAX_BODY_BYTES, readJsonBody, readQuery } from "./http_io.ts";
 import { kickHandler, listAuditHandler, snapshot } from "./live_api.ts";
@@ -80,10 +80,15 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-function asset(body: string, type: string): Promise<Response> {
+/** A dashboard file, under the CSP. */
+function asset(file: DashboardAsset): Promise<Response> {
   return Promise.resolve(
-    new Response(body, {
-      headers: { ...COMMON_HEADERS, "content-type": type, "content-security-policy": CSP },
+    new Response(file.body, {
+      headers: {
+        ...COMMON_HEADERS,
+        "content-type": file.contentType,
+        "content-security-policy": CSP,
+      },
     }),
   );
 }
@@ -339,7 +344,7 @@ export class AdminApp {
         method: "GET",
         path: /^\/dashboard\/?$/,
         access: "public",
-        run: () => asset(DASHBOARD_HTML, "text/html; charset=utf-8"),
+        run: () => asset(DASHBOARD_PAGE),
       },
       {
         // Browsers ask for it on every dashboard load; 204 keeps the log and console clean.
@@ -356,15 +361,15 @@ export class AdminApp {
       },
       {
         method: "GET",
-        path: /^\/dashboard\/app\.js$/,
+        path: /^\/dashboard\/([a-z_]+\.(?:js|css))$/,
         access: "public",
-        run: () => asset(DASHBOARD_JS, "text/javascript; charset=utf-8"),
-      },
-      {
-        method: "GET",
-        path: /^\/dashboard\/app\.css$/,
-        access: "public",
-        run: () => asset(DASHBOARD_CSS, "text/css; charset=utf-8"),
+        run: (req, m) => {
+          const file = DASHBOARD_FILES.get(m[1]);
+          if (file === undefined) {
+            throw new AdminProblem("not_found", `No resource at ${new URL(req.url).pathname}`);
+          }
+          return asset(file);
+        },
       },
       {
         method: "GET",

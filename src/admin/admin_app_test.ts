@@ -452,6 +452,7 @@ Deno.test("AdminApp serves the dashboard without a token and with a strict CSP",
     const [path, type] of [
       ["/dashboard", "text/html"],
       ["/dashboard/app.js", "text/javascript"],
+      ["/dashboard/format.js", "text/javascript"],
       ["/dashboard/app.css", "text/css"],
     ]
   ) {
@@ -464,6 +465,9 @@ Deno.test("AdminApp serves the dashboard without a token and with a strict CSP",
     );
     assert.equal(res.headers.get("x-frame-options"), "DENY");
   }
+  const missing = await problem(app, "GET", "/dashboard/missing.js", { token: null });
+  assert.equal(missing.status, 404);
+  assert.equal(missing.problem.code, "not_found");
 });
 
 Deno.test("AdminApp ends event streams on a certificate reload but accepts new ones", async () => {

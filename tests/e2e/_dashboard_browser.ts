@@ -61,6 +61,14 @@ Deno.test({
         (await fx.token("connector", { subject: "office-connector", services: ["*"] })).path,
       );
       const page = context.pages()[0] ?? await context.newPage();
+      // Uncaught script errors and anything the Content-Security-Policy blocked fail the test.
+      const pageErrors: string[] = [];
+      page.on("pageerror", (error) => pageErrors.push(error.message));
+      page.on("console", (message) => {
+        if (/Content Security Policy|Refused to/i.test(message.text())) {
+          pageErrors.push(message.text());
+        }
+      });
       await page.goto(`${url}/dashboard`);
 
       // A wrong token is refused in the page; the right one signs in and goes live.
@@ -167,6 +175,7 @@ Deno.test({
       const favicon = await fetch(`${url}/favicon.ico`);
       await favicon.body?.cancel();
       assert.equal(favicon.status, 204);
+      assert.deepEqual(pageErrors, []);
     } finally {
       await context.close();
       await backend.shutdown();
