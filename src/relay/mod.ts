@@ -156,16 +156,24 @@ function adminView(relay: Relay, revocations: RevocationSources): RelayView {
   };
 }
 
-/** Runs the relay until `ctx.signal` aborts, then drains and closes. */
+/**
+ * Runs the relay until `ctx.signal` aborts, then drains and closes. Every part is put on one
+ * AsyncDisposableStack as it starts, so a failure at any step, or the stop, tears down exactly what
+ * started, in reverse order.
+ */
 export async function runIntermediate(
   config: IntermediateConfig,
   ctx: RunContext,
   options: IntermediateOptions = {},
 ): Promise<void> {
+  await using stack = new AsyncDisposableStack();
   const verifier = new TokenVerifier(await readKeys(config));
-  using _stateDir = await claimStateDir(config.state_dir);
+  stack.use(await claimStateDir(config.state_dir));
   const store = await openStore(config);
+  stack.defer(() => store.close());
   const relay = new Relay(config, { verifier });
+  // Torn down last but for the store: a failed start-up closes at once (the stop drains first).
+  stack.defer(() => relay.shutdown(0));
   const revocations = new RevocationSources((ids) => {
     verifier.setRevoked(ids);
     return relay.enforceRevocations();
@@ -178,11 +186,6 @@ export async function runIntermediate(
     })
     : undefined;
   let admin: AdminEndpoint | undefined;
-  const retention = new AuditRetention(
-    store,
-    config.admin.audit_retention_days,
-    (n) => relay.metrics.auditPruned.inc("retention", n),
-  );
   const acmeModule = config.acme.enabled ? await import("../acme/mod.ts") : undefined;
   const acme: CertificateManager | undefined = acmeModule
     ? new acmeModule.CertificateManager(config.acme, {
@@ -200,47 +203,47 @@ export async function runIntermediate(
       ...(options.acmeTestHooks ? { testHooks: options.acmeTestHooks } : {}),
     })
     : undefined;
+  if (acme) stack.defer(() => acme.stop());
   let tls: TlsMaterial;
   try {
     tls = acme ? await acme.start(ctx.signal) : await readTls(config);
   } catch (error) {
-    await acme?.stop();
-    await relay.shutdown(0);
-    store.close();
     // Stopped while waiting for the first certificate: a clean stop, not a failure.
     if (acmeModule && error instanceof acmeModule.AcmeError && error.code === "aborted") return;
     throw error;
   }
+  // Revocations made through the admin API survive restarts: they live in the store.
+  revocations.addStored((await store.listRevocations()).map((r) => r.tokenId));
+  if (watcher) {
+    stack.defer(() => watcher.stop());
+    await watcher.start();
+  }
   try {
-    // Revocations made through the admin API survive restarts: they live in the store.
-    revocations.addStored((await store.listRevocations()).map((r) => r.tokenId));
-    await watcher?.start();
-    try {
-      relay.start(tls);
-    } catch (error) {
-      throw bindError(error, config.listen);
-    }
-    const hint = options.memoryHint === false
-      ? undefined
-      : memoryTuningHint(Deno.build.os, readTunables());
-    if (hint) log.info(hint);
-    await retention.start();
-    if (config.admin.enabled) {
-      admin = await AdminEndpoint.start({
-        config: config.admin,
-        relay: adminView(relay, revocations),
-        store,
-        tls,
-        acceptedKeyIds: verifier.keyIds,
-      });
-    }
+    relay.start(tls);
   } catch (error) {
-    watcher?.stop();
-    await retention.stop();
-    await acme?.stop();
-    await relay.shutdown(0);
-    store.close();
-    throw error;
+    throw bindError(error, config.listen);
+  }
+  const hint = options.memoryHint === false
+    ? undefined
+    : memoryTuningHint(Deno.build.os, readTunables());
+  if (hint) log.info(hint);
+  const retention = new AuditRetention(
+    store,
+    config.admin.audit_retention_days,
+    (n) => relay.metrics.auditPruned.inc("retention", n),
+  );
+  stack.defer(() => retention.stop());
+  await retention.start();
+  if (config.admin.enabled) {
+    admin = await AdminEndpoint.start({
+      config: config.admin,
+      relay: adminView(relay, revocations),
+      store,
+      tls,
+      acceptedKeyIds: verifier.keyIds,
+    });
+    const started = admin;
+    stack.defer(() => started.shutdown());
   }
   ctx.onReload(async () => {
     try {
@@ -266,11 +269,6 @@ export async function runIntermediate(
     if (ctx.signal.aborted) resolve();
     ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
-  watcher?.stop();
-  await acme?.stop();
-  // The admin endpoint stays up while flows drain, so /readyz reports "draining" meanwhile.
+  // Drained while everything else still runs: the admin endpoint's /readyz reports "draining".
   await relay.shutdown(config.drain_timeout_ms);
-  await admin?.shutdown();
-  await retention.stop();
-  store.close();
 }

@@ -72,6 +72,7 @@ export class Relay {
   #flowIds = 0;
   readonly #deps: SessionDeps;
   readonly #running = new Set<Promise<void>>();
+  #shutdown: Promise<void> | undefined;
 
   /** Builds the relay's state; nothing is bound until {@link start}. */
   constructor(readonly config: IntermediateConfig, deps: RelayDeps) {
@@ -210,7 +211,8 @@ export class Relay {
         admission = admitHandshakeRate(allowed, limits.handshakes_per_second);
       }
       if (!admission.allow) {
-        // Refused before any crypto work: the cheap answer to a handshake flood.
+        // Refused before any crypto work: the cheap answer to a handshake flood, and the only
+        // limit a spoofed-source flood meets (no Retry in Deno 2.9.6).
         this.#refuseConnection(admission, "before the handshake");
         incoming.refuse();
       } else {
@@ -230,8 +232,11 @@ export class Relay {
       log.debug("QUIC handshake failed: {error}", { error: String(e) });
       return;
     }
-    // Deno 2.9.6 loses a QuicIncoming whose address is read, so the per-source limit can only act
-    // once the handshake is done: close at once, before any stream is read.
+    // Deno 2.9.6 cannot read a QuicIncoming's address without losing it (each getter takes the
+    // attempt out of its resource, which refuses it), nor send a Retry. So the per-source limit acts
+    // only once a handshake completes (close at once, before any stream is read) and never sees a
+    // source that does not answer (spoofed): against those only handshakes_per_second counts
+    // (bench/spoofed_flood.ts).
     const source = conn.remoteAddr.hostname;
     const { handshakes_per_second_per_source: rate, handshake_burst_per_source: burst } =
       this.config.limits;
@@ -367,7 +372,13 @@ export class Relay {
    * Stops accepting, lets running flows finish for up to `drainMs`, then closes every connection with
    * "going away" so peers reconnect elsewhere at once.
    */
-  async shutdown(drainMs: number): Promise<void> {
+  shutdown(drainMs: number): Promise<void> {
+    // Idempotent: the runner drains on stop, and its teardown stack calls this again.
+    this.#shutdown ??= this.#shutdownOnce(drainMs);
+    return this.#shutdown;
+  }
+
+  async #shutdownOnce(drainMs: number): Promise<void> {
     this.#draining = true;
     clearInterval(this.#observedSweep);
     this.#listener?.stop();
