@@ -55,24 +55,54 @@ async function runUntilStopped(run: (ctx: RunContext) => Promise<void>): Promise
   return EXIT.ok;
 }
 
-/** Loads only the code of the chosen role. */
-async function startRole(
+/**
+ * The process gives up all network access once the role's sandbox Worker exists: that Worker keeps
+ * the narrower grant it was created with, and the main thread only relays signals from then on.
+ */
+async function dropNetwork(): Promise<void> {
+  await Deno.permissions.revoke({ name: "net" });
+}
+
+/** What a test build (tests/_builds/probing_role.ts) changes in {@link startRole}; main sets none. */
+export interface TestBuild {
+  /** Replaces the Worker module of the role's sandbox. */
+  workerUrl?: URL;
+  /** Extra values for that Worker. */
+  test?: Record<string, string>;
+  /** Runs on the main thread once it has dropped its network access. */
+  afterDrop?: () => Promise<void>;
+}
+
+/**
+ * Runs the chosen role in its sandbox, loading only that role's code: relay and client in a Worker
+ * whose `net` is exactly what the config names (src/sandbox), the connector's data plane in its
+ * egress Worker (relays and backends only).
+ */
+export async function startRole(
   loaded: LoadedConfig,
   logConfig: LogConfig,
   ctx: RunContext,
+  build: TestBuild = {},
 ): Promise<void> {
+  const onSandboxStarted = async () => {
+    await dropNetwork();
+    await build.afterDrop?.();
+  };
+  const sandbox = {
+    log: logConfig,
+    onSandboxStarted,
+    workerUrl: build.workerUrl,
+    test: build.test,
+  };
   switch (loaded.role) {
-    case "intermediate": {
-      const { runIntermediate } = await import("./src/relay/mod.ts");
-      return await runIntermediate(loaded.config, ctx);
+    case "intermediate":
+    case "client": {
+      const { runRoleSandboxed } = await import("./src/sandbox/mod.ts");
+      return await runRoleSandboxed(loaded, ctx, sandbox);
     }
     case "connector": {
       const { runConnector } = await import("./src/connector/mod.ts");
-      return await runConnector(loaded.config, loaded.token, ctx, { log: logConfig });
-    }
-    case "client": {
-      const { runClient } = await import("./src/client/mod.ts");
-      return await runClient(loaded.config, loaded.token, ctx);
+      return await runConnector(loaded.config, loaded.token, ctx, sandbox);
     }
   }
 }
@@ -84,9 +114,11 @@ async function main(argv: readonly string[]): Promise<number> {
     case "help":
       write(Deno.stdout, helpText(command.topic));
       return EXIT.ok;
-    case "version":
-      write(Deno.stdout, `ztna ${VERSION} (deno ${Deno.version.deno})\n`);
+    case "version": {
+      const { versionLine } = await import("./src/cli/version_line.ts");
+      write(Deno.stdout, await versionLine());
       return EXIT.ok;
+    }
     case "admin": {
       const { runAdmin } = await import("./src/cli/admin.ts");
       return await runAdmin(command.args);

@@ -20,6 +20,7 @@ import {
   TOKEN_REVOKE_HELP,
   TOKENS_HELP,
 } from "./admin_help.ts";
+import { PERMISSIONS_HELP, PermissionsCommand } from "./admin_permissions.ts";
 import { REMOTE_COMMAND_SCHEMAS, REMOTE_COMMAND_SPECS } from "./admin_remote_args.ts";
 import { type CommandSpec, TOKEN_CLAIM_FLAGS } from "./admin_spec.ts";
 import { parseDuration } from "./duration.ts";
@@ -102,6 +103,7 @@ export const AdminCommand = z.discriminatedUnion("kind", [
   TokenIssueCommand,
   TokenRevokeCommand,
   DevCertsCommand,
+  PermissionsCommand,
   ...REMOTE_COMMAND_SCHEMAS,
 ]);
 export type AdminCommand = z.output<typeof AdminCommand>;
@@ -154,6 +156,15 @@ const COMMANDS: readonly CommandSpec<AdminCommand["kind"]>[] = [
       "--valid-days": { field: "validDays", type: "value" },
     },
   },
+  {
+    kind: "permissions",
+    words: "permissions",
+    help: PERMISSIONS_HELP,
+    flags: {
+      "--role": { field: "role", type: "value", required: true },
+      "--config": { field: "config", type: "value", required: true },
+    },
+  },
   ...REMOTE_COMMAND_SPECS,
 ];
 
@@ -162,6 +173,7 @@ const TOP_WORDS = [
   "keygen",
   "token",
   "dev-certs",
+  "permissions",
   "help",
   "connections",
   "services",
@@ -186,8 +198,8 @@ export function parseAdminArgs(args: readonly string[]): AdminInvocation {
   const [first, second] = args;
   if (first === undefined) {
     throw new UsageError(
-      "missing command; expected keygen, token issue|revoke, dev-certs, admin-token, connections, " +
-        "services, tokens, kick or audit",
+      "missing command; expected keygen, token issue|revoke, dev-certs, permissions, admin-token, " +
+        "connections, services, tokens, kick or audit",
       {
         hint: 'run "ztna admin --help" for usage',
       },

@@ -25,6 +25,7 @@ import { generateDevPki, writeFileAtomic } from "../pki/mod.ts";
 import type { AdminCommand } from "./admin_args.ts";
 import type { RemoteCommand } from "./admin_remote_args.ts";
 import { formatSeconds } from "./duration.ts";
+import { permissions } from "./admin_permissions.ts";
 
 /** Where the admin commands print: results to `out` (stdout), notes and errors to `err` (stderr). */
 export interface AdminIo {
@@ -67,6 +68,8 @@ export function runAdminCommand(command: LocalCommand, deps: AdminDeps): Promise
       return tokenRevoke(command, deps);
     case "dev-certs":
       return devCerts(command, deps);
+    case "permissions":
+      return permissions(command, deps);
   }
 }
 

@@ -16,6 +16,7 @@ Usage:
   ztna admin token revoke --id <token-id> --config <relay.toml> | --revocation-file <file>
                           [--reason <text>]
   ztna admin dev-certs --out <dir> [--name <name>]... [--valid-days <days>]
+  ztna admin permissions --role <role> --config <file>
   ztna admin admin-token create [--out <file>]
   ztna admin admin-token hash --token-file <file>
   ztna admin connections|services|audit  --admin-token-file <file> [--url <url>] [--ca <file>]
@@ -29,6 +30,7 @@ Offline commands (files only):
   token issue         sign a token for a client or connector
   token revoke        add a token id to the relay's revocation list
   dev-certs           make a private CA and a relay certificate signed by it
+  permissions         print the Deno flags that run a role with its config and nothing more
   admin-token create  make an admin token for the admin endpoint and print its hash
   admin-token hash    print the hash of an existing admin token
 

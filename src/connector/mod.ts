@@ -24,6 +24,8 @@ export interface RunConnectorOptions {
   workerUrl?: URL;
   /** Extra values for a test build of the Worker. */
   test?: Record<string, string>;
+  /** Runs once the Worker exists: main.ts revokes the process's own `net` there. */
+  onSandboxStarted?: () => Promise<void>;
 }
 
 /** How long a stopping Worker may take before it is terminated. */
@@ -81,6 +83,7 @@ export async function runConnector(
     log: options.log ?? { level: "info", format: "text" },
     test: options.test,
   });
+  await options.onSandboxStarted?.();
   const onAbort = () => send({ type: "stop" });
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   try {

@@ -233,7 +233,11 @@ Deno.test("ztna refuses a role without --config or ZTNA_CONFIG", async () => {
 Deno.test("ztna --version prints the version and exits 0", async () => {
   const { code, stdout } = await runZtna(["--version"]);
   assert.equal(code, 0);
-  assert.match(stdout, /^ztna 0\.1\.0 \(deno \d+\.\d+\.\d+\)\n$/);
+  // A run from this checkout names its HEAD; a compiled binary the commit it was built from.
+  assert.match(
+    stdout,
+    /^ztna 0\.1\.0 \(deno \d+\.\d+\.\d+, commit ([0-9a-f]{40} \(source checkout\)|unknown)\)\n$/,
+  );
 });
 
 Deno.test("ztna --help and --role=connector --help exit 0", async () => {

@@ -1,0 +1,112 @@
+/**
+ * Runs the relay or the client inside its role sandbox (role_worker.ts): a Worker whose `net`
+ * permission is exactly what the config names. main.ts revokes the process's own `net` once the
+ * Worker exists (a Worker keeps the grant it was created with), so no thread of a running role can
+ * reach an address its config does not name. Stop and reload travel as messages.
+ * @module
+ */
+import type { RunContext } from "../runtime/run_context.ts";
+import { ConfigError } from "../config/config_error.ts";
+import type { LoadedConfig } from "../config/load.ts";
+import type { LogConfig } from "../config/schema.ts";
+import { FromRoleWorker, type ToRoleWorker } from "./role_messages.ts";
+import { roleNetPermissions } from "./role_permissions.ts";
+
+export {
+  permissionFlags,
+  type RoleConfig,
+  roleFiles,
+  roleNetPermissions,
+} from "./role_permissions.ts";
+
+/** The Worker entry of the role sandbox; `ztna admin permissions` lists it (deno run reads it). */
+export const ROLE_WORKER_URL = new URL("./role_worker.ts", import.meta.url);
+
+/** Options of {@link runRoleSandboxed}. */
+export interface RoleSandboxOptions {
+  log: LogConfig;
+  /** Runs once the Worker exists: main.ts revokes the process's `net` here. */
+  onSandboxStarted?: () => Promise<void>;
+  /** The Worker module; only test builds replace it. */
+  workerUrl?: URL;
+  /** Extra values for a test build of the Worker. */
+  test?: Record<string, string>;
+}
+
+/** The error main.ts reports for a failed role: a ConfigError again (exit 2), else an Error. */
+function rethrown(failed: Extract<FromRoleWorker, { type: "failed" }>): Error {
+  if (failed.config === undefined) return new Error(failed.message);
+  const { more, ...first } = failed.config;
+  return new ConfigError({ ...first, more: more.map((m) => new ConfigError(m)) });
+}
+
+/**
+ * Runs the relay or client of `loaded` in its sandbox until `ctx.signal` aborts and the role has
+ * stopped. @throws what the role threw (a ConfigError stays one)
+ */
+export async function runRoleSandboxed(
+  loaded: Extract<LoadedConfig, { role: "intermediate" | "client" }>,
+  ctx: RunContext,
+  options: RoleSandboxOptions,
+): Promise<void> {
+  const worker = new Worker(options.workerUrl ?? ROLE_WORKER_URL, {
+    type: "module",
+    deno: {
+      permissions: {
+        net: roleNetPermissions(loaded),
+        // Files stay as the process has them: the roles read certificates and keys, the relay
+        // writes its state; Deno's permission set and systemd narrow those.
+        read: "inherit",
+        write: "inherit",
+        env: "inherit",
+        sys: "inherit",
+        run: "inherit",
+        ffi: false,
+        import: false,
+      },
+    },
+  });
+  const reloads: Array<() => void> = [];
+  let done = false;
+  const ended = new Promise<FromRoleWorker>((resolve) => {
+    worker.onmessage = (e: MessageEvent) => {
+      const parsed = FromRoleWorker.safeParse(e.data);
+      if (!parsed.success) return resolve({ type: "failed", message: "malformed message" });
+      if (parsed.data.type === "reloaded") return reloads.shift()?.();
+      resolve(parsed.data);
+    };
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      resolve({ type: "failed", message: e.message });
+    };
+  });
+  const send = (m: ToRoleWorker) => worker.postMessage(m);
+  const onAbort = () => send({ type: "stop" });
+  try {
+    send({
+      type: "start",
+      role: loaded.role,
+      config: loaded.config,
+      ...(loaded.role === "client" ? { token: loaded.token } : {}),
+      log: options.log,
+      ...(options.test === undefined ? {} : { test: options.test }),
+    });
+    await options.onSandboxStarted?.();
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    if (ctx.signal.aborted) onAbort();
+    ctx.onReload(() =>
+      new Promise<void>((resolve) => {
+        if (done) return resolve();
+        reloads.push(resolve);
+        send({ type: "reload" });
+      })
+    );
+    const end = await ended;
+    if (end.type === "failed") throw rethrown(end);
+  } finally {
+    done = true;
+    ctx.signal.removeEventListener("abort", onAbort);
+    for (const resolve of reloads.splice(0)) resolve();
+    worker.terminate();
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * What each role may touch, derived from its config alone: the `net` list its sandbox Worker gets,
+ * the files it reads and writes, and the exact Deno flags `ztna admin permissions` prints for
+ * operators who compile or run a per-role binary. Pure: no I/O.
+ * @module
+ */
+import { parseHostPort } from "../protocol/address.ts";
+import type { LoadedConfig } from "../config/load.ts";
+import type { ClientConfig, IntermediateConfig } from "../config/schema.ts";
+import { isInlinePem } from "../config/files.ts";
+import { egressNetPermissions, EPHEMERAL_BINDS } from "../connector/sandbox_permissions.ts";
+
+/** A role's config as main.ts loads it, without the token (permissions never depend on it). */
+export type RoleConfig =
+  | { role: "intermediate"; config: IntermediateConfig }
+  | { role: "connector"; config: Extract<LoadedConfig, { role: "connector" }>["config"] }
+  | { role: "client"; config: ClientConfig };
+
+/** `host:port` as Deno's net permission spells it (IPv6 in brackets). */
+function netEntry(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** The host:port an https:// URL reaches (port 443 unless named). */
+function urlEntry(url: string): string | undefined {
+  const parsed = URL.parse(url);
+  if (parsed === null) return undefined;
+  const hostname = parsed.hostname.replace(/^\[|\]$/g, "");
+  const port = parsed.port === "" ? (parsed.protocol === "http:" ? 80 : 443) : Number(parsed.port);
+  return netEntry(hostname, port);
+}
+
+/** A configured `host:port` normalised the way {@link netEntry} writes it. */
+function configuredEntry(value: string): string {
+  const parsed = parseHostPort(value);
+  return parsed.ok ? netEntry(parsed.value.hostname, parsed.value.port) : value;
+}
+
+/**
+ * The relay's network: its QUIC listener, its admin endpoint, and with ACME the CA's directory host
+ * (every ACME request of one CA goes to that host) and the HTTP-01 listener. A relay never dials a
+ * peer: clients and connectors come to it.
+ */
+function relayNet(config: IntermediateConfig): string[] {
+  const entries = [configuredEntry(config.listen)];
+  if (config.admin.enabled) entries.push(configuredEntry(config.admin.listen));
+  if (config.acme.enabled) {
+    const directory = urlEntry(config.acme.directory_url);
+    if (directory !== undefined) entries.push(directory);
+    if (config.acme.challenge === "http-01") entries.push(configuredEntry(config.acme.http_listen));
+  }
+  return entries;
+}
+
+/**
+ * The client's network: its relays, the binds of port 0 its QUIC endpoint needs, its local
+ * listeners. Direct paths dial addresses the relay hands over at run time, so they need any
+ * address (`true`), as they do for the connector.
+ */
+function clientNet(config: ClientConfig): string[] | true {
+  if (config.direct) return true;
+  const entries = new Set<string>(EPHEMERAL_BINDS);
+  for (const relay of config.relays) entries.add(configuredEntry(relay.address));
+  for (const forward of config.forward) entries.add(configuredEntry(forward.listen));
+  return [...entries];
+}
+
+/**
+ * The `net` permission of a role's sandbox: exactly what its config names (see each role above),
+ * or `true` where direct paths need any peer address.
+ */
+export function roleNetPermissions(loaded: RoleConfig): string[] | true {
+  switch (loaded.role) {
+    case "intermediate":
+      return [...new Set(relayNet(loaded.config))];
+    case "connector":
+      return egressNetPermissions(loaded.config);
+    case "client":
+      return clientNet(loaded.config);
+  }
+}
+
+/** Files and folders a role reads and writes, absolute (the loader resolved them). */
+export interface RoleFiles {
+  read: string[];
+  write: string[];
+  /** Programs it starts (the ACME dns-01 hook). */
+  run: string[];
+}
+
+/** The files a role's config names; `configPath` is the config file, or undefined for stdin. */
+export function roleFiles(loaded: RoleConfig, configPath: string | undefined): RoleFiles {
+  const read: string[] = configPath === undefined ? [] : [configPath];
+  const write: string[] = [];
+  const run: string[] = [];
+  if (loaded.role === "intermediate") {
+    const c = loaded.config;
+    for (const path of [c.cert, c.key, ...c.token_public_keys, c.revocation_file]) {
+      if (path !== undefined) read.push(path);
+    }
+    if (c.admin.enabled) {
+      for (const path of [c.admin.token_hashes_file, c.admin.token_signing_key]) {
+        if (path !== undefined) read.push(path);
+      }
+    }
+    if (c.acme.enabled && c.acme.ca_bundle !== undefined) read.push(c.acme.ca_bundle);
+    if (c.acme.enabled && c.acme.challenge === "dns-01" && c.acme.dns_hook !== undefined) {
+      run.push(c.acme.dns_hook);
+    }
+    read.push(c.state_dir);
+    write.push(c.state_dir);
+  } else {
+    const c = loaded.config;
+    if (c.ca !== undefined && !isInlinePem(c.ca)) read.push(c.ca);
+    if (c.token_file !== undefined) read.push(c.token_file);
+  }
+  return { read: [...new Set(read)], write, run };
+}
+
+/** Options of {@link permissionFlags}. */
+export interface PermissionFlagsOptions {
+  /**
+   * The program's own module files and folders: Deno loads a Worker's modules under the read
+   * permission when it runs the source (a compiled binary embeds them).
+   */
+  ownModules: readonly string[];
+}
+
+/**
+ * The Deno flags that run `loaded`'s role and nothing more: `--allow-net` exactly as its sandbox,
+ * read and write exactly the files its config names, the environment variables it reads, and the
+ * unstable features it uses. Each entry is one argument (no shell quoting needed).
+ */
+export function permissionFlags(
+  loaded: RoleConfig,
+  configPath: string | undefined,
+  options: PermissionFlagsOptions,
+): string[] {
+  const net = roleNetPermissions(loaded);
+  const files = roleFiles(loaded, configPath);
+  const flags = [
+    "--unstable-net",
+    "--unstable-worker-options",
+    ...(loaded.role === "intermediate" ? ["--unstable-kv"] : []),
+    net === true ? "--allow-net" : `--allow-net=${net.join(",")}`,
+    `--allow-read=${[...files.read, ...options.ownModules].join(",")}`,
+  ];
+  if (files.write.length > 0) flags.push(`--allow-write=${files.write.join(",")}`);
+  if (files.run.length > 0) flags.push(`--allow-run=${files.run.join(",")}`);
+  flags.push(
+    loaded.role === "intermediate"
+      ? "--allow-env=ZTNA_*,NO_COLOR,GLIBC_TUNABLES"
+      : "--allow-env=ZTNA_*,NO_COLOR",
+  );
+  // Direct-path candidates list the host's interfaces; nothing else of `sys` is used.
+  if (loaded.role !== "intermediate" && loaded.config.direct) {
+    flags.push("--allow-sys=networkInterfaces");
+  }
+  return flags;
+}
