@@ -13,7 +13,7 @@
 import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
 import { z } from "zod";
-import { WRITABLE_FOLDERS } from "../config/permission_set.ts";
+import { describeFsError } from "../config/fs_errors.ts";
 import { AcmeError } from "./acme_error.ts";
 import { type CertificatePair, certificatePair } from "./certificate_pair.ts";
 import { removeLeftovers, writeFileDurable } from "./durable_file.ts";
@@ -45,12 +45,10 @@ export interface StoredCertificate {
 }
 
 function storageError(action: string, path: string, error: unknown): AcmeError {
+  const described = describeFsError(error, action === "read" ? "read" : "write");
   const reason = error instanceof Deno.errors.NotCapable
-    ? `outside the folders the ztna permission set may write (${WRITABLE_FOLDERS}); set ` +
-      "intermediate.state_dir to one of them"
-    : error instanceof Error
-    ? error.message
-    : String(error);
+    ? `${described.reason}; set intermediate.state_dir to one of them`
+    : described.reason;
   return new AcmeError("storage_failed", `Cannot ${action} ${path}: ${reason}`, { cause: error });
 }
 

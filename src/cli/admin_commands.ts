@@ -15,10 +15,10 @@ import {
 import { resolve } from "node:path";
 import {
   ConfigError,
+  describeFsError,
+  isFsError,
   parseConfigText,
-  READABLE_FOLDERS,
   readConfigText,
-  WRITABLE_FOLDERS,
 } from "../config/mod.ts";
 import { resolveIntermediatePaths } from "../config/paths.ts";
 import { generateDevPki, writeFileAtomic } from "../pki/mod.ts";
@@ -258,37 +258,11 @@ async function fsStep<T>(action: string, path: string, step: () => Promise<T>): 
   try {
     return await step();
   } catch (error) {
+    if (!isFsError(error)) throw error;
     const described = describeFsError(error);
-    if (described === undefined) throw error;
     throw new AdminFailure(`Cannot ${action} "${path}": ${described.reason}`, {
       cause: error,
       ...(described.hint === undefined ? {} : { hint: described.hint }),
     });
   }
-}
-
-function describeFsError(error: unknown): { reason: string; hint?: string } | undefined {
-  if (error instanceof Deno.errors.NotFound) return { reason: "not found" };
-  if (error instanceof Deno.errors.AlreadyExists) {
-    return { reason: "already exists", hint: "pass --force to replace it" };
-  }
-  if (error instanceof Deno.errors.PermissionDenied) return { reason: "permission denied" };
-  if (error instanceof Deno.errors.IsADirectory) return { reason: "is a folder, not a file" };
-  if (error instanceof Deno.errors.NotADirectory) {
-    return { reason: "a part of the path is not a folder" };
-  }
-  if (error instanceof Deno.errors.NotCapable) {
-    const writing = /write access/.test(error.message);
-    return writing
-      ? {
-        reason: "outside the ztna permission set",
-        hint: `the ztna binary may write only under ${WRITABLE_FOLDERS}; keys, certificates ` +
-          "and tokens belong in /etc/ztna",
-      }
-      : {
-        reason: "outside the ztna permission set",
-        hint: `the ztna binary may read only under ${READABLE_FOLDERS}`,
-      };
-  }
-  return undefined;
 }

@@ -18,7 +18,7 @@ import {
   ServiceList,
   TokenPage,
 } from "../admin/mod.ts";
-import { READABLE_FOLDERS, WRITABLE_FOLDERS } from "../config/mod.ts";
+import { describeFsError } from "../config/mod.ts";
 import { writeFileAtomic } from "../pki/mod.ts";
 import {
   cleartextRefusal,
@@ -69,13 +69,7 @@ async function readText(what: string, path: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "not found"
-      : error instanceof Deno.errors.NotCapable
-      ? `outside the ztna permission set, which may read only under ${READABLE_FOLDERS}`
-      : error instanceof Error
-      ? error.message
-      : String(error);
+    const { reason } = describeFsError(error, "read");
     throw new AdminFailure(`Cannot read ${what} "${path}": ${reason}`, { cause: error });
   }
 }
@@ -90,13 +84,7 @@ async function adminTokenCreate(command: Of<"admin-token-create">, { io }: Remot
     try {
       await writeFileAtomic(out, `${token}\n`, { mode: 0o600, ifExists: "fail" });
     } catch (error) {
-      const reason = error instanceof Deno.errors.AlreadyExists
-        ? "already exists"
-        : error instanceof Deno.errors.NotCapable
-        ? `outside the ztna permission set, which may write only under ${WRITABLE_FOLDERS}`
-        : error instanceof Error
-        ? error.message
-        : String(error);
+      const { reason } = describeFsError(error, "write");
       throw new AdminFailure(`Cannot write "${out}": ${reason}`, { cause: error });
     }
   }
@@ -292,11 +280,7 @@ async function tokensIssue(command: Of<"tokens-issue">, { io }: RemoteDeps) {
     try {
       await writeFileAtomic(out, `${issued.token}\n`, { mode: 0o600 });
     } catch (error) {
-      const reason = error instanceof Deno.errors.NotCapable
-        ? `outside the ztna permission set, which may write only under ${WRITABLE_FOLDERS}`
-        : error instanceof Error
-        ? error.message
-        : String(error);
+      const { reason } = describeFsError(error, "write");
       throw new AdminFailure(
         `Cannot write "${out}": ${reason}; token ${issued.credential.tokenId} was issued, ` +
           "revoke it",

@@ -3,8 +3,8 @@
  * key says (PEM). Problems become {@link ConfigError}s naming the key; file contents never appear.
  * @module
  */
+import { describeFsError } from "./fs_errors.ts";
 import { ConfigError } from "./config_error.ts";
-import { READABLE_FOLDERS } from "./permission_set.ts";
 
 export { READABLE_FOLDERS } from "./permission_set.ts";
 
@@ -30,25 +30,8 @@ export async function readCaBundle(ca: string): Promise<string> {
   return isInlinePem(ca) ? ca : await Deno.readTextFile(ca);
 }
 
-/** Short reason for a failed file operation, e.g. `not found`; the hint says what to do, if known. */
-export function describeFsError(error: unknown): { reason: string; hint?: string } {
-  if (error instanceof Deno.errors.NotFound) return { reason: "not found" };
-  if (error instanceof Deno.errors.PermissionDenied) return { reason: "permission denied" };
-  if (error instanceof Deno.errors.IsADirectory) return { reason: "is a folder, not a file" };
-  if (error instanceof Deno.errors.NotCapable) {
-    return {
-      reason:
-        `outside the ztna permission set, which only allows reading under ${READABLE_FOLDERS}`,
-      hint: "move the file into /etc/ztna (configs, keys, certificates, tokens) or " +
-        "/var/lib/ztna (state); a client without root can pass its config on stdin " +
-        '(--config -) and its token in ZTNA_TOKEN (docs/OPERATIONS.md, "Files and permissions")',
-    };
-  }
-  return { reason: error instanceof Error ? error.message : String(error) };
-}
-
 function unreadable(where: FileKey, path: string, error: unknown): ConfigError {
-  const { reason, hint } = describeFsError(error);
+  const { reason, hint } = describeFsError(error, "read");
   return new ConfigError({
     ...where,
     problem: `cannot read ${JSON.stringify(path)} (${reason})`,

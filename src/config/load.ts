@@ -8,7 +8,8 @@ import { dirname, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "./config_error.ts";
 import { applyLogEnv, type Env } from "./env.ts";
-import { checkOptionalFile, checkPemFile, describeFsError, type FileKey } from "./files.ts";
+import { checkOptionalFile, checkPemFile, type FileKey } from "./files.ts";
+import { describeFsError } from "./fs_errors.ts";
 import { configErrorMap, issuesToError } from "./issues.ts";
 import { resolveDialerPaths, resolveIntermediatePaths } from "./paths.ts";
 import {

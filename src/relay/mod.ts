@@ -16,7 +16,7 @@ import type { RunContext } from "../runtime/run_context.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
 import { join } from "node:path";
 import { AdminEndpoint, AuditRetention, type RelayView } from "../admin/mod.ts";
-import { formatHostPort, WRITABLE_FOLDERS } from "../config/mod.ts";
+import { describeFsError, formatHostPort } from "../config/mod.ts";
 import { KV_FILE_NAME, openKvStore, type Store } from "../store/mod.ts";
 import type { PeerSession } from "./peer_session.ts";
 import { Relay, type TlsMaterial } from "./relay.ts";
@@ -67,11 +67,7 @@ async function openStore(config: IntermediateConfig): Promise<Store> {
   try {
     return await openKvStore(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotCapable
-      ? `outside the folders the ztna permission set may write (${WRITABLE_FOLDERS})`
-      : error instanceof Error
-      ? error.message
-      : String(error);
+    const { reason } = describeFsError(error, "write");
     throw new Error(
       `Cannot open the state store ${path}: ${reason}; set intermediate.state_dir to a writable folder`,
       { cause: error },

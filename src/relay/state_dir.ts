@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { WRITABLE_FOLDERS } from "../config/mod.ts";
+import { describeFsError } from "../config/mod.ts";
 import { KV_FILE_NAME } from "../store/mod.ts";
 
 /** Lock file inside state_dir; held (flock) while the relay runs, released by the kernel on exit. */
@@ -25,11 +25,7 @@ export class StateDirError extends Error {
 }
 
 function reasonOf(error: unknown): string {
-  if (error instanceof Deno.errors.NotCapable) {
-    return `outside the folders the ztna permission set may write (${WRITABLE_FOLDERS})`;
-  }
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return error instanceof Error ? error.message : String(error);
+  return describeFsError(error, "write").reason;
 }
 
 /**
