@@ -10,7 +10,6 @@ import "./_npm_env.ts"; // before acme-client: see there
 import * as acme from "acme-client";
 import { getLogger } from "@logtape/logtape";
 import type { AcmeConfig } from "../config/mod.ts";
-import { backoffDelay } from "../transport/backoff.ts";
 import { ACME_ERRORS, AcmeError, asAcmeError } from "./acme_error.ts";
 import { obtainCertificate, type ObtainOptions } from "./acme_order.ts";
 import { AcmeStore } from "./acme_store.ts";
@@ -19,6 +18,7 @@ import { solverFor } from "./challenge_solver.ts";
 import { checkHookPermission } from "./dns_hook.ts";
 import { type FetchAdapter, fetchAdapter } from "./fetch_adapter.ts";
 import { renewalTime } from "./renewal_schedule.ts";
+import { backoffDelay } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "acme"]);
 

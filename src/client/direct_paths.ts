@@ -10,9 +10,12 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { ALPN, type ControlMessage, ERRORS, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
-import { directCandidates, hostInterfaces } from "../transport/candidates.ts";
-import { ControlChannel } from "../transport/control_channel.ts";
-import type { PeerSession } from "../transport/dial.ts";
+import {
+  ControlChannel,
+  directCandidates,
+  hostInterfaces,
+  type RelaySession,
+} from "../transport/mod.ts";
 
 /** Settings of {@link DirectPaths}. */
 export interface DirectPathsOptions {
@@ -21,7 +24,7 @@ export interface DirectPathsOptions {
   punchTimeoutMs: number;
   idleTimeoutMs: number;
   /** The current relay session, if any: renewals go through whichever is up. */
-  session(): PeerSession | undefined;
+  session(): RelaySession | undefined;
   log: Logger;
 }
 
@@ -81,7 +84,7 @@ export class DirectPaths {
   }
 
   /** Starts an attempt for `service` unless one is running, up, or not due yet. */
-  ensure(service: string, session: PeerSession): void {
+  ensure(service: string, session: RelaySession): void {
     const state = this.#paths.get(service) ?? { trying: false, nextTryAt: 0 };
     this.#paths.set(service, state);
     if (state.live || state.trying || Date.now() < state.nextTryAt) return;
@@ -97,7 +100,7 @@ export class DirectPaths {
     }
   }
 
-  async #attempt(service: string, session: PeerSession, state: PathState): Promise<void> {
+  async #attempt(service: string, session: RelaySession, state: PathState): Promise<void> {
     const { log, retryMs } = this.options;
     const fail = (reason: string) => {
       state.nextTryAt = Date.now() + retryMs;
@@ -272,6 +275,6 @@ async function welcomeOn(
 }
 
 /** Tells the relay which path a service's flows take; best effort. */
-function report(session: PeerSession, service: string, path: "direct" | "relay"): void {
+function report(session: RelaySession, service: string, path: "direct" | "relay"): void {
   session.control.send({ type: "path_report", service, path }).catch(() => {});
 }

@@ -8,14 +8,12 @@ import type { RunContext } from "../runtime/run_context.ts";
 import { parseHostPort } from "../protocol/address.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import { readCaBundle } from "../config/files.ts";
-import { noteObserved } from "../transport/candidates.ts";
-import { runRelaySession } from "../transport/relay_session.ts";
-import { keepConnected, type SessionEnd } from "../transport/reconnect.ts";
 import { openFlow } from "./open_flow.ts";
 import { SessionHolder } from "./session_holder.ts";
 import { UdpForward } from "./udp_forward.ts";
 import { DirectPaths } from "./direct_paths.ts";
 import { type ControlMessage, type ErrorCode, ERRORS } from "../protocol/mod.ts";
+import { keepConnected, noteObserved, runRelaySession, type SessionEnd } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "client"]);
 

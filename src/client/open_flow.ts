@@ -5,9 +5,8 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { ErrorCode } from "../protocol/mod.ts";
-import type { PeerSession } from "../transport/dial.ts";
-import { runTcpFlow } from "../transport/tcp_flow.ts";
 import { requestFlow } from "./request_flow.ts";
+import { type RelaySession, runTcpFlow } from "../transport/mod.ts";
 
 /** Outcome of a flow for logs and tests. */
 export type FlowOutcome = { ok: true } | { ok: false; code: ErrorCode | "unknown" };
@@ -15,7 +14,7 @@ export type FlowOutcome = { ok: true } | { ok: false; code: ErrorCode | "unknown
 /** Opens a flow for `service` over `session` and runs it; closes `tcp` in every case. */
 export async function openFlow(
   tcp: Deno.TcpConn,
-  session: PeerSession,
+  session: RelaySession,
   service: string,
   replyTimeoutMs: number,
   log: Logger,

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
-import { ChunkReader } from "../transport/chunk_reader.ts";
+import { ChunkReader } from "../transport/mod.ts";
 
 /** An open flow's stream halves and its relay-assigned id. */
 export interface OpenedFlow {

@@ -1,35 +1,35 @@
+import { type RelaySession } from "../transport/mod.ts";
 /**
  * The client's current relay session, if any, and a way for new local connections to wait briefly
  * for one while the client is (re)connecting.
  * @module
  */
-import type { PeerSession } from "../transport/dial.ts";
 
 /** Holds at most one live session. */
 export class SessionHolder {
-  #current: PeerSession | undefined;
-  #waiters = new Set<(s: PeerSession) => void>();
+  #current: RelaySession | undefined;
+  #waiters = new Set<(s: RelaySession) => void>();
 
   /** The live session, if any. */
-  get current(): PeerSession | undefined {
+  get current(): RelaySession | undefined {
     return this.#current;
   }
 
-  set(session: PeerSession): void {
+  set(session: RelaySession): void {
     this.#current = session;
     for (const w of this.#waiters) w(session);
     this.#waiters.clear();
   }
 
-  clear(session: PeerSession): void {
+  clear(session: RelaySession): void {
     if (this.#current === session) this.#current = undefined;
   }
 
   /** The live session, or the next one within `timeoutMs`, or undefined. */
-  wait(timeoutMs: number): Promise<PeerSession | undefined> {
+  wait(timeoutMs: number): Promise<RelaySession | undefined> {
     if (this.#current) return Promise.resolve(this.#current);
     return new Promise((resolve) => {
-      const waiter = (s: PeerSession) => {
+      const waiter = (s: RelaySession) => {
         clearTimeout(timer);
         resolve(s);
       };

@@ -11,10 +11,9 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { encodeDatagram, maxPayload } from "../protocol/mod.ts";
-import { demuxDatagrams } from "../transport/datagram_demux.ts";
-import { DatagramQueue } from "../transport/datagram_queue.ts";
 import { closeFlowStream, type OpenedFlow, requestFlow } from "./request_flow.ts";
 import type { SessionHolder } from "./session_holder.ts";
+import { DatagramQueue, demuxDatagrams } from "../transport/mod.ts";
 
 /** Settings of a UDP forward. */
 export interface UdpForwardOptions {

@@ -6,13 +6,12 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { ConnectorConfig } from "../config/schema.ts";
-import { keepConnected } from "../transport/reconnect.ts";
 import { BackendTable } from "./backend_dialer.ts";
 import { runRelayLink } from "./relay_link.ts";
 import { UdpBudget, UdpDrops } from "./udp_flows.ts";
 import { DirectListener } from "./direct_listener.ts";
 import { makeEphemeralCert } from "../pki/ephemeral_cert.ts";
-import type { InterfaceAddress } from "../transport/candidates.ts";
+import { type InterfaceAddress, keepConnected } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "connector"]);
 

@@ -27,9 +27,6 @@ import {
   ZtnaError,
 } from "../protocol/mod.ts";
 import type { EphemeralCert } from "../pki/ephemeral_cert.ts";
-import { ChunkReader } from "../transport/chunk_reader.ts";
-import { ControlChannel } from "../transport/control_channel.ts";
-import { demuxDatagrams } from "../transport/datagram_demux.ts";
 import type { BackendTable } from "./backend_dialer.ts";
 import {
   expireIdleUdpFlows,
@@ -39,6 +36,7 @@ import {
   serveUdpFlow,
 } from "./flow_server.ts";
 import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
+import { ChunkReader, ControlChannel, demuxDatagrams } from "../transport/mod.ts";
 
 /** A relay this connector is registered with: its ticket key and the id it gave this connection. */
 export interface TicketAuthority {

@@ -5,11 +5,10 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { decodeHeader, encodeHeader, type FlowHeader, ZtnaError } from "../protocol/mod.ts";
-import { ChunkReader } from "../transport/chunk_reader.ts";
-import { runTcpFlow } from "../transport/tcp_flow.ts";
 import type { BackendTable } from "./backend_dialer.ts";
 import { resolveBackend } from "./resolve_backend.ts";
 import { type UdpBudget, type UdpDrops, UdpFlow } from "./udp_flows.ts";
+import { ChunkReader, runTcpFlow } from "../transport/mod.ts";
 
 /** What serving a flow needs from its relay link. */
 export interface FlowServerDeps {

@@ -9,7 +9,7 @@ import type { ConnectorConfig, LogConfig } from "../config/schema.ts";
 import { readCaBundle } from "../config/files.ts";
 import { egressNetPermissions } from "./sandbox_permissions.ts";
 import { FromWorker, type ToWorker } from "./worker_messages.ts";
-import { hostInterfaces } from "../transport/candidates.ts";
+import { hostInterfaces } from "../transport/mod.ts";
 
 export { runConnectorCore } from "./connector_core.ts";
 export { egressNetPermissions } from "./sandbox_permissions.ts";

@@ -5,14 +5,18 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { ConnectorConfig, RelayTargetConfig } from "../config/schema.ts";
-import { runRelaySession } from "../transport/relay_session.ts";
-import type { SessionEnd } from "../transport/reconnect.ts";
-import { demuxDatagrams } from "../transport/datagram_demux.ts";
-import { directCandidates, type InterfaceAddress, noteObserved } from "../transport/candidates.ts";
 import type { BackendTable } from "./backend_dialer.ts";
 import { expireIdleUdpFlows, type FlowServerDeps, serveFlow } from "./flow_server.ts";
 import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
 import type { DirectListener } from "./direct_listener.ts";
+import {
+  demuxDatagrams,
+  directCandidates,
+  type InterfaceAddress,
+  noteObserved,
+  runRelaySession,
+  type SessionEnd,
+} from "../transport/mod.ts";
 
 /** Incoming flow streams a connector allows per relay connection. */
 export const MAX_INCOMING_FLOWS = 4_096;

@@ -9,8 +9,8 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { encodeDatagram, maxPayload, ZtnaError } from "../protocol/mod.ts";
-import { DatagramQueue } from "../transport/datagram_queue.ts";
 import type { Backend } from "./backend_dialer.ts";
+import { DatagramQueue } from "../transport/mod.ts";
 
 /** Largest UDP payload (IPv4: 65,535 − 8 − 20): the reused receive buffer never truncates. */
 const MAX_UDP_PAYLOAD = 65_507;

@@ -6,13 +6,13 @@
 import type { Logger } from "@logtape/logtape";
 import type { Identity } from "../auth/mod.ts";
 import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
-import { ChunkReader } from "../transport/chunk_reader.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import type { ConnectorRegistry, PoolMember } from "./registry.ts";
 import { type DatagramPeer, linkUdpFlow } from "./udp_links.ts";
 import type { BrokerPeer } from "./direct_broker.ts";
 import { admitFlow } from "./admission.ts";
 import type { RefusalObserver } from "./refusal_observer.ts";
+import { ChunkReader } from "../transport/mod.ts";
 
 /** Byte counts of one peer connection, for the admin view. */
 export interface ByteCounters {

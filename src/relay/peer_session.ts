@@ -17,13 +17,13 @@ import {
   PROTOCOL_VERSIONS,
   ZtnaError,
 } from "../protocol/mod.ts";
-import { ControlChannel } from "../transport/control_channel.ts";
 import { type ConnectorMember, type FlowDeps, relayClientFlow } from "./flow_relay.ts";
 import { poolKey } from "./registry.ts";
 import { type DatagramDeps, type DatagramPeer, pumpDatagrams } from "./udp_links.ts";
 import type { DirectBroker } from "./direct_broker.ts";
 import { LogThrottle } from "./log_throttle.ts";
 import { admitRegistration } from "./admission.ts";
+import { ControlChannel } from "../transport/mod.ts";
 
 /** What a session needs from the relay that owns it. */
 export interface SessionDeps extends FlowDeps, DatagramDeps {

@@ -8,9 +8,9 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { decodeDatagram } from "../protocol/mod.ts";
-import { DatagramQueue } from "../transport/datagram_queue.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import { LogThrottle } from "./log_throttle.ts";
+import { DatagramQueue } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "relay"]);
 

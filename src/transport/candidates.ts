@@ -6,7 +6,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { type Candidate, MAX_CANDIDATES } from "../protocol/mod.ts";
-import type { PeerSession } from "./dial.ts";
+import type { RelaySession } from "./dial.ts";
 
 export { MAX_CANDIDATES };
 
@@ -58,7 +58,7 @@ export function hostInterfaces(): InterfaceAddress[] {
 }
 
 /** Takes the relay's `observed` update: later candidates use the new address. */
-export function noteObserved(session: PeerSession, update: Candidate, log: Logger): void {
+export function noteObserved(session: RelaySession, update: Candidate, log: Logger): void {
   const before = `${session.observed.hostname}:${session.observed.port}`;
   session.observed = { hostname: update.hostname, port: update.port };
   // Our public address is a peer address to whoever reads the log (I1): debug only.

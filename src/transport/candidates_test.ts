@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
 import { directCandidates, MAX_CANDIDATES, noteObserved } from "./candidates.ts";
-import type { PeerSession } from "./dial.ts";
+import type { RelaySession } from "./dial.ts";
 
 const observed = { hostname: "198.18.0.2", port: 40_000 };
 
@@ -46,7 +46,7 @@ Deno.test("directCandidates never exceeds the wire's limit", () => {
 });
 
 Deno.test("noteObserved makes the relay's update the first candidate from now on", () => {
-  const session = { observed: { hostname: "198.18.0.2", port: 40_000 } } as PeerSession;
+  const session = { observed: { hostname: "198.18.0.2", port: 40_000 } } as RelaySession;
   noteObserved(session, { hostname: "198.18.0.2", port: 41_234 }, getLogger(["test"]));
   assert.deepEqual(session.observed, { hostname: "198.18.0.2", port: 41_234 });
   assert.deepEqual(directCandidates(session.observed, 5_000, [])[0], session.observed);

@@ -145,7 +145,7 @@ async function abortable<T>(
 }
 
 /** A session after a successful HELLO: the connection, its control channel and the relay's answer. */
-export interface PeerSession {
+export interface RelaySession {
   conn: Deno.QuicConn;
   control: ControlChannel;
   welcome: Welcome;
@@ -174,7 +174,7 @@ export async function helloRelay(
   role: "client" | "connector",
   token: string,
   timeoutMs = 10_000,
-): Promise<PeerSession> {
+): Promise<RelaySession> {
   const stream = await conn.createBidirectionalStream();
   const control = new ControlChannel(stream);
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -12,7 +12,7 @@ import {
   type DialOptions,
   dialRelay,
   helloRelay,
-  type PeerSession,
+  type RelaySession,
 } from "./dial.ts";
 import type { SessionEnd } from "./reconnect.ts";
 
@@ -31,7 +31,7 @@ export interface RelaySessionOptions extends Omit<DialOptions, "signal"> {
 export async function runRelaySession(
   target: RelayTarget,
   options: RelaySessionOptions,
-  serve: (session: PeerSession) => Promise<void>,
+  serve: (session: RelaySession) => Promise<void>,
 ): Promise<SessionEnd> {
   const { role, token, signal, log } = options;
   const relay = target.address;

@@ -11,7 +11,7 @@ import {
   PROTOCOL_VERSIONS,
 } from "../../src/protocol/mod.ts";
 import { ControlChannel } from "../../src/transport/control_channel.ts";
-import type { PeerSession } from "../../src/transport/dial.ts";
+import type { RelaySession } from "../../src/transport/dial.ts";
 import { requestFlow } from "../../src/client/request_flow.ts";
 import { runTcpFlow } from "../../src/transport/tcp_flow.ts";
 import { rawSession } from "./raw_peer.ts";
@@ -20,7 +20,7 @@ type DirectReady = Extract<ControlMessage, { type: "direct_ready" }>;
 
 /** A brokered direct path and the relay session that brokered it. */
 export interface AttackerPath {
-  session: PeerSession;
+  session: RelaySession;
   ready: DirectReady;
   conn: Deno.QuicConn;
   control: ControlChannel;
@@ -48,7 +48,7 @@ export async function nextOfType<T extends ControlMessage["type"]>(
 }
 
 /** Asks the relay for a direct path to `service` and returns its `direct_ready` (or throws). */
-export async function requestDirect(session: PeerSession, service: string): Promise<DirectReady> {
+export async function requestDirect(session: RelaySession, service: string): Promise<DirectReady> {
   await session.control.send({
     type: "direct_request",
     requestId: 1,

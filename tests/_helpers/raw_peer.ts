@@ -5,7 +5,7 @@
  * @module
  */
 import { ALPN, codeFromWire, type ErrorCode } from "../../src/protocol/mod.ts";
-import { closeCodeOf, DialError, helloRelay, type PeerSession } from "../../src/transport/dial.ts";
+import { closeCodeOf, DialError, helloRelay, type RelaySession } from "../../src/transport/dial.ts";
 
 /** Options of {@link rawConnect}. */
 export interface RawConnectOptions {
@@ -74,7 +74,7 @@ export async function rawSession(
   relayPort: number,
   caPem: string,
   token: string,
-): Promise<PeerSession> {
+): Promise<RelaySession> {
   const conn = await rawConnect(relayPort, caPem);
   return await helloRelay(conn, "client", token);
 }

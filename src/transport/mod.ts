@@ -1,0 +1,31 @@
+/**
+ * Moving bytes over QUIC for the roles: dialing a relay with its certificate verified and the HELLO
+ * exchange, staying connected with backoff, the control channel, stream reading, TCP flows over
+ * streams, datagram queues and demultiplexing, and direct-path candidates.
+ * @module
+ */
+export { backoffDelay, type BackoffOptions } from "./backoff.ts";
+export {
+  directCandidates,
+  hostInterfaces,
+  type InterfaceAddress,
+  noteObserved,
+} from "./candidates.ts";
+export { ChunkReader, REUSED_READ_BYTES } from "./chunk_reader.ts";
+export { ControlChannel } from "./control_channel.ts";
+export { demuxDatagrams } from "./datagram_demux.ts";
+export { DatagramQueue, type DatagramQueueOptions, SENDS_IN_FLIGHT } from "./datagram_queue.ts";
+export {
+  closeCodeOf,
+  DialError,
+  type DialFailure,
+  type DialOptions,
+  dialRelay,
+  helloRelay,
+  relayLabel,
+  type RelaySession,
+  type RelayTarget,
+} from "./dial.ts";
+export { keepConnected, type KeepConnectedOptions, type SessionEnd, sleep } from "./reconnect.ts";
+export { type RelaySessionOptions, runRelaySession } from "./relay_session.ts";
+export { type DirectionEnd, runTcpFlow, type TcpFlowResult } from "./tcp_flow.ts";
