@@ -16,6 +16,7 @@ const FLOORS: Record<string, number> = {
   pki: 0,
   ".": 0, // src/version.ts
   auth: 1,
+  policy: 1, // may import protocol only: pure decisions over identities and groups
   config: 1,
   log: 2,
   store: 2,
