@@ -5,11 +5,14 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { type Command, parseArgs, UsageError } from "./src/cli/args.ts";
-import { helpText } from "./src/cli/help.ts";
-import type { RunContext } from "./src/runtime/run_context.ts";
-import { ProcessSignals } from "./src/runtime/signals.ts";
-import { dropRoleWriteAccess } from "./src/cli/drop_permissions.ts";
+import {
+  type Command,
+  dropRoleWriteAccess,
+  helpText,
+  parseArgs,
+  UsageError,
+} from "./src/cli/mod.ts";
+import { ProcessSignals, type RunContext } from "./src/runtime/mod.ts";
 import {
   applyLogEnv,
   ConfigError,
@@ -120,7 +123,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
     case "admin": {
-      const { runAdmin } = await import("./src/cli/admin.ts");
+      const { runAdmin } = await import("./src/cli/admin/mod.ts");
       return await runAdmin(command.args);
     }
     case "demo": {

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
-import { runAdmin } from "../../src/cli/admin.ts";
+import { runAdmin } from "../../src/cli/admin/mod.ts";
 import { runZtna } from "../_helpers/ztna_process.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };

@@ -7,9 +7,9 @@
  * @module
  */
 import { z } from "zod";
-import { ServiceGrant, TokenId, TokenSubject } from "../auth/mod.ts";
-import { closestMatch } from "../config/mod.ts";
-import { subjectAltNames } from "../pki/mod.ts";
+import { ServiceGrant, TokenId, TokenSubject } from "../../auth/mod.ts";
+import { closestMatch } from "../../config/mod.ts";
+import { subjectAltNames } from "../../pki/mod.ts";
 import {
   ADMIN_HELP,
   ADMIN_TOKEN_HELP,
@@ -19,12 +19,12 @@ import {
   TOKEN_ISSUE_HELP,
   TOKEN_REVOKE_HELP,
   TOKENS_HELP,
-} from "./admin_help.ts";
-import { PERMISSIONS_HELP, PermissionsCommand } from "./admin_permissions.ts";
-import { REMOTE_COMMAND_SCHEMAS, REMOTE_COMMAND_SPECS } from "./admin_remote_args.ts";
-import { type CommandSpec, TOKEN_CLAIM_FLAGS } from "./admin_spec.ts";
-import { parseDuration } from "./duration.ts";
-import { UsageError } from "./usage_error.ts";
+} from "./help.ts";
+import { PERMISSIONS_HELP, PermissionsCommand } from "./permissions.ts";
+import { REMOTE_COMMAND_SCHEMAS, REMOTE_COMMAND_SPECS } from "./remote_args.ts";
+import { type CommandSpec, TOKEN_CLAIM_FLAGS } from "./spec.ts";
+import { parseDuration } from "../duration.ts";
+import { UsageError } from "../usage_error.ts";
 
 /** Key file names: no slashes or dots up front, so `--name` cannot leave `--out`. */
 export const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -3,7 +3,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type AdminCommand, parseAdminArgs } from "./admin_args.ts";
+import { type AdminCommand, parseAdminArgs } from "./args.ts";
 import {
   ADMIN_HELP,
   DEV_CERTS_HELP,
@@ -11,8 +11,8 @@ import {
   TOKEN_HELP,
   TOKEN_ISSUE_HELP,
   TOKEN_REVOKE_HELP,
-} from "./admin_help.ts";
-import { UsageError } from "./usage_error.ts";
+} from "./help.ts";
+import { UsageError } from "../usage_error.ts";
 
 const ID = "AAAAAAAAAAAAAAAAAAAAAA";
 

@@ -11,7 +11,7 @@ import {
   importPrivateKey,
   issueToken,
   parseRevocationList,
-} from "../auth/mod.ts";
+} from "../../auth/mod.ts";
 import { resolve } from "node:path";
 import {
   ConfigError,
@@ -19,13 +19,13 @@ import {
   isFsError,
   parseConfigText,
   readConfigText,
-} from "../config/mod.ts";
-import { resolveIntermediatePaths } from "../config/paths.ts";
-import { generateDevPki, writeFileAtomic } from "../pki/mod.ts";
-import type { AdminCommand } from "./admin_args.ts";
-import type { RemoteCommand } from "./admin_remote_args.ts";
-import { formatSeconds } from "./duration.ts";
-import { permissions } from "./admin_permissions.ts";
+} from "../../config/mod.ts";
+import { resolveIntermediatePaths } from "../../config/paths.ts";
+import { generateDevPki, writeFileAtomic } from "../../pki/mod.ts";
+import type { AdminCommand } from "./args.ts";
+import type { RemoteCommand } from "./remote_args.ts";
+import { formatSeconds } from "../duration.ts";
+import { permissions } from "./permissions.ts";
 
 /** Where the admin commands print: results to `out` (stdout), notes and errors to `err` (stderr). */
 export interface AdminIo {
@@ -50,7 +50,7 @@ export class AdminFailure extends Error {
   }
 }
 
-export { WRITABLE_FOLDERS } from "../config/mod.ts";
+export { WRITABLE_FOLDERS } from "../../config/mod.ts";
 
 type Of<K extends LocalCommand["kind"]> = Extract<LocalCommand, { kind: K }>;
 

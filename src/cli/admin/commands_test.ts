@@ -3,8 +3,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { importPublicKeys, parseRevocationList, TokenVerifier } from "../auth/mod.ts";
-import { runAdmin } from "./admin.ts";
+import { importPublicKeys, parseRevocationList, TokenVerifier } from "../../auth/mod.ts";
+import { runAdmin } from "./mod.ts";
 
 const NOW_MS = Date.UTC(2030, 0, 1);
 const ID = "AAAAAAAAAAAAAAAAAAAAAA";

@@ -5,7 +5,7 @@
  * Pure: no I/O.
  * @module
  */
-import { isLoopbackHost } from "../config/mod.ts";
+import { isLoopbackHost } from "../../config/mod.ts";
 
 /** The causes fetch nests, flattened to one lowercase string (Deno puts the detail in `cause`). */
 function details(error: unknown): string {

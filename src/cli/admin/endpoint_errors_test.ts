@@ -4,11 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  cleartextRefusal,
-  describeFetchFailure,
-  looksLikeAdminToken,
-} from "./admin_endpoint_errors.ts";
+import { cleartextRefusal, describeFetchFailure, looksLikeAdminToken } from "./endpoint_errors.ts";
 
 async function failure(url: string): Promise<unknown> {
   try {

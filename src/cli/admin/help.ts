@@ -3,7 +3,7 @@
  * Pure: no I/O.
  * @module
  */
-import { WRITABLE_FOLDERS } from "../config/permission_set.ts";
+import { WRITABLE_FOLDERS } from "../../config/permission_set.ts";
 
 /** `ztna admin --help`. */
 export const ADMIN_HELP = `ztna admin: keys, tokens and certificates for a ztna deployment, and the

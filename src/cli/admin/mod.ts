@@ -5,15 +5,15 @@
  * exit status: 0 done, 1 failed, 2 wrong command line. Printing with console.* is allowed here: this is a CLI front end.
  * @module
  */
-import { SigningKeyError } from "../auth/mod.ts";
-import { CertificateError } from "../pki/mod.ts";
-import { type AdminInvocation, parseAdminArgs } from "./admin_args.ts";
-import { AdminFailure, type AdminIo, runAdminCommand } from "./admin_commands.ts";
-import { runRemoteCommand } from "./admin_remote.ts";
-import { isRemoteCommand } from "./admin_remote_args.ts";
-import { UsageError } from "./usage_error.ts";
+import { SigningKeyError } from "../../auth/mod.ts";
+import { CertificateError } from "../../pki/mod.ts";
+import { type AdminInvocation, parseAdminArgs } from "./args.ts";
+import { AdminFailure, type AdminIo, runAdminCommand } from "./commands.ts";
+import { runRemoteCommand } from "./remote.ts";
+import { isRemoteCommand } from "./remote_args.ts";
+import { UsageError } from "../usage_error.ts";
 
-export type { AdminIo } from "./admin_commands.ts";
+export type { AdminIo } from "./commands.ts";
 
 /** Exit statuses of `ztna admin`, as main.ts uses them. */
 export const ADMIN_EXIT = { ok: 0, failed: 1, usage: 2 } as const;

@@ -6,11 +6,11 @@
  */
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
-import { parseConfigText, PROJECT_FOLDER, readConfigText, Role } from "../config/mod.ts";
-import { resolveDialerPaths, resolveIntermediatePaths } from "../config/paths.ts";
-import { STDIN } from "../config/load.ts";
-import { permissionFlags, type RoleConfig } from "../sandbox/mod.ts";
-import { type AdminDeps, AdminFailure } from "./admin_commands.ts";
+import { parseConfigText, PROJECT_FOLDER, readConfigText, Role } from "../../config/mod.ts";
+import { resolveDialerPaths, resolveIntermediatePaths } from "../../config/paths.ts";
+import { STDIN } from "../../config/load.ts";
+import { permissionFlags, type RoleConfig } from "../../sandbox/mod.ts";
+import { type AdminDeps, AdminFailure } from "./commands.ts";
 
 /** `ztna admin permissions`. */
 export const PermissionsCommand = z.strictObject({

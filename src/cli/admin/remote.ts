@@ -17,17 +17,13 @@ import {
   RevokeTokenResponse,
   ServiceList,
   TokenPage,
-} from "../admin/mod.ts";
-import { describeFsError } from "../config/mod.ts";
-import { writeFileAtomic } from "../pki/mod.ts";
-import {
-  cleartextRefusal,
-  describeFetchFailure,
-  looksLikeAdminToken,
-} from "./admin_endpoint_errors.ts";
-import { AdminFailure, type AdminIo } from "./admin_commands.ts";
-import type { RemoteCommand } from "./admin_remote_args.ts";
-import { formatSeconds } from "./duration.ts";
+} from "../../admin/mod.ts";
+import { describeFsError } from "../../config/mod.ts";
+import { writeFileAtomic } from "../../pki/mod.ts";
+import { cleartextRefusal, describeFetchFailure, looksLikeAdminToken } from "./endpoint_errors.ts";
+import { AdminFailure, type AdminIo } from "./commands.ts";
+import type { RemoteCommand } from "./remote_args.ts";
+import { formatSeconds } from "../duration.ts";
 
 /** What the remote commands need; tests replace the clock. */
 export interface RemoteDeps {

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { ServiceGrant, TokenId, TokenSubject } from "../auth/mod.ts";
+import { ServiceGrant, TokenId, TokenSubject } from "../../auth/mod.ts";
 import {
   ADMIN_TOKEN_CREATE_HELP,
   ADMIN_TOKEN_HASH_HELP,
@@ -17,9 +17,9 @@ import {
   TOKENS_ISSUE_HELP,
   TOKENS_LIST_HELP,
   TOKENS_REVOKE_HELP,
-} from "./admin_help.ts";
-import { type CommandSpec, type FlagSpec, TOKEN_CLAIM_FLAGS } from "./admin_spec.ts";
-import { parseDuration } from "./duration.ts";
+} from "./help.ts";
+import { type CommandSpec, type FlagSpec, TOKEN_CLAIM_FLAGS } from "./spec.ts";
+import { parseDuration } from "../duration.ts";
 
 /** Where `ztna admin` finds the admin endpoint unless `--url` says otherwise. */
 export const DEFAULT_ADMIN_URL = "http://127.0.0.1:4434";

@@ -3,10 +3,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { parseAdminArgs } from "./admin_args.ts";
-import { ADMIN_TOKEN_HELP, TOKENS_HELP, TOKENS_ISSUE_HELP } from "./admin_help.ts";
-import { DEFAULT_ADMIN_URL, isRemoteCommand } from "./admin_remote_args.ts";
-import { UsageError } from "./usage_error.ts";
+import { parseAdminArgs } from "./args.ts";
+import { ADMIN_TOKEN_HELP, TOKENS_HELP, TOKENS_ISSUE_HELP } from "./help.ts";
+import { DEFAULT_ADMIN_URL, isRemoteCommand } from "./remote_args.ts";
+import { UsageError } from "../usage_error.ts";
 
 const run = (args: string[]) => {
   const parsed = parseAdminArgs(args);
