@@ -16,12 +16,27 @@ Deno.test(
   async () => {
     await using fx = await Fixture.create("memory-hint");
     const tuned = Object.entries(RELAY_ENV).map(([k, v]) => `${k}=${v}`);
-    const plain = await fx.relay(freeUdpPort(), "", "", "", "enabled = false", {
-      wrapper: ["env", "-u", "GLIBC_TUNABLES"],
-    });
-    const withSettings = await fx.relay(freeUdpPort(), "", "", "", "enabled = false", {
-      wrapper: ["env", ...tuned],
-    });
+    // Two relays at once: each keeps its own state folder (a second relay on one folder stops).
+    const plain = await fx.relay(
+      freeUdpPort(),
+      `state_dir = "${fx.dir}/state-plain"`,
+      "",
+      "",
+      "enabled = false",
+      {
+        wrapper: ["env", "-u", "GLIBC_TUNABLES"],
+      },
+    );
+    const withSettings = await fx.relay(
+      freeUdpPort(),
+      `state_dir = "${fx.dir}/state-tuned"`,
+      "",
+      "",
+      "enabled = false",
+      {
+        wrapper: ["env", ...tuned],
+      },
+    );
     await plain.waitFor(HINT, 5_000);
     // The hint follows "Relay listening" at once; the plain relay's shows it has had its chance.
     await new Promise((r) => setTimeout(r, 300));
