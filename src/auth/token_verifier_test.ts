@@ -177,6 +177,28 @@ function assertTyped(result: VerifyResult): void {
   }
 }
 
+Deno.test("TokenVerifier.verify() refuses a validly signed token over 8 KiB before parsing it", async () => {
+  const k = await keyPair();
+  const verifier = new TokenVerifier([k.verification]);
+  const { token } = await issueToken(k.signing, REQUEST, { nowMs: NOW_MS });
+  const claims = JSON.parse(new TextDecoder().decode(base64url.decode(token.split(".")[1])));
+  // Claims the schema accepts (256 services of 50 characters), signed by a trusted key: only the
+  // length check, made before any decoding, refuses it.
+  const svc = Array.from(
+    { length: 256 },
+    (_, i) => `svc-${String(i).padStart(3, "0")}-${"x".repeat(42)}`,
+  );
+  const long = await signRaw(
+    k.signing,
+    { alg: "EdDSA", typ: "ztna+jwt", kid: k.verification.kid },
+    { ...claims, svc },
+  );
+  assert.ok(long.length > 8_192, `token of ${long.length} characters`);
+  const result = await verifier.verify(long, NOW_MS);
+  assertFailure(result, "token_invalid");
+  if (!result.ok) assert.match(result.why, /longer than 8192/);
+});
+
 Deno.test("TokenVerifier.verify() answers arbitrary strings without throwing", async () => {
   const k = await keyPair();
   const verifier = new TokenVerifier([k.verification]);

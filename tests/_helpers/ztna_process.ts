@@ -37,16 +37,20 @@ export class ZtnaProcess extends WatchedProcess {
   }
 }
 
-/** Runs main.ts to completion and returns its exit code and output. */
+/**
+ * Runs main.ts to completion and returns its exit code and output. A run that has not ended after
+ * `timeoutMs` is killed (so a command that should have exited at once fails instead of hanging).
+ */
 export async function runZtna(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [...RUN_FLAGS, `${REPO_ROOT}/main.ts`, ...args],
     stdin: "null",
     cwd: options.cwd ?? REPO_ROOT,
     env: { NO_COLOR: "1", ...options.env },
+    signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
