@@ -16,6 +16,7 @@
  * ```
  * @module
  */
+import { deadline, TIMED_OUT } from "../runtime/deadline.ts";
 import { getLogger } from "@logtape/logtape";
 import type { z } from "zod";
 import type { AdminDeps, RequestContext } from "./admin_context.ts";
@@ -205,18 +206,11 @@ export class AdminApp {
   }
 
   async #withTimeout(work: Promise<Response>): Promise<Response> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new AdminProblem("timeout", `No answer within ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([work, timeout]);
-    } finally {
-      clearTimeout(timer);
+    const answer = await deadline(work, this.#timeoutMs);
+    if (answer === TIMED_OUT) {
+      throw new AdminProblem("timeout", `No answer within ${this.#timeoutMs} ms`);
     }
+    return answer;
   }
 
   /** Counts a refused sign-in; audits up to the per-minute budget, then only counts. */

@@ -5,6 +5,7 @@
  * bounded by a deadline).
  * @module
  */
+import { deadline, TIMED_OUT } from "../runtime/deadline.ts";
 import { getLogger } from "@logtape/logtape";
 import type { AdminApp } from "./admin_app.ts";
 
@@ -102,15 +103,7 @@ export class AdminServer {
 
 /** Waits for a graceful server shutdown for at most {@link SHUTDOWN_GRACE_MS}. */
 async function bounded(done: Promise<void>): Promise<"done" | "late"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), SHUTDOWN_GRACE_MS);
-  });
-  try {
-    return await Promise.race([done.then(() => "done" as const), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await deadline(done, SHUTDOWN_GRACE_MS) === TIMED_OUT ? "late" : "done";
 }
 
 function serve(app: AdminApp, options: AdminServerOptions): Deno.HttpServer<Deno.NetAddr> {

@@ -13,6 +13,7 @@ import {
   ZtnaError,
 } from "../protocol/mod.ts";
 import { ControlChannel } from "./control_channel.ts";
+import { deadline, TIMED_OUT } from "../runtime/deadline.ts";
 
 /** A relay to dial: its `host:port` and the TLS name to verify (the host part by default). */
 export interface RelayTarget {
@@ -155,13 +156,9 @@ export interface RelaySession {
 
 /** Reads the close code the relay gave a connection, if it is one of ours. */
 export async function closeCodeOf(conn: Deno.QuicConn): Promise<ErrorCode | "unknown" | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   // `closed` rejects (e.g. "timed out") when the connection died without a CONNECTION_CLOSE.
-  const info = await Promise.race([
-    conn.closed.catch(() => undefined),
-    new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 1_000)),
-  ]).finally(() => clearTimeout(timer));
-  if (!info) return undefined;
+  const info = await deadline(conn.closed.catch(() => undefined), 1_000);
+  if (!info || info === TIMED_OUT) return undefined;
   return codeFromWire(info.closeCode) ?? (info.closeCode === 0 ? undefined : "unknown");
 }
 
@@ -177,7 +174,6 @@ export async function helloRelay(
 ): Promise<RelaySession> {
   const stream = await conn.createBidirectionalStream();
   const control = new ControlChannel(stream);
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await control.send({
       type: "hello",
@@ -186,11 +182,8 @@ export async function helloRelay(
       token,
       software: "ztna",
     });
-    const answer = await Promise.race([
-      control.next(),
-      new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeoutMs)),
-    ]);
-    if (answer === "timeout") {
+    const answer = await deadline(control.next(), timeoutMs);
+    if (answer === TIMED_OUT) {
       throw new DialError(
         { kind: "protocol", detail: "no answer to HELLO" },
         "Relay did not answer HELLO",
@@ -223,7 +216,5 @@ export async function helloRelay(
     }
     const detail = e instanceof ZtnaError ? e.code : e instanceof Error ? e.message : String(e);
     throw new DialError({ kind: "protocol", detail }, `HELLO failed: ${detail}`, { cause: e });
-  } finally {
-    clearTimeout(timer);
   }
 }
