@@ -101,6 +101,8 @@ export const RefusalInfo = z.strictObject({
   identity: z.string().optional(),
   service: z.string().optional(),
   connId: z.string().optional(),
+  /** The access-policy rule that decided, or "no grant"; absent when the policy did not decide. */
+  rule: z.string().optional(),
 });
 export type RefusalInfo = z.output<typeof RefusalInfo>;
 

@@ -63,6 +63,15 @@ export const ServiceGrant = z.union([
   ),
 ]);
 
+/** Most groups one token may carry (from an identity provider's groups claim). */
+export const MAX_TOKEN_GROUPS = 256;
+
+/** A group name: 1 to 128 characters without control characters (they would corrupt logs). */
+export const TokenGroup = z.string().min(1).max(128).regex(
+  SUBJECT_PATTERN,
+  "expected a group name without control characters",
+);
+
 /** The `jti` claim. */
 export const TokenId = z.string().regex(TOKEN_ID_PATTERN, "expected 16 to 64 base64url characters");
 
@@ -80,6 +89,11 @@ export const TokenClaims = z.strictObject({
   iat: Seconds,
   exp: Seconds,
   jti: TokenId,
+  /**
+   * Groups of a person's token (`ztna login`), as the identity provider said at login or refresh;
+   * the access policy reads them. Machine tokens have none.
+   */
+  grp: z.array(TokenGroup).max(MAX_TOKEN_GROUPS).optional(),
 }).refine((c) => c.exp > c.iat, { message: "expected exp after iat", path: ["exp"] })
   .refine((c) => c.exp - c.iat <= MAX_TOKEN_TTL_SECONDS, {
     message: "expected a lifetime of at most 3650 days",
@@ -98,6 +112,8 @@ export const Identity = z.strictObject({
   tokenId: TokenId,
   /** Expiry of the token, in milliseconds since the epoch. */
   expiresAtMs: z.number().int(),
+  /** The token's `grp`: groups for the access policy; absent for machine tokens. */
+  groups: z.array(TokenGroup).optional(),
 });
 export type Identity = z.output<typeof Identity>;
 
@@ -109,6 +125,7 @@ export function identityFromClaims(claims: TokenClaims): Identity {
     services: [...claims.svc],
     tokenId: claims.jti,
     expiresAtMs: claims.exp * 1_000,
+    ...(claims.grp === undefined ? {} : { groups: [...claims.grp] }),
   };
 }
 

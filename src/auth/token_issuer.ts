@@ -25,6 +25,8 @@ export interface TokenRequest {
   services: readonly string[];
   /** Lifetime in seconds, 1 to 3650 days. */
   ttlSeconds: number;
+  /** Groups for the access policy (`grp`), for a person's token after login. */
+  groups?: readonly string[];
 }
 
 /** Clock and randomness, replaced in tests. */
@@ -74,13 +76,18 @@ export async function issueToken(
     iat,
     exp: iat + ttlSeconds,
     jti: base64url.encode(random(new Uint8Array(TOKEN_ID_BYTES))),
+    ...(request.groups === undefined ? {} : { grp: [...request.groups] }),
   });
   if (!parsed.success) {
     throw new RangeError(`Cannot issue token: ${describeIssues(parsed.error)}`);
   }
   const claims = parsed.data;
   const signer = typeof privateKey === "string" ? await importPrivateKey(privateKey) : privateKey;
-  const token = await new SignJWT({ ...claims, svc: [...claims.svc] })
+  const token = await new SignJWT({
+    ...claims,
+    svc: [...claims.svc],
+    ...(claims.grp === undefined ? {} : { grp: [...claims.grp] }),
+  })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: TOKEN_TYPE, kid: signer.kid })
     .sign(signer.key);
   return { token, tokenId: claims.jti, expiresAtMs: claims.exp * 1_000 };

@@ -8,7 +8,7 @@ import { dirname, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "./config_error.ts";
 import { applyLogEnv, type Env } from "./env.ts";
-import { checkOptionalFile, checkPemFile, type FileKey } from "./files.ts";
+import { checkOptionalFile, checkPemFile, type FileKey, readNeededFile } from "./files.ts";
 import { describeFsError } from "./fs_errors.ts";
 import { configErrorMap, issuesToError } from "./issues.ts";
 import { resolveDialerPaths, resolveIntermediatePaths } from "./paths.ts";
@@ -72,6 +72,10 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
         await problems.check(
           checkOptionalFile(where("intermediate.revocation_file"), config.revocation_file),
         );
+      }
+      if (config.policy_file !== undefined) {
+        // Its content is checked by the relay as it loads it (src/policy): here only that it reads.
+        await problems.check(readNeededFile(where("intermediate.policy_file"), config.policy_file));
       }
       const admin = config.admin;
       if (admin.enabled && admin.token_signing_key !== undefined) {

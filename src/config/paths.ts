@@ -36,6 +36,9 @@ export function resolveIntermediatePaths(
     ...(config.revocation_file === undefined
       ? {}
       : { revocation_file: resolveAgainst(base, config.revocation_file) }),
+    ...(config.policy_file === undefined
+      ? {}
+      : { policy_file: resolveAgainst(base, config.policy_file) }),
     acme: {
       ...config.acme,
       ...(config.acme.dns_hook === undefined

@@ -179,6 +179,14 @@ export const IntermediateSection = z.strictObject({
   token_public_keys: z.array(FilePath).min(1, "expected at least one public key file"),
   revocation_file: FilePath.optional(),
   revocation_poll_ms: Millis(3_600_000).default(2_000),
+  /**
+   * Access policy (TOML: groups, allow and deny rules, tests); without it token grants alone
+   * decide. Re-read on SIGHUP and when it changes; a file whose tests fail is refused and the
+   * policy in force stays.
+   */
+  policy_file: FilePath.optional(),
+  /** How often policy_file is checked for changes. */
+  policy_poll_ms: Millis(3_600_000).default(1_000),
   idle_timeout_ms: Millis(600_000).default(15_000),
   drain_timeout_ms: z.number().int().min(0).max(600_000).default(5_000),
   state_dir: z.string().min(1).default("state"),

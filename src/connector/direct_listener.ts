@@ -118,9 +118,16 @@ export class DirectListener {
     }
   }
 
-  /** Closes the direct paths of `identity` (an operator kicked it); returns how many. */
-  kick(identity: string): number {
-    return this.#closeWhere((p) => p.identity === identity, "kicked");
+  /**
+   * Closes the direct paths of `identity` (an operator kicked it), or only those for `service`
+   * (the relay's access policy took it away: `unauthorized`); returns how many.
+   */
+  kick(identity: string, service?: string): number {
+    if (service === undefined) return this.#closeWhere((p) => p.identity === identity, "kicked");
+    return this.#closeWhere(
+      (p) => p.identity === identity && p.service === service,
+      "unauthorized",
+    );
   }
 
   /**
@@ -139,7 +146,10 @@ export class DirectListener {
     return this.#closeWhere((p) => this.#revoked.has(p.tokenId), "token_revoked");
   }
 
-  #closeWhere(match: (p: DirectPath) => boolean, code: "kicked" | "token_revoked"): number {
+  #closeWhere(
+    match: (p: DirectPath) => boolean,
+    code: "kicked" | "token_revoked" | "unauthorized",
+  ): number {
     let n = 0;
     for (const path of this.#paths.values()) {
       if (!match(path)) continue;

@@ -87,7 +87,7 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
       if (msg.type === "observed") {
         noteObserved(session, msg, rlog);
       } else if (msg.type === "direct_revoke") {
-        if (msg.identity !== undefined) deps.direct?.kick(msg.identity);
+        if (msg.identity !== undefined) deps.direct?.kick(msg.identity, msg.service);
         if (msg.tokenIds !== undefined) deps.direct?.revokeTokens(msg.tokenIds);
       } else if (msg.type === "direct_offer") {
         const direct = deps.direct;

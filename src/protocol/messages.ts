@@ -173,16 +173,21 @@ export const DirectRefresh = z.strictObject({
 export const MAX_REVOKE_BATCH = 1_024;
 
 /**
- * Relay → connector: close every direct path of this identity (kicked) or of these token ids
- * (revoked). The relay sends its whole revocation set when a connector registers a direct service,
- * and every later addition, so a connector that was away hears of revocations made meanwhile.
+ * Relay → connector: close every direct path of this identity (kicked), only its paths for
+ * `service` (the access policy took that service away), or of these token ids (revoked). The relay
+ * sends its whole revocation set when a connector registers a direct service, and every later
+ * addition, so a connector that was away hears of revocations made meanwhile.
  */
 export const DirectRevoke = z.strictObject({
   type: z.literal("direct_revoke"),
   identity: z.string().max(128).optional(),
+  /** With `identity`: only that identity's paths for this service. */
+  service: ServiceId.optional(),
   tokenIds: z.array(z.string().regex(/^[A-Za-z0-9_-]{16,64}$/)).max(MAX_REVOKE_BATCH).optional(),
 }).refine((m) => m.identity !== undefined || m.tokenIds !== undefined, {
   message: "expected identity or tokenIds",
+}).refine((m) => m.service === undefined || m.identity !== undefined, {
+  message: "expected identity with service",
 });
 
 /**

@@ -8,6 +8,8 @@
  * @module
  */
 import { authorizeFlow, authorizeRegistration, type Identity } from "../auth/mod.ts";
+import type { PolicyDecision } from "../policy/mod.ts";
+import { ruleLabel } from "../policy/mod.ts";
 import type { ErrorCode } from "../protocol/mod.ts";
 import { poolKey } from "./registry.ts";
 
@@ -18,6 +20,8 @@ export interface Refusal {
   why: string;
   /** Label of `ztna_rate_limited_total` when a rate limit refused. */
   rateLimit?: RateLimit;
+  /** The access-policy rule that refused ("no grant" when none granted); never sent to the peer. */
+  rule?: string;
 }
 
 /** The labels of `ztna_rate_limited_total`. */
@@ -82,9 +86,18 @@ export interface OpenState {
   /** Revocation or expiry of the identity's token now, if either applies. */
   invalid: ErrorCode | undefined;
   nowMs: number;
+  /**
+   * The access policy's decision for this identity and service, when a policy is loaded: the
+   * token's grant and the policy must both allow (deny wins).
+   */
+  policy?: PolicyDecision;
 }
 
-/** The checks every open passes, in order: rate, revocation and expiry, the grant. */
+/**
+ * The checks every open passes, in order: rate, revocation and expiry, the token's grant, the
+ * access policy. A policy refusal is `unauthorized` on the wire, like a missing grant: the peer
+ * learns nothing about the rules; the refusal carries the rule for operators.
+ */
 export function admitOpen(s: OpenState): Admission {
   if (!s.rateAllowed) {
     return refuse(
@@ -95,7 +108,16 @@ export function admitOpen(s: OpenState): Admission {
   }
   if (s.invalid) return refuse(s.invalid, `token ${s.invalid.replace("token_", "")}`);
   const grant = authorizeFlow(s.identity, s.service, { nowMs: s.nowMs });
-  return grant.allow ? { allow: true } : grant;
+  if (!grant.allow) return grant;
+  if (s.policy && !s.policy.allow) {
+    return {
+      allow: false,
+      code: "unauthorized",
+      why: `policy: ${s.policy.why}`,
+      rule: ruleLabel(s.policy),
+    };
+  }
+  return { allow: true };
 }
 
 /** The pools a flow can be served from: the connector registry, as far as admission reads it. */

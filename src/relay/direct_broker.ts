@@ -18,6 +18,7 @@ import {
 import type { Candidate, ControlMessageInput, ErrorCode } from "../protocol/mod.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import type { RefusalObserver } from "./refusal_observer.ts";
+import type { PolicyDecision } from "../policy/mod.ts";
 import { type ConnectorRegistry, poolKey } from "./registry.ts";
 
 /** What the broker needs to know about a connection. */
@@ -27,6 +28,8 @@ export interface BrokerPeer {
   /** Services this connector registered with `direct: true`. */
   readonly directServices: Set<string>;
   send(msg: ControlMessageInput): Promise<void>;
+  /** A client's access-policy answer for `service` now; undefined without a policy. */
+  decidePolicy?(service: string): PolicyDecision | undefined;
 }
 
 /** An offer waiting for its connector's answer. */
@@ -42,8 +45,18 @@ interface Session {
 /** A brokered path: what a renewal must match, kept while its connector connection lives. */
 interface BrokeredPath {
   subject: string;
+  /** The identity the path was brokered for: a policy reload re-decides its access. */
+  identity: Identity;
   connector: BrokerPeer;
   service: string;
+}
+
+/** A brokered path a policy reload took away: its connector is told to close it. */
+export interface WithdrawnPath {
+  identity: Identity;
+  connector: BrokerPeer;
+  service: string;
+  decision: PolicyDecision;
 }
 
 /** How long a brokered session may take to get its answer. */
@@ -96,20 +109,47 @@ export class DirectBroker {
   }
 
   /**
-   * The checks of a relayed flow open, in the same order: rate, expiry and revocation, grants.
-   * Returns the refusal code, or undefined when `identity` may have a path to `service` now.
+   * The checks of a relayed flow open, in the same order: rate, expiry and revocation, grants,
+   * the access policy. Returns the refusal, or undefined when `identity` may have a path to
+   * `service` now.
    */
-  #authorize(identity: Identity, service: string): ErrorCode | undefined {
+  #authorize(
+    client: BrokerPeer,
+    identity: Identity,
+    service: string,
+  ): { code: ErrorCode; rule?: string } | undefined {
+    const policy = client.decidePolicy?.(service);
     const decision = admitOpen({
       identity,
       service,
       rateAllowed: this.deps.allowFlowOpen(identity.subject),
       invalid: this.deps.stillValid(identity),
       nowMs: this.#now(),
+      ...(policy === undefined ? {} : { policy }),
     });
     if (decision.allow) return undefined;
     if (decision.rateLimit) this.deps.metrics.rateLimited.inc(decision.rateLimit);
-    return decision.code;
+    return decision.rule === undefined
+      ? { code: decision.code }
+      : { code: decision.code, rule: decision.rule };
+  }
+
+  /**
+   * Forgets every brokered path whose access `decide` now refuses and returns them, so the relay
+   * tells their connectors to close them (a policy reload). Renewals re-check anyway; this is
+   * what makes the removal take effect within seconds instead of at the ticket's end.
+   */
+  withdraw(
+    decide: (identity: Identity, service: string) => PolicyDecision | undefined,
+  ): WithdrawnPath[] {
+    const out: WithdrawnPath[] = [];
+    for (const [id, p] of this.#paths) {
+      const decision = decide(p.identity, p.service);
+      if (decision === undefined || decision.allow) continue;
+      this.#paths.delete(id);
+      out.push({ identity: p.identity, connector: p.connector, service: p.service, decision });
+    }
+    return out;
   }
 
   /** Counts, records, logs and answers one refused request or renewal. */
@@ -119,11 +159,13 @@ export class DirectBroker {
     service: string,
     requestId: number,
     code: RefusalCode,
+    rule?: string,
   ): Promise<void> {
     // Only what a client could fix or an operator should see is kept and logged: a missing
     // connector is routine.
     this.deps.observer.refuse({
       code,
+      ...(rule === undefined ? {} : { rule }),
       counter: this.deps.metrics.directSessions,
       identity: identity.subject,
       service,
@@ -155,10 +197,10 @@ export class DirectBroker {
     identity: Identity,
     msg: { requestId: number; service: string; candidates: Candidate[] },
   ): Promise<void> {
-    const refuse = (code: RefusalCode) =>
-      this.#refuse(client, identity, msg.service, msg.requestId, code);
-    const refusal = this.#authorize(identity, msg.service);
-    if (refusal) return await refuse(refusal);
+    const refuse = (code: RefusalCode, rule?: string) =>
+      this.#refuse(client, identity, msg.service, msg.requestId, code, rule);
+    const refusal = this.#authorize(client, identity, msg.service);
+    if (refusal) return await refuse(refusal.code, refusal.rule);
     this.#sweep();
     if (this.#sessions.size >= MAX_DIRECT_SESSIONS) return await refuse("limit_exceeded");
     // A direct path carries the service's TCP and UDP flows: a member of either pool will do.
@@ -202,13 +244,13 @@ export class DirectBroker {
   ): Promise<void> {
     const path = this.#paths.get(msg.sessionId);
     const service = path?.service ?? "?";
-    const refuse = (code: RefusalCode) =>
-      this.#refuse(client, identity, service, msg.requestId, code);
+    const refuse = (code: RefusalCode, rule?: string) =>
+      this.#refuse(client, identity, service, msg.requestId, code, rule);
     if (!path) return await refuse("no_connector");
     if (path.subject !== identity.subject) return await refuse("unauthorized");
     if (!path.connector.directServices.has(path.service)) return await refuse("no_connector");
-    const refusal = this.#authorize(identity, path.service);
-    if (refusal) return await refuse(refusal);
+    const refusal = this.#authorize(client, identity, path.service);
+    if (refusal) return await refuse(refusal.code, refusal.rule);
     const ticket = await this.#ticket(identity, path.connector, path.service, msg.sessionId);
     this.deps.metrics.directSessions.inc("renewed");
     await client.send({ type: "direct_renewed", requestId: msg.requestId, ticket })
@@ -260,12 +302,25 @@ export class DirectBroker {
         invalid,
       );
     }
+    // A policy reload meanwhile may have taken the service away.
+    const policy = session.client.decidePolicy?.(session.service);
+    if (policy && !policy.allow) {
+      return await this.#refuse(
+        session.client,
+        session.identity,
+        session.service,
+        session.requestId,
+        "unauthorized",
+        policy.rule ?? "no grant",
+      );
+    }
     const ticket = await this.#ticket(session.identity, from, session.service, sessionId);
     if (this.#paths.size >= MAX_BROKERED_PATHS) {
       this.#paths.delete(this.#paths.keys().next().value!);
     }
     this.#paths.set(sessionId, {
       subject: session.identity.subject,
+      identity: session.identity,
       connector: from,
       service: session.service,
     });

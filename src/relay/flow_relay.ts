@@ -12,6 +12,7 @@ import { type DatagramPeer, linkUdpFlow } from "./udp_links.ts";
 import type { BrokerPeer } from "./direct_broker.ts";
 import { admitFlow } from "./admission.ts";
 import type { RefusalObserver } from "./refusal_observer.ts";
+import type { PolicyDecision } from "../policy/mod.ts";
 import { ChunkReader } from "../transport/mod.ts";
 
 /** Byte counts of one peer connection, for the admin view. */
@@ -50,6 +51,14 @@ export interface FlowDeps {
 /** A connection's flows still waiting for their OPEN or REPLY (bounded per connection). */
 export interface PendingOpens {
   pendingOpens: number;
+}
+
+/** The client side as the access policy sees it (absent in tests without a policy). */
+export interface PolicyPeer {
+  /** The access policy's answer for `service` now; undefined when no policy is loaded. */
+  decidePolicy?(service: string): PolicyDecision | undefined;
+  /** Registers a live flow so a policy reload can end it; returns its release. */
+  trackFlow?(flow: { service: string; close(code: ErrorCode): void }): () => void;
 }
 
 type Bidi = { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
@@ -106,11 +115,17 @@ async function forward(
   }
 }
 
+/** The policy decision for admission, as an optional field of its state. */
+function policyOf(peer: PolicyPeer, service: string): { policy?: PolicyDecision } {
+  const policy = peer.decidePolicy?.(service);
+  return policy === undefined ? {} : { policy };
+}
+
 /** Serves one client stream to completion; never throws. */
 export async function relayClientFlow(
   stream: Bidi,
   identity: Identity,
-  peer: DatagramPeer & PendingOpens,
+  peer: DatagramPeer & PendingOpens & PolicyPeer,
   deps: FlowDeps,
   log: Logger,
 ): Promise<void> {
@@ -122,8 +137,10 @@ export async function relayClientFlow(
     code: ErrorCode | "unknown",
     message = "Refused flow to {service}: {code}",
     properties: Record<string, unknown> = {},
+    rule?: string,
   ) =>
     deps.observer.refuse({
+      ...(rule === undefined ? {} : { rule }),
       // A code from a newer connector is counted as "unknown" and kept as internal.
       code: code === "unknown" ? "internal" : code,
       label: code,
@@ -162,10 +179,11 @@ export async function relayClientFlow(
       invalid: deps.stillValid(identity),
       nowMs: deps.clock(),
       pools: deps.registry,
+      ...policyOf(peer, service),
     });
     if (!admission.allow) {
       if (admission.rateLimit) deps.metrics.rateLimited.inc(admission.rateLimit);
-      refused(admission.code);
+      refused(admission.code, undefined, undefined, admission.rule);
       return await refuse(clientWriter, client, admission.code);
     }
     const { pool } = admission;
@@ -204,6 +222,16 @@ export async function relayClientFlow(
       // A UDP flow's streams carry no payload; they only mark its lifetime. Its datagrams are
       // routed by the per-connection tables for as long as both streams stay open.
       const unlink = protocol === "udp" ? linkUdpFlow(flowId, peer, member) : () => {};
+      // A policy reload that takes this service away ends the flow: both streams reset.
+      const untrack = peer.trackFlow?.({
+        service,
+        close: (code) => {
+          void clientWriter.abort(code).catch(() => {});
+          void connectorWriter.abort(code).catch(() => {});
+          void client.cancel(code).catch(() => {});
+          void connector.cancel(code).catch(() => {});
+        },
+      });
       log.debug("Flow {flowId} to {service} via {connector}", {
         flowId,
         service,
@@ -235,6 +263,7 @@ export async function relayClientFlow(
         await Promise.all(pumps);
       } finally {
         unlink();
+        untrack?.();
       }
       log.debug("Flow {flowId} closed", { flowId });
     } catch (e) {

@@ -22,6 +22,8 @@ import type { PeerSession } from "./peer_session.ts";
 import { Relay, type TlsMaterial } from "./relay.ts";
 import { relayMetricFamilies } from "./relay_metrics.ts";
 import { RevocationSources, RevocationWatcher } from "./revocation_watcher.ts";
+import { PolicyWatcher } from "./policy_watcher.ts";
+import { PolicyAudit } from "./policy_audit.ts";
 import { claimStateDir } from "./state_dir.ts";
 
 export { Relay } from "./relay.ts";
@@ -167,7 +169,8 @@ export async function runIntermediate(
   stack.use(await claimStateDir(config.state_dir));
   const store = await openStore(config);
   stack.defer(() => store.close());
-  const relay = new Relay(config, { verifier });
+  const policyAudit = new PolicyAudit(store);
+  const relay = new Relay(config, { verifier, audit: (event) => policyAudit.record(event) });
   // Torn down last but for the store: a failed start-up closes at once (the stop drains first).
   stack.defer(() => relay.shutdown(0));
   const revocations = new RevocationSources((ids) => {
@@ -181,6 +184,18 @@ export async function runIntermediate(
       apply: (ids) => revocations.setFile(ids),
     })
     : undefined;
+  // Loaded before the relay listens: no peer is ever decided without the operator's policy.
+  const policyWatcher = config.policy_file
+    ? new PolicyWatcher({
+      path: config.policy_file,
+      pollMs: config.policy_poll_ms,
+      apply: (policy) => relay.setPolicy(policy),
+    })
+    : undefined;
+  if (policyWatcher) {
+    stack.defer(() => policyWatcher.stop());
+    await policyWatcher.start();
+  }
   let admin: AdminEndpoint | undefined;
   const acmeModule = config.acme.enabled ? await import("../acme/mod.ts") : undefined;
   const acme: CertificateManager | undefined = acmeModule
@@ -259,6 +274,7 @@ export async function runIntermediate(
       log.error("Token key reload failed, keeping the current keys: {error}", { error: String(e) });
     }
     await watcher?.reload();
+    await policyWatcher?.reload();
     await admin?.reload(tls);
   });
   await new Promise<void>((resolve) => {

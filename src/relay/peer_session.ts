@@ -23,6 +23,7 @@ import { type DatagramDeps, type DatagramPeer, pumpDatagrams } from "./udp_links
 import type { DirectBroker } from "./direct_broker.ts";
 import { LogThrottle } from "./log_throttle.ts";
 import { admitRegistration } from "./admission.ts";
+import type { PolicyDecision } from "../policy/mod.ts";
 import { ControlChannel } from "../transport/mod.ts";
 
 /** What a session needs from the relay that owns it. */
@@ -44,6 +45,18 @@ export interface SessionDeps extends FlowDeps, DatagramDeps {
   release(session: PeerSession): void;
   /** The whole revocation set, replayed to a connector when it registers its first direct service. */
   revokedTokenIds(): string[];
+  /** The access policy's answer, or undefined when the relay runs without a policy file. */
+  decidePolicy(
+    identity: Identity,
+    service: string,
+    source: string | undefined,
+  ): PolicyDecision | undefined;
+}
+
+/** A relayed flow as the policy enforcement sees it: its service, and how to end it. */
+export interface LiveFlow {
+  readonly service: string;
+  close(code: ErrorCode): void;
 }
 
 /** A peer connection from accept to close. */
@@ -62,6 +75,8 @@ export class PeerSession implements ConnectorMember {
   readonly directServices = new Set<string>();
   /** Path the client reports per service (direct or relay). */
   readonly paths = new Map<string, "direct" | "relay">();
+  /** This client's relayed flows past admission, so a policy reload can end the affected ones. */
+  readonly liveFlows = new Set<LiveFlow>();
   #control: ControlChannel | undefined;
   #authenticated = false;
   /** When the QUIC handshake completed (ms since epoch). */
@@ -78,6 +93,31 @@ export class PeerSession implements ConnectorMember {
     this.#log = log.with({ connId: this.connId });
   }
 
+  /** The peer's address as the relay sees it now (for source-network conditions); never throws. */
+  get source(): string | undefined {
+    try {
+      return this.conn.remoteAddr.hostname;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The verified identity, once HELLO succeeded. */
+  get who(): Identity | undefined {
+    return this.#who;
+  }
+
+  /** The access policy's answer for this peer and `service` now (undefined: no policy loaded). */
+  decidePolicy(service: string): PolicyDecision | undefined {
+    return this.#who ? this.deps.decidePolicy(this.#who, service, this.source) : undefined;
+  }
+
+  /** Registers a flow past admission; returns the function that forgets it when it ends. */
+  trackFlow(flow: LiveFlow): () => void {
+    this.liveFlows.add(flow);
+    return () => this.liveFlows.delete(flow);
+  }
+
   /** Sends a control message to this peer. @throws when the connection is gone */
   async send(msg: ControlMessageInput): Promise<void> {
     if (!this.#control) throw new ZtnaError("internal", "no control stream yet");
@@ -90,11 +130,15 @@ export class PeerSession implements ConnectorMember {
    * connector's next one gets the whole set again at its first direct registration.
    */
   async sendRevocations(
-    what: { identity: string } | { tokenIds: readonly string[] },
+    what: { identity: string; service?: string } | { tokenIds: readonly string[] },
   ): Promise<void> {
     try {
       if ("identity" in what) {
-        return await this.send({ type: "direct_revoke", identity: what.identity });
+        return await this.send({
+          type: "direct_revoke",
+          identity: what.identity,
+          ...(what.service === undefined ? {} : { service: what.service }),
+        });
       }
       for (let i = 0; i < what.tokenIds.length; i += MAX_REVOKE_BATCH) {
         const tokenIds = what.tokenIds.slice(i, i + MAX_REVOKE_BATCH);

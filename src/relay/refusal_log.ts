@@ -15,6 +15,8 @@ export interface RefusalEvent {
   identity?: string;
   service?: string;
   connId?: string;
+  /** The access-policy rule that decided, or "no grant"; absent for refusals the policy did not make. */
+  rule?: string;
 }
 
 /** Options of {@link RefusalLog}. */

@@ -9,7 +9,7 @@ import type { ErrorCode } from "../protocol/mod.ts";
 import type { RateLimit } from "./admission.ts";
 import { LogThrottle } from "./log_throttle.ts";
 import type { LabelledCounter, RelayMetrics } from "./relay_metrics.ts";
-import type { RefusalLog } from "./refusal_log.ts";
+import type { RefusalEvent, RefusalLog } from "./refusal_log.ts";
 
 /** One refusal as the site that made it knows it. */
 export interface RefusalReport {
@@ -22,6 +22,8 @@ export interface RefusalReport {
   identity?: string;
   service?: string;
   connId?: string;
+  /** The access-policy rule that decided ("no grant" when none granted); for operators only. */
+  rule?: string;
   /** Kept in the admin view's recent refusals. @default {true} */
   record?: boolean;
   /** The log line: a logtape template and its properties. */
@@ -44,6 +46,11 @@ export interface RefusalObserverDeps {
   refusals: RefusalLog;
   log: Logger;
   clock: () => number;
+  /**
+   * Receives every refusal an access-policy rule decided, for the audit log (the relay's runner
+   * writes it to the store, budgeted). @default {none}
+   */
+  audit?: (event: RefusalEvent) => void;
 }
 
 /** Counts, records and logs refusals. */
@@ -57,21 +64,24 @@ export class RefusalObserver {
     const now = clock();
     r.counter?.inc(r.label ?? r.code);
     if (r.rateLimit) metrics.rateLimited.inc(r.rateLimit);
-    if (r.record !== false) {
-      refusals.record({
-        at: now,
-        code: r.code,
-        ...(r.identity ? { identity: r.identity } : {}),
-        ...(r.service ? { service: r.service } : {}),
-        ...(r.connId ? { connId: r.connId } : {}),
-      });
-    }
-    let properties = r.properties ?? {};
+    const event: RefusalEvent = {
+      at: now,
+      code: r.code,
+      ...(r.identity ? { identity: r.identity } : {}),
+      ...(r.service ? { service: r.service } : {}),
+      ...(r.connId ? { connId: r.connId } : {}),
+      ...(r.rule ? { rule: r.rule } : {}),
+    };
+    if (r.record !== false) refusals.record(event);
+    if (r.rule !== undefined) this.deps.audit?.(event);
+    let properties = r.rule === undefined ? r.properties ?? {} : { ...r.properties, rule: r.rule };
     if (r.throttle !== undefined) {
       const count = this.#lines.hit(r.throttle, now);
       if (count === 0) return;
       properties = { ...properties, count };
     }
-    (r.logger ?? log)[r.level ?? "warn"](r.message, properties);
+    // The rule goes into the line itself, so text logs name it too (never to the peer).
+    const message = r.rule === undefined ? r.message : `${r.message} (rule {rule})`;
+    (r.logger ?? log)[r.level ?? "warn"](message, properties);
   }
 }

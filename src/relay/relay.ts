@@ -19,6 +19,8 @@ import { PeerSession, type SessionDeps } from "./peer_session.ts";
 import { RelayMetrics } from "./relay_metrics.ts";
 import { RefusalLog } from "./refusal_log.ts";
 import { RefusalObserver } from "./refusal_observer.ts";
+import type { RefusalEvent } from "./refusal_log.ts";
+import { evaluate, type Policy, type PolicyDecision, ruleLabel } from "../policy/mod.ts";
 
 const log = getLogger(["ztna", "relay"]);
 
@@ -28,6 +30,12 @@ const log = getLogger(["ztna", "relay"]);
  * cheap synchronous call, so 10,000 peers cost a few milliseconds per sweep.
  */
 export const OBSERVED_CHECK_MS = 2_000;
+
+/**
+ * How often live flows and brokered direct paths are decided again under the loaded policy, besides
+ * at each reload: a rule's time window ends without a reload.
+ */
+export const POLICY_SWEEP_MS = 30_000;
 
 /** TLS material as PEM text. */
 export interface TlsMaterial {
@@ -42,6 +50,8 @@ export interface RelayDeps {
   clock?: () => number;
   /** @default {a fresh RelayMetrics} */
   metrics?: RelayMetrics;
+  /** Receives refusals an access-policy rule decided, for the audit log. @default {none} */
+  audit?: (event: RefusalEvent) => void;
 }
 
 /** The running relay. */
@@ -68,6 +78,9 @@ export class Relay {
   #endpoint: Deno.QuicEndpoint | undefined;
   #listener: Deno.QuicListener | undefined;
   #observedSweep: ReturnType<typeof setInterval> | undefined;
+  #policySweep: ReturnType<typeof setInterval> | undefined;
+  /** The access policy in force; undefined without `policy_file` (token grants alone decide). */
+  #policy: Policy | undefined;
   #draining = false;
   #flowIds = 0;
   readonly #deps: SessionDeps;
@@ -84,6 +97,7 @@ export class Relay {
       refusals: this.refusals,
       log,
       clock,
+      ...(deps.audit ? { audit: deps.audit } : {}),
     });
     const limits = config.limits;
     this.#flowOpens = new KeyedRateLimiter({
@@ -137,6 +151,7 @@ export class Relay {
       admitIdentity: (s) => this.#admit(s),
       release: (s) => this.#release(s),
       revokedTokenIds: () => [...this.verifier.revokedIds],
+      decidePolicy: (identity, service, source) => this.decidePolicy(identity, service, source),
     };
   }
 
@@ -161,6 +176,9 @@ export class Relay {
     this.#observedSweep = setInterval(() => {
       for (const s of this.sessions) void s.checkObserved();
     }, OBSERVED_CHECK_MS);
+    this.#policySweep = setInterval(() => {
+      if (this.#policy) this.enforcePolicy();
+    }, POLICY_SWEEP_MS);
     log.info("Relay listening on {address} (ALPN {alpn})", {
       address: `${this.addr.hostname}:${this.addr.port}`,
       alpn: ALPN,
@@ -332,6 +350,87 @@ export class Relay {
     return n;
   }
 
+  /** The access policy in force, or undefined when token grants alone decide. */
+  get policy(): Policy | undefined {
+    return this.#policy;
+  }
+
+  /**
+   * Puts `policy` in force (undefined: token grants alone decide) and ends at once what it no
+   * longer allows (see {@link enforcePolicy}); returns what was ended.
+   */
+  setPolicy(policy: Policy | undefined): { flows: number; paths: number } {
+    this.#policy = policy;
+    return this.enforcePolicy();
+  }
+
+  /** The policy's answer for `identity` and `service` now; undefined without a policy. */
+  decidePolicy(
+    identity: Identity,
+    service: string,
+    source?: string,
+  ): PolicyDecision | undefined {
+    if (!this.#policy) return undefined;
+    return evaluate(
+      this.#policy,
+      { identity: identity.subject, groups: identity.groups ?? [] },
+      service,
+      { nowMs: this.#clock(), ...(source === undefined ? {} : { source }) },
+    );
+  }
+
+  /**
+   * Decides every live relayed flow and every brokered direct path again under the policy in
+   * force, and ends those it refuses: relayed flows are reset (both streams), direct paths are
+   * closed by their connector (`direct_revoke {identity, service}`). Only the affected flows end:
+   * the client's session stays, so access the policy gives back later needs no reconnect, and
+   * flows to services still allowed go on. Each ended flow or path is a refusal naming its rule.
+   */
+  enforcePolicy(): { flows: number; paths: number } {
+    let flows = 0;
+    for (const s of this.sessions) {
+      if (s.role !== "client" || s.liveFlows.size === 0) continue;
+      for (const flow of [...s.liveFlows]) {
+        const d = s.decidePolicy(flow.service);
+        if (d === undefined || d.allow) continue;
+        s.liveFlows.delete(flow);
+        this.#observer.refuse({
+          code: "unauthorized",
+          counter: this.metrics.flowsRefused,
+          label: "policy_withdrawn",
+          identity: s.identity,
+          service: flow.service,
+          connId: s.connId,
+          rule: ruleLabel(d),
+          message: "Closing a flow of {identity} to {service}: the policy no longer allows it",
+          properties: { identity: s.identity, service: flow.service },
+        });
+        flow.close("unauthorized");
+        flows++;
+      }
+    }
+    const sources = new Map<string, string | undefined>();
+    for (const s of this.sessions) if (s.role === "client") sources.set(s.identity, s.source);
+    const withdrawn = this.broker.withdraw((identity, service) =>
+      this.decidePolicy(identity, service, sources.get(identity.subject))
+    );
+    for (const p of withdrawn) {
+      this.#observer.refuse({
+        code: "unauthorized",
+        counter: this.metrics.directSessions,
+        label: "policy_withdrawn",
+        identity: p.identity.subject,
+        service: p.service,
+        rule: ruleLabel(p.decision),
+        message: "Closing direct paths of {identity} to {service}: the policy no longer allows it",
+        properties: { identity: p.identity.subject, service: p.service },
+      });
+      const connector = [...this.sessions].find((s) => s === p.connector);
+      void connector?.sendRevocations({ identity: p.identity.subject, service: p.service });
+    }
+    return { flows, paths: withdrawn.length };
+  }
+
   /** Closes one connection with "kicked" (an operator's decision); false when no such connection. */
   kick(connId: string): boolean {
     for (const s of this.sessions) {
@@ -381,6 +480,7 @@ export class Relay {
   async #shutdownOnce(drainMs: number): Promise<void> {
     this.#draining = true;
     clearInterval(this.#observedSweep);
+    clearInterval(this.#policySweep);
     this.#listener?.stop();
     log.info("Draining {flows} active flows for up to {drainMs} ms", {
       flows: this.metrics.activeFlows,

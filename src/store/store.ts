@@ -66,6 +66,10 @@ export const AuditAction = z.enum([
   "admin_token.create",
   "admin_token.delete",
   "auth.failed",
+  /** A peer refused by the access policy (actor: the peer's identity; detail: the rule). */
+  "access.denied",
+  /** A person signed in through the identity provider (`ztna login`) or refreshed. */
+  "login",
 ]);
 export type AuditAction = z.output<typeof AuditAction>;
 

@@ -275,6 +275,7 @@ function renderSnapshot(snap) {
         el("td", {}, [el("code", { text: r.code })]),
         td(r.identity || "-"),
         td(r.service || "-"),
+        td(r.rule || "-"),
         td(r.connId || "-", "mono"),
       ])
     ),

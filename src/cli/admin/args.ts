@@ -21,6 +21,12 @@ import {
   TOKENS_HELP,
 } from "./help.ts";
 import { PERMISSIONS_HELP, PermissionsCommand } from "./permissions.ts";
+import {
+  POLICY_COMMAND_SPECS,
+  POLICY_HELP,
+  PolicyExplainCommand,
+  PolicyTestCommand,
+} from "./policy.ts";
 import { REMOTE_COMMAND_SCHEMAS, REMOTE_COMMAND_SPECS } from "./remote_args.ts";
 import { type CommandSpec, TOKEN_CLAIM_FLAGS } from "./spec.ts";
 import { parseDuration } from "../duration.ts";
@@ -104,6 +110,8 @@ export const AdminCommand = z.discriminatedUnion("kind", [
   TokenRevokeCommand,
   DevCertsCommand,
   PermissionsCommand,
+  PolicyTestCommand,
+  PolicyExplainCommand,
   ...REMOTE_COMMAND_SCHEMAS,
 ]);
 export type AdminCommand = z.output<typeof AdminCommand>;
@@ -165,6 +173,7 @@ const COMMANDS: readonly CommandSpec<AdminCommand["kind"]>[] = [
       "--config": { field: "config", type: "value", required: true },
     },
   },
+  ...POLICY_COMMAND_SPECS,
   ...REMOTE_COMMAND_SPECS,
 ];
 
@@ -181,6 +190,7 @@ const TOP_WORDS = [
   "kick",
   "audit",
   "admin-token",
+  "policy",
 ];
 
 /** Two-word commands: the first word, the words that may follow, and the group's help. */
@@ -188,6 +198,7 @@ const GROUPS: Record<string, { words: readonly string[]; help: string }> = {
   token: { words: ["issue", "revoke"], help: TOKEN_HELP },
   tokens: { words: ["list", "issue", "revoke"], help: TOKENS_HELP },
   "admin-token": { words: ["create", "hash"], help: ADMIN_TOKEN_HELP },
+  policy: { words: ["test", "explain"], help: POLICY_HELP },
 };
 
 /**

@@ -26,6 +26,7 @@ import type { AdminCommand } from "./args.ts";
 import type { RemoteCommand } from "./remote_args.ts";
 import { formatSeconds } from "../duration.ts";
 import { permissions } from "./permissions.ts";
+import { runPolicyCommand } from "./policy.ts";
 
 /** Where the admin commands print: results to `out` (stdout), notes and errors to `err` (stderr). */
 export interface AdminIo {
@@ -70,6 +71,9 @@ export function runAdminCommand(command: LocalCommand, deps: AdminDeps): Promise
       return devCerts(command, deps);
     case "permissions":
       return permissions(command, deps);
+    case "policy-test":
+    case "policy-explain":
+      return runPolicyCommand(command, deps);
   }
 }
 
