@@ -17,6 +17,8 @@ Usage:
                           [--reason <text>]
   ztna admin dev-certs --out <dir> [--name <name>]... [--valid-days <days>]
   ztna admin permissions --role <role> --config <file>
+  ztna admin policy test (--policy <file> | --config <relay.toml>)
+  ztna admin policy explain --identity <id> --service <id> (--policy <file> | --config <relay.toml>)
   ztna admin admin-token create [--out <file>]
   ztna admin admin-token hash --token-file <file>
   ztna admin connections|services|audit  --admin-token-file <file> [--url <url>] [--ca <file>]
@@ -31,6 +33,8 @@ Offline commands (files only):
   token revoke        add a token id to the relay's revocation list
   dev-certs           make a private CA and a relay certificate signed by it
   permissions         print the Deno flags that run a role with its config and nothing more
+  policy test         load an access policy as the relay would and run its tests
+  policy explain      allow or deny for an identity and service, and the rule that decided
   admin-token create  make an admin token for the admin endpoint and print its hash
   admin-token hash    print the hash of an existing admin token
 
