@@ -102,12 +102,15 @@ export class DirectPaths {
 
   async #attempt(service: string, session: RelaySession, state: PathState): Promise<void> {
     const { log, retryMs } = this.options;
-    const fail = (reason: string) => {
+    const fail = (
+      reason: string,
+      message = "Direct path to {service} failed: {reason}; using the relay",
+    ) => {
       state.nextTryAt = Date.now() + retryMs;
       // Said once at info; repeats of the same reason (e.g. no direct-capable connector) at debug.
       const level = state.lastFailure === reason ? "debug" : "info";
       state.lastFailure = reason;
-      log[level]("Direct path to {service} failed: {reason}; using the relay", { service, reason });
+      log[level](message, { service, reason });
     };
     const { requestId, answer } = this.#ask();
     try {
@@ -120,6 +123,15 @@ export class DirectPaths {
       await session.control.send({ type: "direct_request", requestId, service, candidates });
       const a = await answer;
       if (a === "timeout") return fail("no answer from the relay");
+      if (a.type === "direct_refused" && a.code === "no_connector") {
+        // Not a failure: the relay offers direct paths only through connectors that accept them
+        // ([connector] direct = true, off by default); relayed flows are unaffected.
+        return fail(
+          "no_direct_connector",
+          "No direct path to {service}: no connector of it accepts direct paths now " +
+            "([connector] direct = true enables them); using the relay",
+        );
+      }
       if (a.type === "direct_refused") return fail(`relay answered ${a.code}`);
       if (a.type !== "direct_ready") return fail(`relay answered ${a.type}`);
       log.debug("Dialing {theirs} for a direct path to {service}; announced {ours}", {

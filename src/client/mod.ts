@@ -17,10 +17,13 @@ import { keepConnected, noteObserved, runRelaySession, type SessionEnd } from ".
 
 const log = getLogger(["ztna", "client"]);
 
-/** How long a new local connection waits for a relay session before it is closed. */
-const SESSION_WAIT_MS = 5_000;
-/** How long the client waits for the REPLY to an OPEN (the relay's own deadline is 10 s). */
-const REPLY_TIMEOUT_MS = 15_000;
+/**
+ * How long the client waits for the REPLY to an OPEN. The relay answers by itself well before: it
+ * may wait `connector_wait_ms` (5 s) for a connector, try several pool members (1 s each without an
+ * ACCEPT) and give the chosen one `flow_open_timeout_ms` (10 s). A relay that died meanwhile is
+ * noticed by the idle timeout long before this, and the flow moves to the next relay connection.
+ */
+const REPLY_TIMEOUT_MS = 30_000;
 
 /** Runs the client until `ctx.signal` aborts. */
 export async function runClient(
@@ -90,7 +93,7 @@ export async function runClient(
       idleMs: config.udp_idle_timeout_ms,
       maxFlows: config.max_udp_flows,
       queueDepth: config.udp_queue_depth,
-      sessionWaitMs: SESSION_WAIT_MS,
+      sessionWaitMs: config.relay_wait_ms,
       replyTimeoutMs: REPLY_TIMEOUT_MS,
       direct: directPaths && ((service) => directPaths.get(service)),
       log,
@@ -110,10 +113,15 @@ export async function runClient(
       const p = (async () => {
         // After a refusal that will not heal (revoked, expired, wrong role) waiting is pointless:
         // close at once and say why, instead of a silent empty reply 5 s later.
-        const session = refusal === undefined ? await holder.wait(SESSION_WAIT_MS) : holder.current;
+        const session = refusal === undefined
+          ? await holder.wait(config.relay_wait_ms)
+          : holder.current;
         if (!session) {
           if (refusal === undefined) {
-            log.warn("Closed a local connection for {service}: no relay connection", { service });
+            log.warn(
+              "Closed a local connection for {service}: no relay connection within {waitMs} ms",
+              { service, waitMs: config.relay_wait_ms },
+            );
           } else {
             log.warn(
               "Closed a local connection for {service}: the relay refused this client ({code}); " +
@@ -124,7 +132,16 @@ export async function runClient(
           tcp.close();
           return;
         }
-        await openFlow(tcp, session, service, REPLY_TIMEOUT_MS, log, directPaths?.get(service));
+        const direct = directPaths?.get(service);
+        await openFlow(tcp, {
+          session,
+          service,
+          replyTimeoutMs: REPLY_TIMEOUT_MS,
+          log,
+          ...(direct ? { direct } : {}),
+          holder,
+          relayWaitMs: config.relay_wait_ms,
+        });
       })().finally(() => flows.delete(p));
       flows.add(p);
     }

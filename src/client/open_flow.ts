@@ -1,36 +1,76 @@
 /**
  * Turns one accepted local TCP connection into a flow: OPEN, REPLY, then the pump; a refusal closes
- * the local socket and logs the typed reason.
+ * the local socket and logs the typed reason. A relay connection that turns out dead before the
+ * REPLY (the client had not noticed yet) costs the flow nothing: no local byte was read yet, so it
+ * is opened again on the next relay connection, within the same wait for one.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
 import type { ErrorCode } from "../protocol/mod.ts";
-import { requestFlow } from "./request_flow.ts";
-import { type RelaySession, runTcpFlow } from "../transport/mod.ts";
+import type { RelaySession } from "../transport/mod.ts";
+import { runTcpFlow } from "../transport/tcp_flow.ts";
+import { type FlowRequest, requestFlow } from "./request_flow.ts";
+import type { SessionHolder } from "./session_holder.ts";
 
 /** Outcome of a flow for logs and tests. */
 export type FlowOutcome = { ok: true } | { ok: false; code: ErrorCode | "unknown" };
 
-/** Opens a flow for `service` over `session` and runs it; closes `tcp` in every case. */
-export async function openFlow(
-  tcp: Deno.TcpConn,
-  session: RelaySession,
-  service: string,
-  replyTimeoutMs: number,
-  log: Logger,
-  direct?: Deno.QuicConn,
-): Promise<FlowOutcome> {
-  // A live direct path carries the flow; if it breaks while opening, the relay does.
+/** Options of {@link openFlow}. */
+export interface OpenFlowOptions {
+  session: RelaySession;
+  service: string;
+  replyTimeoutMs: number;
+  log: Logger;
+  /** The service's live direct path, tried first. */
+  direct?: Deno.QuicConn;
+  /** Where the next relay session comes from when `session` dies before the REPLY. */
+  holder?: SessionHolder;
+  /** How long a flow may wait for that next session, in milliseconds. @default {0} */
+  relayWaitMs?: number;
+}
+
+/** Opens a flow for `service` and runs it; closes `tcp` in every case. */
+export async function openFlow(tcp: Deno.TcpConn, options: OpenFlowOptions): Promise<FlowOutcome> {
+  const { service, replyTimeoutMs, log, direct, holder, relayWaitMs = 0 } = options;
+  let session = options.session;
+  // A live direct path carries the flow. If it is dead, broken while opening, or its connector has
+  // no backend connection for us, the relay does (a backend refusal is the backend's answer).
   let path: "direct" | "relay" = direct ? "direct" : "relay";
-  let req = direct
+  let req: FlowRequest | undefined = direct
     ? await requestFlow({ conn: direct }, service, "tcp", replyTimeoutMs, log)
     : undefined;
-  if (!req || (!req.ok && req.code === "no_connector")) {
+  if (req && !req.ok && (req.lost || req.code === "no_connector" || req.code === "flow_reset")) {
+    log.debug("Flow to {service} not opened on the direct path ({code}); using the relay", {
+      service,
+      code: req.code,
+    });
+    req = undefined;
+  }
+  const waitUntil = Date.now() + relayWaitMs;
+  while (!req) {
     path = "relay";
-    req = await requestFlow(session, service, "tcp", replyTimeoutMs, log);
+    const attempt = await requestFlow(session, service, "tcp", replyTimeoutMs, log);
+    if (attempt.ok || !attempt.lost || !holder) {
+      req = attempt;
+      break;
+    }
+    // The relay connection died under this flow: wait for the next one.
+    const next = await holder.next(session, waitUntil - Date.now());
+    if (!next) {
+      req = attempt;
+      break;
+    }
+    log.debug("Flow to {service} moves to the new relay connection", { service });
+    session = next;
   }
   if (!req.ok) {
-    log.warn("Flow to {service} refused: {code}", { service, code: req.code });
+    if (req.lost && holder) {
+      log.warn(
+        "Closed a local connection for {service}: no relay connection within {waitMs} ms " +
+          "(the last one was lost: {code})",
+        { service, waitMs: relayWaitMs, code: req.code },
+      );
+    } else log.warn("Flow to {service} refused: {code}", { service, code: req.code });
     try {
       tcp.close();
     } catch { /* already closed */ }

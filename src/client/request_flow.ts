@@ -19,6 +19,11 @@ export interface OpenedFlow {
 export type FlowRequest = { ok: true; flow: OpenedFlow } | {
   ok: false;
   code: ErrorCode | "unknown";
+  /**
+   * The connection failed before any REPLY (e.g. its relay vanished): nothing was forwarded, so
+   * the flow may be tried again on the next connection.
+   */
+  lost?: true;
 };
 
 /** Flows of a connection waiting for a free stream. */
@@ -69,7 +74,7 @@ export async function requestFlow(
   try {
     stream = await openStream(session.conn, service, log);
   } catch {
-    return { ok: false, code: "no_connector" };
+    return { ok: false, code: "no_connector", lost: true };
   }
   const reader = new ChunkReader(stream.readable);
   const writer = stream.writable.getWriter();
@@ -97,7 +102,7 @@ export async function requestFlow(
   } catch (e) {
     const code = e instanceof ZtnaError ? e.code : "flow_reset";
     await closeFlowStream({ reader, writer }, code);
-    return { ok: false, code };
+    return e instanceof ZtnaError ? { ok: false, code } : { ok: false, code, lost: true };
   } finally {
     clearTimeout(timer);
   }

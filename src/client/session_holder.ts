@@ -25,6 +25,32 @@ export class SessionHolder {
     if (this.#current === session) this.#current = undefined;
   }
 
+  /**
+   * A session other than `dead` (which failed a flow before the client noticed it was lost): the
+   * current one if it already differs, else the next within `timeoutMs`, else undefined.
+   */
+  async next(dead: RelaySession, timeoutMs: number): Promise<RelaySession | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const left = deadline - Date.now();
+      if (this.#current && this.#current !== dead) return this.#current;
+      if (left <= 0) return undefined;
+      // The dead session is still current until its connection's close is seen: wait for a set().
+      const s = await new Promise<RelaySession | undefined>((resolve) => {
+        const waiter = (s: RelaySession) => {
+          clearTimeout(timer);
+          resolve(s);
+        };
+        const timer = setTimeout(() => {
+          this.#waiters.delete(waiter);
+          resolve(undefined);
+        }, left);
+        this.#waiters.add(waiter);
+      });
+      if (s && s !== dead) return s;
+    }
+  }
+
   /** The live session, or the next one within `timeoutMs`, or undefined. */
   wait(timeoutMs: number): Promise<RelaySession | undefined> {
     if (this.#current) return Promise.resolve(this.#current);

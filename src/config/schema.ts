@@ -53,7 +53,18 @@ export const RelayLimits = z.strictObject({
   /** Flows of one connection waiting for their OPEN header or the connector's REPLY. */
   max_pending_opens_per_connection: Count(100_000).default(1_024),
   hello_timeout_ms: Millis(600_000).default(5_000),
+  /** The connector's REPLY deadline: it answers after its backend connect, so slow backends fit. */
   flow_open_timeout_ms: Millis(600_000).default(10_000),
+  /**
+   * A protocol-3 connector ACCEPTs a FLOW as soon as it arrives (before its backend connect); one
+   * silent this long is marked suspect and the flow goes to another pool member, if there is one.
+   */
+  flow_accept_timeout_ms: Millis(600_000).default(1_000),
+  /**
+   * A flow for a service with no connector online waits this long for one to register (a connector
+   * restarting, or every connector re-homing after a relay restart) before `no_connector`.
+   */
+  connector_wait_ms: z.number().int().min(0).max(600_000).default(5_000),
   /**
    * Longest a direct (P2P) path lives on one ticket: the connector closes it then unless the client
    * presented a fresh one, which the relay grants only after the checks of a new flow (expiry,
@@ -187,7 +198,8 @@ export const IntermediateSection = z.strictObject({
   policy_file: FilePath.optional(),
   /** How often policy_file is checked for changes. */
   policy_poll_ms: Millis(3_600_000).default(1_000),
-  idle_timeout_ms: Millis(600_000).default(15_000),
+  /** Upper bound of a connection's idle timeout; QUIC uses the smaller of both sides' values. */
+  idle_timeout_ms: Millis(600_000).default(3_000),
   drain_timeout_ms: z.number().int().min(0).max(600_000).default(5_000),
   state_dir: z.string().min(1).default("state"),
   limits: RelayLimits.default(RelayLimits.parse({})),
@@ -235,15 +247,36 @@ const DialerFields = {
   ca: FilePath.optional(),
   /** File holding the token; the ZTNA_TOKEN environment variable overrides it. */
   token_file: FilePath.optional(),
-  keepalive_ms: Millis(600_000).default(5_000),
-  idle_timeout_ms: Millis(600_000).default(15_000),
+  /** Keep-alive interval: a dead relay is noticed within about idle_timeout_ms + keepalive_ms. */
+  keepalive_ms: Millis(600_000).default(1_000),
+  idle_timeout_ms: Millis(600_000).default(2_500),
   reconnect_min_ms: Millis(600_000).default(500),
   reconnect_max_ms: Millis(3_600_000).default(30_000),
   /** Hole punching gives up after this long. */
   direct_punch_timeout_ms: Millis(60_000).default(3_000),
   /** A direct path silent this long is dead (keep-alives run at a third of it). */
-  direct_idle_timeout_ms: Millis(600_000).default(5_000),
+  direct_idle_timeout_ms: Millis(600_000).default(2_500),
 };
+
+/**
+ * Refinement for both dialing roles: a keep-alive must come well within the idle timeout, or an
+ * idle connection dies between two keep-alives (QUIC retransmits a lost one after a probe timeout,
+ * so one interval of margin is enough).
+ */
+function keepAliveWithinIdle(
+  section: { keepalive_ms: number; idle_timeout_ms: number },
+  ctx: z.RefinementCtx,
+): void {
+  if (section.keepalive_ms * 2 > section.idle_timeout_ms) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["keepalive_ms"],
+      input: section.keepalive_ms,
+      message: `expected at most half of idle_timeout_ms (${section.idle_timeout_ms}), ` +
+        `got ${section.keepalive_ms}`,
+    });
+  }
+}
 
 /** Refinement for both dialing roles: backoff starts at the minimum and grows to the maximum. */
 function backoffInOrder(
@@ -315,7 +348,7 @@ export const ConnectorSection = z.strictObject({
   direct_port: z.number().int().min(0).max(65_535).default(0),
   service: z.array(ConnectorService).min(1, "expected at least one [[connector.service]]")
     .superRefine(unique("[[connector.service]]", "id", "service id")),
-}).superRefine(backoffInOrder);
+}).superRefine(backoffInOrder).superRefine(keepAliveWithinIdle);
 
 /** `[[client.forward]]`: a local listener whose connections become flows to a service. */
 export const ClientForward = z.strictObject({
@@ -360,9 +393,14 @@ export const ClientSection = z.strictObject({
   direct: z.boolean().default(true),
   /** After a failed or lost direct path, try again after this long. */
   direct_retry_ms: Millis(3_600_000).default(10_000),
+  /**
+   * A new local connection waits this long for a relay connection (the client is reconnecting, or
+   * its relay just vanished) before it is closed.
+   */
+  relay_wait_ms: z.number().int().min(0).max(600_000).default(5_000),
   forward: z.array(ClientForward).min(1, "expected at least one [[client.forward]]")
     .superRefine(distinctListeners),
-}).superRefine(backoffInOrder);
+}).superRefine(backoffInOrder).superRefine(keepAliveWithinIdle);
 
 /** The whole file: every section optional here; the chosen role requires its own. */
 export const ConfigFile = z.strictObject({

@@ -1,6 +1,7 @@
 /**
- * Serves one flow the relay opened to this connector: FLOW header, then either a backend TCP dial,
- * REPLY and the TCP ↔ stream pump, or a UDP flow whose stream only marks its lifetime.
+ * Serves one flow the relay opened to this connector: FLOW header, ACCEPT at once (protocol 3: the
+ * relay learns this connector is alive before the backend connect), then either a backend TCP
+ * dial, REPLY and the TCP ↔ stream pump, or a UDP flow whose stream only marks its lifetime.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -22,6 +23,8 @@ export interface FlowServerDeps {
   udpBudget: UdpBudget;
   udpDrops: UdpDrops;
   udpQueueDepth: number;
+  /** The relay speaks protocol 3: answer each FLOW with ACCEPT before dialing. @default {false} */
+  sendAccept?: boolean;
 }
 
 /** Handles one incoming stream; never throws. */
@@ -36,6 +39,9 @@ export async function serveFlow(
   try {
     const header = await reader.readHeader((b) => decodeHeader(b, "flow"));
     flowId = header.flowId;
+    // Before the backend connect, which may take up to connect_timeout_ms: a relay that hears
+    // nothing within its accept deadline takes this connector for dead and tries another.
+    if (deps.sendAccept) await writer.write(encodeHeader({ type: "accept", flowId }));
     if (header.protocol === "udp") return await serveUdpFlow(header, reader, writer, deps);
     await serveTcpFlow(header, reader, writer, stream, deps);
   } catch (e) {

@@ -17,6 +17,7 @@ import {
   runRelaySession,
   type SessionEnd,
 } from "../transport/mod.ts";
+import { FLOW_ACCEPT_VERSION } from "../protocol/mod.ts";
 
 /** Incoming flow streams a connector allows per relay connection. */
 export const MAX_INCOMING_FLOWS = 4_096;
@@ -61,6 +62,7 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
       udpBudget: deps.udpBudget,
       udpDrops: deps.udpDrops,
       udpQueueDepth: config.udp_queue_depth,
+      sendAccept: session.welcome.version >= FLOW_ACCEPT_VERSION,
     };
     const flows = serveIncoming(session.conn, serverDeps);
     const datagrams = pumpDatagrams(session.conn, serverDeps);

@@ -6,8 +6,15 @@
 /** ALPN of this protocol revision; the MVP used `ztna-v1` and is deliberately incompatible. */
 export const ALPN = "ztna-v2";
 
-/** Versions this build speaks, newest first; HELLO lists them so a v3 can fail with a clear code. */
-export const PROTOCOL_VERSIONS = [2] as const;
+/**
+ * Versions this build speaks, newest first; HELLO lists them and the relay answers the highest
+ * common one in WELCOME. 3 adds the connector's ACCEPT header (docs/PROTOCOL.md, "Flow streams");
+ * everything else of 2 is unchanged, so a relay and a connector of either revision still work.
+ */
+export const PROTOCOL_VERSIONS = [3, 2] as const;
+
+/** First version in which a connector answers every FLOW with ACCEPT before it dials the backend. */
+export const FLOW_ACCEPT_VERSION = 3;
 
 /** Control messages larger than this close the connection (design: 64 KiB). */
 export const MAX_CONTROL_MESSAGE = 64 * 1024;

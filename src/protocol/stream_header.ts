@@ -1,6 +1,6 @@
 /**
- * Headers that open every flow stream: OPEN (client → relay), FLOW (relay → connector) and
- * REPLY (back the other way). Pure: no I/O. Byte layout: docs/PROTOCOL.md, "Flow streams".
+ * Headers that open every flow stream: OPEN (client → relay), FLOW (relay → connector), ACCEPT
+ * (connector → relay, protocol 3: the FLOW arrived) and REPLY (back the other way). Pure: no I/O. Byte layout: docs/PROTOCOL.md, "Flow streams".
  * @module
  */
 import { SERVICE_ID_PATTERN } from "./service_id.ts";
@@ -8,7 +8,7 @@ import { MAX_IDENTITY_BYTES } from "./constants.ts";
 import { codeFromWire, type ErrorCode, ERRORS } from "./errors.ts";
 
 /** Header type bytes; distinct from data-frame types so a misrouted stream is caught at once. */
-export const HEADER_TYPE = { open: 0x10, flow: 0x11, reply: 0x12 } as const;
+export const HEADER_TYPE = { open: 0x10, flow: 0x11, reply: 0x12, accept: 0x15 } as const;
 
 /** Type bytes of the UDP variants of OPEN and FLOW (same layout; the stream then only marks the
  * flow's lifetime, payload travels in datagrams). */
@@ -36,7 +36,16 @@ export interface ReplyHeader {
   code: ErrorCode | "ok" | "unknown";
   flowId: number;
 }
-export type StreamHeader = OpenHeader | FlowHeader | ReplyHeader;
+/**
+ * Connector → relay, protocol 3 only: the FLOW header arrived and the connector is dialing the
+ * backend. Lets the relay tell a dead pool member (no ACCEPT) from a slow backend (ACCEPT, then a
+ * late REPLY) long before the REPLY deadline.
+ */
+export interface AcceptHeader {
+  type: "accept";
+  flowId: number;
+}
+export type StreamHeader = OpenHeader | FlowHeader | ReplyHeader | AcceptHeader;
 
 /** Result of decoding a header from the front of a buffer. */
 export type HeaderDecoded<T> =
@@ -79,6 +88,12 @@ export function encodeHeader(h: StreamHeader): Uint8Array {
       out.set(id, 7 + svc.length);
       return out;
     }
+    case "accept": {
+      const out = new Uint8Array(5);
+      out[0] = HEADER_TYPE.accept;
+      new DataView(out.buffer).setUint32(1, h.flowId);
+      return out;
+    }
     case "reply": {
       const out = new Uint8Array(7);
       const dv = new DataView(out.buffer);
@@ -107,7 +122,8 @@ export function decodeHeader<K extends StreamHeader["type"]>(
 ): HeaderDecoded<Extract<StreamHeader, { type: K }>> {
   type Out = HeaderDecoded<Extract<StreamHeader, { type: K }>>;
   if (buf.byteLength < 1) return { kind: "incomplete" };
-  const udp = expect !== "reply" && buf[0] === UDP_HEADER_TYPE[expect as "open" | "flow"];
+  const udp = (expect === "open" || expect === "flow") &&
+    buf[0] === UDP_HEADER_TYPE[expect as "open" | "flow"];
   if (buf[0] !== HEADER_TYPE[expect] && !udp) {
     return {
       kind: "error",
@@ -116,6 +132,14 @@ export function decodeHeader<K extends StreamHeader["type"]>(
     };
   }
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (expect === "accept") {
+    if (buf.byteLength < 5) return { kind: "incomplete" };
+    return {
+      kind: "header",
+      header: { type: "accept", flowId: dv.getUint32(1) },
+      used: 5,
+    } as Out;
+  }
   if (expect === "reply") {
     if (buf.byteLength < 7) return { kind: "incomplete" };
     const wire = dv.getUint16(1);
@@ -175,4 +199,15 @@ export function decodeHeader<K extends StreamHeader["type"]>(
       : { type: "flow", flowId, service, identity },
     used: at + 1 + idLen,
   } as Out;
+}
+
+/**
+ * Decodes what a protocol-3 connector answers a FLOW with first: ACCEPT, or a REPLY straight away
+ * (e.g. a malformed FLOW it could not accept).
+ */
+export function decodeAcceptOrReply(
+  buf: Uint8Array,
+): HeaderDecoded<AcceptHeader | ReplyHeader> {
+  if (buf.byteLength >= 1 && buf[0] === HEADER_TYPE.accept) return decodeHeader(buf, "accept");
+  return decodeHeader(buf, "reply");
 }

@@ -5,6 +5,7 @@ import { SERVICE_ID_PATTERN } from "./service_id.ts";
 import { MAX_IDENTITY_BYTES } from "./constants.ts";
 import { ERROR_CODES, ERRORS } from "./errors.ts";
 import {
+  decodeAcceptOrReply,
   decodeHeader,
   encodeHeader,
   type FlowHeader,
@@ -61,7 +62,7 @@ const headerArb: fc.Arbitrary<StreamHeader> = fc.oneof(
 );
 
 Deno.test("HEADER_TYPE keeps its pinned type bytes", () => {
-  assert.deepEqual(HEADER_TYPE, { open: 0x10, flow: 0x11, reply: 0x12 });
+  assert.deepEqual(HEADER_TYPE, { open: 0x10, flow: 0x11, reply: 0x12, accept: 0x15 });
 });
 
 Deno.test("encodeHeader() writes the golden bytes", () => {
@@ -289,4 +290,24 @@ Deno.test("encodeHeader() marks UDP flows with their own type bytes and decodeHe
   // A TCP header never carries the field, so TCP round trips stay exact.
   const tcp = decodeHeader(encodeHeader({ type: "open", service: "dns" }), "open");
   assert.ok(tcp.kind === "header" && !("protocol" in tcp.header));
+});
+
+Deno.test("ACCEPT header: golden bytes, round trip, incomplete and mixed with REPLY", () => {
+  const golden = Uint8Array.of(0x15, 0, 0, 0, 7);
+  assert.deepEqual(encodeHeader({ type: "accept", flowId: 7 }), golden);
+  assert.deepEqual(decodeHeader(golden, "accept"), {
+    kind: "header",
+    header: { type: "accept", flowId: 7 },
+    used: 5,
+  });
+  assert.deepEqual(decodeHeader(golden.subarray(0, 4), "accept"), { kind: "incomplete" });
+  // A protocol-3 connector's answer: ACCEPT then REPLY, or a REPLY straight away.
+  const reply = encodeHeader({ type: "reply", code: "backend_refused", flowId: 7 });
+  const both = concat(golden, reply);
+  const first = decodeAcceptOrReply(both);
+  assert.equal(first.kind === "header" && first.header.type, "accept");
+  const second = decodeAcceptOrReply(both.subarray(5));
+  assert.equal(second.kind === "header" && second.header.type, "reply");
+  // An ACCEPT where a REPLY must come (a v2 reader) is a protocol error, never a silent success.
+  assert.equal(decodeHeader(golden, "reply").kind, "error");
 });

@@ -122,36 +122,84 @@ export function admitOpen(s: OpenState): Admission {
 
 /** The pools a flow can be served from: the connector registry, as far as admission reads it. */
 export interface Pools<M> {
-  pick(key: string): M | undefined;
+  pick(key: string, exclude?: ReadonlySet<string>): M | undefined;
   isKnown(key: string): boolean;
 }
 
-/** What a relayed flow's admission reads besides the open's own checks. */
-export interface FlowState<M> extends OpenState {
+/**
+ * How long after its start the relay cannot tell a misspelled service from one whose connectors
+ * are still re-homing: they notice a restarted relay within ~3 s, then back off at most
+ * `reconnect_max_ms` (30 s by default) between attempts. Until then an unregistered service is
+ * `no_connector` (and waits like one), not `unknown_service`.
+ */
+export const REGISTRATION_GRACE_MS = 30_000;
+
+/** Which member of a pool a flow goes to, and what the refusal says when none is left. */
+export interface MemberState<M> {
+  service: string;
   protocol: "tcp" | "udp" | undefined;
+  pools: Pools<M>;
+  /** Members already tried for this flow (they did not accept it). @default {none} */
+  exclude?: ReadonlySet<string>;
+  /** Milliseconds since the relay started. @default {REGISTRATION_GRACE_MS: past the grace} */
+  uptimeMs?: number;
+}
+
+/**
+ * The pool member a flow goes to: healthy before suspect, fewest flows, round robin (registry.ts),
+ * never one in `exclude`. None left: `no_connector` when the service had a connector since start
+ * (or the relay started less than {@link REGISTRATION_GRACE_MS} ago), `unknown_service` otherwise.
+ */
+export function admitMember<M>(s: MemberState<M>): Admission<{ member: M; pool: string }> {
+  const pool = poolKey(s.service, s.protocol);
+  const member = s.pools.pick(pool, s.exclude);
+  if (member !== undefined) return { allow: true, member, pool };
+  if (s.pools.isKnown(pool)) {
+    return refuse(
+      "no_connector",
+      s.exclude?.size
+        ? `no other connector of ${pool} took the flow`
+        : `no connector online for ${pool}`,
+    );
+  }
+  const uptime = s.uptimeMs ?? REGISTRATION_GRACE_MS;
+  return uptime < REGISTRATION_GRACE_MS
+    ? refuse(
+      "no_connector",
+      `no connector has registered ${pool} in the ${Math.round(uptime / 1000)} s since the ` +
+        "relay started",
+    )
+    : refuse("unknown_service", `no connector has registered ${pool}`);
+}
+
+/** What a relayed flow's admission reads besides the open's own checks. */
+export interface FlowState<M> extends OpenState, MemberState<M> {
   draining: boolean;
   /** Flows relayed now, this one included. */
   activeFlows: number;
   maxFlows: number;
-  pools: Pools<M>;
 }
 
 /**
  * May this relayed flow open, and to which member of its service's pool? Draining, the relay's flow
- * cap, then {@link admitOpen}, then the pool: `unknown_service` when no connector ever served it,
- * `no_connector` when its pool is empty now.
+ * cap, then {@link admitOpen}, then {@link admitMember}. The shell asks {@link admitMember} alone
+ * for the next member when one did not take the flow, or after waiting for a connector.
  */
 export function admitFlow<M>(s: FlowState<M>): Admission<{ member: M; pool: string }> {
   if (s.draining) return refuse("going_away", "shutting down");
   if (s.activeFlows > s.maxFlows) return refuse("relay_overloaded", `max_flows = ${s.maxFlows}`);
   const open = admitOpen(s);
   if (!open.allow) return open;
-  const pool = poolKey(s.service, s.protocol);
-  const member = s.pools.pick(pool);
-  if (member !== undefined) return { allow: true, member, pool };
-  return s.pools.isKnown(pool)
-    ? refuse("no_connector", `no connector online for ${pool}`)
-    : refuse("unknown_service", `no connector has registered ${pool}`);
+  return admitMember(s);
+}
+
+/**
+ * May a flow that found no member wait for a connector to register? Only `no_connector` waits
+ * (after the grace, `unknown_service` is a name no connector serves: waiting would only delay the
+ * error), and only while its wait has time left.
+ */
+export function mayWaitForConnector(refusal: Refusal, waitLeftMs: number): boolean {
+  return refusal.code === "no_connector" && waitLeftMs > 0;
 }
 
 /** May this connector register `service` now? The registration rate, then the grant. */

@@ -9,10 +9,13 @@ import {
   admitConnection,
   admitFlow,
   admitHandshakeRate,
+  admitMember,
   admitOpen,
   admitRegistration,
   admitSource,
   type FlowState,
+  mayWaitForConnector,
+  REGISTRATION_GRACE_MS,
 } from "./admission.ts";
 import { ConnectorRegistry } from "./registry.ts";
 
@@ -116,6 +119,51 @@ Deno.test("admitFlow(): draining, the flow cap, the open's checks, then the pool
   const first = flow();
   const second = flow();
   assert.ok(first.allow && second.allow && first.member !== second.member);
+});
+
+Deno.test("admitMember(): skips tried members, prefers healthy ones, says what was missing", () => {
+  type M = { connId: string; activeFlows: number; suspect?: boolean };
+  const registry = new ConnectorRegistry<M>();
+  const a: M = { connId: "a", activeFlows: 0 };
+  const b: M = { connId: "b", activeFlows: 3 };
+  registry.add("web", a);
+  registry.add("web", b);
+  const pick = (over: Partial<Parameters<typeof admitMember<M>>[0]> = {}) =>
+    admitMember({ service: "web", protocol: "tcp", pools: registry, ...over });
+  const first = pick();
+  assert.ok(first.allow && first.member === a, "fewest flows");
+  a.suspect = true;
+  const healthy = pick();
+  assert.ok(healthy.allow && healthy.member === b, "a silent member is passed over");
+  const retry = pick({ exclude: new Set(["b"]) });
+  assert.ok(retry.allow && retry.member === a, "a suspect is still better than no one");
+  const none = pick({ exclude: new Set(["a", "b"]) });
+  assert.equal(outcome(none), "no_connector");
+  assert.ok(!none.allow && none.why.includes("no other connector"));
+  a.suspect = false;
+  const back = pick();
+  assert.ok(back.allow && back.member === a, "healthy again once it answers");
+  // Never registered: a misspelling after the grace, but maybe a connector on its way before it.
+  assert.equal(outcome(pick({ service: "ssh" })), "unknown_service");
+  assert.equal(
+    outcome(pick({ service: "ssh", uptimeMs: REGISTRATION_GRACE_MS })),
+    "unknown_service",
+  );
+  const early = pick({ service: "ssh", uptimeMs: 37 });
+  assert.equal(outcome(early), "no_connector", "37 ms after a restart nothing has re-homed yet");
+  assert.ok(!early.allow && early.why.includes("since the relay started"));
+});
+
+Deno.test("mayWaitForConnector(): only no_connector waits, and only while time is left", () => {
+  const noConnector = { allow: false as const, code: "no_connector" as const, why: "" };
+  assert.equal(mayWaitForConnector(noConnector, 100), true);
+  assert.equal(mayWaitForConnector(noConnector, 0), false);
+  assert.equal(
+    mayWaitForConnector({ allow: false, code: "unknown_service", why: "" }, 100),
+    false,
+    "a name no connector serves fails at once",
+  );
+  assert.equal(mayWaitForConnector({ allow: false, code: "unauthorized", why: "" }, 100), false);
 });
 
 Deno.test("admitRegistration(): the registration rate, then the grant", () => {

@@ -1,16 +1,28 @@
 /**
  * One client flow through the relay: read OPEN, authorize, pick a connector of the service's pool,
- * open a stream to it, relay its REPLY, then splice both directions byte for byte.
+ * open a stream to it, relay its REPLY, then splice both directions byte for byte. A member that
+ * does not take the flow — its connection is gone, or (protocol 3) it sends no ACCEPT within the
+ * accept deadline while another member could — is left for the next one before the client hears
+ * anything: until the REPLY no client byte is forwarded, so nothing has reached a backend. A flow
+ * that finds no member waits a bounded time for a connector to register.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
 import type { Identity } from "../auth/mod.ts";
-import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
+import {
+  type AcceptHeader,
+  decodeAcceptOrReply,
+  decodeHeader,
+  encodeHeader,
+  type ErrorCode,
+  type ReplyHeader,
+  ZtnaError,
+} from "../protocol/mod.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import type { ConnectorRegistry, PoolMember } from "./registry.ts";
 import { type DatagramPeer, linkUdpFlow } from "./udp_links.ts";
 import type { BrokerPeer } from "./direct_broker.ts";
-import { admitFlow } from "./admission.ts";
+import { admitFlow, admitMember, mayWaitForConnector } from "./admission.ts";
 import type { RefusalObserver } from "./refusal_observer.ts";
 import type { PolicyDecision } from "../policy/mod.ts";
 import { ChunkReader } from "../transport/mod.ts";
@@ -27,6 +39,8 @@ export interface ByteCounters {
 export interface ConnectorMember extends PoolMember, ByteCounters, DatagramPeer, BrokerPeer {
   readonly conn: Deno.QuicConn;
   readonly identity: string;
+  /** Speaks protocol 3: answers every FLOW with ACCEPT before it dials the backend. */
+  readonly sendsAccept: boolean;
 }
 
 /** What a flow needs from the relay. */
@@ -37,7 +51,16 @@ export interface FlowDeps {
   stillValid(identity: Identity): ErrorCode | undefined;
   nextFlowId(): number;
   headerTimeoutMs: number;
+  /** The connector's REPLY deadline (`limits.flow_open_timeout_ms`). */
   openTimeoutMs: number;
+  /** The connector's ACCEPT deadline (`limits.flow_accept_timeout_ms`), protocol 3 only. */
+  acceptTimeoutMs: number;
+  /** How long a flow waits for a connector of an empty pool (`limits.connector_wait_ms`). */
+  connectorWaitMs: number;
+  /** Milliseconds since the relay started (an unregistered service is not unknown at first). */
+  uptimeMs(): number;
+  /** Removes a member whose connection cannot take flows from every pool at once. */
+  dropMember(member: ConnectorMember, why: string): void;
   maxFlows: number;
   draining(): boolean;
   /** Counts, records and logs every refusal. */
@@ -115,6 +138,186 @@ async function forward(
   }
 }
 
+/** A member's REPLY to FLOW, and the stream to splice when it is `ok`. */
+interface Opened {
+  kind: "opened";
+  pool: string;
+  flowId: number;
+  reply: ReplyHeader;
+  connector: ChunkReader;
+  connectorWriter: WritableStreamDefaultWriter<Uint8Array>;
+}
+
+/** Why a member did not take a flow (the label of `ztna_flow_retries_total`). */
+type NotTaken = "no_accept" | "connection_lost" | "stream_ended" | "streams_exhausted";
+
+/** One member's answer: the flow opened (or refused by its backend), go on, or fail the flow. */
+type Attempt = Opened | { kind: "next"; why: NotTaken } | { kind: "failed"; code: ErrorCode };
+
+/** `p`'s value, "timeout" after `ms`, "woken" when `wake` resolves first, or its error. */
+async function settle<T>(
+  p: Promise<T>,
+  ms: number,
+  wake?: Promise<unknown>,
+): Promise<{ value: T } | { error: unknown } | "timeout" | "woken"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return await Promise.race([
+    p.then((value) => ({ value }), (error: unknown) => ({ error })),
+    new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), Math.max(0, ms))),
+    ...(wake ? [wake.then(() => "woken" as const)] : []),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves when any connector registers a service, or after `ms`, or when `signal` aborts. */
+function registration(deps: FlowDeps, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      off();
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    const off = deps.registry.onAdd(done);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** True when `conn` has closed (its `closed` promise has settled). */
+async function isClosed(conn: Deno.QuicConn): Promise<boolean> {
+  return await Promise.race([
+    conn.closed.then(() => true, () => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 0)),
+  ]);
+}
+
+/**
+ * Marks `member` suspect after it left a flow unanswered, and keeps listening on that flow's
+ * stream: a late answer (ACCEPT or REPLY) means it is alive, so it is healthy again. Our side of
+ * the stream is finished at once, so if the FLOW still gets through, the connector's flow ends
+ * without END (an abort) right after its backend connect: no client byte was ever sent on it.
+ */
+function suspect(
+  member: ConnectorMember,
+  answer: Promise<unknown>,
+  abandoned: { reader: ChunkReader; writer: WritableStreamDefaultWriter<Uint8Array> },
+  deps: FlowDeps,
+  log: Logger,
+): void {
+  if (!member.suspect) {
+    member.suspect = true;
+    log.warn(
+      "Connector {connector} did not accept a flow within {ms} ms: passed over until it answers",
+      { connector: member.connId, ms: deps.acceptTimeoutMs },
+    );
+  }
+  void abandoned.writer.close().catch(() => {});
+  const timer = setTimeout(() => void abandoned.reader.cancel("abandoned"), deps.openTimeoutMs);
+  answer.then(() => {
+    if (!member.suspect) return;
+    member.suspect = false;
+    log.info("Connector {connector} answers again", { connector: member.connId });
+  }, () => {}).finally(() => {
+    clearTimeout(timer);
+    void abandoned.reader.cancel("abandoned");
+  });
+}
+
+/**
+ * Offers a flow to one pool member: a stream, FLOW, then (protocol 3) ACCEPT within the accept
+ * deadline — past it, when another member could take the flow, this one is suspect and the flow
+ * moves on; with nobody else it keeps waiting, and moves as soon as another member registers —
+ * then the REPLY within the open deadline. A member whose connection cannot take the stream is
+ * dropped from every pool at once.
+ */
+async function openOn(
+  member: ConnectorMember,
+  pool: string,
+  tried: ReadonlySet<string>,
+  header: { service: string; identity: string; protocol: "udp" | undefined; flowId: number },
+  deps: FlowDeps,
+  log: Logger,
+): Promise<Attempt> {
+  let upstream: Deno.QuicBidirectionalStream;
+  try {
+    upstream = await member.conn.createBidirectionalStream();
+  } catch (e) {
+    // Deno 2.9.6 throws RangeError when the peer allows no more streams: full, not gone.
+    if (e instanceof RangeError) return { kind: "next", why: "streams_exhausted" };
+    deps.dropMember(member, "its connection cannot open a stream");
+    return { kind: "next", why: "connection_lost" };
+  }
+  const reader = new ChunkReader(upstream.readable);
+  const writer = upstream.writable.getWriter();
+  const { flowId } = header;
+  const deadline = deps.clock() + deps.openTimeoutMs;
+  const lost = async (): Promise<Attempt> => {
+    await writer.close().catch(() => {});
+    await reader.cancel("connection lost");
+    if (!(await isClosed(member.conn))) return { kind: "next", why: "stream_ended" };
+    deps.dropMember(member, "its connection closed");
+    return { kind: "next", why: "connection_lost" };
+  };
+  try {
+    await writer.write(
+      encodeHeader(
+        header.protocol === "udp"
+          ? { type: "flow", ...header, protocol: "udp" }
+          : { type: "flow", flowId, service: header.service, identity: header.identity },
+      ),
+    );
+  } catch {
+    return await lost();
+  }
+  const failed = async (code: ErrorCode): Promise<Attempt> => {
+    await writer.close().catch(() => {});
+    await reader.cancel(code);
+    return { kind: "failed", code };
+  };
+  const readReply = () => reader.readHeader((b) => decodeHeader(b, "reply"));
+  let first: Promise<AcceptHeader | ReplyHeader> = member.sendsAccept
+    ? reader.readHeader(decodeAcceptOrReply)
+    : readReply();
+  first.catch(() => {}); // settled below, or watched by suspect()
+  if (member.sendsAccept) {
+    let answer = await settle(first, deps.acceptTimeoutMs);
+    while (answer === "timeout" || answer === "woken") {
+      if (deps.registry.hasOther(pool, new Set([...tried, member.connId]))) {
+        suspect(member, first, { reader, writer }, deps, log);
+        return { kind: "next", why: "no_accept" };
+      }
+      // Nobody else to try: a slow but live connector still serves the flow. Look again when a
+      // member registers (a restarted connector, while this one may be dead).
+      const left = deadline - deps.clock();
+      if (left <= 0) return await failed("backend_timeout");
+      const stop = new AbortController();
+      answer = await settle(first, left, registration(deps, left, stop.signal));
+      stop.abort();
+    }
+    if ("error" in answer) {
+      if (answer.error instanceof ZtnaError) return await failed(answer.error.code);
+      return await lost();
+    }
+    member.suspect = false; // it answered
+    if (answer.value.type === "accept") first = readReply();
+  }
+  const reply = await settle(first, deadline - deps.clock());
+  if (reply === "timeout" || reply === "woken") return await failed("backend_timeout");
+  if ("error" in reply) {
+    if (reply.error instanceof ZtnaError) return await failed(reply.error.code);
+    return await lost();
+  }
+  if (reply.value.type !== "reply") return await failed("protocol_error");
+  return {
+    kind: "opened",
+    pool,
+    flowId,
+    reply: reply.value,
+    connector: reader,
+    connectorWriter: writer,
+  };
+}
+
 /** The policy decision for admission, as an optional field of its state. */
 function policyOf(peer: PolicyPeer, service: string): { policy?: PolicyDecision } {
   const policy = peer.decidePolicy?.(service);
@@ -168,7 +371,7 @@ export async function relayClientFlow(
     );
     service = open.service;
     const protocol = open.protocol;
-    const admission = admitFlow({
+    let choice = admitFlow({
       identity,
       service,
       protocol,
@@ -179,35 +382,76 @@ export async function relayClientFlow(
       invalid: deps.stillValid(identity),
       nowMs: deps.clock(),
       pools: deps.registry,
+      uptimeMs: deps.uptimeMs(),
       ...policyOf(peer, service),
     });
-    if (!admission.allow) {
-      if (admission.rateLimit) deps.metrics.rateLimited.inc(admission.rateLimit);
-      refused(admission.code, undefined, undefined, admission.rule);
-      return await refuse(clientWriter, client, admission.code);
+    if (!choice.allow && choice.rateLimit) deps.metrics.rateLimited.inc(choice.rateLimit);
+    const tried = new Set<string>();
+    const waitUntil = deps.clock() + deps.connectorWaitMs;
+    const nextMember = () =>
+      admitMember({
+        service,
+        protocol,
+        pools: deps.registry,
+        exclude: tried,
+        uptimeMs: deps.uptimeMs(),
+      });
+    let opened: Opened | undefined;
+    while (!opened) {
+      if (!choice.allow && mayWaitForConnector(choice, waitUntil - deps.clock())) {
+        // Empty pool: a connector restarting, or all of them re-homing after a relay restart.
+        await registration(deps, waitUntil - deps.clock());
+        choice = nextMember();
+        continue;
+      }
+      if (!choice.allow) {
+        refused(
+          choice.code,
+          "Refused flow to {service}: {code} ({why})",
+          { why: choice.why },
+          choice.rule,
+        );
+        return await refuse(clientWriter, client, choice.code);
+      }
+      const candidate = choice.member;
+      candidate.activeFlows++;
+      const attempt = await openOn(
+        candidate,
+        choice.pool,
+        tried,
+        {
+          service,
+          identity: identity.subject,
+          protocol,
+          flowId: deps.nextFlowId(),
+        },
+        deps,
+        log,
+      );
+      if (attempt.kind === "opened") {
+        opened = attempt;
+        member = candidate;
+        break;
+      }
+      candidate.activeFlows--;
+      if (attempt.kind === "failed") {
+        refused(attempt.code, "Flow to {service} failed at connector {connector}: {code}", {
+          connector: candidate.connId,
+        });
+        return await refuse(clientWriter, client, attempt.code);
+      }
+      tried.add(candidate.connId);
+      deps.metrics.flowRetries.inc(attempt.why);
+      log.info("Flow to {service}: connector {connector} did not take it ({why}); trying another", {
+        service,
+        connector: candidate.connId,
+        why: attempt.why,
+      });
+      choice = nextMember();
     }
-    const { pool } = admission;
-    member = admission.member;
-    member.activeFlows++;
-    const connected = member;
-    const flowId = deps.nextFlowId();
-    const upstream = await member.conn.createBidirectionalStream().catch(() => null);
-    if (!upstream) {
-      refused("no_connector");
-      return await refuse(clientWriter, client, "no_connector");
-    }
-    const connector = new ChunkReader(upstream.readable);
-    const connectorWriter = upstream.writable.getWriter();
+    const { pool, flowId, reply, connector, connectorWriter } = opened;
+    const connected = member!;
     try {
-      await connectorWriter.write(
-        encodeHeader({ type: "flow", flowId, service, identity: identity.subject, protocol }),
-      );
-      const reply = await withTimeout(
-        connector.readHeader((b) => decodeHeader(b, "reply")),
-        deps.openTimeoutMs,
-        "backend_timeout",
-        "connector REPLY",
-      );
       const code = reply.code;
       settled();
       await clientWriter.write(encodeHeader({ type: "reply", code, flowId }));
@@ -221,7 +465,7 @@ export async function relayClientFlow(
       deps.metrics.flowsOpened.inc(pool);
       // A UDP flow's streams carry no payload; they only mark its lifetime. Its datagrams are
       // routed by the per-connection tables for as long as both streams stay open.
-      const unlink = protocol === "udp" ? linkUdpFlow(flowId, peer, member) : () => {};
+      const unlink = protocol === "udp" ? linkUdpFlow(flowId, peer, connected) : () => {};
       // A policy reload that takes this service away ends the flow: both streams reset.
       const untrack = peer.trackFlow?.({
         service,
@@ -235,7 +479,7 @@ export async function relayClientFlow(
       log.debug("Flow {flowId} to {service} via {connector}", {
         flowId,
         service,
-        connector: member.connId,
+        connector: connected.connId,
       });
       const pumps = [
         forward(client, connectorWriter, (n) => {

@@ -11,6 +11,7 @@ import {
   encodeHeader,
   type ErrorCode,
   ERRORS,
+  FLOW_ACCEPT_VERSION,
   type Hello,
   MAX_CONTROL_MESSAGE,
   MAX_REVOKE_BATCH,
@@ -63,6 +64,14 @@ export interface LiveFlow {
 export class PeerSession implements ConnectorMember {
   readonly connId: string;
   activeFlows = 0;
+  suspect = false;
+  /** The protocol version agreed in WELCOME: the highest both sides speak. */
+  version = 2;
+
+  /** A connector of protocol 3 or later answers each FLOW with ACCEPT (flow_relay.ts). */
+  get sendsAccept(): boolean {
+    return this.version >= FLOW_ACCEPT_VERSION;
+  }
   identity = "";
   role: "client" | "connector" | undefined;
   tokenId: string | undefined;
@@ -330,10 +339,14 @@ export class PeerSession implements ConnectorMember {
   }
 
   async #authenticate(hello: Hello, control: ControlChannel): Promise<Identity | undefined> {
-    if (!hello.versions.some((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v))) {
+    const common = hello.versions.filter((v) =>
+      (PROTOCOL_VERSIONS as readonly number[]).includes(v)
+    );
+    if (common.length === 0) {
       await this.#refuse("version_unsupported", `peer speaks ${hello.versions.join(",")}`, control);
       return;
     }
+    this.version = Math.max(...common);
     if (hello.token === "") {
       await this.#refuse("unauthenticated", "HELLO without a token", control);
       return;
@@ -368,7 +381,7 @@ export class PeerSession implements ConnectorMember {
     this.#observed = `${remote.hostname}:${remote.port}`;
     await control.send({
       type: "welcome",
-      version: 2,
+      version: this.version,
       connId: this.connId,
       identity: identity.subject,
       role: identity.role,

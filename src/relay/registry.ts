@@ -1,6 +1,7 @@
 /**
  * Who serves which service: a pool of connectors per service id, and the choice of one for a new
- * flow (least active flows, then round robin). Pure bookkeeping: no I/O.
+ * flow (healthy members first, then least active flows, then round robin). Pure bookkeeping: no
+ * I/O; waiting for a member to register is the caller's (it subscribes with {@link onAdd}).
  * @module
  */
 
@@ -14,6 +15,12 @@ export interface PoolMember {
   readonly connId: string;
   /** Flows currently relayed to this member, across all its services. */
   activeFlows: number;
+  /**
+   * The member left a flow unanswered past the accept deadline. A suspect member is chosen only
+   * when no healthy one is left; it is healthy again as soon as it answers any flow (even the late
+   * answer of the one it was suspected for).
+   */
+  suspect?: boolean;
 }
 
 /** Connector pools keyed by service id. Several connectors for one service share its flows (H2). */
@@ -22,6 +29,7 @@ export class ConnectorRegistry<M extends PoolMember> {
   readonly #cursor = new Map<string, number>();
   /** Services that had a connector at some point since start: tells "unknown" from "offline". */
   readonly #known = new Set<string>();
+  readonly #onAdd = new Set<(service: string) => void>();
 
   /** Adds `member` to the pool of `service`; adding twice is a no-op. */
   add(service: string, member: M): void {
@@ -29,6 +37,13 @@ export class ConnectorRegistry<M extends PoolMember> {
     if (!pool.some((m) => m.connId === member.connId)) pool.push(member);
     this.#pools.set(service, pool);
     this.#known.add(service);
+    for (const listener of [...this.#onAdd]) listener(service);
+  }
+
+  /** Calls `listener` after every {@link add}; returns the function that unsubscribes it. */
+  onAdd(listener: (service: string) => void): () => void {
+    this.#onAdd.add(listener);
+    return () => this.#onAdd.delete(listener);
   }
 
   /** Removes a connection from every pool; returns the services it served. */
@@ -44,20 +59,33 @@ export class ConnectorRegistry<M extends PoolMember> {
     return left;
   }
 
-  /** Picks the member with the fewest active flows; ties rotate so equal members share the load. */
-  pick(service: string): M | undefined {
+  /**
+   * Picks a member for a new flow: among the members not in `exclude` (already tried for this
+   * flow), the healthy ones if any (suspects otherwise), the one with the fewest active flows; ties
+   * rotate so equal members share the load.
+   */
+  pick(service: string, exclude?: ReadonlySet<string>): M | undefined {
     const pool = this.#pools.get(service);
     if (!pool || pool.length === 0) return undefined;
-    const least = Math.min(...pool.map((m) => m.activeFlows));
+    const open = exclude ? pool.filter((m) => !exclude.has(m.connId)) : pool;
+    const healthy = open.filter((m) => !m.suspect);
+    const from = healthy.length > 0 ? healthy : open;
+    if (from.length === 0) return undefined;
+    const least = Math.min(...from.map((m) => m.activeFlows));
     const start = (this.#cursor.get(service) ?? 0) % pool.length;
     for (let k = 0; k < pool.length; k++) {
       const i = (start + k) % pool.length;
-      if (pool[i].activeFlows === least) {
+      if (from.includes(pool[i]) && pool[i].activeFlows === least) {
         this.#cursor.set(service, i + 1);
         return pool[i];
       }
     }
     return undefined;
+  }
+
+  /** Whether the pool of `service` holds a member outside `exclude` (another one to try). */
+  hasOther(service: string, exclude: ReadonlySet<string>): boolean {
+    return (this.#pools.get(service) ?? []).some((m) => !exclude.has(m.connId));
   }
 
   /** Whether a connector ever registered `service` since start. */

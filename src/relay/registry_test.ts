@@ -130,3 +130,23 @@ Deno.test("ConnectorRegistry members() returns a copy", () => {
   reg.members("db").push(member("x"));
   assert.deepEqual(reg.members("db").map((m) => m.connId), ["a"]);
 });
+
+Deno.test("ConnectorRegistry passes over suspect and excluded members, and says who registers", () => {
+  const reg = new ConnectorRegistry();
+  const a: PoolMember = member("a");
+  const b: PoolMember = member("b", 7);
+  reg.add("db", a);
+  reg.add("db", b);
+  a.suspect = true;
+  assert.equal(reg.pick("db"), b, "healthy before fewer flows");
+  assert.equal(reg.pick("db", new Set(["b"])), a, "a suspect when nothing else is left");
+  assert.equal(reg.pick("db", new Set(["a", "b"])), undefined);
+  assert.equal(reg.hasOther("db", new Set(["a"])), true);
+  assert.equal(reg.hasOther("db", new Set(["a", "b"])), false);
+  const added: string[] = [];
+  const off = reg.onAdd((service) => added.push(service));
+  reg.add("web", member("c"));
+  off();
+  reg.add("ssh", member("d"));
+  assert.deepEqual(added, ["web"]);
+});

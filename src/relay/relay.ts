@@ -83,6 +83,8 @@ export class Relay {
   #policy: Policy | undefined;
   #draining = false;
   #flowIds = 0;
+  /** When this relay was built: connectors re-home within a grace after it (admission.ts). */
+  readonly #startedAt: number;
   readonly #deps: SessionDeps;
   readonly #running = new Set<Promise<void>>();
   #shutdown: Promise<void> | undefined;
@@ -92,6 +94,7 @@ export class Relay {
     this.verifier = deps.verifier;
     this.metrics = deps.metrics ?? new RelayMetrics();
     const clock = this.#clock = deps.clock ?? Date.now;
+    this.#startedAt = clock();
     this.#observer = new RefusalObserver({
       metrics: this.metrics,
       refusals: this.refusals,
@@ -138,6 +141,10 @@ export class Relay {
       nextFlowId: () => (this.#flowIds = (this.#flowIds + 1) >>> 0),
       headerTimeoutMs: limits.hello_timeout_ms,
       openTimeoutMs: limits.flow_open_timeout_ms,
+      acceptTimeoutMs: limits.flow_accept_timeout_ms,
+      connectorWaitMs: limits.connector_wait_ms,
+      uptimeMs: () => clock() - this.#startedAt,
+      dropMember: (member, why) => this.#leavePools(member.connId, why),
       helloTimeoutMs: limits.hello_timeout_ms,
       maxFlows: limits.max_flows,
       maxStreamsPerConnection: limits.max_streams_per_connection,
@@ -301,12 +308,16 @@ export class Relay {
       if (n <= 0) this.#perIdentity.delete(session.identity);
       else this.#perIdentity.set(session.identity, n);
     }
-    const left = this.registry.removeConnection(session.connId);
-    for (const service of left) {
-      log.info("Connector {connId} left the pool of {service}", {
-        connId: session.connId,
-        service,
-      });
+    this.#leavePools(session.connId, "its connection ended");
+  }
+
+  /**
+   * Removes a connector connection from every pool (once: later calls find nothing). Called when
+   * its session ends, and earlier when a flow finds its connection unable to take a stream.
+   */
+  #leavePools(connId: string, why: string): void {
+    for (const service of this.registry.removeConnection(connId)) {
+      log.info("Connector {connId} left the pool of {service}: {why}", { connId, service, why });
     }
   }
 

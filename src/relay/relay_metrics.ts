@@ -132,6 +132,16 @@ export class RelayMetrics {
     "Failed ACME issuance or renewal attempts, by reason",
     "code",
   );
+  /**
+   * Flows moved to another pool member before the client heard anything, by why the first did not
+   * take it: `no_accept` (silent past flow_accept_timeout_ms), `connection_lost`, `stream_ended`,
+   * `streams_exhausted`.
+   */
+  readonly flowRetries = new LabelledCounter(
+    "ztna_flow_retries_total",
+    "Flows moved to another connector of the pool before their REPLY, by reason",
+    "reason",
+  );
   readonly pathChanges = new LabelledCounter(
     "ztna_path_changes_total",
     "Client reports of a service's flows moving to a path",

@@ -39,8 +39,9 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Runs `attempt` until `signal` aborts. A relay that says "going away" is retried at once, once; a
- * refusal that will not heal by itself (revoked token, wrong role) waits the maximum delay.
+ * Runs `attempt` until `signal` aborts. A relay that says "going away", or a session lost without a
+ * close code, is retried at once, once; a refusal that will not heal by itself (revoked token,
+ * wrong role) waits the maximum delay.
  */
 export async function keepConnected(
   attempt: () => Promise<SessionEnd>,
@@ -65,7 +66,11 @@ export async function keepConnected(
     if (end.authenticated) failures = 0;
     failures += 1;
     let delay: number;
-    if (end.code === "going_away" && !immediateRetry) {
+    // A relay that says "going away", or an authenticated session that simply died (the relay
+    // vanished: no close code, noticed by the idle timeout), is retried at once, once: a relay
+    // restarted by its supervisor is usually back by the time its death is noticed.
+    const vanished = end.authenticated && end.code === undefined;
+    if ((end.code === "going_away" || vanished) && !immediateRetry) {
       immediateRetry = true;
       delay = 0;
     } else {

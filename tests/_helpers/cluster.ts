@@ -164,6 +164,8 @@ ${admin}
       logLevel?: string;
       /** Command prefix, e.g. `NatLab.wrapper("srvB")`. @default {[]} */
       wrapper?: string[];
+      /** The shipped keep-alive, idle timeout and backoff instead of test-speed ones. */
+      shippedTimers?: boolean;
     } = {},
   ): Promise<ZtnaProcess> {
     const svc = Object.entries(services).map(([id, spec]) => {
@@ -193,6 +195,8 @@ ${admin}
       logLevel?: string;
       /** Command prefix, e.g. `NatLab.wrapper("srvB")`. @default {[]} */
       wrapper?: string[];
+      /** The shipped keep-alive, idle timeout and backoff instead of test-speed ones. */
+      shippedTimers?: boolean;
     } = {},
   ): Promise<ZtnaProcess> {
     const fw = Object.entries(forwards).map(([listen, spec]) => {
@@ -207,24 +211,28 @@ ${admin}
     return p;
   }
 
-  /** The config of a connector or client: test-speed timers, then `extra`, then `tail`. */
+  /**
+   * The config of a connector or client: test-speed timers (or, with `shippedTimers`, the shipped
+   * keep-alive, idle timeout and backoff, for tests of what users get), then `extra`, then `tail`.
+   */
   #dialerToml(
     role: "connector" | "client",
     ports: number[],
     tokenPath: string,
-    options: { ca?: string; extra?: string; logLevel?: string },
+    options: { ca?: string; extra?: string; logLevel?: string; shippedTimers?: boolean },
     tail: string,
   ): string {
+    const timers = options.shippedTimers ? "" : `keepalive_ms = 500
+idle_timeout_ms = 3000
+reconnect_min_ms = 200
+reconnect_max_ms = 2000`;
     return `
 ${options.logLevel ? `[log]\nlevel = "${options.logLevel}"\n` : ""}
 [${role}]
 ${relaysToml(ports, this.relayHost)}
 ca = "${options.ca ?? this.pki.caCertPath}"
 token_file = "${tokenPath}"
-keepalive_ms = 500
-idle_timeout_ms = 3000
-reconnect_min_ms = 200
-reconnect_max_ms = 2000
+${timers}
 ${options.extra ?? ""}
 ${tail}`;
   }
