@@ -37,7 +37,17 @@ async function setup(options: Parameters<typeof testDeps>[0] = {}, app: AdminApp
 
 async function call(app: AdminApp, method: string, path: string, options: CallOptions = {}) {
   const res = await app.handle(request(method, path, options), "127.0.0.1:40000");
-  const text = await res.text();
+  // An event stream answered where a refusal was expected never ends: read it for 5 s at most.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const text = await Promise.race([
+    res.text(),
+    new Promise<string>((resolve) => {
+      timer = setTimeout(() => {
+        res.body?.cancel().catch(() => {});
+        resolve("(body still streaming after 5 s)");
+      }, 5_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   return { res, text, json: (): unknown => JSON.parse(text) };
 }
 
