@@ -31,7 +31,7 @@ function startError(path: string, errors: readonly string[]): ConfigError {
     file: path,
     problem: first?.problem ?? "invalid policy",
     more,
-    hint: "Check it offline with: ztna admin policy test " + path,
+    hint: `check it offline with: ztna admin policy test --policy ${path}`,
   });
 }
 
