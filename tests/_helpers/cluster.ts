@@ -183,6 +183,34 @@ ${admin}
     return p;
   }
 
+  /**
+   * Writes the plain configs of a connector serving `web` from `backendPort` and a client
+   * forwarding a free local port to it (no direct paths), for tests that start the roles their
+   * own way (under exact flags, in a test build); returns both paths and the client's port.
+   */
+  async dialerConfigs(relayPort: number, backendPort: number) {
+    const dialer = async (role: "connector" | "client") => `
+[${role}]
+relays = [{ address = "127.0.0.1:${relayPort}", server_name = "localhost" }]
+ca = "${this.pki.caCertPath}"
+token_file = "${(await this.token(role)).path}"
+reconnect_min_ms = 200
+`;
+    const connectorConfig = await this.config(`${await dialer("connector")}
+[[connector.service]]
+id = "web"
+backend = "127.0.0.1:${backendPort}"
+`);
+    const local = freeTcpPort();
+    const clientConfig = await this.config(`${await dialer("client")}
+direct = false
+[[client.forward]]
+listen = "127.0.0.1:${local}"
+service = "web"
+`);
+    return { connectorConfig, clientConfig, local };
+  }
+
   /** Starts a client forwarding local ports to services (`"dns@udp"` for UDP); waits until connected. */
   async client(
     ports: number[],

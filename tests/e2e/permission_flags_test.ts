@@ -37,27 +37,10 @@ state_dir = "relay-state"
 [intermediate.admin]
 listen = "127.0.0.1:${freeTcpPort()}"
 `);
-      const dialer = (role: string, token: string) => `
-[${role}]
-relays = [{ address = "127.0.0.1:${relayPort}", server_name = "localhost" }]
-ca = "${fx.pki.caCertPath}"
-token_file = "${token}"
-reconnect_min_ms = 200
-`;
-      const connectorConfig = await fx.config(
-        `${dialer("connector", (await fx.token("connector")).path)}
-[[connector.service]]
-id = "web"
-backend = "127.0.0.1:${backend.port}"
-`,
+      const { connectorConfig, clientConfig, local } = await fx.dialerConfigs(
+        relayPort,
+        backend.port,
       );
-      const local = freeTcpPort();
-      const clientConfig = await fx.config(`${dialer("client", (await fx.token("client")).path)}
-direct = false
-[[client.forward]]
-listen = "127.0.0.1:${local}"
-service = "web"
-`);
       const start = async (role: string, config: string, ready: RegExp) => {
         const printed = await runZtna(["admin", "permissions", "--role", role, "--config", config]);
         assert.equal(printed.code, 0, printed.stderr);
