@@ -6,13 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  backendBehind,
-  Fixture,
-  freeTcpPort,
-  freeUdpPort,
-  httpBackend,
-} from "../_helpers/cluster.ts";
+import { backendBehind, Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { tcpServer } from "../_helpers/tcp.ts";
 import { REPO_ROOT } from "../_helpers/ztna_process.ts";
 
