@@ -10,6 +10,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { ALPN, type ControlMessage, ERRORS, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
+import { deadline, TIMED_OUT } from "../runtime/mod.ts";
 import {
   ControlChannel,
   directCandidates,
@@ -139,8 +140,9 @@ export class DirectPaths {
         theirs: a.candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
         ours: candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
       });
-      const conn = await this.#punch(a);
-      if (!conn) return fail("hole punching timed out");
+      const punched = await this.#punch(a);
+      if ("failure" in punched) return fail(punched.failure);
+      const conn = punched;
       const control = new ControlChannel(await conn.createBidirectionalStream());
       await control.send({
         type: "direct_hello",
@@ -184,7 +186,14 @@ export class DirectPaths {
   }
 
   /** Dials every candidate at once; the first handshake wins, the others are closed. */
-  async #punch(a: Extract<Answer, { type: "direct_ready" }>): Promise<Deno.QuicConn | undefined> {
+  /**
+   * Dials every candidate at once; the first handshake wins, the others are closed. Without a
+   * winner, says why: every dial refused (a TLS failure names itself: the connector's certificate
+   * is not the brokered one) or none answered before the punch deadline (NAT).
+   */
+  async #punch(
+    a: Extract<Answer, { type: "direct_ready" }>,
+  ): Promise<Deno.QuicConn | { failure: string }> {
     const { endpoint, punchTimeoutMs, idleTimeoutMs } = this.options;
     let winner: Deno.QuicConn | undefined;
     const attempts = a.candidates.map((c) =>
@@ -203,18 +212,22 @@ export class DirectPaths {
         return conn;
       })
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.any(attempts).catch(() => undefined),
-      new Promise((r) => timer = setTimeout(r, punchTimeoutMs)),
-    ]).finally(() => clearTimeout(timer));
-    if (!winner) {
-      // Late winners after the deadline are closed; the relay path is already in use.
-      for (const p of attempts) p.then((c) => c.close({ closeCode: 0, reason: "late" }), () => {});
-      winner = undefined;
-      return undefined;
+    const outcome = await deadline(
+      Promise.any(attempts).then(() => undefined, (e: AggregateError) => e.errors),
+      punchTimeoutMs,
+    );
+    if (winner) return winner;
+    // Late winners after the deadline are closed; the relay path is already in use.
+    for (const p of attempts) p.then((c) => c.close({ closeCode: 0, reason: "late" }), () => {});
+    if (outcome === TIMED_OUT || outcome === undefined) {
+      return { failure: "hole punching timed out" };
     }
-    return winner;
+    const tls = outcome.map(String).find((e) => /certificate|tls|handshake/i.test(e));
+    return {
+      failure: tls
+        ? `the connector's certificate was refused (${tls})`
+        : `every candidate refused the connection (${outcome.map(String)[0]})`,
+    };
   }
 
   /** A request id and the promise of the relay's answer to it (or "timeout" after 10 s). */

@@ -337,6 +337,15 @@ Deno.test(
       );
       assert.equal(answered, 3);
       assert.equal(count(client.output, /Direct path to "?web"? failed/), 2, client.output);
+      // Said as a certificate refusal, not as a NAT that did not open.
+      assert.equal(
+        count(
+          client.output,
+          /Direct path to "?web"? failed: "?the connector's certificate was refused/,
+        ),
+        2,
+        client.output,
+      );
       assert.deepEqual(tickets, ["ticket-right"], "no ticket went to an unverified listener");
     } finally {
       closed = true;
