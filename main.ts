@@ -141,7 +141,9 @@ async function main(argv: readonly string[]): Promise<number> {
         version: VERSION,
         role: loaded.role,
       });
-      if (loaded.role !== "intermediate") await checkToken(loaded, command.configPath);
+      // A client that logs in has no token yet: the relay issues one after the login.
+      const logsIn = loaded.role === "client" && loaded.config.login !== undefined;
+      if (loaded.role !== "intermediate" && !logsIn) await checkToken(loaded, command.configPath);
       return await runUntilStopped((ctx) => startRole(loaded, logConfig, ctx));
     }
   }

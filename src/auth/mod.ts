@@ -68,6 +68,14 @@ export {
   type Decision,
 } from "./policy.ts";
 export {
+  ID_TOKEN_ALGORITHMS,
+  type IdTokenCheck,
+  type IdTokenFailure,
+  type IdTokenIdentity,
+  MAX_ID_TOKEN_LENGTH,
+  verifyIdToken,
+} from "./id_token.ts";
+export {
   issueTicket,
   TICKET_TTL_MS,
   TICKET_TYPE,

@@ -172,6 +172,8 @@ function parseDemo(args: readonly string[]): Command {
 export function parseArgs(argv: readonly string[], env: Env): Command {
   if (argv[0] === "admin") return { kind: "admin", args: argv.slice(1) };
   if (argv[0] === "demo") return parseDemo(argv.slice(1));
+  // `ztna login --config client.toml`: the client role, logging in by its [client.login].
+  if (argv[0] === "login") return parseArgs(["--role=client", ...argv.slice(1)], env);
   const seen = collectFlags(argv);
   const roleText = seen["--role"];
   const role = roleText === undefined ? undefined : parseRole(roleText);

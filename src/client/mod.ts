@@ -12,8 +12,16 @@ import { openFlow } from "./open_flow.ts";
 import { SessionHolder } from "./session_holder.ts";
 import { UdpForward } from "./udp_forward.ts";
 import { DirectPaths } from "./direct_paths.ts";
+import { DeviceLogin, LoginError } from "./device_login.ts";
+import { LoginSession } from "./login_session.ts";
 import { type ControlMessage, type ErrorCode, ERRORS } from "../protocol/mod.ts";
-import { keepConnected, noteObserved, runRelaySession, type SessionEnd } from "../transport/mod.ts";
+import {
+  keepConnected,
+  noteObserved,
+  type RelaySession,
+  runRelaySession,
+  type SessionEnd,
+} from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "client"]);
 
@@ -33,6 +41,24 @@ export async function runClient(
 ): Promise<void> {
   const caCerts = config.ca ? [await readCaBundle(config.ca)] : undefined;
   const holder = new SessionHolder();
+  const deviceLogin = config.login
+    ? new DeviceLogin(
+      config.login,
+      config.login.ca ? [await readCaBundle(config.login.ca)] : caCerts,
+      log,
+    )
+    : undefined;
+  const loginSession = deviceLogin
+    ? new LoginSession({
+      login: deviceLogin,
+      log,
+      signal: ctx.signal,
+      send: () => {
+        const current = holder.current;
+        return current ? (msg) => current.control.send(msg) : undefined;
+      },
+    })
+    : undefined;
   // One endpoint for the relay connection and direct paths: the address the relay observes is the
   // NAT mapping the connector punches toward.
   const endpoint = config.direct
@@ -152,10 +178,27 @@ export async function runClient(
   const attempt = async (): Promise<SessionEnd> => {
     refusal = undefined;
     const target = config.relays[index % config.relays.length];
-    const end = await runSession(target, config, token, caCerts, holder, ctx.signal, {
+    let credentials: string | { idToken: string } = token;
+    if (loginSession) {
+      try {
+        credentials = await loginSession.credentials();
+      } catch (error) {
+        if (ctx.signal.aborted) return { authenticated: false };
+        if (!(error instanceof LoginError)) throw error;
+        log.error("{error}", { error: error.message });
+        return { authenticated: false };
+      }
+    }
+    const end = await runSession(target, config, credentials, caCerts, holder, ctx.signal, {
       endpoint,
-      onSession: probe,
-      onControl: (m) => directPaths?.onControl(m),
+      onSession: (session) => {
+        loginSession?.onWelcome(session.welcome);
+        probe();
+      },
+      onControl: (m) => {
+        if (loginSession?.onControl(m)) return;
+        directPaths?.onControl(m);
+      },
     });
     if (!end.authenticated || end.code === "going_away") index++;
     refusal = lastingRefusal(end);
@@ -169,6 +212,7 @@ export async function runClient(
     maxMs: config.reconnect_max_ms,
   });
   clearInterval(prober);
+  deviceLogin?.close();
   directPaths?.closeAll();
   await Promise.all([...accepting, ...udpRunning]);
   await Promise.race([Promise.all(flows), new Promise((r) => setTimeout(r, 2_000))]);
@@ -219,14 +263,14 @@ function bindLocal<T>(forward: ClientConfig["forward"][number], bind: () => T): 
 /** Hooks of one relay session used by direct paths. */
 interface SessionHooks {
   endpoint?: Deno.QuicEndpoint;
-  onSession(): void;
+  onSession(session: RelaySession): void;
   onControl(msg: ControlMessage): void;
 }
 
 function runSession(
   target: ClientConfig["relays"][number],
   config: ClientConfig,
-  token: string,
+  token: string | { idToken: string },
   caCerts: string[] | undefined,
   holder: SessionHolder,
   signal: AbortSignal,
@@ -243,7 +287,7 @@ function runSession(
     log,
   }, async (session) => {
     holder.set(session);
-    hooks.onSession();
+    hooks.onSession(session);
     // The relay speaks on the control stream only to answer direct-path requests.
     while (true) {
       const msg = await session.control.next().catch(() => null);

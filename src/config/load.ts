@@ -78,6 +78,21 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
         await problems.check(readNeededFile(where("intermediate.policy_file"), config.policy_file));
       }
       const admin = config.admin;
+      if (config.oidc !== undefined) {
+        const key = config.oidc.signing_key ?? admin.token_signing_key;
+        if (key === undefined) {
+          problems.add(
+            new ConfigError({
+              ...where("intermediate.oidc.signing_key"),
+              problem: "expected a signing key: the relay signs the token it gives after a login " +
+                "(set oidc.signing_key, or [intermediate.admin] token_signing_key)",
+            }),
+          );
+        } else await problems.check(checkPemFile(where("intermediate.oidc.signing_key"), key));
+        if (config.oidc.ca !== undefined) {
+          await problems.check(checkPemFile(where("intermediate.oidc.ca"), config.oidc.ca));
+        }
+      }
       if (admin.enabled && admin.token_signing_key !== undefined) {
         await problems.check(
           checkPemFile(where("intermediate.admin.token_signing_key"), admin.token_signing_key),
@@ -111,10 +126,10 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
       if (config.ca !== undefined) {
         await problems.check(checkPemFile(where("client.ca"), config.ca));
       }
-      const token = await problems.check(resolveToken(where("client.token_file"), {
-        tokenFile: config.token_file,
-        env,
-      }));
+      // A client that logs in gets its token from the relay after the login, not from a file.
+      const token = config.login ? "" : await problems.check(
+        resolveToken(where("client.token_file"), { tokenFile: config.token_file, env }),
+      );
       problems.throwIfAny();
       return { role, log, config, token: token ?? "" };
     }
@@ -134,6 +149,11 @@ class Problems {
       this.#errors.push(error, ...error.more);
       return undefined;
     }
+  }
+
+  /** Keeps a problem found without a check. */
+  add(error: ConfigError): void {
+    this.#errors.push(error);
   }
 
   /** @throws {ConfigError} the first problem, the others in `more`, the first hint given */

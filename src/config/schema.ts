@@ -180,6 +180,44 @@ export const AcmeSection = z.strictObject({
   }
 });
 
+/** Longest lifetime of a token the relay issues after a login: people refresh, machines do not log in. */
+export const MAX_LOGIN_TOKEN_TTL_MS = 3_600_000;
+
+/** An https:// URL (an identity provider is always reached over verified TLS). */
+const HttpsUrl = z.string().refine(
+  (value) => URL.parse(value)?.protocol === "https:",
+  "expected an https:// URL",
+);
+
+/**
+ * `[intermediate.oidc]`: single sign-on for people. The relay verifies an OpenID Connect ID token
+ * (issuer, audience, signature by the provider's JWKS, expiry) and answers with a short-lived ztna
+ * token for that person and the groups the provider names.
+ */
+export const OidcSection = z.strictObject({
+  /** The provider's issuer URL, exactly as its ID tokens' `iss` (discovery is read under it). */
+  issuer: HttpsUrl,
+  /** The OAuth client id `ztna login` uses at the provider. */
+  client_id: z.string().min(1).max(256),
+  /** The `aud` an ID token must carry; defaults to client_id. */
+  audience: z.string().min(1).max(256).optional(),
+  /** The ID token claim that lists the person's groups. */
+  groups_claim: z.string().min(1).max(128).default("groups"),
+  /** Scopes the client asks for; `openid` is always included. */
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).max(32)
+    .default(["openid", "offline_access", "groups"]),
+  /** Lifetime of the ztna token issued at login and refresh. */
+  token_ttl_ms: z.number().int().min(10_000).max(MAX_LOGIN_TOKEN_TTL_MS).default(900_000),
+  /** An ID token older than this (its `iat`) is refused even before its `exp`. */
+  max_id_token_age_ms: Millis(86_400_000).default(600_000),
+  /** Services the issued token grants; the access policy decides within them. */
+  services: z.array(z.string().min(1)).min(1).max(256).default(["*"]),
+  /** PEM bundle of CAs trusted for the provider's HTTPS on top of the system roots. */
+  ca: FilePath.optional(),
+  /** Ed25519 key that signs issued tokens; defaults to [intermediate.admin] token_signing_key. */
+  signing_key: FilePath.optional(),
+});
+
 /** `[intermediate]`: the public relay. */
 export const IntermediateSection = z.strictObject({
   listen: HostPort.default("0.0.0.0:4433"),
@@ -205,6 +243,7 @@ export const IntermediateSection = z.strictObject({
   limits: RelayLimits.default(RelayLimits.parse({})),
   admin: AdminSection.default(AdminSection.parse({})),
   acme: AcmeSection.default(AcmeSection.parse({})),
+  oidc: OidcSection.optional(),
 }).superRefine((section, ctx) => {
   // Runs even when other keys have errors, so a missing cert is reported with them.
   const acme: unknown = section.acme;
@@ -385,6 +424,20 @@ function distinctListeners(
   }
 }
 
+/**
+ * `[client.login]`: the client logs its person in at an OpenID Connect provider (device
+ * authorization grant) instead of reading a token; the relay named in `[[client.relays]]` must
+ * have the same provider in its `[intermediate.oidc]`.
+ */
+export const ClientLogin = z.strictObject({
+  issuer: HttpsUrl,
+  client_id: z.string().min(1).max(256),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).max(32)
+    .default(["openid", "offline_access", "groups"]),
+  /** PEM bundle of CAs trusted for the provider's HTTPS (a file or the PEM text). */
+  ca: FilePath.optional(),
+});
+
 /** `[client]`: exposes remote services on local ports. */
 export const ClientSection = z.strictObject({
   ...DialerFields,
@@ -400,6 +453,8 @@ export const ClientSection = z.strictObject({
   relay_wait_ms: z.number().int().min(0).max(600_000).default(5_000),
   forward: z.array(ClientForward).min(1, "expected at least one [[client.forward]]")
     .superRefine(distinctListeners),
+  /** Log in at an identity provider instead of reading token_file (`ztna login`). */
+  login: ClientLogin.optional(),
 }).superRefine(backoffInOrder).superRefine(keepAliveWithinIdle);
 
 /** The whole file: every section optional here; the chosen role requires its own. */
@@ -415,6 +470,8 @@ export type RelayLimitsConfig = z.output<typeof RelayLimits>;
 export type IntermediateConfig = z.output<typeof IntermediateSection>;
 export type AdminConfig = z.output<typeof AdminSection>;
 export type AcmeConfig = z.output<typeof AcmeSection>;
+export type OidcConfig = z.output<typeof OidcSection>;
+export type ClientLoginConfig = z.output<typeof ClientLogin>;
 export type RelayTargetConfig = z.output<typeof RelayTarget>;
 export type ConnectorConfig = z.output<typeof ConnectorSection>;
 export type ConnectorServiceConfig = z.output<typeof ConnectorService>;

@@ -21,6 +21,11 @@ export const Hello = z.strictObject({
   role: PeerRole,
   token: z.string().max(8_192),
   software: z.string().max(64).optional(),
+  /**
+   * A client that logged in at the relay's identity provider sends its OpenID Connect ID token
+   * here, with an empty `token`; the relay answers with a ztna token in WELCOME's `issuedToken`.
+   */
+  id_token: z.string().min(1).max(16_384).optional(),
 });
 
 /** The relay's answer to a valid HELLO: who you are, what you may use, where you come from (QAD). */
@@ -42,6 +47,30 @@ export const Welcome = z.strictObject({
   tokenExpiresAt: z.number().int(),
   /** SPKI PEM of the relay's key for direct-path tickets (connectors only). */
   ticketKey: z.string().max(1_024).optional(),
+  /** The ztna token the relay issued for a HELLO with `id_token` (a secret: never logged). */
+  issuedToken: z.string().max(8_192).optional(),
+});
+
+/**
+ * Client → relay: a fresh ID token (from the provider's refresh grant) for the person of this
+ * session; the relay answers `login_refreshed` or `login_refused` and keeps the connection.
+ */
+export const LoginRefresh = z.strictObject({
+  type: z.literal("login_refresh"),
+  id_token: z.string().min(1).max(16_384),
+});
+
+/** Relay → client: the session now runs on this new token (groups as the provider said now). */
+export const LoginRefreshed = z.strictObject({
+  type: z.literal("login_refreshed"),
+  token: z.string().max(8_192),
+  tokenExpiresAt: z.number().int(),
+});
+
+/** Relay → client: the refresh was refused; the session ends at its token's expiry. */
+export const LoginRefused = z.strictObject({
+  type: z.literal("login_refused"),
+  code: WireErrorCode,
 });
 
 /** Sent by the relay just before it closes a connection it will not serve. */
@@ -228,6 +257,9 @@ export const ControlMessage = z.discriminatedUnion("type", [
   DirectRevoke,
   PathReport,
   Observed,
+  LoginRefresh,
+  LoginRefreshed,
+  LoginRefused,
 ]);
 export type ControlMessage = z.output<typeof ControlMessage>;
 export type ControlMessageInput = z.input<typeof ControlMessage>;

@@ -10,7 +10,9 @@ import { getLogger } from "@logtape/logtape";
 // Types only: the ACME module (and the npm ACME client behind it, ~25 MiB of heap) is loaded only
 // when [intermediate.acme] is enabled.
 import type { AcmeTestHooks, CertificateManager } from "../acme/mod.ts";
-import { importPublicKeys, TokenVerifier } from "../auth/mod.ts";
+import { importPrivateKey, importPublicKeys, TokenVerifier } from "../auth/mod.ts";
+import { readCaBundle } from "../config/files.ts";
+import { LoginExchange } from "./login_exchange.ts";
 import { memoryTuningHint } from "./memory_tuning.ts";
 import type { RunContext } from "../runtime/run_context.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
@@ -37,6 +39,34 @@ async function readTls(config: IntermediateConfig): Promise<TlsMaterial> {
     throw new Error("Cannot read the relay certificate: intermediate.cert and key are not set");
   }
   return { cert: await Deno.readTextFile(config.cert), key: await Deno.readTextFile(config.key) };
+}
+
+/**
+ * Single sign-on: the key that signs tokens after a login must be one the relay itself accepts
+ * (else every login would be welcomed with a token the next connection refuses).
+ * @throws {Error} when the key is not among token_public_keys, or the provider cannot be read
+ */
+async function startLogin(config: IntermediateConfig, verifier: TokenVerifier) {
+  const oidc = config.oidc!;
+  // The config loader already required one of the two (src/config/load.ts).
+  const keyPath = oidc.signing_key ?? config.admin.token_signing_key!;
+  const signer = await importPrivateKey(await Deno.readTextFile(keyPath), keyPath);
+  if (!verifier.keyIds.includes(signer.kid)) {
+    throw new Error(
+      `Cannot sign tokens after a login with ${keyPath}: its public key is not in ` +
+        "intermediate.token_public_keys, so the relay would refuse the tokens it issues",
+    );
+  }
+  const login = new LoginExchange(oidc, signer, {
+    ...(oidc.ca ? { caCerts: [await readCaBundle(oidc.ca)] } : {}),
+  });
+  try {
+    await login.start();
+  } catch (error) {
+    login.close();
+    throw error;
+  }
+  return login;
 }
 
 /** Options of {@link runIntermediate} beyond the config; main.ts passes none. */
@@ -170,7 +200,13 @@ export async function runIntermediate(
   const store = await openStore(config);
   stack.defer(() => store.close());
   const policyAudit = new PolicyAudit(store);
-  const relay = new Relay(config, { verifier, audit: (event) => policyAudit.record(event) });
+  const login = config.oidc ? await startLogin(config, verifier) : undefined;
+  if (login) stack.defer(() => login.close());
+  const relay = new Relay(config, {
+    verifier,
+    audit: (event) => policyAudit.record(event),
+    ...(login ? { login: (idToken, sameSubject) => login.exchange(idToken, sameSubject) } : {}),
+  });
   // Torn down last but for the store: a failed start-up closes at once (the stop drains first).
   stack.defer(() => relay.shutdown(0));
   const revocations = new RevocationSources((ids) => {

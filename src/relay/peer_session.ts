@@ -46,6 +46,24 @@ export interface SessionDeps extends FlowDeps, DatagramDeps {
   release(session: PeerSession): void;
   /** The whole revocation set, replayed to a connector when it registers its first direct service. */
   revokedTokenIds(): string[];
+  /**
+   * Verifies an ID token and signs a ztna token for its person (`[intermediate.oidc]`); undefined
+   * when single sign-on is off. `sameSubject`: a refresh must be for the session's own person.
+   */
+  login:
+    | ((
+      idToken: string,
+      sameSubject?: string,
+    ) => Promise<
+      { ok: true; grant: { token: string; identity: Identity } } | {
+        ok: false;
+        code: ErrorCode;
+        why: string;
+      }
+    >)
+    | undefined;
+  /** Decides live flows again under the policy (a refreshed login may bring other groups). */
+  reenforcePolicy(): void;
   /** The access policy's answer, or undefined when the relay runs without a policy file. */
   decidePolicy(
     identity: Identity,
@@ -95,6 +113,9 @@ export class PeerSession implements ConnectorMember {
   #observed: string | undefined;
   #closed = false;
   #log: Logger;
+  /** The token the relay issued for this session's login (HELLO with `id_token`), for WELCOME. */
+  #issuedToken: string | undefined;
+  #expiry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly conn: Deno.QuicConn, readonly deps: SessionDeps, log: Logger) {
     this.connId = crypto.randomUUID().slice(0, 8);
@@ -209,7 +230,7 @@ export class PeerSession implements ConnectorMember {
       }
       const identity = await this.#authenticate(hello, control);
       if (!identity) return;
-      const end = this.#watchExpiry(identity);
+      this.#watchExpiry(identity);
       try {
         if (identity.role === "connector") {
           this.#onStream = (s) => this.#refuseStream(s, "connector_stream");
@@ -247,7 +268,7 @@ export class PeerSession implements ConnectorMember {
           await this.#serveClientControl(control);
         }
       } finally {
-        clearTimeout(end);
+        clearTimeout(this.#expiry);
       }
     } catch (e) {
       const code = e instanceof ZtnaError ? e.code : undefined;
@@ -347,6 +368,7 @@ export class PeerSession implements ConnectorMember {
       return;
     }
     this.version = Math.max(...common);
+    if (hello.id_token !== undefined) return await this.#login(hello, control);
     if (hello.token === "") {
       await this.#refuse("unauthenticated", "HELLO without a token", control);
       return;
@@ -356,7 +378,42 @@ export class PeerSession implements ConnectorMember {
       await this.#refuse(verified.code, verified.why, control);
       return;
     }
-    const identity = verified.identity;
+    return await this.#admitVerified(verified.identity, hello, control);
+  }
+
+  /** A HELLO with an ID token: single sign-on, answered with a freshly issued ztna token. */
+  async #login(hello: Hello, control: ControlChannel): Promise<Identity | undefined> {
+    if (!this.deps.login) {
+      await this.#refuse("unauthenticated", "login without [intermediate.oidc]", control);
+      return;
+    }
+    if (hello.token !== "" || hello.role !== "client") {
+      await this.#refuse(
+        "unauthenticated",
+        "login HELLO must be a client's, without token",
+        control,
+      );
+      return;
+    }
+    const result = await this.deps.login(hello.id_token!);
+    if (!result.ok) {
+      await this.#refuse(result.code, result.why, control);
+      return;
+    }
+    this.#issuedToken = result.grant.token;
+    this.#log.info("Login of {identity} (groups {groups}): issued token {tokenId}", {
+      identity: result.grant.identity.subject,
+      groups: (result.grant.identity.groups ?? []).join(","),
+      tokenId: result.grant.identity.tokenId,
+    });
+    return await this.#admitVerified(result.grant.identity, hello, control);
+  }
+
+  async #admitVerified(
+    identity: Identity,
+    hello: Hello,
+    control: ControlChannel,
+  ): Promise<Identity | undefined> {
     const decision = authorizeHello(identity, hello.role);
     if (!decision.allow) {
       await this.#refuse(decision.code, decision.why, control);
@@ -393,7 +450,9 @@ export class PeerSession implements ConnectorMember {
       },
       tokenExpiresAt: identity.expiresAtMs,
       ...(identity.role === "connector" ? { ticketKey: await this.deps.broker.publicKey() } : {}),
+      ...(this.#issuedToken === undefined ? {} : { issuedToken: this.#issuedToken }),
     });
+    this.#issuedToken = undefined;
     this.deps.metrics.connections.inc(identity.role);
     this.#log.info("Peer authenticated as {identity} ({role})", {
       identity: identity.subject,
@@ -405,9 +464,10 @@ export class PeerSession implements ConnectorMember {
     });
   }
 
-  #watchExpiry(identity: Identity): ReturnType<typeof setTimeout> {
+  #watchExpiry(identity: Identity): void {
+    clearTimeout(this.#expiry);
     const ms = Math.max(0, Math.min(identity.expiresAtMs - this.deps.clock(), 2 ** 31 - 1));
-    return setTimeout(() => {
+    this.#expiry = setTimeout(() => {
       this.#log.info("Token of {identity} expired; closing", { identity: identity.subject });
       this.close("token_expired");
     }, ms);
@@ -466,6 +526,45 @@ export class PeerSession implements ConnectorMember {
   }
 
   /** After HELLO a client sends only direct-path requests on its control stream. */
+  /**
+   * A logged-in client's refresh: a new ID token for the same person becomes a new ztna token, and
+   * the session goes on under it. The identity object is updated in place because this session's
+   * flows hold it: their expiry and revocation checks, and the policy's groups, follow at once.
+   */
+  async #refreshLogin(control: ControlChannel, identity: Identity, idToken: string): Promise<void> {
+    const result = this.deps.login
+      ? await this.deps.login(idToken, identity.subject)
+      : { ok: false as const, code: "unauthenticated" as const, why: "no [intermediate.oidc]" };
+    if (!result.ok) {
+      this.deps.observer.refuse({
+        code: result.code,
+        counter: this.deps.metrics.authFailures,
+        connId: this.connId,
+        identity: identity.subject,
+        message: "Refused the login refresh of {identity}: {code} ({why})",
+        properties: { identity: identity.subject, code: result.code, why: result.why },
+        logger: this.#log,
+      });
+      await control.send({ type: "login_refused", code: result.code });
+      return;
+    }
+    const { grant } = result;
+    Object.assign(identity, grant.identity);
+    this.tokenId = grant.identity.tokenId;
+    this.#watchExpiry(identity);
+    this.#log.info("Login of {identity} refreshed (groups {groups}): token {tokenId}", {
+      identity: identity.subject,
+      groups: (identity.groups ?? []).join(","),
+      tokenId: identity.tokenId,
+    });
+    await control.send({
+      type: "login_refreshed",
+      token: grant.token,
+      tokenExpiresAt: identity.expiresAtMs,
+    });
+    this.deps.reenforcePolicy();
+  }
+
   async #serveClientControl(control: ControlChannel): Promise<void> {
     const identity = this.#who!;
     while (true) {
@@ -481,6 +580,10 @@ export class PeerSession implements ConnectorMember {
             path: msg.path,
           });
         }
+        continue;
+      }
+      if (msg.type === "login_refresh") {
+        await this.#refreshLogin(control, identity, msg.id_token);
         continue;
       }
       if (msg.type === "direct_request") await this.deps.broker.request(this, identity, msg);

@@ -52,6 +52,8 @@ export interface RelayDeps {
   metrics?: RelayMetrics;
   /** Receives refusals an access-policy rule decided, for the audit log. @default {none} */
   audit?: (event: RefusalEvent) => void;
+  /** Single sign-on (`[intermediate.oidc]`); without it a HELLO with an ID token is refused. */
+  login?: SessionDeps["login"];
 }
 
 /** The running relay. */
@@ -159,6 +161,10 @@ export class Relay {
       release: (s) => this.#release(s),
       revokedTokenIds: () => [...this.verifier.revokedIds],
       decidePolicy: (identity, service, source) => this.decidePolicy(identity, service, source),
+      login: deps.login,
+      reenforcePolicy: () => {
+        if (this.#policy) this.enforcePolicy();
+      },
     };
   }
 

@@ -49,6 +49,9 @@ function relayNet(config: IntermediateConfig): string[] {
     if (directory !== undefined) entries.push(directory);
     if (config.acme.challenge === "http-01") entries.push(configuredEntry(config.acme.http_listen));
   }
+  // Single sign-on: the identity provider's discovery document and keys (on the issuer's host).
+  const issuer = config.oidc ? urlEntry(config.oidc.issuer) : undefined;
+  if (issuer !== undefined) entries.push(issuer);
   return entries;
 }
 
@@ -62,6 +65,9 @@ function clientNet(config: ClientConfig): string[] | true {
   const entries = new Set<string>(EPHEMERAL_BINDS);
   for (const relay of config.relays) entries.add(configuredEntry(relay.address));
   for (const forward of config.forward) entries.add(configuredEntry(forward.listen));
+  // `ztna login`: the device flow and refreshes go to the identity provider's host.
+  const issuer = config.login ? urlEntry(config.login.issuer) : undefined;
+  if (issuer !== undefined) entries.add(issuer);
   return [...entries];
 }
 

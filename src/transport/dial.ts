@@ -163,13 +163,14 @@ export async function closeCodeOf(conn: Deno.QuicConn): Promise<ErrorCode | "unk
 }
 
 /**
- * Opens the control stream and authenticates. The token is sent once, on this stream, never logged.
+ * Opens the control stream and authenticates. The token (or a login's ID token) is sent once, on
+ * this stream, never logged.
  * @throws {DialError} refused (with the relay's code) or protocol
  */
 export async function helloRelay(
   conn: Deno.QuicConn,
   role: "client" | "connector",
-  token: string,
+  token: string | { idToken: string },
   timeoutMs = 10_000,
 ): Promise<RelaySession> {
   const stream = await conn.createBidirectionalStream();
@@ -179,7 +180,8 @@ export async function helloRelay(
       type: "hello",
       versions: [...PROTOCOL_VERSIONS],
       role,
-      token,
+      // A login (single sign-on) sends the provider's ID token; the relay answers with a token.
+      ...(typeof token === "string" ? { token } : { token: "", id_token: token.idToken }),
       software: "ztna",
     });
     const answer = await deadline(control.next(), timeoutMs);

@@ -19,7 +19,8 @@ import type { SessionEnd } from "./reconnect.ts";
 /** What a session needs besides its target. */
 export interface RelaySessionOptions extends Omit<DialOptions, "signal"> {
   role: "client" | "connector";
-  token: string;
+  /** The token, or a login's ID token (the relay then issues the token: WELCOME `issuedToken`). */
+  token: string | { idToken: string };
   signal: AbortSignal;
   log: Logger;
 }
