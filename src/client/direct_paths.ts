@@ -49,6 +49,8 @@ interface PathState {
   lastFailure?: string;
   trying: boolean;
   nextTryAt: number;
+  /** Refusals in a row that will not heal by themselves (no grant, revoked, expired). */
+  refusals?: number;
 }
 
 /** How long before a path's end the client asks for a fresh ticket: a fifth of what is left, 1–60 s. */
@@ -106,8 +108,9 @@ export class DirectPaths {
     const fail = (
       reason: string,
       message = "Direct path to {service} failed: {reason}; using the relay",
+      hold = 1,
     ) => {
-      state.nextTryAt = Date.now() + retryMs;
+      state.nextTryAt = Date.now() + retryMs * hold;
       // Said once at info; repeats of the same reason (e.g. no direct-capable connector) at debug.
       const level = state.lastFailure === reason ? "debug" : "info";
       state.lastFailure = reason;
@@ -133,7 +136,13 @@ export class DirectPaths {
             "([connector] direct = true enables them); using the relay",
         );
       }
-      if (a.type === "direct_refused") return fail(`relay answered ${a.code}`);
+      if (a.type === "direct_refused") {
+        // A refusal that will not heal by itself is asked again ever more rarely (up to 64 ×
+        // direct_retry_ms): the relay is not flooded, and access granted later is still found.
+        const heals = a.code === "unknown" || ERRORS[a.code].retry;
+        const refusals = state.refusals = heals ? 0 : (state.refusals ?? 0) + 1;
+        return fail(`relay answered ${a.code}`, undefined, 2 ** Math.min(6, refusals));
+      }
       if (a.type !== "direct_ready") return fail(`relay answered ${a.type}`);
       log.debug("Dialing {theirs} for a direct path to {service}; announced {ours}", {
         service,
@@ -162,6 +171,7 @@ export class DirectPaths {
       };
       state.live = live;
       state.lastFailure = undefined;
+      state.refusals = 0;
       log.info("Direct path to {service} is up", { service });
       log.debug("Direct path to {service} goes via {address}", {
         service,

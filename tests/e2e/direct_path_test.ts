@@ -304,3 +304,32 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "direct path: a refusal that will not heal is asked again ever more rarely",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("direct-refused-backoff");
+    const backend = httpBackend("backend");
+    try {
+      const relayPort = freeUdpPort();
+      const relay = await fx.relay(relayPort);
+      await directConnector(fx, relayPort, backend.port);
+      // The token lacks `web`: every direct request for it is refused `unauthorized`.
+      await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${freeTcpPort()}`]: "web" },
+        (await fx.token("client", { services: ["db"] })).path,
+        { extra: "direct = true\ndirect_retry_ms = 200" },
+      );
+      await new Promise((r) => setTimeout(r, 6_000));
+      const refused = relay.output.match(/Refused a direct path to "?web"?[^\n]*unauthorized/g) ??
+        [];
+      // Asked every 200 ms that would be ~12 refusals in 6 s (the client probes every 500 ms);
+      // doubling the hold after each (0.4, 0.8, 1.6, 3.2 s) leaves about 5.
+      assert.ok(refused.length >= 2 && refused.length <= 6, `${refused.length} refusals in 6 s`);
+    } finally {
+      await backend.shutdown();
+    }
+  },
+);
