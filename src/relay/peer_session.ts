@@ -4,6 +4,7 @@
  * flow streams for a client. Nothing but the control stream is processed before authentication.
  * @module
  */
+import { deadline, TIMED_OUT } from "../runtime/mod.ts";
 import type { Logger } from "@logtape/logtape";
 import { authorizeHello, type Identity } from "../auth/mod.ts";
 import {
@@ -216,15 +217,15 @@ export class PeerSession implements ConnectorMember {
     let pump: Promise<void> | undefined;
     const datagrams = pumpDatagrams(this, () => this.#authenticated, this.deps);
     try {
-      const first = await this.#withDeadline(streams.read(), this.deps.helloTimeoutMs);
-      if (first === "timeout") return this.#refuse("hello_timeout", "no control stream in time");
+      const first = await deadline(streams.read(), this.deps.helloTimeoutMs);
+      if (first === TIMED_OUT) return this.#refuse("hello_timeout", "no control stream in time");
       if (first.done) return;
       // Every later stream goes through one pump: refused until HELLO succeeds, then handed over.
       pump = this.#pumpStreams(streams);
       const control = new ControlChannel(first.value);
       this.#control = control;
-      const hello = await this.#withDeadline(control.next(), this.deps.helloTimeoutMs);
-      if (hello === "timeout") return this.#refuse("hello_timeout", "no HELLO in time");
+      const hello = await deadline(control.next(), this.deps.helloTimeoutMs);
+      if (hello === TIMED_OUT) return this.#refuse("hello_timeout", "no HELLO in time");
       if (hello === null || hello.type !== "hello") {
         return this.#refuse("unauthenticated", "first message is not HELLO", control);
       }
@@ -334,15 +335,6 @@ export class PeerSession implements ConnectorMember {
     writer.write(encodeHeader({ type: "reply", code: "limit_exceeded", flowId: 0 }))
       .then(() => writer.close())
       .catch(() => {});
-  }
-
-  #withDeadline<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    return Promise.race([
-      p,
-      new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms)),
-    ])
-      .finally(() => clearTimeout(timer));
   }
 
   async #refuse(code: ErrorCode, why: string, control?: ControlChannel): Promise<void> {
