@@ -9,6 +9,7 @@ import { parseHostPort } from "../protocol/address.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import { readCaBundle } from "../config/files.ts";
 import { openFlow } from "./open_flow.ts";
+import { type PooledSession, RelayPool } from "./relay_pool.ts";
 import { SessionHolder } from "./session_holder.ts";
 import { UdpForward } from "./udp_forward.ts";
 import { DirectPaths } from "./direct_paths.ts";
@@ -16,6 +17,8 @@ import { DeviceLogin, LoginError } from "./device_login.ts";
 import { LoginSession } from "./login_session.ts";
 import { type ControlMessage, type ErrorCode, ERRORS } from "../protocol/mod.ts";
 import {
+  dialRelay,
+  helloRelay,
   keepConnected,
   noteObserved,
   type RelaySession,
@@ -32,6 +35,13 @@ const log = getLogger(["ztna", "client"]);
  * noticed by the idle timeout long before this, and the flow moves to the next relay connection.
  */
 const REPLY_TIMEOUT_MS = 30_000;
+
+/**
+ * An extra relay connection (opened when the others had no free stream) closes after carrying no
+ * flow this long: long enough that a pool of short connections (HTTP, database) does not dial on
+ * every burst, short enough that the relay soon gets its memory back.
+ */
+const EXTRA_CONNECTION_IDLE_MS = 30_000;
 
 /** Runs the client until `ctx.signal` aborts. */
 export async function runClient(
@@ -276,16 +286,37 @@ function runSession(
   signal: AbortSignal,
   hooks: SessionHooks,
 ): Promise<SessionEnd> {
-  return runRelaySession(target, {
-    role: "client",
-    token,
+  const dialOptions = {
     caCerts,
     keepAliveMs: config.keepalive_ms,
     idleTimeoutMs: config.idle_timeout_ms,
     endpoint: hooks.endpoint,
+  };
+  return runRelaySession(target, {
+    role: "client",
+    token,
+    ...dialOptions,
     signal,
     log,
-  }, async (session) => {
+  }, async (relaySession) => {
+    // Further connections present the token this session authenticated with (after a login, the
+    // one the relay issued), so they carry the same identity and grants.
+    const sameToken = relaySession.welcome.issuedToken ?? token;
+    const streams = new RelayPool(relaySession, {
+      maxConnections: config.max_relay_connections,
+      idleCloseMs: EXTRA_CONNECTION_IDLE_MS,
+      log,
+      dial: async () => {
+        const conn = await dialRelay(target, { ...dialOptions, signal });
+        try {
+          return await helloRelay(conn, "client", sameToken);
+        } catch (e) {
+          conn.close({ closeCode: 0, reason: "" });
+          throw e;
+        }
+      },
+    });
+    const session: PooledSession = Object.assign(relaySession, { streams });
     holder.set(session);
     hooks.onSession(session);
     // The relay speaks on the control stream only to answer direct-path requests.
@@ -297,5 +328,6 @@ function runSession(
     }
     await session.conn.closed.catch(() => undefined);
     holder.clear(session);
+    streams.retire();
   });
 }

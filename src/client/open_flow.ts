@@ -7,7 +7,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { ErrorCode } from "../protocol/mod.ts";
-import type { RelaySession } from "../transport/mod.ts";
+import type { PooledSession } from "./relay_pool.ts";
 import { runTcpFlow } from "../transport/tcp_flow.ts";
 import { type FlowRequest, requestFlow } from "./request_flow.ts";
 import type { SessionHolder } from "./session_holder.ts";
@@ -17,7 +17,7 @@ export type FlowOutcome = { ok: true } | { ok: false; code: ErrorCode | "unknown
 
 /** Options of {@link openFlow}. */
 export interface OpenFlowOptions {
-  session: RelaySession;
+  session: PooledSession;
   service: string;
   replyTimeoutMs: number;
   log: Logger;
@@ -76,10 +76,10 @@ export async function openFlow(tcp: Deno.TcpConn, options: OpenFlowOptions): Pro
     } catch { /* already closed */ }
     return req;
   }
-  const { flowId, reader, writer, stream } = req.flow;
+  const { flowId, reader, writer, stream, release } = req.flow;
   writer.releaseLock();
   log.debug("Flow {flowId} to {service} open via {path}", { flowId, service, path });
-  const result = await runTcpFlow(tcp, reader, stream.writable);
+  const result = await runTcpFlow(tcp, reader, stream.writable).finally(release);
   log.debug("Flow {flowId} ended: sent {sent}, received {received}", { flowId, ...result });
   return { ok: true };
 }

@@ -6,6 +6,7 @@
 import type { Logger } from "@logtape/logtape";
 import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
 import { ChunkReader } from "../transport/mod.ts";
+import type { StreamLease, StreamSource } from "./relay_pool.ts";
 
 /** An open flow's stream halves and its relay-assigned id. */
 export interface OpenedFlow {
@@ -13,6 +14,10 @@ export interface OpenedFlow {
   reader: ChunkReader;
   writer: WritableStreamDefaultWriter<Uint8Array>;
   stream: Deno.QuicBidirectionalStream;
+  /** The connection carrying the flow (its datagrams too, for UDP). */
+  conn: Deno.QuicConn;
+  /** Frees the flow's place on its connection when the flow ends; idempotent. */
+  release(): void;
 }
 
 /** Result of {@link requestFlow}. */
@@ -30,16 +35,19 @@ export type FlowRequest = { ok: true; flow: OpenedFlow } | {
 const waiting = new WeakMap<Deno.QuicConn, number>();
 
 /**
- * A new stream on `conn`. When the peer's stream credit (the relay's max_streams_per_connection)
- * is used up, waits for a free stream, and says so in the log when the first flow starts waiting.
+ * A new stream on `conn` alone (a direct path, or a raw session in tests). When the peer's stream
+ * credit is used up, waits for a free stream, and says so in the log when the first flow starts
+ * waiting. Relay sessions of the client use their {@link StreamSource} instead, which opens further
+ * connections first.
  */
-async function openStream(
+async function openStreamOn(
   conn: Deno.QuicConn,
   service: string,
   log: Logger | undefined,
-): Promise<Deno.QuicBidirectionalStream> {
+): Promise<StreamLease> {
+  const lease = (stream: Deno.QuicBidirectionalStream) => ({ stream, conn, release: () => {} });
   try {
-    return await conn.createBidirectionalStream();
+    return lease(await conn.createBidirectionalStream());
   } catch (e) {
     // Deno 2.9.6 throws RangeError when the peer allows no more concurrent streams.
     if (!(e instanceof RangeError)) throw e;
@@ -48,12 +56,12 @@ async function openStream(
   waiting.set(conn, n);
   if (n === 1) {
     log?.warn(
-      "Flow to {service} waits for a free stream: the relay allows no more on this connection (max_streams_per_connection)",
+      "Flow to {service} waits for a free stream: the peer allows no more on this connection (max_streams_per_connection)",
       { service },
     );
   }
   try {
-    return await conn.createBidirectionalStream({ waitUntilAvailable: true });
+    return lease(await conn.createBidirectionalStream({ waitUntilAvailable: true }));
   } finally {
     waiting.set(conn, (waiting.get(conn) ?? 1) - 1);
   }
@@ -64,18 +72,21 @@ async function openStream(
  * when the flow has to wait for a free stream.
  */
 export async function requestFlow(
-  session: { conn: Deno.QuicConn },
+  session: { conn: Deno.QuicConn; streams?: StreamSource },
   service: string,
   protocol: "tcp" | "udp",
   replyTimeoutMs: number,
   log?: Logger,
 ): Promise<FlowRequest> {
-  let stream: Deno.QuicBidirectionalStream;
+  let lease: StreamLease;
   try {
-    stream = await openStream(session.conn, service, log);
+    lease = session.streams
+      ? await session.streams.openStream(service, log)
+      : await openStreamOn(session.conn, service, log);
   } catch {
     return { ok: false, code: "no_connector", lost: true };
   }
+  const { stream, conn, release } = lease;
   const reader = new ChunkReader(stream.readable);
   const writer = stream.writable.getWriter();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -95,24 +106,29 @@ export async function requestFlow(
       }),
     ]);
     if (reply.code === "ok") {
-      return { ok: true, flow: { flowId: reply.flowId, reader, writer, stream } };
+      return { ok: true, flow: { flowId: reply.flowId, reader, writer, stream, conn, release } };
     }
-    await closeFlowStream({ reader, writer }, reply.code);
+    await closeFlowStream({ reader, writer, release }, reply.code);
     return { ok: false, code: reply.code };
   } catch (e) {
     const code = e instanceof ZtnaError ? e.code : "flow_reset";
-    await closeFlowStream({ reader, writer }, code);
+    await closeFlowStream({ reader, writer, release }, code);
     return e instanceof ZtnaError ? { ok: false, code } : { ok: false, code, lost: true };
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** Closes both halves of a flow stream; never throws. */
+/** Closes both halves of a flow stream and frees its place on its connection; never throws. */
 export async function closeFlowStream(
-  flow: { reader: ChunkReader; writer: WritableStreamDefaultWriter<Uint8Array> },
+  flow: {
+    reader: ChunkReader;
+    writer: WritableStreamDefaultWriter<Uint8Array>;
+    release?: () => void;
+  },
   reason: string,
 ): Promise<void> {
+  flow.release?.();
   await flow.writer.close().catch(() => {});
   await flow.reader.cancel(reason);
 }

@@ -1,9 +1,9 @@
-import { type RelaySession } from "../transport/mod.ts";
 /**
  * The client's current relay session, if any, and a way for new local connections to wait briefly
  * for one while the client is (re)connecting.
  * @module
  */
+import type { PooledSession as RelaySession } from "./relay_pool.ts";
 
 /** Holds at most one live session. */
 export class SessionHolder {

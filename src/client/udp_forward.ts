@@ -40,8 +40,8 @@ interface LocalFlow {
   toPeer?: DatagramQueue<Uint8Array>;
   /** Replies toward the local source. */
   toLocal: DatagramQueue<Uint8Array>;
-  /** The open flow and the connection (relay or direct) that carries its datagrams. */
-  opened?: OpenedFlow & { conn: Deno.QuicConn };
+  /** The open flow; its `conn` (relay or direct) carries its datagrams. */
+  opened?: OpenedFlow;
   closed: boolean;
 }
 
@@ -187,15 +187,19 @@ export class UdpForward {
     // connector refuses (e.g. a build whose direct paths carry TCP only), the relay does.
     const direct = this.options.direct?.(service);
     let path: "direct" | "relay" = direct ? "direct" : "relay";
-    let conn = direct ?? session.conn;
-    let req = await requestFlow({ conn }, service, "udp", this.options.replyTimeoutMs, log);
+    let req = await requestFlow(
+      direct ? { conn: direct } : session,
+      service,
+      "udp",
+      this.options.replyTimeoutMs,
+      log,
+    );
     if (direct && !req.ok) {
       log.debug("UDP flow to {service} not opened on the direct path ({code}); using the relay", {
         service,
         code: req.code,
       });
       path = "relay";
-      conn = session.conn;
       req = await requestFlow(session, service, "udp", this.options.replyTimeoutMs, log);
     }
     if (!req.ok) {
@@ -204,7 +208,8 @@ export class UdpForward {
       return;
     }
     if (flow.closed) return void closeFlowStream(req.flow, "closed");
-    flow.opened = { ...req.flow, conn };
+    const conn = req.flow.conn;
+    flow.opened = req.flow;
     flow.toPeer = new DatagramQueue({
       depth: this.options.queueDepth,
       send: (datagram) => conn.sendDatagram(datagram),

@@ -451,6 +451,12 @@ export const ClientSection = z.strictObject({
    * its relay just vanished) before it is closed.
    */
   relay_wait_ms: z.number().int().min(0).max(600_000).default(5_000),
+  /**
+   * Connections to the relay this client may hold at once. Each carries the relay's
+   * `max_streams_per_connection` − 1 flows; another opens when they are all in use. The relay's
+   * `max_connections_per_identity` (16 by default) caps it too: 16 × 127 = 2,032 flows.
+   */
+  max_relay_connections: Count(1_000).default(16),
   forward: z.array(ClientForward).min(1, "expected at least one [[client.forward]]")
     .superRefine(distinctListeners),
   /** Log in at an identity provider instead of reading token_file (`ztna login`). */

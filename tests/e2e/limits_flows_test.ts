@@ -121,8 +121,13 @@ Deno.test(
     await using fx = await Fixture.create("lim-streams");
     const backend = httpBackend("honest");
     try {
-      // Three streams: the control stream and two flows.
-      const w = await limitedRelay(fx, backend.port, "max_streams_per_connection = 3");
+      // Three streams: the control stream and two flows; one connection per identity, so our
+      // client cannot open a second connection when its first has no free stream (issue 18).
+      const w = await limitedRelay(
+        fx,
+        backend.port,
+        "max_streams_per_connection = 3\nmax_connections_per_identity = 1",
+      );
       const greedy = await rawSession(w.relayPort, w.caPem, (await fx.token("client")).token);
       const before = await w.scrape();
       const held = [await open(greedy.conn), await open(greedy.conn)];
@@ -164,6 +169,9 @@ Deno.test(
           client: http,
           signal: AbortSignal.timeout(15_000),
         }).then((r) => r.text());
+        await w.client.waitFor(
+          /The relay refused connection "?2"? of this client \(max_connections_per_identity\)/,
+        );
         await w.client.waitFor(/Flow to "?web"? waits for a free stream/);
         holds[0].close();
         assert.match(await third, /^honest/);

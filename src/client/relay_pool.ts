@@ -1,0 +1,293 @@
+/**
+ * The client's connections to one relay: the primary session (control, direct paths, login) and,
+ * when its stream credit (the relay's `max_streams_per_connection`) is used up, further connections
+ * authenticated with the same token, up to `max_relay_connections` or until the relay refuses one
+ * (`max_connections_per_identity`). Only at that ceiling does a flow wait for a free stream. An
+ * extra connection closes once it has carried no flow for `idleCloseMs`. Design: docs/PROTOCOL.md,
+ * "Flow capacity of one client".
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import { DialError, type RelaySession } from "../transport/mod.ts";
+
+/** A flow's stream, the connection it runs on, and the call that frees its place. */
+export interface StreamLease {
+  stream: Deno.QuicBidirectionalStream;
+  conn: Deno.QuicConn;
+  /** Ends the flow's claim on its connection; idempotent. */
+  release(): void;
+}
+
+/** Where new flow streams come from. */
+export interface StreamSource {
+  /** A stream for a flow to `service`; waits at the ceiling. @throws when no connection is left */
+  openStream(service: string, log?: Logger): Promise<StreamLease>;
+}
+
+/** The client's relay session with the pool its flows open streams from. */
+export type PooledSession = RelaySession & { streams: RelayPool };
+
+/** Options of {@link RelayPool}. */
+export interface RelayPoolOptions {
+  /** Dials and authenticates one more connection to the primary's relay. @throws {DialError} */
+  dial(): Promise<RelaySession>;
+  /** Connections (primary included) this pool may hold. */
+  maxConnections: number;
+  /** An extra connection without flows closes after this long, in milliseconds. */
+  idleCloseMs: number;
+  log: Logger;
+}
+
+interface Member {
+  session: RelaySession;
+  flows: number;
+  primary: boolean;
+  closed: boolean;
+  idle?: ReturnType<typeof setTimeout>;
+}
+
+/** After a failed dial (not a refusal), no new dial for this long: flows wait for streams instead. */
+const DIAL_PAUSE_MS = 1_000;
+
+/** A flow tries to get a further connection this long before it waits for a free stream instead. */
+const GROW_WAIT_MS = 10_000;
+
+/** Opens a stream on `conn` at once, or undefined when the peer gives no stream credit now. */
+async function tryStream(conn: Deno.QuicConn): Promise<Deno.QuicBidirectionalStream | undefined> {
+  try {
+    return await conn.createBidirectionalStream();
+  } catch (e) {
+    // Deno 2.9.6 throws RangeError when the peer allows no more concurrent streams.
+    if (e instanceof RangeError) return undefined;
+    throw e;
+  }
+}
+
+/** Sort key of a connection carrying `flows`: fullest with credit first, full ones last. */
+function rank(flows: number, perConnection: number): number {
+  return flows < perConnection ? perConnection - flows : perConnection + flows;
+}
+
+/** The connections of one primary session; retired when that session ends. */
+export class RelayPool implements StreamSource {
+  readonly #members: Member[] = [];
+  readonly #options: RelayPoolOptions;
+  /** Streams one connection carries for flows (its credit minus the control stream). */
+  readonly #perConnection: number;
+  #dialing = 0;
+  /** Flows waiting for a dial to finish. */
+  #needing = 0;
+  #dialed: PromiseWithResolvers<void> = Promise.withResolvers();
+  /** The relay refused a connection for this identity's cap; cleared when one of ours closes. */
+  #capped = false;
+  #pausedUntil = 0;
+  #retired = false;
+  #waitLogged = false;
+  #next = 0;
+
+  constructor(primary: RelaySession, options: RelayPoolOptions) {
+    this.#options = options;
+    this.#perConnection = Math.max(1, primary.welcome.limits.maxStreams - 1);
+    this.#members.push({ session: primary, flows: 0, primary: true, closed: false });
+  }
+
+  /** Live connections, primary included (for logs and tests). */
+  get size(): number {
+    return this.#members.length;
+  }
+
+  /** Stops growing; extra connections close as soon as their flows end. */
+  retire(): void {
+    this.#retired = true;
+    for (const m of this.#members) if (!m.primary && m.flows === 0) this.#close(m, "retired");
+    this.#dialed.resolve();
+  }
+
+  async openStream(service: string, log?: Logger): Promise<StreamLease> {
+    const growUntil = Date.now() + GROW_WAIT_MS;
+    while (true) {
+      // Fullest first among those with credit left, so idle extras drain and close; the ones
+      // known to be full last (their credit may have come back, which only trying tells).
+      const order = [...this.#members].sort((a, b) =>
+        rank(a.flows, this.#perConnection) - rank(b.flows, this.#perConnection)
+      );
+      for (const m of order) {
+        if (m.closed) continue;
+        let stream: Deno.QuicBidirectionalStream | undefined;
+        try {
+          stream = await tryStream(m.session.conn);
+        } catch {
+          this.#lost(m);
+          continue;
+        }
+        if (stream) return this.#lease(m, stream);
+      }
+      if (this.#members.every((m) => m.closed)) throw new Error("No relay connection left");
+      // At the ceiling (or growing for too long: a relay that keeps failing our dials) the flow
+      // waits for a free stream instead.
+      if (this.#atCeiling() || Date.now() >= growUntil) break;
+      this.#needing++;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        this.#grow();
+        // Woken by the next dial that ends, or after a pause (a failed dial pauses dialing).
+        await Promise.race([
+          this.#dialed.promise,
+          new Promise((r) => timer = setTimeout(r, DIAL_PAUSE_MS)),
+        ]);
+      } finally {
+        clearTimeout(timer);
+        this.#needing--;
+      }
+    }
+    return await this.#waitForStream(service, log);
+  }
+
+  /** No further connection will come: the pool is retired, full, or the relay refused one. */
+  #atCeiling(): boolean {
+    return this.#retired || this.#capped || this.#members.length >= this.#options.maxConnections;
+  }
+
+  #canGrow(): boolean {
+    return !this.#atCeiling() && Date.now() >= this.#pausedUntil &&
+      this.#members.length + this.#dialing < this.#options.maxConnections;
+  }
+
+  /**
+   * Starts as many dials as the waiting flows fill, plus one: flows arrive faster than handshakes
+   * finish, so a burst would otherwise climb one connection at a time.
+   */
+  #grow(): void {
+    const wanted = Math.ceil(this.#needing / this.#perConnection) + 1;
+    while (this.#dialing < wanted && this.#canGrow()) {
+      this.#dialing++;
+      void this.#dialOne();
+    }
+  }
+
+  /** Free flow streams over all live connections. */
+  #free(): number {
+    let free = 0;
+    for (const m of this.#members) {
+      if (!m.closed) free += Math.max(0, this.#perConnection - m.flows);
+    }
+    return free;
+  }
+
+  async #dialOne(): Promise<void> {
+    const { log } = this.#options;
+    try {
+      const session = await this.#options.dial();
+      if (this.#retired) {
+        session.conn.close({ closeCode: 0, reason: "retired" });
+        return;
+      }
+      const m: Member = { session, flows: 0, primary: false, closed: false };
+      this.#members.push(m);
+      log.info("Opened relay connection {n} of at most {max}: the others have no free stream", {
+        n: this.#members.length,
+        max: this.#options.maxConnections,
+      });
+      this.#startIdle(m);
+      void this.#watch(m);
+    } catch (e) {
+      if (
+        e instanceof DialError && e.failure.kind === "refused" &&
+        e.failure.code === "limit_exceeded"
+      ) {
+        this.#capped = true;
+        log.warn(
+          "The relay refused connection {n} of this client (max_connections_per_identity): " +
+            "{n1} connections × {streams} flows is the ceiling, further flows wait for a free stream",
+          {
+            n: this.#members.length + 1,
+            n1: this.#members.length,
+            streams: this.#perConnection,
+          },
+        );
+      } else {
+        this.#pausedUntil = Date.now() + DIAL_PAUSE_MS;
+        log.warn("Could not open another relay connection: {error}", {
+          error: e instanceof Error ? e.message : String(e),
+        });
+      }
+    } finally {
+      this.#dialing--;
+      const done = this.#dialed;
+      this.#dialed = Promise.withResolvers();
+      done.resolve();
+    }
+  }
+
+  /** Reads (and drops) what the relay says on an extra connection's control stream until it ends. */
+  async #watch(m: Member): Promise<void> {
+    while ((await m.session.control.next().catch(() => null)) !== null) { /* observed updates */ }
+    await m.session.conn.closed.catch(() => undefined);
+    this.#lost(m);
+  }
+
+  #lost(m: Member): void {
+    if (m.closed) return;
+    m.closed = true;
+    clearTimeout(m.idle);
+    const i = this.#members.indexOf(m);
+    if (i >= 0) this.#members.splice(i, 1);
+    // One of our connections is gone: the relay may admit another.
+    this.#capped = false;
+  }
+
+  #close(m: Member, reason: string): void {
+    if (m.closed) return;
+    try {
+      m.session.conn.close({ closeCode: 0, reason });
+    } catch { /* already closed */ }
+    this.#lost(m);
+  }
+
+  #startIdle(m: Member): void {
+    clearTimeout(m.idle);
+    if (m.primary) return;
+    if (this.#retired) return this.#close(m, "retired");
+    m.idle = setTimeout(() => {
+      if (m.flows === 0) this.#close(m, "idle");
+    }, this.#options.idleCloseMs);
+  }
+
+  #lease(m: Member, stream: Deno.QuicBidirectionalStream): StreamLease {
+    m.flows++;
+    clearTimeout(m.idle);
+    // Stay ahead of demand: with less than a quarter of a connection free, dial the next one now,
+    // so a steady ramp of flows never waits for a handshake.
+    if (this.#dialing === 0 && this.#free() < this.#perConnection / 4 && this.#canGrow()) {
+      this.#dialing++;
+      void this.#dialOne();
+    }
+    let released = false;
+    return {
+      stream,
+      conn: m.session.conn,
+      release: () => {
+        if (released) return;
+        released = true;
+        m.flows--;
+        if (m.flows === 0) this.#startIdle(m);
+      },
+    };
+  }
+
+  /** At the ceiling: waits for a free stream on one connection, round robin, and says so once. */
+  async #waitForStream(service: string, log?: Logger): Promise<StreamLease> {
+    const live = this.#members.filter((m) => !m.closed);
+    const m = live[this.#next++ % live.length];
+    if (!this.#waitLogged) {
+      this.#waitLogged = true;
+      log?.warn(
+        "Flow to {service} waits for a free stream: the relay allows no more on this connection " +
+          "(max_streams_per_connection), and no further connection ({connections} open)",
+        { service, connections: live.length },
+      );
+    }
+    const stream = await m.session.conn.createBidirectionalStream({ waitUntilAvailable: true });
+    return this.#lease(m, stream);
+  }
+}
