@@ -152,7 +152,10 @@ interface Opened {
 type NotTaken = "no_accept" | "connection_lost" | "stream_ended" | "streams_exhausted";
 
 /** One member's answer: the flow opened (or refused by its backend), go on, or fail the flow. */
-type Attempt = Opened | { kind: "next"; why: NotTaken } | { kind: "failed"; code: ErrorCode };
+type Attempt =
+  | Opened
+  | { kind: "next"; why: NotTaken }
+  | { kind: "failed"; code: ErrorCode; flowId: number };
 
 /** `p`'s value, "timeout" after `ms`, "woken" when `wake` resolves first, or its error. */
 async function settle<T>(
@@ -272,7 +275,7 @@ async function openOn(
   const failed = async (code: ErrorCode): Promise<Attempt> => {
     await writer.close().catch(() => {});
     await reader.cancel(code);
-    return { kind: "failed", code };
+    return { kind: "failed", code, flowId };
   };
   const readReply = () => reader.readHeader((b) => decodeHeader(b, "reply"));
   let first: Promise<AcceptHeader | ReplyHeader> = member.sendsAccept
@@ -435,7 +438,8 @@ export async function relayClientFlow(
       }
       candidate.activeFlows--;
       if (attempt.kind === "failed") {
-        refused(attempt.code, "Flow to {service} failed at connector {connector}: {code}", {
+        refused(attempt.code, "Flow {flowId} to {service} failed: {code}", {
+          flowId: attempt.flowId,
           connector: candidate.connId,
         });
         return await refuse(clientWriter, client, attempt.code);
