@@ -1,0 +1,113 @@
+/**
+ * SOCKS5 (RFC 1928) wire format for the client's proxy endpoint: the greeting, the request and the
+ * reply. Pure: no I/O. "Need more bytes" is a state; malformed input is an error with the reply code
+ * to send, never an exception.
+ * @module
+ */
+
+/** SOCKS5 reply codes (RFC 1928, section 6) the endpoint sends. */
+export const SOCKS_REPLY = {
+  succeeded: 0x00,
+  general_failure: 0x01,
+  not_allowed: 0x02,
+  network_unreachable: 0x03,
+  host_unreachable: 0x04,
+  connection_refused: 0x05,
+  ttl_expired: 0x06,
+  command_not_supported: 0x07,
+  address_type_not_supported: 0x08,
+} as const;
+export type SocksReplyCode = (typeof SOCKS_REPLY)[keyof typeof SOCKS_REPLY];
+
+/** The method "no authentication required" and the answer "no acceptable methods". */
+export const SOCKS_NO_AUTH = 0x00;
+export const SOCKS_NO_ACCEPTABLE = 0xff;
+
+/** SOCKS5 commands. */
+export const SOCKS_CMD = { connect: 0x01, bind: 0x02, udp_associate: 0x03 } as const;
+
+/** Result of {@link parseGreeting}. */
+export type Greeting =
+  | { kind: "greeting"; methods: number[]; used: number }
+  | { kind: "incomplete" }
+  | { kind: "error"; why: string };
+
+/** Parses `VER NMETHODS METHODS…`. */
+export function parseGreeting(buf: Uint8Array): Greeting {
+  if (buf.byteLength < 2) return { kind: "incomplete" };
+  if (buf[0] !== 5) return { kind: "error", why: `version ${buf[0]} is not SOCKS5` };
+  const n = buf[1];
+  if (n === 0) return { kind: "error", why: "no authentication methods offered" };
+  if (buf.byteLength < 2 + n) return { kind: "incomplete" };
+  return { kind: "greeting", methods: [...buf.subarray(2, 2 + n)], used: 2 + n };
+}
+
+/** Result of {@link parseRequest}. */
+export type SocksRequest =
+  | { kind: "request"; command: number; host: string; port: number; used: number }
+  | { kind: "incomplete" }
+  | { kind: "error"; code: SocksReplyCode; why: string };
+
+/** Parses `VER CMD RSV ATYP DST.ADDR DST.PORT`; a domain name is returned lower-cased. */
+export function parseRequest(buf: Uint8Array): SocksRequest {
+  if (buf.byteLength < 4) return { kind: "incomplete" };
+  if (buf[0] !== 5) {
+    return { kind: "error", code: SOCKS_REPLY.general_failure, why: "not SOCKS5" };
+  }
+  if (buf[2] !== 0) {
+    return { kind: "error", code: SOCKS_REPLY.general_failure, why: "reserved byte is not 0" };
+  }
+  const command = buf[1];
+  let host: string;
+  let at: number;
+  switch (buf[3]) {
+    case 1: // IPv4
+      if (buf.byteLength < 4 + 4 + 2) return { kind: "incomplete" };
+      host = [...buf.subarray(4, 8)].join(".");
+      at = 8;
+      break;
+    case 3: { // domain name
+      if (buf.byteLength < 5) return { kind: "incomplete" };
+      const len = buf[4];
+      if (len === 0) {
+        return { kind: "error", code: SOCKS_REPLY.host_unreachable, why: "empty domain name" };
+      }
+      if (buf.byteLength < 5 + len + 2) return { kind: "incomplete" };
+      try {
+        host = new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(5, 5 + len))
+          .toLowerCase();
+      } catch {
+        return { kind: "error", code: SOCKS_REPLY.host_unreachable, why: "domain is not UTF-8" };
+      }
+      at = 5 + len;
+      break;
+    }
+    case 4: { // IPv6
+      if (buf.byteLength < 4 + 16 + 2) return { kind: "incomplete" };
+      const v = new DataView(buf.buffer, buf.byteOffset + 4, 16);
+      const parts: string[] = [];
+      for (let i = 0; i < 8; i++) parts.push(v.getUint16(i * 2).toString(16));
+      host = parts.join(":");
+      at = 20;
+      break;
+    }
+    default:
+      return {
+        kind: "error",
+        code: SOCKS_REPLY.address_type_not_supported,
+        why: `address type ${buf[3]}`,
+      };
+  }
+  const port = (buf[at] << 8) | buf[at + 1];
+  return { kind: "request", command, host, port, used: at + 2 };
+}
+
+/** A reply with `code` and a zero IPv4 bound address (clients of CONNECT ignore it). */
+export function socksReply(
+  code: SocksReplyCode,
+  bound?: { ip: number[]; port: number },
+): Uint8Array {
+  const ip = bound?.ip ?? [0, 0, 0, 0];
+  const port = bound?.port ?? 0;
+  return Uint8Array.of(5, code, 0, 1, ...ip, port >> 8, port & 0xff);
+}
