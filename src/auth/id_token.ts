@@ -85,7 +85,8 @@ export async function verifyIdToken(
   if (check.nonce !== undefined && payload.nonce !== check.nonce) {
     return { ok: false, code: "token_invalid", why: "ID token nonce does not match the login" };
   }
-  // With several audiences the token must name us as its authorized party (OIDC Core 3.1.3.7).
+  // With several audiences the token must name us as its authorized party (OpenID Connect Core,
+  // "ID Token Validation", the azp rule).
   if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== check.audience) {
     return { ok: false, code: "token_invalid", why: "ID token for several audiences, azp not us" };
   }
