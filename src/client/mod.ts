@@ -10,6 +10,7 @@ import type { ClientConfig } from "../config/schema.ts";
 import { readCaBundle } from "../config/files.ts";
 import { openFlow } from "./open_flow.ts";
 import { type PooledSession, RelayPool } from "./relay_pool.ts";
+import { serveProxyConn } from "./proxy_endpoint.ts";
 import { SessionHolder } from "./session_holder.ts";
 import { UdpForward } from "./udp_forward.ts";
 import { DirectPaths } from "./direct_paths.ts";
@@ -135,7 +136,26 @@ export async function runClient(
       log,
     });
   });
+  const proxies = ([["socks", config.socks], ["http", config.http_proxy]] as const).flatMap(
+    ([kind, listen]) => {
+      if (!listen) return [];
+      const addr = parseHostPort(listen);
+      if (!addr.ok) throw new RangeError(`client.${kind}: ${addr.reason}`);
+      const listener = bindLocal(
+        { listen, protocol: "tcp", service: kind === "socks" ? "socks" : "http_proxy" },
+        () => Deno.listen({ hostname: addr.value.hostname, port: addr.value.port }),
+      );
+      const bound = listener.addr;
+      log.info("{kind} endpoint listening on {listen}: services by name (id or id.{suffix})", {
+        kind: kind === "socks" ? "SOCKS5" : "HTTP CONNECT",
+        listen: `${bound.hostname}:${bound.port}`,
+        suffix: config.service_suffix,
+      });
+      return [{ kind, listener, listen: `${bound.hostname}:${bound.port}` }];
+    },
+  );
   ctx.signal.addEventListener("abort", () => {
+    for (const p of proxies) p.listener.close();
     for (const l of tcpForwards) l.listener.close();
     for (const u of udpForwards) u.socket.close();
   }, { once: true });
@@ -182,7 +202,45 @@ export async function runClient(
       flows.add(p);
     }
   });
+  const proxying = proxies.map(async ({ kind, listener }) => {
+    for await (const tcp of listener) {
+      tcp.setNoDelay(true);
+      const p = serveProxyConn(tcp, {
+        kind,
+        suffix: config.service_suffix,
+        holder,
+        relayWaitMs: config.relay_wait_ms,
+        replyTimeoutMs: REPLY_TIMEOUT_MS,
+        ...(directPaths ? { direct: (service: string) => directPaths.get(service) } : {}),
+        log,
+      }).finally(() => flows.delete(p));
+      flows.add(p);
+    }
+  });
   const udpRunning = udpForwards.map((u) => u.run());
+  /** Says once per session which services the token grants and where each is reachable. */
+  const describeGrants = (session: RelaySession) => {
+    const where = (service: string) => {
+      const places = config.forward.filter((f) => f.service === service)
+        .map((f) => `${f.listen}${f.protocol === "udp" ? "/udp" : ""}`);
+      for (const p of proxies) {
+        places.push(
+          `${
+            p.kind === "socks" ? "socks5" : "http"
+          }://${p.listen} as ${service}.${config.service_suffix}`,
+        );
+      }
+      return places.length > 0 ? places.join(", ") : "not forwarded";
+    };
+    const granted = session.welcome.services;
+    log.info("Token grants {services}", {
+      services: granted.includes("*")
+        ? `every service${
+          proxies.length > 0 ? ` (by name at ${proxies.map((p) => p.listen).join(", ")})` : ""
+        }`
+        : granted.map((s) => `${s} → ${where(s)}`).join("; "),
+    });
+  };
 
   let index = 0;
   const attempt = async (): Promise<SessionEnd> => {
@@ -202,6 +260,7 @@ export async function runClient(
     const end = await runSession(target, config, credentials, caCerts, holder, ctx.signal, {
       endpoint,
       onSession: (session) => {
+        describeGrants(session);
         loginSession?.onWelcome(session.welcome);
         probe();
       },
@@ -224,7 +283,7 @@ export async function runClient(
   clearInterval(prober);
   deviceLogin?.close();
   directPaths?.closeAll();
-  await Promise.all([...accepting, ...udpRunning]);
+  await Promise.all([...accepting, ...proxying, ...udpRunning]);
   await Promise.race([Promise.all(flows), new Promise((r) => setTimeout(r, 2_000))]);
   log.info("Client stopped");
 }
@@ -244,7 +303,10 @@ export class ForwardBindError extends Error {
  * Binds one forward's listener.
  * @throws {ForwardBindError} naming the address, the service and what to change
  */
-function bindLocal<T>(forward: ClientConfig["forward"][number], bind: () => T): T {
+function bindLocal<T>(
+  forward: { listen: string; protocol: string; service: string },
+  bind: () => T,
+): T {
   try {
     return bind();
   } catch (error) {

@@ -9,7 +9,8 @@ import type { Logger } from "@logtape/logtape";
 import type { ErrorCode } from "../protocol/mod.ts";
 import type { PooledSession } from "./relay_pool.ts";
 import { runTcpFlow } from "../transport/tcp_flow.ts";
-import { type FlowRequest, requestFlow } from "./request_flow.ts";
+import { closeFlowStream, type FlowRequest, requestFlow } from "./request_flow.ts";
+import { FRAME_HEADER, sealDataFrame } from "../protocol/mod.ts";
 import type { SessionHolder } from "./session_holder.ts";
 
 /** Outcome of a flow for logs and tests. */
@@ -27,6 +28,16 @@ export interface OpenFlowOptions {
   holder?: SessionHolder;
   /** How long a flow may wait for that next session, in milliseconds. @default {0} */
   relayWaitMs?: number;
+  /**
+   * A proxy front end's answer to its local client (SOCKS5 reply, HTTP status): `opened` before
+   * any byte flows, `refused` before the local connection is closed.
+   */
+  answer?: {
+    opened(): Promise<void>;
+    refused(code: ErrorCode | "unknown"): Promise<void>;
+  };
+  /** Bytes the local client sent after its proxy request, sent first on the flow. */
+  firstBytes?: Uint8Array;
 }
 
 /** Opens a flow for `service` and runs it; closes `tcp` in every case. */
@@ -71,12 +82,30 @@ export async function openFlow(tcp: Deno.TcpConn, options: OpenFlowOptions): Pro
         { service, waitMs: relayWaitMs, code: req.code },
       );
     } else log.warn("Flow to {service} refused: {code}", { service, code: req.code });
+    await options.answer?.refused(req.code).catch(() => {});
     try {
       tcp.close();
     } catch { /* already closed */ }
     return req;
   }
   const { flowId, reader, writer, stream, release } = req.flow;
+  try {
+    await options.answer?.opened();
+    const first = options.firstBytes;
+    if (first && first.byteLength > 0) {
+      const frame = new Uint8Array(FRAME_HEADER + first.byteLength);
+      frame.set(first, FRAME_HEADER);
+      await writer.write(sealDataFrame(frame, first.byteLength));
+    }
+  } catch {
+    // The local client left before the flow started.
+    release();
+    await closeFlowStream(req.flow, "local client gone");
+    try {
+      tcp.close();
+    } catch { /* already closed */ }
+    return { ok: false, code: "flow_reset" };
+  }
   writer.releaseLock();
   log.debug("Flow {flowId} to {service} open via {path}", { flowId, service, path });
   const result = await runTcpFlow(tcp, reader, stream.writable).finally(release);

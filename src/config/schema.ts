@@ -66,6 +66,11 @@ export const RelayLimits = z.strictObject({
    */
   connector_wait_ms: z.number().int().min(0).max(600_000).default(5_000),
   /**
+   * After a start, how long a service no connector has registered yet is `no_connector` (and waits
+   * like one) rather than `unknown_service`: connectors re-home within seconds of a relay restart.
+   */
+  registration_grace_ms: z.number().int().min(0).max(600_000).default(30_000),
+  /**
    * Longest a direct (P2P) path lives on one ticket: the connector closes it then unless the client
    * presented a fresh one, which the relay grants only after the checks of a new flow (expiry,
    * revocation, grants, rate). Bounds how long a connector that missed a revocation can serve.
@@ -390,6 +395,24 @@ export const ConnectorSection = z.strictObject({
 }).superRefine(backoffInOrder).superRefine(keepAliveWithinIdle);
 
 /** `[[client.forward]]`: a local listener whose connections become flows to a service. */
+/**
+ * A proxy endpoint's address: loopback only, because the endpoint does not ask for credentials yet
+ * and anyone who reaches it uses this client's token.
+ */
+const LoopbackHostPort = HostPort.superRefine((value, ctx) => {
+  const parsed = parseHostPort(value);
+  if (!parsed.ok) return;
+  const h = parsed.value.hostname.toLowerCase();
+  if (!(h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h))) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${value} is not a loopback address; a proxy endpoint bound elsewhere would let ` +
+        "anyone who reaches it use this client's token (credentials are not supported yet): " +
+        "use 127.0.0.1",
+    });
+  }
+});
+
 export const ClientForward = z.strictObject({
   listen: HostPort,
   service: ServiceId,
@@ -457,11 +480,27 @@ export const ClientSection = z.strictObject({
    * `max_connections_per_identity` (16 by default) caps it too: 16 × 127 = 2,032 flows.
    */
   max_relay_connections: Count(1_000).default(16),
-  forward: z.array(ClientForward).min(1, "expected at least one [[client.forward]]")
-    .superRefine(distinctListeners),
+  forward: z.array(ClientForward).default([]).superRefine(distinctListeners),
+  /**
+   * A SOCKS5 endpoint (CONNECT with service names) on this address; loopback only until the
+   * endpoint asks for credentials.
+   */
+  socks: LoopbackHostPort.optional(),
+  /** An HTTP CONNECT proxy endpoint on this address; loopback only, as `socks`. */
+  http_proxy: LoopbackHostPort.optional(),
+  /** Proxy requests may name a service `id` or `id.<service_suffix>`. */
+  service_suffix: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).default("ztna"),
   /** Log in at an identity provider instead of reading token_file (`ztna login`). */
   login: ClientLogin.optional(),
-}).superRefine(backoffInOrder).superRefine(keepAliveWithinIdle);
+}).superRefine(backoffInOrder).superRefine(keepAliveWithinIdle).superRefine((c, ctx) => {
+  if (c.forward.length === 0 && !c.socks && !c.http_proxy) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["forward"],
+      message: "expected at least one [[client.forward]], or socks or http_proxy",
+    });
+  }
+});
 
 /** The whole file: every section optional here; the chosen role requires its own. */
 export const ConfigFile = z.strictObject({

@@ -65,6 +65,8 @@ function clientNet(config: ClientConfig): string[] | true {
   const entries = new Set<string>(EPHEMERAL_BINDS);
   for (const relay of config.relays) entries.add(configuredEntry(relay.address));
   for (const forward of config.forward) entries.add(configuredEntry(forward.listen));
+  if (config.socks) entries.add(configuredEntry(config.socks));
+  if (config.http_proxy) entries.add(configuredEntry(config.http_proxy));
   // `ztna login`: the device flow and refreshes go to the identity provider's host.
   const issuer = config.login ? urlEntry(config.login.issuer) : undefined;
   if (issuer !== undefined) entries.add(issuer);

@@ -1,0 +1,273 @@
+/**
+ * The client's proxy front ends: a SOCKS5 endpoint (RFC 1928, CONNECT) and an HTTP CONNECT endpoint
+ * on one local port each, where a request names a service (`id` or `id.<suffix>`) instead of a
+ * forward per port. Each accepted connection is read up to its request (bounded, with a deadline),
+ * checked against the token's grants, and becomes a flow; every refusal gets the protocol's own code
+ * and a log line saying why.
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { ErrorCode } from "../protocol/mod.ts";
+import { openFlow } from "./open_flow.ts";
+import type { SessionHolder } from "./session_holder.ts";
+import {
+  parseGreeting,
+  parseRequest,
+  SOCKS_CMD,
+  SOCKS_NO_ACCEPTABLE,
+  SOCKS_NO_AUTH,
+  SOCKS_REPLY,
+  socksReply,
+  type SocksReplyCode,
+} from "./socks5.ts";
+import { connectResponse, MAX_CONNECT_HEAD, parseConnectHead } from "./http_connect.ts";
+import { type NameRefusal, resolveServiceName } from "./service_name.ts";
+
+/** Settings of a proxy endpoint. */
+export interface ProxyEndpointOptions {
+  kind: "socks" | "http";
+  suffix: string;
+  holder: SessionHolder;
+  relayWaitMs: number;
+  replyTimeoutMs: number;
+  /** The live direct connection for a service, if any. */
+  direct?: (service: string) => Deno.QuicConn | undefined;
+  log: Logger;
+}
+
+/** A local client has this long to send its whole proxy request. */
+const REQUEST_DEADLINE_MS = 10_000;
+
+/** Why a request was refused before any flow: a name problem or no relay session. */
+type LocalRefusal = NameRefusal | "no_relay";
+
+const SOCKS_FOR_LOCAL: Record<LocalRefusal, SocksReplyCode> = {
+  unknown_service: SOCKS_REPLY.host_unreachable,
+  not_granted: SOCKS_REPLY.not_allowed,
+  no_relay: SOCKS_REPLY.network_unreachable,
+};
+const HTTP_FOR_LOCAL: Record<LocalRefusal, number> = {
+  unknown_service: 404,
+  not_granted: 403,
+  no_relay: 503,
+};
+
+/** The SOCKS5 reply for a flow the relay or connector refused. */
+export function socksCodeFor(code: ErrorCode | "unknown"): SocksReplyCode {
+  switch (code) {
+    case "unauthorized":
+    case "token_expired":
+    case "token_revoked":
+    case "token_invalid":
+      return SOCKS_REPLY.not_allowed;
+    case "unknown_service":
+    case "no_connector":
+    case "invalid_service_id":
+      return SOCKS_REPLY.host_unreachable;
+    case "backend_refused":
+    case "backend_unreachable":
+      return SOCKS_REPLY.connection_refused;
+    case "backend_timeout":
+      return SOCKS_REPLY.ttl_expired;
+    default:
+      return SOCKS_REPLY.general_failure;
+  }
+}
+
+/** The HTTP status for a flow the relay or connector refused. */
+export function httpStatusFor(code: ErrorCode | "unknown"): number {
+  switch (code) {
+    case "unauthorized":
+    case "token_expired":
+    case "token_revoked":
+    case "token_invalid":
+      return 403;
+    case "unknown_service":
+    case "invalid_service_id":
+      return 404;
+    case "no_connector":
+    case "limit_exceeded":
+    case "relay_overloaded":
+      return 503;
+    case "backend_timeout":
+      return 504;
+    default:
+      return 502;
+  }
+}
+
+/** Reads from `tcp` into a bounded buffer until `parse` says it has enough. */
+class RequestReader {
+  #buf = new Uint8Array(MAX_CONNECT_HEAD);
+  #len = 0;
+  constructor(readonly tcp: Deno.TcpConn) {}
+
+  /** The unread bytes. */
+  get pending(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
+
+  consume(n: number): void {
+    this.#buf.copyWithin(0, n, this.#len);
+    this.#len -= n;
+  }
+
+  /** Reads more; false at EOF or when the buffer is full. */
+  async more(): Promise<boolean> {
+    if (this.#len >= this.#buf.byteLength) return false;
+    const n = await this.tcp.read(this.#buf.subarray(this.#len));
+    if (n === null) return false;
+    this.#len += n;
+    return true;
+  }
+}
+
+type Incomplete = { kind: "incomplete" };
+
+async function until<T extends { kind: string }>(
+  reader: RequestReader,
+  parse: (b: Uint8Array) => T | Incomplete,
+): Promise<T | undefined> {
+  while (true) {
+    const r = parse(reader.pending);
+    if (isComplete(r)) return r;
+    if (!await reader.more()) return undefined;
+  }
+}
+
+function isComplete<T extends { kind: string }>(r: T | Incomplete): r is T {
+  return r.kind !== "incomplete";
+}
+
+async function writeAll(tcp: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.byteLength) at += await tcp.write(bytes.subarray(at));
+}
+
+/** Serves one local connection of a proxy endpoint; closes it in every case; never throws. */
+export async function serveProxyConn(tcp: Deno.TcpConn, options: ProxyEndpointOptions) {
+  const { log, kind } = options;
+  const reader = new RequestReader(tcp);
+  const timer = setTimeout(() => {
+    try {
+      tcp.close();
+    } catch { /* done already */ }
+  }, REQUEST_DEADLINE_MS);
+  let target: { host: string; port: number } | undefined;
+  try {
+    target = kind === "socks" ? await socksRequest(reader, log) : await httpRequest(reader, log);
+  } catch {
+    target = undefined; // the local client left, or sent nothing in time
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!target) {
+    try {
+      tcp.close();
+    } catch { /* closed by the deadline */ }
+    return;
+  }
+  const refuseLocal = async (code: LocalRefusal) => {
+    await writeAll(
+      tcp,
+      kind === "socks"
+        ? socksReply(SOCKS_FOR_LOCAL[code])
+        : connectResponse(HTTP_FOR_LOCAL[code], code),
+    ).catch(() => {});
+    try {
+      tcp.close();
+    } catch { /* already closed */ }
+  };
+  const session = await options.holder.wait(options.relayWaitMs);
+  if (!session) {
+    log.warn("Refused a {kind} request for {name}: no relay connection within {waitMs} ms", {
+      kind,
+      name: target.host,
+      waitMs: options.relayWaitMs,
+    });
+    return await refuseLocal("no_relay");
+  }
+  const decision = resolveServiceName(target.host, options.suffix, session.welcome.services);
+  if (!decision.ok) {
+    log.warn("Refused a {kind} request for {name}: {code} ({why})", {
+      kind,
+      name: target.host,
+      code: decision.code,
+      why: decision.why,
+    });
+    return await refuseLocal(decision.code);
+  }
+  const service = decision.service;
+  const direct = options.direct?.(service);
+  await openFlow(tcp, {
+    session,
+    service,
+    replyTimeoutMs: options.replyTimeoutMs,
+    log,
+    ...(direct ? { direct } : {}),
+    holder: options.holder,
+    relayWaitMs: options.relayWaitMs,
+    firstBytes: reader.pending.slice(),
+    answer: {
+      opened: () =>
+        writeAll(
+          tcp,
+          kind === "socks" ? socksReply(SOCKS_REPLY.succeeded) : connectResponse(200),
+        ),
+      refused: (code) =>
+        writeAll(
+          tcp,
+          kind === "socks"
+            ? socksReply(socksCodeFor(code))
+            : connectResponse(httpStatusFor(code), code),
+        ),
+    },
+  });
+}
+
+/** SOCKS5 greeting and request; answers refusals itself and returns the CONNECT target. */
+async function socksRequest(reader: RequestReader, log: Logger) {
+  const tcp = reader.tcp;
+  const greeting = await until(reader, parseGreeting);
+  if (!greeting) return undefined;
+  if (greeting.kind === "error") {
+    log.warn("Refused a SOCKS5 client: {why}", { why: greeting.why });
+    return undefined;
+  }
+  reader.consume(greeting.used);
+  if (!greeting.methods.includes(SOCKS_NO_AUTH)) {
+    log.warn("Refused a SOCKS5 client: it offers no method this endpoint speaks (no auth)");
+    await writeAll(tcp, Uint8Array.of(5, SOCKS_NO_ACCEPTABLE));
+    return undefined;
+  }
+  await writeAll(tcp, Uint8Array.of(5, SOCKS_NO_AUTH));
+  const request = await until(reader, parseRequest);
+  if (!request) return undefined;
+  if (request.kind === "error") {
+    log.warn("Refused a SOCKS5 request: {why}", { why: request.why });
+    await writeAll(tcp, socksReply(request.code));
+    return undefined;
+  }
+  reader.consume(request.used);
+  if (request.command !== SOCKS_CMD.connect) {
+    log.warn("Refused a SOCKS5 request: command {command} is not supported (CONNECT only)", {
+      command: request.command,
+    });
+    await writeAll(tcp, socksReply(SOCKS_REPLY.command_not_supported));
+    return undefined;
+  }
+  return { host: request.host, port: request.port };
+}
+
+/** HTTP CONNECT head; answers refusals itself and returns the target. */
+async function httpRequest(reader: RequestReader, log: Logger) {
+  const head = await until(reader, parseConnectHead);
+  if (!head) return undefined;
+  if (head.kind === "error") {
+    log.warn("Refused an HTTP proxy request: {why}", { why: head.why });
+    await writeAll(reader.tcp, connectResponse(head.status, head.why));
+    return undefined;
+  }
+  reader.consume(head.used);
+  return { host: head.host, port: head.port };
+}
