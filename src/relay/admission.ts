@@ -141,8 +141,10 @@ export interface MemberState<M> {
   pools: Pools<M>;
   /** Members already tried for this flow (they did not accept it). @default {none} */
   exclude?: ReadonlySet<string>;
-  /** Milliseconds since the relay started. @default {REGISTRATION_GRACE_MS: past the grace} */
+  /** Milliseconds since the relay started. @default {past the grace} */
   uptimeMs?: number;
+  /** `limits.registration_grace_ms`. @default {REGISTRATION_GRACE_MS} */
+  graceMs?: number;
 }
 
 /**
@@ -162,8 +164,9 @@ export function admitMember<M>(s: MemberState<M>): Admission<{ member: M; pool: 
         : `no connector online for ${pool}`,
     );
   }
-  const uptime = s.uptimeMs ?? REGISTRATION_GRACE_MS;
-  return uptime < REGISTRATION_GRACE_MS
+  const grace = s.graceMs ?? REGISTRATION_GRACE_MS;
+  const uptime = s.uptimeMs ?? grace;
+  return uptime < grace
     ? refuse(
       "no_connector",
       `no connector has registered ${pool} in the ${Math.round(uptime / 1000)} s since the ` +

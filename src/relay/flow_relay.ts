@@ -59,6 +59,8 @@ export interface FlowDeps {
   connectorWaitMs: number;
   /** Milliseconds since the relay started (an unregistered service is not unknown at first). */
   uptimeMs(): number;
+  /** How long after start that is (`limits.registration_grace_ms`). */
+  registrationGraceMs: number;
   /** Removes a member whose connection cannot take flows from every pool at once. */
   dropMember(member: ConnectorMember, why: string): void;
   maxFlows: number;
@@ -386,6 +388,7 @@ export async function relayClientFlow(
       nowMs: deps.clock(),
       pools: deps.registry,
       uptimeMs: deps.uptimeMs(),
+      graceMs: deps.registrationGraceMs,
       ...policyOf(peer, service),
     });
     if (!choice.allow && choice.rateLimit) deps.metrics.rateLimited.inc(choice.rateLimit);
@@ -398,6 +401,7 @@ export async function relayClientFlow(
         pools: deps.registry,
         exclude: tried,
         uptimeMs: deps.uptimeMs(),
+        graceMs: deps.registrationGraceMs,
       });
     let opened: Opened | undefined;
     while (!opened) {

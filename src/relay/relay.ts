@@ -146,6 +146,7 @@ export class Relay {
       acceptTimeoutMs: limits.flow_accept_timeout_ms,
       connectorWaitMs: limits.connector_wait_ms,
       uptimeMs: () => clock() - this.#startedAt,
+      registrationGraceMs: limits.registration_grace_ms,
       dropMember: (member, why) => this.#leavePools(member.connId, why),
       helloTimeoutMs: limits.hello_timeout_ms,
       maxFlows: limits.max_flows,

@@ -169,16 +169,18 @@ Deno.test(
   "relay refuses a flow to a service nobody registered: unknown_service",
   opts,
   async () => {
-    await withRelay("unknown", async (fx, relayPort) => {
-      const local = freeTcpPort();
-      const client = await fx.client(
-        [relayPort],
-        { [`127.0.0.1:${local}`]: "nothing" },
-        (await fx.token("client", { services: ["*"] })).path,
-      );
-      await assert.rejects(fetch(`http://127.0.0.1:${local}/`));
-      await client.waitFor(/Flow to "?nothing"? refused: "?unknown_service/);
-    });
+    await using fx = await Fixture.create("unknown");
+    const relayPort = freeUdpPort();
+    // Past the start-up grace at once: a fresh relay would still expect connectors to re-home.
+    await fx.relay(relayPort, "", "registration_grace_ms = 0");
+    const local = freeTcpPort();
+    const client = await fx.client(
+      [relayPort],
+      { [`127.0.0.1:${local}`]: "nothing" },
+      (await fx.token("client", { services: ["*"] })).path,
+    );
+    await assert.rejects(fetch(`http://127.0.0.1:${local}/`));
+    await client.waitFor(/Flow to "?nothing"? refused: "?unknown_service/);
   },
 );
 
