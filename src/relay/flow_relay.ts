@@ -9,21 +9,14 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Identity } from "../auth/mod.ts";
-import {
-  type AcceptHeader,
-  decodeAcceptOrReply,
-  decodeHeader,
-  encodeHeader,
-  type ErrorCode,
-  type ReplyHeader,
-  ZtnaError,
-} from "../protocol/mod.ts";
+import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import type { ConnectorRegistry, PoolMember } from "./registry.ts";
 import { type DatagramPeer, linkUdpFlow } from "./udp_links.ts";
 import type { BrokerPeer } from "./direct_broker.ts";
 import { admitFlow, admitMember, mayWaitForConnector } from "./admission.ts";
 import type { RefusalObserver } from "./refusal_observer.ts";
+import { type Opened, openOn, registration } from "./member_open.ts";
 import type { PolicyDecision } from "../policy/mod.ts";
 import { ChunkReader } from "../transport/mod.ts";
 
@@ -140,193 +133,170 @@ async function forward(
   }
 }
 
-/** A member's REPLY to FLOW, and the stream to splice when it is `ok`. */
-interface Opened {
-  kind: "opened";
-  pool: string;
-  flowId: number;
-  reply: ReplyHeader;
-  connector: ChunkReader;
-  connectorWriter: WritableStreamDefaultWriter<Uint8Array>;
-}
-
-/** Why a member did not take a flow (the label of `ztna_flow_retries_total`). */
-type NotTaken = "no_accept" | "connection_lost" | "stream_ended" | "streams_exhausted";
-
-/** One member's answer: the flow opened (or refused by its backend), go on, or fail the flow. */
-type Attempt =
-  | Opened
-  | { kind: "next"; why: NotTaken }
-  | { kind: "failed"; code: ErrorCode; flowId: number };
-
-/** `p`'s value, "timeout" after `ms`, "woken" when `wake` resolves first, or its error. */
-async function settle<T>(
-  p: Promise<T>,
-  ms: number,
-  wake?: Promise<unknown>,
-): Promise<{ value: T } | { error: unknown } | "timeout" | "woken"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return await Promise.race([
-    p.then((value) => ({ value }), (error: unknown) => ({ error })),
-    new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), Math.max(0, ms))),
-    ...(wake ? [wake.then(() => "woken" as const)] : []),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** Resolves when any connector registers a service, or after `ms`, or when `signal` aborts. */
-function registration(deps: FlowDeps, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      off();
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    const off = deps.registry.onAdd(done);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
-/** True when `conn` has closed (its `closed` promise has settled). */
-async function isClosed(conn: Deno.QuicConn): Promise<boolean> {
-  return await Promise.race([
-    conn.closed.then(() => true, () => true),
-    new Promise<boolean>((r) => setTimeout(() => r(false), 0)),
-  ]);
-}
-
-/**
- * Marks `member` suspect after it left a flow unanswered, and keeps listening on that flow's
- * stream: a late answer (ACCEPT or REPLY) means it is alive, so it is healthy again. Our side of
- * the stream is finished at once, so if the FLOW still gets through, the connector's flow ends
- * without END (an abort) right after its backend connect: no client byte was ever sent on it.
- */
-function suspect(
-  member: ConnectorMember,
-  answer: Promise<unknown>,
-  abandoned: { reader: ChunkReader; writer: WritableStreamDefaultWriter<Uint8Array> },
-  deps: FlowDeps,
-  log: Logger,
-): void {
-  if (!member.suspect) {
-    member.suspect = true;
-    log.warn(
-      "Connector {connector} did not accept a flow within {ms} ms: passed over until it answers",
-      { connector: member.connId, ms: deps.acceptTimeoutMs },
-    );
-  }
-  void abandoned.writer.close().catch(() => {});
-  const timer = setTimeout(() => void abandoned.reader.cancel("abandoned"), deps.openTimeoutMs);
-  answer.then(() => {
-    if (!member.suspect) return;
-    member.suspect = false;
-    log.info("Connector {connector} answers again", { connector: member.connId });
-  }, () => {}).finally(() => {
-    clearTimeout(timer);
-    void abandoned.reader.cancel("abandoned");
-  });
-}
-
-/**
- * Offers a flow to one pool member: a stream, FLOW, then (protocol 3) ACCEPT within the accept
- * deadline — past it, when another member could take the flow, this one is suspect and the flow
- * moves on; with nobody else it keeps waiting, and moves as soon as another member registers —
- * then the REPLY within the open deadline. A member whose connection cannot take the stream is
- * dropped from every pool at once.
- */
-async function openOn(
-  member: ConnectorMember,
-  pool: string,
-  tried: ReadonlySet<string>,
-  header: { service: string; identity: string; protocol: "udp" | undefined; flowId: number },
-  deps: FlowDeps,
-  log: Logger,
-): Promise<Attempt> {
-  let upstream: Deno.QuicBidirectionalStream;
-  try {
-    upstream = await member.conn.createBidirectionalStream();
-  } catch (e) {
-    // Deno 2.9.6 throws RangeError when the peer allows no more streams: full, not gone.
-    if (e instanceof RangeError) return { kind: "next", why: "streams_exhausted" };
-    deps.dropMember(member, "its connection cannot open a stream");
-    return { kind: "next", why: "connection_lost" };
-  }
-  const reader = new ChunkReader(upstream.readable);
-  const writer = upstream.writable.getWriter();
-  const { flowId } = header;
-  const deadline = deps.clock() + deps.openTimeoutMs;
-  const lost = async (): Promise<Attempt> => {
-    await writer.close().catch(() => {});
-    await reader.cancel("connection lost");
-    if (!(await isClosed(member.conn))) return { kind: "next", why: "stream_ended" };
-    deps.dropMember(member, "its connection closed");
-    return { kind: "next", why: "connection_lost" };
-  };
-  try {
-    await writer.write(
-      encodeHeader(
-        header.protocol === "udp"
-          ? { type: "flow", ...header, protocol: "udp" }
-          : { type: "flow", flowId, service: header.service, identity: header.identity },
-      ),
-    );
-  } catch {
-    return await lost();
-  }
-  const failed = async (code: ErrorCode): Promise<Attempt> => {
-    await writer.close().catch(() => {});
-    await reader.cancel(code);
-    return { kind: "failed", code, flowId };
-  };
-  const readReply = () => reader.readHeader((b) => decodeHeader(b, "reply"));
-  let first: Promise<AcceptHeader | ReplyHeader> = member.sendsAccept
-    ? reader.readHeader(decodeAcceptOrReply)
-    : readReply();
-  first.catch(() => {}); // settled below, or watched by suspect()
-  if (member.sendsAccept) {
-    let answer = await settle(first, deps.acceptTimeoutMs);
-    while (answer === "timeout" || answer === "woken") {
-      if (deps.registry.hasOther(pool, new Set([...tried, member.connId]))) {
-        suspect(member, first, { reader, writer }, deps, log);
-        return { kind: "next", why: "no_accept" };
-      }
-      // Nobody else to try: a slow but live connector still serves the flow. Look again when a
-      // member registers (a restarted connector, while this one may be dead).
-      const left = deadline - deps.clock();
-      if (left <= 0) return await failed("backend_timeout");
-      const stop = new AbortController();
-      answer = await settle(first, left, registration(deps, left, stop.signal));
-      stop.abort();
-    }
-    if ("error" in answer) {
-      if (answer.error instanceof ZtnaError) return await failed(answer.error.code);
-      return await lost();
-    }
-    member.suspect = false; // it answered
-    if (answer.value.type === "accept") first = readReply();
-  }
-  const reply = await settle(first, deadline - deps.clock());
-  if (reply === "timeout" || reply === "woken") return await failed("backend_timeout");
-  if ("error" in reply) {
-    if (reply.error instanceof ZtnaError) return await failed(reply.error.code);
-    return await lost();
-  }
-  if (reply.value.type !== "reply") return await failed("protocol_error");
-  return {
-    kind: "opened",
-    pool,
-    flowId,
-    reply: reply.value,
-    connector: reader,
-    connectorWriter: writer,
-  };
-}
-
 /** The policy decision for admission, as an optional field of its state. */
 function policyOf(peer: PolicyPeer, service: string): { policy?: PolicyDecision } {
   const policy = peer.decidePolicy?.(service);
   return policy === undefined ? {} : { policy };
+}
+
+/** A refusal of one flow, as the observer reports it. */
+interface FlowRefusal {
+  code: ErrorCode | "unknown";
+  message: string;
+  properties: Record<string, unknown>;
+  rule?: string;
+}
+
+/** What a flow knows once its OPEN is read. */
+interface FlowOpen {
+  identity: Identity;
+  service: string;
+  protocol: "udp" | undefined;
+}
+
+/**
+ * Admits the flow and offers it to the members of its pool in turn until one takes it (see
+ * member_open.ts); waits for a connector while the pool is empty and the wait allows. Returns the
+ * opened stream and its member, or the refusal the client gets.
+ */
+async function openOnPool(
+  f: FlowOpen,
+  peer: PolicyPeer,
+  deps: FlowDeps,
+  log: Logger,
+): Promise<{ opened: Opened; member: ConnectorMember } | FlowRefusal> {
+  const { identity, service, protocol } = f;
+  let choice = admitFlow({
+    identity,
+    service,
+    protocol,
+    draining: deps.draining(),
+    activeFlows: deps.metrics.activeFlows,
+    maxFlows: deps.maxFlows,
+    rateAllowed: deps.allowFlowOpen(identity.subject),
+    invalid: deps.stillValid(identity),
+    nowMs: deps.clock(),
+    pools: deps.registry,
+    uptimeMs: deps.uptimeMs(),
+    graceMs: deps.registrationGraceMs,
+    ...policyOf(peer, service),
+  });
+  if (!choice.allow && choice.rateLimit) deps.metrics.rateLimited.inc(choice.rateLimit);
+  const tried = new Set<string>();
+  const waitUntil = deps.clock() + deps.connectorWaitMs;
+  const nextMember = () =>
+    admitMember({
+      service,
+      protocol,
+      pools: deps.registry,
+      exclude: tried,
+      uptimeMs: deps.uptimeMs(),
+      graceMs: deps.registrationGraceMs,
+    });
+  while (true) {
+    if (!choice.allow && mayWaitForConnector(choice, waitUntil - deps.clock())) {
+      // Empty pool: a connector restarting, or all of them re-homing after a relay restart.
+      await registration(deps, waitUntil - deps.clock());
+      choice = nextMember();
+      continue;
+    }
+    if (!choice.allow) {
+      return {
+        code: choice.code,
+        message: "Refused flow to {service}: {code} ({why})",
+        properties: { why: choice.why },
+        ...(choice.rule === undefined ? {} : { rule: choice.rule }),
+      };
+    }
+    const candidate = choice.member;
+    candidate.activeFlows++;
+    const attempt = await openOn(
+      candidate,
+      choice.pool,
+      tried,
+      { service, identity: identity.subject, protocol, flowId: deps.nextFlowId() },
+      deps,
+      log,
+    );
+    if (attempt.kind === "opened") return { opened: attempt, member: candidate };
+    candidate.activeFlows--;
+    if (attempt.kind === "failed") {
+      return {
+        code: attempt.code,
+        message: "Flow {flowId} to {service} failed: {code}",
+        properties: { flowId: attempt.flowId, connector: candidate.connId },
+      };
+    }
+    tried.add(candidate.connId);
+    deps.metrics.flowRetries.inc(attempt.why);
+    log.info("Flow to {service}: connector {connector} did not take it ({why}); trying another", {
+      service,
+      connector: candidate.connId,
+      why: attempt.why,
+    });
+    choice = nextMember();
+  }
+}
+
+/** Both halves of a flow once its member answered `ok`: client ↔ connector. */
+interface Halves {
+  client: ChunkReader;
+  clientWriter: WritableStreamDefaultWriter<Uint8Array>;
+  connector: ChunkReader;
+  connectorWriter: WritableStreamDefaultWriter<Uint8Array>;
+}
+
+/**
+ * Splices an opened flow byte for byte, counting bytes for the relay and both peers, until both
+ * directions end; a UDP flow (no payload on its streams) ends when either side does, and its
+ * datagrams are routed meanwhile. A policy reload that takes the service away resets both streams.
+ */
+async function splice(
+  f: FlowOpen & { flowId: number },
+  h: Halves,
+  peer: DatagramPeer & PolicyPeer,
+  connected: ConnectorMember,
+  deps: FlowDeps,
+): Promise<void> {
+  const { client, clientWriter, connector, connectorWriter } = h;
+  const unlink = f.protocol === "udp" ? linkUdpFlow(f.flowId, peer, connected) : () => {};
+  const untrack = peer.trackFlow?.({
+    service: f.service,
+    close: (code) => {
+      void clientWriter.abort(code).catch(() => {});
+      void connectorWriter.abort(code).catch(() => {});
+      void client.cancel(code).catch(() => {});
+      void connector.cancel(code).catch(() => {});
+    },
+  });
+  const pumps = [
+    forward(client, connectorWriter, (n) => {
+      deps.metrics.bytes.inc("to_connector", n);
+      peer.bytesFromPeer += n;
+      connected.bytesToPeer += n;
+    }),
+    forward(connector, clientWriter, (n) => {
+      deps.metrics.bytes.inc("to_client", n);
+      connected.bytesFromPeer += n;
+      peer.bytesToPeer += n;
+    }),
+  ];
+  try {
+    if (f.protocol === "udp") {
+      // Either side ending (idle expiry, close) ends the whole UDP flow.
+      await Promise.race(pumps);
+      unlink();
+      await Promise.all([
+        clientWriter.close().catch(() => {}),
+        connectorWriter.close().catch(() => {}),
+      ]);
+      await Promise.all([client.cancel("udp flow ended"), connector.cancel("udp flow ended")]);
+    }
+    await Promise.all(pumps);
+  } finally {
+    unlink();
+    untrack?.();
+  }
 }
 
 /** Serves one client stream to completion; never throws. */
@@ -341,22 +311,17 @@ export async function relayClientFlow(
   const clientWriter = stream.writable.getWriter();
   let service = "?";
   /** One refusal of this flow: counted, kept for the dashboard, logged with `message`. */
-  const refused = (
-    code: ErrorCode | "unknown",
-    message = "Refused flow to {service}: {code}",
-    properties: Record<string, unknown> = {},
-    rule?: string,
-  ) =>
+  const refused = (r: FlowRefusal) =>
     deps.observer.refuse({
-      ...(rule === undefined ? {} : { rule }),
+      ...(r.rule === undefined ? {} : { rule: r.rule }),
       // A code from a newer connector is counted as "unknown" and kept as internal.
-      code: code === "unknown" ? "internal" : code,
-      label: code,
+      code: r.code === "unknown" ? "internal" : r.code,
+      label: r.code,
       counter: deps.metrics.flowsRefused,
       identity: identity.subject,
       service,
-      message,
-      properties: { service, code, ...properties },
+      message: r.message,
+      properties: { service, code: r.code, ...r.properties },
       logger: log,
     });
   let member: ConnectorMember | undefined;
@@ -375,152 +340,50 @@ export async function relayClientFlow(
       "OPEN header",
     );
     service = open.service;
-    const protocol = open.protocol;
-    let choice = admitFlow({
-      identity,
-      service,
-      protocol,
-      draining: deps.draining(),
-      activeFlows: deps.metrics.activeFlows,
-      maxFlows: deps.maxFlows,
-      rateAllowed: deps.allowFlowOpen(identity.subject),
-      invalid: deps.stillValid(identity),
-      nowMs: deps.clock(),
-      pools: deps.registry,
-      uptimeMs: deps.uptimeMs(),
-      graceMs: deps.registrationGraceMs,
-      ...policyOf(peer, service),
-    });
-    if (!choice.allow && choice.rateLimit) deps.metrics.rateLimited.inc(choice.rateLimit);
-    const tried = new Set<string>();
-    const waitUntil = deps.clock() + deps.connectorWaitMs;
-    const nextMember = () =>
-      admitMember({
-        service,
-        protocol,
-        pools: deps.registry,
-        exclude: tried,
-        uptimeMs: deps.uptimeMs(),
-        graceMs: deps.registrationGraceMs,
-      });
-    let opened: Opened | undefined;
-    while (!opened) {
-      if (!choice.allow && mayWaitForConnector(choice, waitUntil - deps.clock())) {
-        // Empty pool: a connector restarting, or all of them re-homing after a relay restart.
-        await registration(deps, waitUntil - deps.clock());
-        choice = nextMember();
-        continue;
-      }
-      if (!choice.allow) {
-        refused(
-          choice.code,
-          "Refused flow to {service}: {code} ({why})",
-          { why: choice.why },
-          choice.rule,
-        );
-        return await refuse(clientWriter, client, choice.code);
-      }
-      const candidate = choice.member;
-      candidate.activeFlows++;
-      const attempt = await openOn(
-        candidate,
-        choice.pool,
-        tried,
-        {
-          service,
-          identity: identity.subject,
-          protocol,
-          flowId: deps.nextFlowId(),
-        },
-        deps,
-        log,
-      );
-      if (attempt.kind === "opened") {
-        opened = attempt;
-        member = candidate;
-        break;
-      }
-      candidate.activeFlows--;
-      if (attempt.kind === "failed") {
-        refused(attempt.code, "Flow {flowId} to {service} failed: {code}", {
-          flowId: attempt.flowId,
-          connector: candidate.connId,
-        });
-        return await refuse(clientWriter, client, attempt.code);
-      }
-      tried.add(candidate.connId);
-      deps.metrics.flowRetries.inc(attempt.why);
-      log.info("Flow to {service}: connector {connector} did not take it ({why}); trying another", {
-        service,
-        connector: candidate.connId,
-        why: attempt.why,
-      });
-      choice = nextMember();
+    const f: FlowOpen = { identity, service, protocol: open.protocol };
+    const taken = await openOnPool(f, peer, deps, log);
+    if (!("opened" in taken)) {
+      refused(taken);
+      return await refuse(clientWriter, client, taken.code === "unknown" ? "internal" : taken.code);
     }
-    const { pool, flowId, reply, connector, connectorWriter } = opened;
-    const connected = member!;
+    member = taken.member;
+    const { pool, flowId, reply, connector, connectorWriter } = taken.opened;
     try {
       const code = reply.code;
       settled();
       await clientWriter.write(encodeHeader({ type: "reply", code, flowId }));
       if (code !== "ok") {
-        refused(code, "Flow {flowId} to {service} failed at the connector: {code}", { flowId });
+        refused({
+          code,
+          message: "Flow {flowId} to {service} failed at the connector: {code}",
+          properties: { flowId },
+        });
         await clientWriter.close().catch(() => {});
         await client.cancel(code);
         await connectorWriter.close().catch(() => {});
         return;
       }
       deps.metrics.flowsOpened.inc(pool);
-      // A UDP flow's streams carry no payload; they only mark its lifetime. Its datagrams are
-      // routed by the per-connection tables for as long as both streams stay open.
-      const unlink = protocol === "udp" ? linkUdpFlow(flowId, peer, connected) : () => {};
-      // A policy reload that takes this service away ends the flow: both streams reset.
-      const untrack = peer.trackFlow?.({
-        service,
-        close: (code) => {
-          void clientWriter.abort(code).catch(() => {});
-          void connectorWriter.abort(code).catch(() => {});
-          void client.cancel(code).catch(() => {});
-          void connector.cancel(code).catch(() => {});
-        },
-      });
       log.debug("Flow {flowId} to {service} via {connector}", {
         flowId,
         service,
-        connector: connected.connId,
+        connector: member.connId,
       });
-      const pumps = [
-        forward(client, connectorWriter, (n) => {
-          deps.metrics.bytes.inc("to_connector", n);
-          peer.bytesFromPeer += n;
-          connected.bytesToPeer += n;
-        }),
-        forward(connector, clientWriter, (n) => {
-          deps.metrics.bytes.inc("to_client", n);
-          connected.bytesFromPeer += n;
-          peer.bytesToPeer += n;
-        }),
-      ];
-      try {
-        if (protocol === "udp") {
-          // Either side ending (idle expiry, close) ends the whole UDP flow.
-          await Promise.race(pumps);
-          unlink();
-          await Promise.all([
-            clientWriter.close().catch(() => {}),
-            connectorWriter.close().catch(() => {}),
-          ]);
-          await Promise.all([client.cancel("udp flow ended"), connector.cancel("udp flow ended")]);
-        }
-        await Promise.all(pumps);
-      } finally {
-        unlink();
-        untrack?.();
-      }
+      await splice(
+        { ...f, flowId },
+        { client, clientWriter, connector, connectorWriter },
+        peer,
+        member,
+        deps,
+      );
       log.debug("Flow {flowId} closed", { flowId });
     } catch (e) {
       const code = e instanceof ZtnaError ? e.code : "backend_unreachable";
-      refused(code, "Flow {flowId} to {service} failed: {code}", { flowId });
+      refused({
+        code,
+        message: "Flow {flowId} to {service} failed: {code}",
+        properties: { flowId },
+      });
       await clientWriter.write(encodeHeader({ type: "reply", code, flowId })).catch(() => {});
       await clientWriter.close().catch(() => {});
       await client.cancel(code);
