@@ -86,6 +86,7 @@ export async function startRole(
   logConfig: LogConfig,
   ctx: RunContext,
   build: TestBuild = {},
+  options: { connect?: string } = {},
 ): Promise<void> {
   const onSandboxStarted = async () => {
     await dropNetwork();
@@ -96,6 +97,7 @@ export async function startRole(
     onSandboxStarted,
     workerUrl: build.workerUrl,
     test: build.test,
+    ...(options.connect === undefined ? {} : { connect: options.connect }),
   };
   switch (loaded.role) {
     case "intermediate":
@@ -131,6 +133,18 @@ async function main(argv: readonly string[]): Promise<number> {
       const { runDemo } = await import("./src/demo/mod.ts");
       return await runUntilStopped((ctx) => runDemo(ctx));
     }
+    case "connect": {
+      await dropRoleWriteAccess();
+      const { loadConnectConfig } = await import("./src/config/connect.ts");
+      const { config, token, log } = await loadConnectConfig(command, env);
+      const logConfig = withFlags(log, command);
+      configureLogging(logConfig);
+      const loaded = { role: "client", log, config, token } as const;
+      await checkToken(loaded, command.configPath ?? "command line", command.service);
+      return await runUntilStopped((ctx) =>
+        startRole(loaded, logConfig, ctx, {}, { connect: command.service })
+      );
+    }
     case "role": {
       // Before the config is read: nothing a role runs (npm code included) may rewrite it.
       await dropRoleWriteAccess();
@@ -156,10 +170,13 @@ async function main(argv: readonly string[]): Promise<number> {
 async function checkToken(
   loaded: Extract<LoadedConfig, { role: "connector" | "client" }>,
   configPath: string,
+  connectTo?: string,
 ): Promise<void> {
   const { tokenMisfits } = await import("./src/auth/token_fit.ts");
   const services = loaded.role === "client"
-    ? loaded.config.forward.map((f) => f.service)
+    ? connectTo === undefined
+      ? loaded.config.forward.map((f) => f.service)
+      : [serviceIdOf(connectTo, loaded.config.service_suffix)]
     : loaded.config.service.map((s) => s.id);
   const misfits = tokenMisfits(loaded.token, { role: loaded.role, services, nowMs: Date.now() });
   const keyPath = `${loaded.role}.token_file`;
@@ -170,6 +187,12 @@ async function checkToken(
     // The relay's clock and grants decide; the other services of this config may still work.
     getLogger(["ztna", loaded.role]).error("Token problem: {problem}", { problem: misfit.message });
   }
+}
+
+/** `web.ztna` → `web` for the token check of `ztna connect` (the client checks the name again). */
+function serviceIdOf(name: string, suffix: string): string {
+  const bare = name.endsWith(".") ? name.slice(0, -1) : name;
+  return bare.endsWith(`.${suffix}`) ? bare.slice(0, -suffix.length - 1) : bare;
 }
 
 /** Prints an error as `ztna: <message>` lines (never a stack) and picks the exit status. */

@@ -17,8 +17,8 @@ const LOG_FORMATS = LogSection.shape.format.unwrap().options;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 /** A `[log]` format as accepted by `--log-format`. */
 export type LogFormatName = (typeof LOG_FORMATS)[number];
-/** What `--help` can be about: a role or the demo. */
-export type HelpTopic = Role | "demo";
+/** What `--help` can be about: a role, the demo or `ztna connect`. */
+export type HelpTopic = Role | "demo" | "connect";
 
 /** The parsed command line. */
 export type Command =
@@ -26,6 +26,20 @@ export type Command =
     kind: "role";
     role: Role;
     configPath: string;
+    logLevel?: LogLevelName;
+    logFormat?: LogFormatName;
+  }
+  | {
+    kind: "connect";
+    /** The service as written (`%h` of an SSH ProxyCommand): `id` or `id.<suffix>`. */
+    service: string;
+    /** Config file, when given by --config or ZTNA_CONFIG and no relay is named. */
+    configPath?: string;
+    /** Relay `host:port` (--relay, ZTNA_RELAY); wins over the config file's relays. */
+    relay?: string;
+    serverName?: string;
+    /** CA bundle file or PEM text (--ca, ZTNA_CA). */
+    ca?: string;
     logLevel?: LogLevelName;
     logFormat?: LogFormatName;
   }
@@ -50,7 +64,7 @@ const ALIASES: Record<string, FlagName> = { "-c": "--config", "-h": "--help" };
 const KNOWN_FLAGS: readonly string[] = [...Object.keys(TAKES_VALUE), ...Object.keys(ALIASES)];
 
 /** Commands written as the first word; everything else is a flag. */
-const COMMANDS = ["admin", "demo"] as const;
+const COMMANDS = ["admin", "demo", "connect"] as const;
 
 const HELP_HINT = 'run "ztna --help" for usage';
 
@@ -164,6 +178,85 @@ function parseDemo(args: readonly string[]): Command {
   return { kind: "demo", ...logFlags(seen) };
 }
 
+/** The flags of `ztna connect`, each taking a value but --help. */
+const CONNECT_FLAGS = [
+  "--relay",
+  "--server-name",
+  "--ca",
+  "--config",
+  "--log-level",
+  "--log-format",
+  "--help",
+] as const;
+type ConnectFlag = (typeof CONNECT_FLAGS)[number];
+
+/**
+ * `ztna connect SERVICE [--relay host:port] [--server-name name] [--ca file] [--config file]`: one
+ * flow on stdin and stdout. Flags win over ZTNA_RELAY, ZTNA_SERVER_NAME, ZTNA_CA and ZTNA_CONFIG.
+ */
+function parseConnect(args: readonly string[], env: Env): Command {
+  const seen: Partial<Record<ConnectFlag, string>> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("-")) {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const written = eq < 0 ? arg : arg.slice(0, eq);
+    const name = written === "-c" ? "--config" : written === "-h" ? "--help" : written;
+    const flag = CONNECT_FLAGS.find((f) => f === name);
+    if (flag === undefined) {
+      const near = closestMatch(written, CONNECT_FLAGS);
+      throw new UsageError(
+        `unknown flag "${written}" for "ztna connect"${near ? `; did you mean "${near}"?` : ""}`,
+        { hint: 'run "ztna connect --help" for usage' },
+      );
+    }
+    if (seen[flag] !== undefined) throw new UsageError(`flag "${flag}" given more than once`);
+    if (flag === "--help") {
+      seen[flag] = "";
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined || value === "") {
+      throw new UsageError(`flag "${written}" needs a value`, {
+        hint: 'run "ztna connect --help" for usage',
+      });
+    }
+    seen[flag] = value;
+  }
+  if (seen["--help"] !== undefined) return { kind: "help", topic: "connect" };
+  if (positional.length !== 1) {
+    throw new UsageError(
+      positional.length === 0
+        ? 'missing the service: "ztna connect <service>"'
+        : `"ztna connect" takes one service, got ${positional.length}`,
+      { hint: "in ~/.ssh/config: ProxyCommand ztna connect %h" },
+    );
+  }
+  const relay = seen["--relay"] ?? envValue(env, "ZTNA_RELAY");
+  const configPath = seen["--config"] ?? envValue(env, "ZTNA_CONFIG");
+  if (relay === undefined && configPath === undefined) {
+    throw new UsageError("ztna connect needs a relay: --relay host:port, or a client config", {
+      hint: "pass --relay (or set ZTNA_RELAY), or --config <file> (or set ZTNA_CONFIG)",
+    });
+  }
+  const serverName = seen["--server-name"] ?? envValue(env, "ZTNA_SERVER_NAME");
+  const ca = seen["--ca"] ?? envValue(env, "ZTNA_CA");
+  const logs = { "--log-level": seen["--log-level"], "--log-format": seen["--log-format"] };
+  return {
+    kind: "connect",
+    service: positional[0].toLowerCase(),
+    ...(configPath === undefined ? {} : { configPath }),
+    ...(relay === undefined ? {} : { relay }),
+    ...(serverName === undefined ? {} : { serverName }),
+    ...(ca === undefined ? {} : { ca }),
+    ...logFlags(logs),
+  };
+}
+
 /**
  * Parses the arguments after the program name.
  * @param env the environment; only ZTNA_CONFIG is read (default for --config)
@@ -172,6 +265,7 @@ function parseDemo(args: readonly string[]): Command {
 export function parseArgs(argv: readonly string[], env: Env): Command {
   if (argv[0] === "admin") return { kind: "admin", args: argv.slice(1) };
   if (argv[0] === "demo") return parseDemo(argv.slice(1));
+  if (argv[0] === "connect") return parseConnect(argv.slice(1), env);
   // `ztna login --config client.toml`: the client role, logging in by its [client.login].
   if (argv[0] === "login") return parseArgs(["--role=client", ...argv.slice(1)], env);
   const seen = collectFlags(argv);

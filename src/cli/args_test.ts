@@ -113,3 +113,28 @@ Deno.test("parseArgs() rejects malformed flag use", () => {
   );
   assert.match(usageError(["demo", "--config", "c.toml"]).message, /does not apply to "ztna demo"/);
 });
+
+Deno.test("parseArgs() reads ztna connect: service, flags over ZTNA_* variables", () => {
+  assert.deepEqual(
+    parseArgs(["connect", "Web.ztna", "--relay", "r.example:4433", "--ca=ca.pem"], {
+      ZTNA_RELAY: "other:1",
+      ZTNA_SERVER_NAME: "relay.example",
+    }),
+    {
+      kind: "connect",
+      service: "web.ztna",
+      relay: "r.example:4433",
+      serverName: "relay.example",
+      ca: "ca.pem",
+    },
+  );
+  assert.deepEqual(parseArgs(["connect", "web"], { ZTNA_CONFIG: "c.toml" }), {
+    kind: "connect",
+    service: "web",
+    configPath: "c.toml",
+  });
+  assert.deepEqual(parseArgs(["connect", "--help"], {}), { kind: "help", topic: "connect" });
+  assert.match(usageError(["connect", "web"]).message, /needs a relay/);
+  assert.match(usageError(["connect", "--relay", "r:1"]).message, /missing the service/);
+  assert.match(usageError(["connect", "web", "--rely", "r:1"]).message, /did you mean "--relay"/);
+});

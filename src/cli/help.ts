@@ -48,6 +48,7 @@ Usage:
   ztna --role=<role> --config <file> [--log-level <level>] [--log-format <format>]
   ztna --role=<role> --help      help for one role
   ztna demo                      every role on loopback, to try ztna on one machine
+  ztna connect <service>         one flow on stdin/stdout (SSH: ProxyCommand ztna connect %h)
   ztna admin --help              certificates, tokens and the admin API
   ztna --version
 
@@ -95,10 +96,34 @@ Usage:
 --log-level and --log-format override ZTNA_LOG_LEVEL and ZTNA_LOG_FORMAT; no config file is read.
 `;
 
+const CONNECT = `ztna connect: joins standard input and output to one flow to a service, for
+OpenSSH (like "cloudflared access ssh"). In ~/.ssh/config:
+
+  Host *.ztna
+    ProxyCommand ztna connect %h
+
+Usage:
+  ztna connect <service> [--relay <host:port>] [--server-name <name>] [--ca <file>]
+               [--config <file>] [--log-level <level>] [--log-format <format>]
+
+  <service>              a service id, or <id>.<service_suffix> ("web" or "web.ztna")
+  --relay <host:port>    the relay; default $ZTNA_RELAY, else the relays of --config
+  --server-name <name>   TLS name the relay's certificate must carry; default $ZTNA_SERVER_NAME,
+                         else the host of --relay
+  --ca <file>            CA bundle trusted for the relay (a PEM file or the PEM text);
+                         default $ZTNA_CA, else the config's ca, else the system roots
+  -c, --config <file>    a client config (relays, ca, token_file, service_suffix); its forwards
+                         and proxy endpoints are not opened; default $ZTNA_CONFIG
+The token comes from ZTNA_TOKEN, else the config's token_file.
+Standard output carries the service's bytes only; logs go to standard error (default level
+warning). Exit status: 0 when the flow ended, 1 when it could not open, 2 wrong command line.
+`;
+
 /** The help text for `topic`, or the general help when none is given. Ends with a newline. */
 export function helpText(topic?: HelpTopic): string {
   if (topic === undefined) return GENERAL;
   if (topic === "demo") return DEMO;
+  if (topic === "connect") return CONNECT;
   return `ztna --role=${topic}
 ${ROLE_SUMMARIES[topic]}.
 

@@ -289,7 +289,7 @@ export async function runClient(
 }
 
 /** The code of a session end that no retry will change (revoked, expired, invalid, wrong role). */
-function lastingRefusal(end: SessionEnd): ErrorCode | undefined {
+export function lastingRefusal(end: SessionEnd): ErrorCode | undefined {
   if (end.code === undefined || end.code === "unknown") return undefined;
   return ERRORS[end.code].retry ? undefined : end.code;
 }
@@ -333,13 +333,14 @@ function bindLocal<T>(
 }
 
 /** Hooks of one relay session used by direct paths. */
-interface SessionHooks {
+export interface SessionHooks {
   endpoint?: Deno.QuicEndpoint;
   onSession(session: RelaySession): void;
   onControl(msg: ControlMessage): void;
 }
 
-function runSession(
+/** Runs one relay session with its pool of connections; `holder` has it while it lives. */
+export function runSession(
   target: ClientConfig["relays"][number],
   config: ClientConfig,
   token: string | { idToken: string },

@@ -8,7 +8,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { ErrorCode } from "../protocol/mod.ts";
 import type { PooledSession } from "./relay_pool.ts";
-import { runTcpFlow } from "../transport/tcp_flow.ts";
+import { type ByteConn, runTcpFlow } from "../transport/tcp_flow.ts";
 import { closeFlowStream, type FlowRequest, requestFlow } from "./request_flow.ts";
 import { FRAME_HEADER, sealDataFrame } from "../protocol/mod.ts";
 import type { SessionHolder } from "./session_holder.ts";
@@ -41,7 +41,7 @@ export interface OpenFlowOptions {
 }
 
 /** Opens a flow for `service` and runs it; closes `tcp` in every case. */
-export async function openFlow(tcp: Deno.TcpConn, options: OpenFlowOptions): Promise<FlowOutcome> {
+export async function openFlow(tcp: ByteConn, options: OpenFlowOptions): Promise<FlowOutcome> {
   const { service, replyTimeoutMs, log, direct, holder, relayWaitMs = 0 } = options;
   let session = options.session;
   // A live direct path carries the flow. If it is dead, broken while opening, or its connector has

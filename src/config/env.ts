@@ -15,6 +15,9 @@ export const ENV_VARS = {
   ZTNA_TOKEN: "token for connector and client; overrides token_file",
   ZTNA_LOG_LEVEL: "overrides [log] level: debug, info, warning or error",
   ZTNA_LOG_FORMAT: "overrides [log] format: text or json",
+  ZTNA_RELAY: "ztna connect: relay host:port when --relay is not given",
+  ZTNA_SERVER_NAME: "ztna connect: TLS name of that relay when --server-name is not given",
+  ZTNA_CA: "ztna connect: CA bundle (file or PEM text) when --ca is not given",
 } as const;
 
 /** Name of a variable in {@link ENV_VARS}. */

@@ -10,6 +10,7 @@ export { closestMatch, editDistance } from "./closest.ts";
 export { applyLogEnv, type Env, ENV_VARS, envValue, type EnvVar } from "./env.ts";
 export { type LoadedConfig, loadRoleConfig, parseConfigText, readConfigText } from "./load.ts";
 export { isInlinePem, readCaBundle } from "./files.ts";
+export { type ConnectConfig, type ConnectSources, loadConnectConfig } from "./connect.ts";
 export { describeFsError, type FsAccess, type FsProblem, isFsError } from "./fs_errors.ts";
 export {
   CONFIG_FOLDER,

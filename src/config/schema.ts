@@ -461,8 +461,8 @@ export const ClientLogin = z.strictObject({
   ca: FilePath.optional(),
 });
 
-/** `[client]`: exposes remote services on local ports. */
-export const ClientSection = z.strictObject({
+/** The keys of `[client]`, before the checks across keys. */
+const ClientFields = z.strictObject({
   ...DialerFields,
   ...UdpFields,
   /** Try a direct (P2P) path to each service's connector; the relay stays the fallback. */
@@ -492,15 +492,26 @@ export const ClientSection = z.strictObject({
   service_suffix: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).default("ztna"),
   /** Log in at an identity provider instead of reading token_file (`ztna login`). */
   login: ClientLogin.optional(),
-}).superRefine(backoffInOrder).superRefine(keepAliveWithinIdle).superRefine((c, ctx) => {
-  if (c.forward.length === 0 && !c.socks && !c.http_proxy) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["forward"],
-      message: "expected at least one [[client.forward]], or socks or http_proxy",
-    });
-  }
 });
+
+/**
+ * The client of `ztna connect SERVICE`: `[client]` without local listeners, since its one flow runs
+ * on stdin and stdout (an SSH ProxyCommand).
+ */
+export const ClientConnectSection = ClientFields.superRefine(backoffInOrder)
+  .superRefine(keepAliveWithinIdle);
+
+/** `[client]`: exposes remote services on local ports. */
+export const ClientSection = ClientFields.superRefine(backoffInOrder)
+  .superRefine(keepAliveWithinIdle).superRefine((c, ctx) => {
+    if (c.forward.length === 0 && !c.socks && !c.http_proxy) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["forward"],
+        message: "expected at least one [[client.forward]], or socks or http_proxy",
+      });
+    }
+  });
 
 /** The whole file: every section optional here; the chosen role requires its own. */
 export const ConfigFile = z.strictObject({

@@ -31,6 +31,8 @@ export interface RoleSandboxOptions {
   workerUrl?: URL;
   /** Extra values for a test build of the Worker. */
   test?: Record<string, string>;
+  /** `ztna connect`: run the client's one flow to this service on stdin and stdout. */
+  connect?: string;
 }
 
 /** The error main.ts reports for a failed role: a ConfigError again (exit 2), else an Error. */
@@ -88,6 +90,7 @@ export async function runRoleSandboxed(
       role: loaded.role,
       config: loaded.config,
       ...(loaded.role === "client" ? { token: loaded.token } : {}),
+      ...(options.connect === undefined ? {} : { connect: options.connect }),
       log: options.log,
       ...(options.test === undefined ? {} : { test: options.test }),
     });

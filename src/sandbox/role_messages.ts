@@ -12,6 +12,8 @@ export const RoleStart = z.strictObject({
   role: Role,
   config: z.unknown(),
   token: z.string().optional(),
+  /** `ztna connect`: the service name whose one flow runs on stdin and stdout. */
+  connect: z.string().optional(),
   log: LogSection,
   /** Extra fields only test builds of the Worker read. */
   test: z.record(z.string(), z.string()).optional(),

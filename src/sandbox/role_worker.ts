@@ -8,7 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../runtime/run_context.ts";
 import { ConfigError } from "../config/config_error.ts";
-import { ClientSection, IntermediateSection } from "../config/schema.ts";
+import { ClientConnectSection, ClientSection, IntermediateSection } from "../config/schema.ts";
 import { configureLogging } from "../log/mod.ts";
 import { type FromRoleWorker, type RoleStart, ToRoleWorker } from "./role_messages.ts";
 import type { z } from "zod";
@@ -62,6 +62,11 @@ async function runRole(start: z.infer<typeof RoleStart>, ctx: RunContext): Promi
       return await runIntermediate(IntermediateSection.parse(start.config), ctx);
     }
     case "client": {
+      if (start.connect !== undefined) {
+        const { runConnect } = await import("../client/connect.ts");
+        const config = ClientConnectSection.parse(start.config);
+        return await runConnect(config, start.token ?? "", start.connect, ctx);
+      }
       const { runClient } = await import("../client/mod.ts");
       return await runClient(ClientSection.parse(start.config), start.token ?? "", ctx);
     }

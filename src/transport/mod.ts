@@ -28,4 +28,4 @@ export {
 } from "./dial.ts";
 export { keepConnected, type KeepConnectedOptions, type SessionEnd, sleep } from "./reconnect.ts";
 export { type RelaySessionOptions, runRelaySession } from "./relay_session.ts";
-export { type DirectionEnd, runTcpFlow, type TcpFlowResult } from "./tcp_flow.ts";
+export { type ByteConn, type DirectionEnd, runTcpFlow, type TcpFlowResult } from "./tcp_flow.ts";

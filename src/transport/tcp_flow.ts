@@ -30,7 +30,10 @@ export interface TcpFlowResult {
   peerCode?: ErrorCode | "unknown";
 }
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+/** What a flow needs of its local end: a TCP connection, or the stdin/stdout of `ztna connect`. */
+export type ByteConn = Pick<Deno.Conn, "read" | "write" | "close" | "closeWrite">;
+
+async function writeAll(conn: ByteConn, data: Uint8Array): Promise<void> {
   let at = 0;
   while (at < data.byteLength) at += await conn.write(data.subarray(at));
 }
@@ -40,7 +43,7 @@ async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
  * Never throws: every failure becomes an abort of the whole flow.
  */
 export async function runTcpFlow(
-  tcp: Deno.Conn,
+  tcp: ByteConn,
   input: ChunkReader,
   output: WritableStream<Uint8Array>,
 ): Promise<TcpFlowResult> {
