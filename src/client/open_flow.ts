@@ -40,6 +40,35 @@ export interface OpenFlowOptions {
   firstBytes?: Uint8Array;
 }
 
+/** First pause before an OPEN the relay rate-limited is tried again; it doubles up to the cap. */
+const LIMIT_RETRY_MIN_MS = 50;
+const LIMIT_RETRY_MAX_MS = 1_000;
+
+/**
+ * The pause before retry `n` of a rate-limited OPEN: exponential, with jitter over its upper half,
+ * so a burst refused together does not come back together at the next refill.
+ */
+function limitBackoff(n: number): number {
+  const ceiling = Math.min(LIMIT_RETRY_MAX_MS, LIMIT_RETRY_MIN_MS * 2 ** Math.min(n, 10));
+  return ceiling / 2 + Math.random() * ceiling / 2;
+}
+
+/** When the last rate-limited OPEN was seen; a burst is refusals less than a second apart. */
+let lastRateLimited = 0;
+
+/** Says once per burst that the relay rate-limits this client's flow opens and they are retried. */
+function noteRateLimited(service: string, waitMs: number, log: Logger): void {
+  const now = Date.now();
+  if (now - lastRateLimited > 1_000) {
+    log.warn(
+      "The relay rate-limits this client's flow opens (limit_exceeded, e.g. for {service}): " +
+        "retrying them with backoff for up to {waitMs} ms (relay_wait_ms)",
+      { service, waitMs },
+    );
+  }
+  lastRateLimited = now;
+}
+
 /** Opens a flow for `service` and runs it; closes `tcp` in every case. */
 export async function openFlow(tcp: ByteConn, options: OpenFlowOptions): Promise<FlowOutcome> {
   const { service, replyTimeoutMs, log, direct, holder, relayWaitMs = 0 } = options;
@@ -58,9 +87,20 @@ export async function openFlow(tcp: ByteConn, options: OpenFlowOptions): Promise
     req = undefined;
   }
   const waitUntil = Date.now() + relayWaitMs;
+  let retries = 0;
   while (!req) {
     path = "relay";
     const attempt = await requestFlow(session, service, "tcp", replyTimeoutMs, log);
+    if (!attempt.ok && attempt.code === "limit_exceeded") {
+      // The relay's flow-open rate refused this OPEN before anything was forwarded, and no local
+      // byte has been read yet: try again later, within the same wait a reconnect gets.
+      const delay = limitBackoff(retries++);
+      if (Date.now() + delay < waitUntil) {
+        noteRateLimited(service, relayWaitMs, log);
+        await new Promise((r) => setTimeout(r, delay));
+        continue;
+      }
+    }
     if (attempt.ok || !attempt.lost || !holder) {
       req = attempt;
       break;
