@@ -142,7 +142,7 @@ export async function runClient(
       const addr = parseHostPort(listen);
       if (!addr.ok) throw new RangeError(`client.${kind}: ${addr.reason}`);
       const listener = bindLocal(
-        { listen, protocol: "tcp", service: kind === "socks" ? "socks" : "http_proxy" },
+        { listen, protocol: "tcp", key: kind === "socks" ? "client.socks" : "client.http_proxy" },
         () => Deno.listen({ hostname: addr.value.hostname, port: addr.value.port }),
       );
       const bound = listener.addr;
@@ -304,18 +304,21 @@ export class ForwardBindError extends Error {
  * @throws {ForwardBindError} naming the address, the service and what to change
  */
 function bindLocal<T>(
-  forward: { listen: string; protocol: string; service: string },
+  forward: { listen: string; protocol: string } & ({ service: string } | { key: string }),
   bind: () => T,
 ): T {
   try {
     return bind();
   } catch (error) {
-    const what = `${forward.protocol.toUpperCase()} ${forward.listen} (client.forward for ` +
-      `service ${forward.service})`;
+    const what = `${forward.protocol.toUpperCase()} ${forward.listen} (${
+      "key" in forward ? forward.key : `client.forward for service ${forward.service}`
+    })`;
     if (error instanceof Deno.errors.AddrInUse) {
       throw new ForwardBindError(
         `Cannot listen on ${what}: address in use; another program (or another ztna client) ` +
-          "listens there: stop it, or set that forward's listen to a free port",
+          `listens there: stop it, or set ${
+            "key" in forward ? forward.key : "that forward's listen"
+          } to a free port`,
         { cause: error },
       );
     }

@@ -59,6 +59,24 @@ Deno.test("a client forward on a busy port names the forward", async () => {
   );
 });
 
+Deno.test("a proxy endpoint on a busy port names its key", async () => {
+  await using fx = await Fixture.create("busy-socks");
+  const port = freeTcpPort();
+  using _busy = Deno.listen({ hostname: "127.0.0.1", port });
+  const client = await fx.client([freeUdpPort()], {}, (await fx.token("client")).path, {
+    wait: null,
+    extra: `direct = false\nsocks = "127.0.0.1:${port}"`,
+  });
+  assert.equal((await client.done).code, 1);
+  assert.match(
+    client.output,
+    new RegExp(
+      `ztna: Cannot listen on TCP 127\\.0\\.0\\.1:${port} \\(client\\.socks\\): address in use; ` +
+        ".* set client\\.socks to a free port",
+    ),
+  );
+});
+
 Deno.test("the relay's state is private: folder 0700, store files 0600", async () => {
   await using fx = await Fixture.create("state-modes");
   const relay = await fx.relay(freeUdpPort());
