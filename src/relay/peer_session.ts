@@ -4,6 +4,7 @@
  * flow streams for a client. Nothing but the control stream is processed before authentication.
  * @module
  */
+import { serveRegistrations } from "./connector_registrations.ts";
 import { deadline, TIMED_OUT } from "../runtime/mod.ts";
 import type { Logger } from "@logtape/logtape";
 import { authorizeHello, type Identity } from "../auth/mod.ts";
@@ -20,11 +21,9 @@ import {
   ZtnaError,
 } from "../protocol/mod.ts";
 import { type ConnectorMember, type FlowDeps, relayClientFlow } from "./flow_relay.ts";
-import { poolKey } from "./registry.ts";
 import { type DatagramDeps, type DatagramPeer, pumpDatagrams } from "./udp_links.ts";
 import type { DirectBroker } from "./direct_broker.ts";
 import { LogThrottle } from "./log_throttle.ts";
-import { admitRegistration } from "./admission.ts";
 import type { PolicyDecision } from "../policy/mod.ts";
 import { ControlChannel } from "../transport/mod.ts";
 
@@ -236,7 +235,7 @@ export class PeerSession implements ConnectorMember {
         if (identity.role === "connector") {
           this.#onStream = (s) => this.#refuseStream(s, "connector_stream");
           await this.#welcome(control, identity);
-          await this.#serveRegistrations(control);
+          await serveRegistrations(this, control, this.#who!, this.#log);
         } else {
           const log = this.#log;
           this.#onStream = (s) => {
@@ -463,58 +462,6 @@ export class PeerSession implements ConnectorMember {
       this.#log.info("Token of {identity} expired; closing", { identity: identity.subject });
       this.close("token_expired");
     }, ms);
-  }
-
-  async #serveRegistrations(control: ControlChannel): Promise<void> {
-    const identity = this.#who!;
-    while (true) {
-      const msg = await control.next();
-      if (msg === null) return;
-      if (msg.type === "direct_accept" || msg.type === "direct_refused") {
-        await this.deps.broker.answer(this, msg);
-        continue;
-      }
-      if (msg.type !== "register") {
-        throw new ZtnaError("protocol_error", `unexpected ${msg.type} message`);
-      }
-      const decision = admitRegistration(
-        identity,
-        msg.service,
-        this.deps.allowRegistration(identity.subject),
-        this.deps.registrationsPerMinute,
-      );
-      if (!decision.allow) {
-        this.deps.observer.refuse({
-          code: decision.code,
-          counter: this.deps.metrics.registrations,
-          ...(decision.rateLimit ? { rateLimit: decision.rateLimit } : {}),
-          identity: identity.subject,
-          service: msg.service,
-          connId: this.connId,
-          message: "Refused registration of {service}: {code}",
-          properties: { service: msg.service, code: decision.code },
-          logger: this.#log,
-        });
-        await control.send({ type: "nack", service: msg.service, code: decision.code });
-        continue;
-      }
-      this.services.add(msg.service);
-      if (msg.direct && this.directServices.size === 0) {
-        // The connector learns every revocation: it may hold direct paths from before this
-        // connection (it was away, or this relay restarted). Revocations after this snapshot
-        // reach it through Relay.enforceRevocations, which sees it direct-capable from now on.
-        const revoked = this.deps.revokedTokenIds();
-        this.directServices.add(msg.service);
-        await this.sendRevocations({ tokenIds: revoked });
-      }
-      if (msg.direct) this.directServices.add(msg.service);
-      for (const protocol of msg.protocols ?? ["tcp"]) {
-        this.deps.registry.add(poolKey(msg.service, protocol), this);
-      }
-      this.deps.metrics.registrations.inc("ack");
-      this.#log.info("Registered {service}", { service: msg.service });
-      await control.send({ type: "ack", service: msg.service });
-    }
   }
 
   /** After HELLO a client sends only direct-path requests on its control stream. */
