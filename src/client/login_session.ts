@@ -52,6 +52,11 @@ export class LoginSession {
     return { idToken: this.#provider.idToken };
   }
 
+  /** The newest token the relay issued, for further connections of the same session. */
+  get token(): string | undefined {
+    return this.#token;
+  }
+
   /** Takes the token a login HELLO was answered with, and plans its refresh. */
   onWelcome(welcome: Welcome): void {
     if (welcome.issuedToken === undefined) return;

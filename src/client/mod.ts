@@ -65,8 +65,17 @@ export async function runClient(
       log,
       signal: ctx.signal,
       send: () => {
-        const current = holder.current;
-        return current ? (msg) => current.control.send(msg) : undefined;
+        const current = holder.current as PooledSession | undefined;
+        if (!current) return undefined;
+        // Every connection of the session was authenticated with an issued token that ends: each
+        // gets the refresh, so flows on further connections outlive the first token too. The
+        // relay answers each; only the primary connection's answer is read.
+        return async (msg) => {
+          for (const extra of current.streams?.extras ?? []) {
+            void extra.control.send(msg).catch(() => {});
+          }
+          await current.control.send(msg);
+        };
       },
     })
     : undefined;
@@ -212,6 +221,9 @@ export async function runClient(
         relayWaitMs: config.relay_wait_ms,
         replyTimeoutMs: REPLY_TIMEOUT_MS,
         ...(directPaths ? { direct: (service: string) => directPaths.get(service) } : {}),
+        ...(kind === "socks"
+          ? { udp: { idleMs: config.udp_idle_timeout_ms, queueDepth: config.udp_queue_depth } }
+          : {}),
         log,
       }).finally(() => flows.delete(p));
       flows.add(p);
@@ -259,6 +271,7 @@ export async function runClient(
     }
     const end = await runSession(target, config, credentials, caCerts, holder, ctx.signal, {
       endpoint,
+      currentToken: () => loginSession?.token,
       onSession: (session) => {
         describeGrants(session);
         loginSession?.onWelcome(session.welcome);
@@ -338,6 +351,8 @@ function bindLocal<T>(
 /** Hooks of one relay session used by direct paths. */
 export interface SessionHooks {
   endpoint?: Deno.QuicEndpoint;
+  /** The newest token issued after a login, for further connections. */
+  currentToken?(): string | undefined;
   onSession(session: RelaySession): void;
   onControl(msg: ControlMessage): void;
 }
@@ -375,7 +390,8 @@ export function runSession(
       dial: async () => {
         const conn = await dialRelay(target, { ...dialOptions, signal });
         try {
-          return await helloRelay(conn, "client", sameToken);
+          // After a login refresh, the newest issued token: the first may be near its end.
+          return await helloRelay(conn, "client", hooks.currentToken?.() ?? sameToken);
         } catch (e) {
           conn.close({ closeCode: 0, reason: "" });
           throw e;

@@ -96,6 +96,11 @@ export class RelayPool implements StreamSource {
     return this.#members.length;
   }
 
+  /** The extra connections that are still open (a login refresh is sent on each of them too). */
+  get extras(): RelaySession[] {
+    return this.#members.filter((m) => !m.primary && !m.closed).map((m) => m.session);
+  }
+
   /** Stops growing; extra connections close as soon as their flows end. */
   retire(): void {
     this.#retired = true;

@@ -33,7 +33,7 @@ services = ["db"]
 `;
 
 /** A relay with single sign-on against `idp`, the policy above, and a connector for web and db. */
-async function world(name: string, idp: (f: Fixture) => Promise<OidcIdp>) {
+async function world(name: string, idp: (f: Fixture) => Promise<OidcIdp>, limits = "") {
   const f = await Fixture.create(name);
   const provider = await idp(f);
   const relayPort = await freeUdpPort();
@@ -49,6 +49,7 @@ ca = "${f.pki.caCertPath}"
 signing_key = "${await f.signingKeyFile()}"
 token_ttl_ms = 12000
 `,
+    limits,
   );
   const web = httpBackend("web");
   const db = httpBackend("db");
@@ -205,6 +206,55 @@ Deno.test(
         await hello(await sign(provider.signingKey, claims({ iss: "https://evil.example.com" }))),
         "token_invalid",
       );
+    } finally {
+      for (const b of backends) await b.shutdown();
+    }
+  },
+);
+
+/** One kept-alive HTTP connection through a forward: each `get` is a request on it. */
+async function keptAlive(port: number) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const buf = new Uint8Array(4096);
+  return {
+    async get(): Promise<string> {
+      await conn.write(new TextEncoder().encode("GET /held HTTP/1.1\r\nHost: web\r\n\r\n"));
+      let text = "";
+      const deadline = Date.now() + 5_000;
+      while (!/\r\n\r\n.*held 0$/s.test(text) && Date.now() < deadline) {
+        const n = await conn.read(buf).catch(() => null);
+        if (n === null) break;
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      return text;
+    },
+    close: () => conn.close(),
+  };
+}
+
+Deno.test(
+  "login: flows on further relay connections outlive the first issued token (each gets the refresh)",
+  T,
+  async () => {
+    // Two flows per connection: four held flows need further connections of the same session.
+    const { f, provider, relayPort, backends } = await world(
+      "login-pool",
+      startIdp,
+      "max_streams_per_connection = 3",
+    );
+    await using _f = f;
+    await using _idp = provider;
+    try {
+      const alice = await login(f, provider, relayPort, "alice@example.com");
+      const loggedInAt = Date.now();
+      const held = [];
+      for (let i = 0; i < 4; i++) held.push(await keptAlive(alice.webPort));
+      for (const h of held) assert.match(await h.get(), /web GET \/held 0$/);
+      await alice.client.waitFor(/Login refreshed/, 15_000);
+      // Past the first issued token's end (12 s): every connection must have been refreshed.
+      await new Promise((r) => setTimeout(r, Math.max(0, loggedInAt + 14_000 - Date.now())));
+      for (const h of held) assert.match(await h.get(), /web GET \/held 0$/);
+      for (const h of held) h.close();
     } finally {
       for (const b of backends) await b.shutdown();
     }
