@@ -22,6 +22,7 @@ import {
 } from "./socks5.ts";
 import { connectResponse, MAX_CONNECT_HEAD, parseConnectHead } from "./http_connect.ts";
 import { type NameRefusal, resolveServiceName } from "./service_name.ts";
+import { SocksUdpAssociation } from "./socks_udp.ts";
 
 /** Settings of a proxy endpoint. */
 export interface ProxyEndpointOptions {
@@ -32,6 +33,8 @@ export interface ProxyEndpointOptions {
   replyTimeoutMs: number;
   /** The live direct connection for a service, if any. */
   direct?: (service: string) => Deno.QuicConn | undefined;
+  /** UDP flow settings: with them the SOCKS endpoint serves UDP ASSOCIATE too. */
+  udp?: { idleMs: number; queueDepth: number };
   log: Logger;
 }
 
@@ -153,9 +156,11 @@ export async function serveProxyConn(tcp: Deno.TcpConn, options: ProxyEndpointOp
       tcp.close();
     } catch { /* done already */ }
   }, REQUEST_DEADLINE_MS);
-  let target: { host: string; port: number } | undefined;
+  let target: { host: string; port: number; udp?: true } | undefined;
   try {
-    target = kind === "socks" ? await socksRequest(reader, log) : await httpRequest(reader, log);
+    target = kind === "socks"
+      ? await socksRequest(reader, log, options.udp !== undefined)
+      : await httpRequest(reader, log);
   } catch {
     target = undefined; // the local client left, or sent nothing in time
   } finally {
@@ -186,6 +191,9 @@ export async function serveProxyConn(tcp: Deno.TcpConn, options: ProxyEndpointOp
       waitMs: options.relayWaitMs,
     });
     return await refuseLocal("no_relay");
+  }
+  if (target.udp && options.udp) {
+    return await serveUdpAssociate(tcp, target.port, { ...options, udp: options.udp });
   }
   const decision = resolveServiceName(target.host, options.suffix, session.welcome.services);
   if (!decision.ok) {
@@ -225,8 +233,74 @@ export async function serveProxyConn(tcp: Deno.TcpConn, options: ProxyEndpointOp
   });
 }
 
-/** SOCKS5 greeting and request; answers refusals itself and returns the CONNECT target. */
-async function socksRequest(reader: RequestReader, log: Logger) {
+/**
+ * A UDP ASSOCIATE: a UDP socket on the endpoint's own address for this client, announced in the
+ * reply, living as long as the TCP connection. `clientPort` is the port the client said it sends
+ * from (0: not known yet).
+ */
+async function serveUdpAssociate(
+  tcp: Deno.TcpConn,
+  clientPort: number,
+  options: ProxyEndpointOptions & { udp: NonNullable<ProxyEndpointOptions["udp"]> },
+): Promise<void> {
+  const { log } = options;
+  const local = tcp.localAddr;
+  const client = tcp.remoteAddr.hostname;
+  let socket: Deno.DatagramConn;
+  try {
+    if (local.hostname.includes(":")) throw new Error("IPv6 endpoint: UDP ASSOCIATE is IPv4 only");
+    socket = Deno.listenDatagram({ hostname: local.hostname, port: 0, transport: "udp" });
+  } catch (e) {
+    log.warn("Refused a SOCKS5 UDP ASSOCIATE: {error}", {
+      error: e instanceof Error ? e.message : String(e),
+    });
+    await writeAll(tcp, socksReply(SOCKS_REPLY.general_failure)).catch(() => {});
+    return closeQuietly(tcp);
+  }
+  const bound = socket.addr as Deno.NetAddr;
+  const association = new SocksUdpAssociation(socket, client, clientPort, {
+    suffix: options.suffix,
+    holder: options.holder,
+    relayWaitMs: options.relayWaitMs,
+    replyTimeoutMs: options.replyTimeoutMs,
+    idleMs: options.udp.idleMs,
+    queueDepth: options.udp.queueDepth,
+    ...(options.direct ? { direct: options.direct } : {}),
+    log,
+  });
+  const running = association.run();
+  try {
+    await writeAll(
+      tcp,
+      socksReply(SOCKS_REPLY.succeeded, {
+        ip: bound.hostname.split(".").map(Number),
+        port: bound.port,
+      }),
+    );
+    log.debug("SOCKS5 UDP association on {bound} for {client}", {
+      bound: `${bound.hostname}:${bound.port}`,
+      client,
+    });
+    // RFC 1928: the association ends when its TCP connection does; nothing else comes on it.
+    const sink = new Uint8Array(512);
+    while ((await tcp.read(sink)) !== null) { /* ignored */ }
+  } catch { /* the client left */ }
+  association.close();
+  await running;
+  closeQuietly(tcp);
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
+/**
+ * SOCKS5 greeting and request; answers refusals itself and returns the CONNECT target, or the
+ * UDP ASSOCIATE's client port (with `udp`) when `udp` is served.
+ */
+async function socksRequest(reader: RequestReader, log: Logger, udp: boolean) {
   const tcp = reader.tcp;
   const greeting = await until(reader, parseGreeting);
   if (!greeting) return undefined;
@@ -249,9 +323,13 @@ async function socksRequest(reader: RequestReader, log: Logger) {
     return undefined;
   }
   reader.consume(request.used);
+  if (udp && request.command === SOCKS_CMD.udp_associate) {
+    return { host: request.host, port: request.port, udp: true as const };
+  }
   if (request.command !== SOCKS_CMD.connect) {
-    log.warn("Refused a SOCKS5 request: command {command} is not supported (CONNECT only)", {
+    log.warn("Refused a SOCKS5 request: command {command} is not supported ({supported})", {
       command: request.command,
+      supported: udp ? "CONNECT and UDP ASSOCIATE" : "CONNECT only",
     });
     await writeAll(tcp, socksReply(SOCKS_REPLY.command_not_supported));
     return undefined;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseGreeting, parseRequest, SOCKS_REPLY, socksReply } from "./socks5.ts";
+import { parseGreeting, parseRequest, parseUdpHeader, SOCKS_REPLY, socksReply } from "./socks5.ts";
 import { connectResponse, MAX_CONNECT_HEAD, parseConnectHead } from "./http_connect.ts";
 import { resolveServiceName } from "./service_name.ts";
 
@@ -112,4 +112,24 @@ Deno.test("resolveServiceName() takes id and id.<suffix>, refuses unknown and un
   assert.ok(!unknown.ok && unknown.code === "unknown_service");
   const empty = resolveServiceName("", "ztna", ["*"]);
   assert.ok(!empty.ok && empty.code === "unknown_service");
+});
+
+Deno.test("parseUdpHeader() splits a SOCKS5 UDP datagram into header, target and data", () => {
+  const name = [...te.encode("dns.ztna")];
+  const bytes = Uint8Array.of(0, 0, 0, 3, name.length, ...name, 0, 53, 0xaa, 0xbb);
+  const r = parseUdpHeader(bytes);
+  assert.equal(r.kind, "datagram");
+  if (r.kind !== "datagram") return;
+  assert.equal(r.frag, 0);
+  assert.equal(r.host, "dns.ztna");
+  assert.equal(r.port, 53);
+  assert.deepEqual([...r.header], [...bytes.subarray(0, bytes.length - 2)]);
+  assert.deepEqual([...r.data], [0xaa, 0xbb]);
+  assert.equal(parseUdpHeader(Uint8Array.of(0, 0, 1, 1, 127, 0, 0, 1, 0, 7)).kind, "datagram");
+  assert.equal(parseUdpHeader(Uint8Array.of(0, 1, 0, 1, 127, 0, 0, 1, 0, 7)).kind, "error");
+  assert.equal(parseUdpHeader(Uint8Array.of(0, 0, 0, 3, 9, 1)).kind, "error");
+  assert.equal(parseUdpHeader(Uint8Array.of(0, 0)).kind, "error");
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+    parseUdpHeader(b);
+  }));
 });

@@ -111,3 +111,42 @@ export function socksReply(
   const port = bound?.port ?? 0;
   return Uint8Array.of(5, code, 0, 1, ...ip, port >> 8, port & 0xff);
 }
+
+/** Result of {@link parseUdpHeader}. */
+export type SocksUdpDatagram =
+  | {
+    kind: "datagram";
+    frag: number;
+    host: string;
+    port: number;
+    header: Uint8Array;
+    data: Uint8Array;
+  }
+  | { kind: "error"; why: string };
+
+/**
+ * Parses a UDP ASSOCIATE datagram (RFC 1928, section 7): `RSV(2) FRAG ATYP DST.ADDR DST.PORT DATA`.
+ * `header` is everything before DATA: replies carry it back unchanged (their origin is the target
+ * the client named).
+ */
+export function parseUdpHeader(buf: Uint8Array): SocksUdpDatagram {
+  if (buf.byteLength < 4) return { kind: "error", why: "shorter than a SOCKS5 UDP header" };
+  if (buf[0] !== 0 || buf[1] !== 0) return { kind: "error", why: "reserved bytes are not 0" };
+  // The address part has the layout of a request's: reuse its parser on VER CMD RSV ATYP….
+  const asRequest = new Uint8Array(buf.byteLength);
+  asRequest.set(buf);
+  asRequest[0] = 5;
+  asRequest[1] = SOCKS_CMD.udp_associate;
+  asRequest[2] = 0;
+  const r = parseRequest(asRequest);
+  if (r.kind === "incomplete") return { kind: "error", why: "truncated address" };
+  if (r.kind === "error") return { kind: "error", why: r.why };
+  return {
+    kind: "datagram",
+    frag: buf[2],
+    host: r.host,
+    port: r.port,
+    header: buf.slice(0, r.used),
+    data: buf.subarray(r.used),
+  };
+}

@@ -15,6 +15,12 @@ import { closeFlowStream, type OpenedFlow, requestFlow } from "./request_flow.ts
 import type { SessionHolder } from "./session_holder.ts";
 import { DatagramQueue, demuxDatagrams } from "../transport/mod.ts";
 
+/**
+ * What a forward needs of its local UDP socket: a real one, or one service's share of a SOCKS5
+ * UDP association (socks_udp.ts).
+ */
+export type LocalDatagrams = Pick<Deno.DatagramConn, "receive" | "send" | "close">;
+
 /** Settings of a UDP forward. */
 export interface UdpForwardOptions {
   service: string;
@@ -78,7 +84,7 @@ export class UdpForward {
   readonly #sweeper: ReturnType<typeof setInterval>;
 
   constructor(
-    readonly socket: Deno.DatagramConn,
+    readonly socket: LocalDatagrams,
     readonly holder: SessionHolder,
     readonly options: UdpForwardOptions,
   ) {

@@ -21,6 +21,11 @@ function netEntry(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
+/** A host as Deno's net permission spells it without a port (every port of it). */
+function netHost(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
 /** The host:port an https:// URL reaches (port 443 unless named). */
 function urlEntry(url: string): string | undefined {
   const parsed = URL.parse(url);
@@ -65,7 +70,13 @@ function clientNet(config: ClientConfig): string[] | true {
   const entries = new Set<string>(EPHEMERAL_BINDS);
   for (const relay of config.relays) entries.add(configuredEntry(relay.address));
   for (const forward of config.forward) entries.add(configuredEntry(forward.listen));
-  if (config.socks) entries.add(configuredEntry(config.socks));
+  if (config.socks) {
+    entries.add(configuredEntry(config.socks));
+    // UDP ASSOCIATE: a socket bound on the endpoint's (loopback) host sends replies to whatever
+    // port the local program sends from, so that host with any port.
+    const socks = parseHostPort(config.socks);
+    if (socks.ok) entries.add(netHost(socks.value.hostname));
+  }
   if (config.http_proxy) entries.add(configuredEntry(config.http_proxy));
   // `ztna login`: the device flow and refreshes go to the identity provider's host.
   const issuer = config.login ? urlEntry(config.login.issuer) : undefined;

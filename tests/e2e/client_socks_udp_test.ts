@@ -1,0 +1,120 @@
+/**
+ * SOCKS5 UDP ASSOCIATE at the client's SOCKS endpoint, with a raw SOCKS5 UDP client (dig cannot
+ * speak SOCKS): datagrams to `echo.ztna` reach a UDP echo service behind the connector and come back
+ * with the target's header, byte for byte; a name the token does not grant is dropped and logged;
+ * another local socket cannot use the association. The client runs without direct paths, so its
+ * sandbox's `net` is the narrow list.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Fixture, freeTcpPort, freeUdpPort } from "../_helpers/cluster.ts";
+import { LIMIT_TEST } from "../_helpers/limits.ts";
+
+const enc = new TextEncoder();
+
+/** A UDP echo server in this process. */
+function udpEcho(): { port: number; close(): void } {
+  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  void (async () => {
+    for await (const [data, from] of socket) await socket.send(data, from);
+  })().catch(() => {});
+  return { port: (socket.addr as Deno.NetAddr).port, close: () => socket.close() };
+}
+
+async function readAtLeast(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(512);
+  let at = 0;
+  while (at < n) {
+    const got = await conn.read(buf.subarray(at));
+    if (got === null) break;
+    at += got;
+  }
+  return buf.subarray(0, at);
+}
+
+/** `RSV RSV FRAG ATYP=domain LEN NAME PORT`. */
+function udpHeader(name: string, port: number): Uint8Array {
+  const b = enc.encode(name);
+  return Uint8Array.of(0, 0, 0, 3, b.length, ...b, port >> 8, port & 0xff);
+}
+
+/** Receives one datagram within `ms`, or undefined. */
+async function receiveWithin(
+  socket: Deno.DatagramConn,
+  ms: number,
+): Promise<Uint8Array | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const r = await Promise.race([
+    socket.receive().then(([d]) => d),
+    new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms)),
+  ]);
+  clearTimeout(timer);
+  return r;
+}
+
+Deno.test("client SOCKS5 UDP ASSOCIATE reaches a UDP service by name", LIMIT_TEST, async () => {
+  await using fx = await Fixture.create("socks-udp");
+  const echo = udpEcho();
+  const relayPort = freeUdpPort();
+  await fx.relay(relayPort);
+  await fx.connector(
+    [relayPort],
+    { echo: { backend: `127.0.0.1:${echo.port}`, protocol: "udp" } },
+    (await fx.token("connector", { services: ["echo"] })).path,
+  );
+  const socks = freeTcpPort();
+  const client = await fx.client(
+    [relayPort],
+    {},
+    (await fx.token("client", { services: ["echo"] })).path,
+    { extra: `direct = false\nsocks = "127.0.0.1:${socks}"` },
+  );
+  await client.waitFor(/Token grants echo/);
+  const control = await Deno.connect({ hostname: "127.0.0.1", port: socks });
+  const udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const other = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  try {
+    await control.write(Uint8Array.of(5, 1, 0));
+    assert.deepEqual([...await readAtLeast(control, 2)], [5, 0]);
+    // The port this client will send from (RFC 1928 lets it say so up front).
+    const from = (udp.addr as Deno.NetAddr).port;
+    await control.write(Uint8Array.of(5, 3, 0, 1, 127, 0, 0, 1, from >> 8, from & 0xff));
+    const reply = await readAtLeast(control, 10);
+    assert.equal(reply[1], 0x00, `reply ${[...reply]}`);
+    assert.equal(reply[3], 1);
+    const relayTo: Deno.NetAddr = {
+      transport: "udp",
+      hostname: [...reply.subarray(4, 8)].join("."),
+      port: (reply[8] << 8) | reply[9],
+    };
+
+    const header = udpHeader("echo.ztna", 7);
+    for (let i = 0; i < 50; i++) {
+      const payload = enc.encode(`datagram ${i} `.repeat(1 + (i % 20)));
+      const datagram = new Uint8Array([...header, ...payload]);
+      await udp.send(datagram, relayTo);
+      // The first datagram waits for its flow to open; the rest are quick.
+      const back = await receiveWithin(udp, i === 0 ? 10_000 : 3_000);
+      assert.ok(back, `no reply to datagram ${i}`);
+      assert.deepEqual([...back], [...datagram], `datagram ${i}`);
+    }
+
+    // Not granted: dropped (no reply), and the client says why once.
+    await udp.send(new Uint8Array([...udpHeader("db.ztna", 53), 1, 2, 3]), relayTo);
+    assert.equal(await receiveWithin(udp, 500), undefined);
+    await client.waitFor(/Dropped SOCKS5 UDP datagrams for db\.ztna: not_granted/);
+
+    // Another local socket is not this association's client.
+    await other.send(new Uint8Array([...header, 9, 9, 9]), relayTo);
+    assert.equal(await receiveWithin(other, 500), undefined);
+
+    // Still served after those.
+    await udp.send(new Uint8Array([...header, 4, 2]), relayTo);
+    assert.deepEqual([...(await receiveWithin(udp, 3_000)) ?? []], [...header, 4, 2]);
+  } finally {
+    control.close();
+    udp.close();
+    other.close();
+    echo.close();
+  }
+});
