@@ -21,6 +21,10 @@ function netEntry(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
+}
+
 /** A host as Deno's net permission spells it without a port (every port of it). */
 function netHost(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
@@ -69,7 +73,15 @@ function clientNet(config: ClientConfig): string[] | true {
   if (config.direct) return true;
   const entries = new Set<string>(EPHEMERAL_BINDS);
   for (const relay of config.relays) entries.add(configuredEntry(relay.address));
-  for (const forward of config.forward) entries.add(configuredEntry(forward.listen));
+  for (const forward of config.forward) {
+    entries.add(configuredEntry(forward.listen));
+    // A UDP forward answers each local source at its own port: on loopback, that host with any
+    // port (Deno checks every send). Sources on other hosts cannot be listed ahead of time.
+    const listen = parseHostPort(forward.listen);
+    if (forward.protocol === "udp" && listen.ok && isLoopback(listen.value.hostname)) {
+      entries.add(netHost(listen.value.hostname));
+    }
+  }
   if (config.socks) {
     entries.add(configuredEntry(config.socks));
     // UDP ASSOCIATE: a socket bound on the endpoint's (loopback) host sends replies to whatever

@@ -3,7 +3,8 @@
  * speak SOCKS): datagrams to `echo.ztna` reach a UDP echo service behind the connector and come back
  * with the target's header, byte for byte; a name the token does not grant is dropped and logged;
  * another local socket cannot use the association. The client runs without direct paths, so its
- * sandbox's `net` is the narrow list.
+ * sandbox's `net` is the narrow list; a plain UDP forward of it answers too (it did not, before the
+ * list held the loopback host for replies).
  * @module
  */
 import assert from "node:assert/strict";
@@ -63,9 +64,10 @@ Deno.test("client SOCKS5 UDP ASSOCIATE reaches a UDP service by name", LIMIT_TES
     (await fx.token("connector", { services: ["echo"] })).path,
   );
   const socks = freeTcpPort();
+  const forwarded = freeUdpPort();
   const client = await fx.client(
     [relayPort],
-    {},
+    { [`127.0.0.1:${forwarded}`]: "echo@udp" },
     (await fx.token("client", { services: ["echo"] })).path,
     { extra: `direct = false\nsocks = "127.0.0.1:${socks}"` },
   );
@@ -111,6 +113,15 @@ Deno.test("client SOCKS5 UDP ASSOCIATE reaches a UDP service by name", LIMIT_TES
     // Still served after those.
     await udp.send(new Uint8Array([...header, 4, 2]), relayTo);
     assert.deepEqual([...(await receiveWithin(udp, 3_000)) ?? []], [...header, 4, 2]);
+
+    // A plain UDP forward of the same sandboxed client answers its local source too (its sandbox
+    // lets it send to any port of the loopback host it listens on).
+    await other.send(Uint8Array.of(7, 7), {
+      transport: "udp",
+      hostname: "127.0.0.1",
+      port: forwarded,
+    });
+    assert.deepEqual([...(await receiveWithin(other, 10_000)) ?? []], [7, 7]);
   } finally {
     control.close();
     udp.close();
