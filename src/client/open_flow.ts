@@ -48,7 +48,7 @@ const LIMIT_RETRY_MAX_MS = 1_000;
  * The pause before retry `n` of a rate-limited OPEN: exponential, with jitter over its upper half,
  * so a burst refused together does not come back together at the next refill.
  */
-function limitBackoff(n: number): number {
+export function limitBackoff(n: number): number {
   const ceiling = Math.min(LIMIT_RETRY_MAX_MS, LIMIT_RETRY_MIN_MS * 2 ** Math.min(n, 10));
   return ceiling / 2 + Math.random() * ceiling / 2;
 }
@@ -57,7 +57,7 @@ function limitBackoff(n: number): number {
 let lastRateLimited = 0;
 
 /** Says once per burst that the relay rate-limits this client's flow opens and they are retried. */
-function noteRateLimited(service: string, waitMs: number, log: Logger): void {
+export function noteRateLimited(service: string, waitMs: number, log: Logger): void {
   const now = Date.now();
   if (now - lastRateLimited > 1_000) {
     log.warn(

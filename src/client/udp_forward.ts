@@ -12,6 +12,7 @@
 import type { Logger } from "@logtape/logtape";
 import { encodeDatagram, maxPayload } from "../protocol/mod.ts";
 import { closeFlowStream, type OpenedFlow, requestFlow } from "./request_flow.ts";
+import { limitBackoff, noteRateLimited } from "./open_flow.ts";
 import type { SessionHolder } from "./session_holder.ts";
 import { DatagramQueue, demuxDatagrams } from "../transport/mod.ts";
 
@@ -205,6 +206,17 @@ export class UdpForward {
         service,
         code: req.code,
       });
+      path = "relay";
+      req = await requestFlow(session, service, "udp", this.options.replyTimeoutMs, log);
+    }
+    // The relay's flow-open rate refused it: nothing was sent yet (the datagrams wait, bounded), so
+    // try again with backoff within the same wait as for a relay connection.
+    const waitUntil = Date.now() + this.options.sessionWaitMs;
+    for (let n = 0; !req.ok && req.code === "limit_exceeded" && !flow.closed; n++) {
+      const delay = limitBackoff(n);
+      if (Date.now() + delay >= waitUntil) break;
+      noteRateLimited(service, this.options.sessionWaitMs, log);
+      await new Promise((r) => setTimeout(r, delay));
       path = "relay";
       req = await requestFlow(session, service, "udp", this.options.replyTimeoutMs, log);
     }
