@@ -1,7 +1,7 @@
 /**
  * The relay's state store: the {@link Store} interface and its record schemas, the embedded Deno KV
- * implementation the relay uses, and an in-memory one for tests. A shared database (PostgreSQL, for
- * a fleet of relays) would be a third implementation passing `store_contract.ts`.
+ * implementation the relay uses by default, the PostgreSQL one (shared by a fleet of relays) and an
+ * in-memory one for tests; all three pass `store_contract.ts`.
  * @module
  */
 export {
@@ -24,3 +24,10 @@ export {
 } from "./store.ts";
 export { KV_FILE_NAME, KvStore, openKvStore } from "./kv_store.ts";
 export { MemoryStore } from "./memory_store.ts";
+export {
+  openPostgresStore,
+  PostgresStore,
+  type PostgresStoreOptions,
+  SCHEMA_VERSION,
+  SchemaVersionError,
+} from "./postgres_store.ts";
