@@ -71,6 +71,10 @@ export function allKeys(schema: Schema, prefix = ""): SchemaKey[] {
     } else if (element instanceof z.core.$ZodObject) {
       keys.push({ path, hasDefault, defaultValue: value, isTable: true });
       keys.push(...allKeys(element, `${path}[]`));
+    } else if (inner instanceof z.core.$ZodDiscriminatedUnion) {
+      // A table whose keys depend on its `kind` ([intermediate.store]): the table itself is
+      // listed, its variants' keys are documented in comments of the example.
+      keys.push({ path, hasDefault, defaultValue: value, isTable: true });
     } else {
       keys.push({ path, hasDefault, defaultValue: value, isTable: false });
     }

@@ -18,6 +18,8 @@ export const ENV_VARS = {
   ZTNA_RELAY: "ztna connect: relay host:port when --relay is not given",
   ZTNA_SERVER_NAME: "ztna connect: TLS name of that relay when --server-name is not given",
   ZTNA_CA: "ztna connect: CA bundle (file or PEM text) when --ca is not given",
+  ZTNA_DB_PASSWORD:
+    "relay: PostgreSQL store password; overrides [intermediate.store] password_file",
 } as const;
 
 /** Name of a variable in {@link ENV_VARS}. */

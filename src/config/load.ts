@@ -7,7 +7,7 @@
 import { dirname, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "./config_error.ts";
-import { applyLogEnv, type Env } from "./env.ts";
+import { applyLogEnv, type Env, envValue } from "./env.ts";
 import { checkOptionalFile, checkPemFile, type FileKey, readNeededFile } from "./files.ts";
 import { describeFsError } from "./fs_errors.ts";
 import { configErrorMap, issuesToError } from "./issues.ts";
@@ -76,6 +76,24 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
       if (config.policy_file !== undefined) {
         // Its content is checked by the relay as it loads it (src/policy): here only that it reads.
         await problems.check(readNeededFile(where("intermediate.policy_file"), config.policy_file));
+      }
+      if (config.store.kind === "postgres") {
+        const store = config.store;
+        if (store.password_file !== undefined) {
+          await problems.check(
+            readNeededFile(where("intermediate.store.password_file"), store.password_file),
+          );
+        } else if (envValue(env, "ZTNA_DB_PASSWORD") === undefined) {
+          problems.add(
+            new ConfigError({
+              ...where("intermediate.store.password_file"),
+              problem: "expected the database password: set password_file, or ZTNA_DB_PASSWORD",
+            }),
+          );
+        }
+        if (store.ca !== undefined) {
+          await problems.check(checkPemFile(where("intermediate.store.ca"), store.ca));
+        }
       }
       const admin = config.admin;
       if (config.oidc !== undefined) {

@@ -24,6 +24,13 @@ export function resolveIntermediatePaths(
     ...(config.key === undefined ? {} : { key: resolveAgainst(base, config.key) }),
     token_public_keys: config.token_public_keys.map((p) => resolveAgainst(base, p)),
     state_dir: resolveAgainst(base, config.state_dir),
+    store: config.store.kind === "kv" ? config.store : {
+      ...config.store,
+      ...(config.store.password_file === undefined
+        ? {}
+        : { password_file: resolveAgainst(base, config.store.password_file) }),
+      ...(config.store.ca === undefined ? {} : { ca: resolveAgainst(base, config.store.ca) }),
+    },
     admin: {
       ...config.admin,
       ...(config.admin.token_hashes_file === undefined

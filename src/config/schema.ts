@@ -223,6 +223,41 @@ export const OidcSection = z.strictObject({
   signing_key: FilePath.optional(),
 });
 
+/**
+ * `postgres://user@host:port/database`: no password (it belongs in password_file or
+ * ZTNA_DB_PASSWORD, never in the TOML) and no `?options` (sslmode=disable among them).
+ */
+const PostgresUrl = z.string().superRefine((value, ctx) => {
+  const url = URL.parse(value);
+  const problem = url === null || (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
+    ? "expected postgres://user@host:port/database"
+    : url.password !== ""
+    ? "expected no password in the URL: put it in password_file or ZTNA_DB_PASSWORD"
+    : url.search !== ""
+    ? "expected no ?options: TLS is always on and verified"
+    : url.username === "" || url.hostname === "" || url.pathname.length < 2
+    ? "expected a user, a host and a database: postgres://user@host:port/database"
+    : undefined;
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/**
+ * `[intermediate.store]`: where the relay keeps credentials, revocations, admin tokens and the
+ * audit log. `kv` (default): Deno KV under state_dir, one relay. `postgres`: a shared database.
+ */
+export const StoreSection = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("kv") }),
+  z.strictObject({
+    kind: z.literal("postgres"),
+    url: PostgresUrl,
+    /** File holding the database password; ZTNA_DB_PASSWORD overrides it. */
+    password_file: FilePath.optional(),
+    /** PEM bundle of CAs trusted for the database's certificate, instead of the system roots. */
+    ca: FilePath.optional(),
+  }),
+]);
+export type StoreConfig = z.output<typeof StoreSection>;
+
 /** `[intermediate]`: the public relay. */
 export const IntermediateSection = z.strictObject({
   listen: HostPort.default("0.0.0.0:4433"),
@@ -245,6 +280,7 @@ export const IntermediateSection = z.strictObject({
   idle_timeout_ms: Millis(600_000).default(3_000),
   drain_timeout_ms: z.number().int().min(0).max(600_000).default(5_000),
   state_dir: z.string().min(1).default("state"),
+  store: StoreSection.default({ kind: "kv" }),
   limits: RelayLimits.default(RelayLimits.parse({})),
   admin: AdminSection.default(AdminSection.parse({})),
   acme: AcmeSection.default(AcmeSection.parse({})),

@@ -19,7 +19,7 @@ import type { IntermediateConfig } from "../config/schema.ts";
 import { join } from "node:path";
 import { AdminEndpoint, AuditRetention, type RelayView } from "../admin/mod.ts";
 import { describeFsError, formatHostPort } from "../config/mod.ts";
-import { KV_FILE_NAME, openKvStore, type Store } from "../store/mod.ts";
+import { KV_FILE_NAME, openKvStore, openPostgresStore, type Store } from "../store/mod.ts";
 import type { PeerSession } from "./peer_session.ts";
 import { Relay, type TlsMaterial } from "./relay.ts";
 import { relayMetricFamilies } from "./relay_metrics.ts";
@@ -93,8 +93,35 @@ function readTunables(): string | undefined {
   }
 }
 
-/** Opens the state store under `state_dir` (claimed by {@link claimStateDir} first). */
+/**
+ * Opens the state store: Deno KV under `state_dir` (claimed by {@link claimStateDir} first), or
+ * the PostgreSQL database of `[intermediate.store]`, its password from ZTNA_DB_PASSWORD or
+ * password_file (the loader checked that one of them is there).
+ */
 async function openStore(config: IntermediateConfig): Promise<Store> {
+  const store = config.store;
+  if (store.kind === "postgres") {
+    const fromEnv = Deno.env.get("ZTNA_DB_PASSWORD");
+    const password = fromEnv !== undefined && fromEnv !== ""
+      ? fromEnv
+      : store.password_file === undefined
+      ? undefined
+      // A trailing newline (echo > file) is not part of the password.
+      : (await Deno.readTextFile(store.password_file)).replace(/\r?\n$/, "");
+    const caCerts = store.ca === undefined ? undefined : [await readCaBundle(store.ca)];
+    try {
+      return await openPostgresStore({
+        url: store.url,
+        ...(password === undefined ? {} : { password }),
+        ...(caCerts === undefined ? {} : { caCerts }),
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`Cannot open the PostgreSQL store (intermediate.store.url): ${reason}`, {
+        cause: error,
+      });
+    }
+  }
   const path = join(config.state_dir, KV_FILE_NAME);
   try {
     return await openKvStore(path);

@@ -61,6 +61,15 @@ function relayNet(config: IntermediateConfig): string[] {
   // Single sign-on: the identity provider's discovery document and keys (on the issuer's host).
   const issuer = config.oidc ? urlEntry(config.oidc.issuer) : undefined;
   if (issuer !== undefined) entries.push(issuer);
+  // The PostgreSQL store: the database's host and port (5432 when the URL names none).
+  if (config.store.kind === "postgres") {
+    const url = URL.parse(config.store.url);
+    if (url !== null) {
+      entries.push(
+        netEntry(url.hostname.replace(/^\[|\]$/g, ""), url.port === "" ? 5432 : Number(url.port)),
+      );
+    }
+  }
   return entries;
 }
 
@@ -137,6 +146,11 @@ export function roleFiles(loaded: RoleConfig, configPath: string | undefined): R
     if (c.acme.enabled && c.acme.ca_bundle !== undefined) read.push(c.acme.ca_bundle);
     if (c.acme.enabled && c.acme.challenge === "dns-01" && c.acme.dns_hook !== undefined) {
       run.push(c.acme.dns_hook);
+    }
+    if (c.store.kind === "postgres") {
+      for (const path of [c.store.password_file, c.store.ca]) {
+        if (path !== undefined) read.push(path);
+      }
     }
     read.push(c.state_dir);
     write.push(c.state_dir);
