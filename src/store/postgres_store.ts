@@ -140,9 +140,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     user: target.user,
     database: target.database,
     pass: options.password ?? "",
-    // Always TLS, always verified: there is no option to turn either off.
+    // Always TLS, always verified: an object here means TLS (never plain), and Node's TLS verifies
+    // by default; nothing in this store's options or the URL can turn it off (the URL takes no
+    // ?options; Node's environment switch reads as unset under the permission set).
     ssl: {
-      rejectUnauthorized: true,
       // SNI takes names only; an IP address is still checked against the certificate's IP SANs.
       ...(isIP(target.hostname) === 0 ? { servername: target.hostname } : {}),
       ...(options.caCerts ? { ca: options.caCerts } : {}),
