@@ -75,3 +75,39 @@ Deno.test("AcmeSection checks its keys when enabled", async (t) => {
     assert.ok(AcmeSection.safeParse(input).success);
   });
 });
+
+Deno.test("IntermediateSection: the store is Deno KV unless [intermediate.store] says postgres", () => {
+  assert.deepEqual(
+    IntermediateSection.parse({ ...RELAY, cert: "c", key: "k" }).store,
+    { kind: "kv" },
+  );
+  const store = {
+    kind: "postgres",
+    url: "postgres://ztna@db.example.com:5432/ztna",
+    password_file: "db-password",
+  };
+  assert.deepEqual(
+    IntermediateSection.parse({ ...RELAY, cert: "c", key: "k", store }).store,
+    store,
+  );
+});
+
+Deno.test("IntermediateSection refuses a database URL with a password, options or no user", () => {
+  for (
+    const [url, problem] of [
+      ["postgres://ztna:secret@db.example.com/ztna", /no password in the URL/],
+      ["postgres://ztna@db.example.com/ztna?sslmode=disable", /no \?options/],
+      ["postgres://db.example.com/ztna", /a user, a host and a database/],
+      ["mysql://ztna@db.example.com/ztna", /expected postgres:\/\//],
+    ] as const
+  ) {
+    const result = IntermediateSection.safeParse({
+      ...RELAY,
+      cert: "c",
+      key: "k",
+      store: { kind: "postgres", url },
+    });
+    assert.ok(!result.success, url);
+    assert.match(result.error.issues.map((i) => i.message).join("; "), problem, url);
+  }
+});
