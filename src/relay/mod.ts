@@ -1,7 +1,8 @@
 /**
  * The intermediate role: loads TLS material and token keys, opens the state store, runs the relay
  * and its admin endpoint until stopped, reloads certificates, keys, revocations and admin tokens
- * on SIGHUP. Revocations come from the revocation file and the store (admin API) together. With
+ * on SIGHUP. Revocations come from the revocation file and the store (admin API; with PostgreSQL
+ * also those made on the fleet's other relays, pushed by NOTIFY and polled) together. With
  * `[intermediate.acme]` the certificate comes from src/acme instead of files, and each renewal is
  * put in service the way SIGHUP does it (new listener, same endpoint; admin endpoint reloaded).
  * @module
@@ -288,6 +289,14 @@ export async function runIntermediate(
   }
   // Revocations made through the admin API survive restarts: they live in the store.
   revocations.addStored((await store.listRevocations()).map((r) => r.tokenId));
+  // A shared store (PostgreSQL) also tells of revocations made on the fleet's other relays: they
+  // close this relay's sessions and direct paths as a local revocation does.
+  const storeWatch = new AbortController();
+  stack.defer(() => storeWatch.abort());
+  await store.watchRevocations((ids) => {
+    log.info("The store reports {count} newly revoked token ids", { count: ids.length });
+    revocations.addStored(ids);
+  }, { pollMs: config.revocation_poll_ms, signal: storeWatch.signal });
   if (watcher) {
     stack.defer(() => watcher.stop());
     await watcher.start();

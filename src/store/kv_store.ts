@@ -139,6 +139,11 @@ export class KvStore implements Store {
     return out;
   }
 
+  /** Nothing to watch: the KV file belongs to one relay (its state_dir is claimed). */
+  watchRevocations(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async putAdminToken(record: AdminTokenRecord): Promise<void> {
     const parsed = AdminTokenRecord.parse(record);
     await this.kv.set(["admin_token", parsed.id], parsed);

@@ -113,6 +113,11 @@ export class MemoryStore implements Store {
     return this.#run(() => [...this.#revocations.values()].map((r) => structuredClone(r)));
   }
 
+  /** Nothing to watch: one process owns a memory store. */
+  watchRevocations(): Promise<void> {
+    return this.#run(() => {});
+  }
+
   putAdminToken(record: AdminTokenRecord): Promise<void> {
     return this.#run(() => {
       const parsed = parseStored(AdminTokenRecord, record.id, structuredClone(record));

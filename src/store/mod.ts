@@ -21,6 +21,7 @@ export {
   type RevokeResult,
   type Store,
   StoreCorruptError,
+  type WatchRevocationsOptions,
 } from "./store.ts";
 export { KV_FILE_NAME, KvStore, openKvStore } from "./kv_store.ts";
 export { MemoryStore } from "./memory_store.ts";

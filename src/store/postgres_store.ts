@@ -13,13 +13,18 @@
  * ztna_audit(id, record)                     ids sort by time (collation "C": byte order)
  * ```
  * Records are JSON (`jsonb`), parsed with their zod schema when read back, like the KV store.
+ * A revocation sends `NOTIFY ztna_revocations, '<token id>'` in the transaction that inserts it
+ * (delivered on commit), which the fleet's other relays hear through `LISTEN`; their poll every
+ * `pollMs` is the fallback for a notification lost with a dropped listening connection.
  * @module
  */
 import { isIP } from "node:net";
 // Before the client: it reads PG* variables, which the permission set does not grant (see there).
 import "../runtime/npm_env.ts";
+import { getLogger } from "@logtape/logtape";
 import postgres from "postgres";
 import { z } from "zod";
+import { TokenId } from "../auth/mod.ts";
 import {
   AdminTokenRecord,
   AuditEntry,
@@ -34,7 +39,13 @@ import {
   RevocationRecord,
   type RevokeResult,
   type Store,
+  type WatchRevocationsOptions,
 } from "./store.ts";
+
+const log = getLogger(["ztna", "store"]);
+
+/** The channel revocations are announced on (NOTIFY in the revoking transaction). */
+export const REVOCATION_CHANNEL = "ztna_revocations";
 
 /** The client's handle; `postgres.Sql` without custom types. */
 type Sql = postgres.Sql<Record<string, never>>;
@@ -98,6 +109,8 @@ function decodeCursor<T extends z.ZodType>(schema: T, cursor: string): z.output<
 
 const Row = z.object({ record: z.unknown() });
 const VersionRow = z.object({ version: z.number().int() });
+const CountRow = z.object({ n: z.coerce.number().int().min(0) });
+const TokenIdRow = z.object({ token_id: z.string() });
 
 /** Parses the connection URL, refusing what does not belong in it. */
 function parseUrl(url: string) {
@@ -269,6 +282,8 @@ export class PostgresStore implements Store {
           ...(found === undefined ? {} : { credential: found }),
         };
       }
+      // Delivered at commit only, so a listener never hears of a revocation that rolled back.
+      await tx`SELECT pg_notify(${REVOCATION_CHANNEL}, ${parsed.tokenId})`;
       if (found === undefined) return { alreadyRevoked: false, revocation: parsed };
       const credential: CredentialRecord = {
         ...found,
@@ -284,6 +299,64 @@ export class PostgresStore implements Store {
   async listRevocations(): Promise<RevocationRecord[]> {
     const rows = await this.#db()`SELECT token_id, record FROM ztna_revocation ORDER BY token_id`;
     return rows.map((row) => parseStored(RevocationRecord, "revocation", Row.parse(row).record));
+  }
+
+  /**
+   * LISTEN for pushes, plus a poll every `pollMs` that heals what a dropped listening connection
+   * missed: it counts revocations (rows are never deleted, so a new count means new rows) and reads
+   * the ids only when the count moved. The client re-LISTENs by itself after a lost connection;
+   * each (re)LISTEN polls at once for what was revoked while it was away.
+   */
+  async watchRevocations(
+    onRevoked: (tokenIds: string[]) => void,
+    options: WatchRevocationsOptions,
+  ): Promise<void> {
+    const sql = this.#db();
+    const { signal } = options;
+    const known = new Set<string>();
+    let polling: Promise<void> | undefined;
+    const report = (ids: string[]) => {
+      const fresh = ids.filter((id) => !known.has(id));
+      for (const id of fresh) known.add(id);
+      if (fresh.length > 0 && !signal.aborted) onRevoked(fresh);
+    };
+    const pollOnce = async () => {
+      const [count] = await sql`SELECT count(*) AS n FROM ztna_revocation`;
+      if (CountRow.parse(count).n === known.size) return;
+      const rows = await sql`SELECT token_id FROM ztna_revocation`;
+      report(rows.map((row) => TokenIdRow.parse(row).token_id));
+    };
+    // One poll at a time: a slow database never piles up queries.
+    const poll = () =>
+      polling ??= pollOnce().catch((error) => {
+        if (this.#closed || signal.aborted) return;
+        log.warn("Cannot poll the store for revocations: {error}; retrying in {pollMs} ms", {
+          error: String(error),
+          pollMs: options.pollMs,
+        });
+      }).finally(() => polling = undefined);
+    await poll();
+    const timer = setInterval(() => void poll(), options.pollMs);
+    let unlisten: (() => Promise<void>) | undefined;
+    signal.addEventListener("abort", () => {
+      clearInterval(timer);
+      void unlisten?.().catch(() => {});
+    }, { once: true });
+    if (signal.aborted) return clearInterval(timer);
+    try {
+      const listening = await sql.listen(REVOCATION_CHANNEL, (payload) => {
+        // Anyone who can NOTIFY can also write the table; the check keeps junk out of the set.
+        if (TokenId.safeParse(payload).success) report([payload]);
+      }, () => void poll());
+      unlisten = listening.unlisten;
+      if (signal.aborted) await unlisten().catch(() => {});
+    } catch (error) {
+      // Polling alone still delivers, only slower; the operator should know why.
+      log.warn("Cannot LISTEN for revocations: {error}; polling every {pollMs} ms instead", {
+        error: String(error),
+        pollMs: options.pollMs,
+      });
+    }
   }
 
   async putAdminToken(record: AdminTokenRecord): Promise<void> {

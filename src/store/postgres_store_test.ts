@@ -105,6 +105,113 @@ Deno.test("PostgresStore refuses a stored record that does not match its schema"
   }
 });
 
+/** Resolves with the first ids `watch` reports at or after now, or "none" after `timeoutMs`. */
+function nextReport(
+  queue: { ids: string[]; at: number }[],
+  timeoutMs: number,
+): Promise<{ ids: string[]; at: number } | "none"> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve) => {
+    const check = setInterval(() => {
+      const next = queue.shift();
+      if (next !== undefined || Date.now() > deadline) {
+        clearInterval(check);
+        resolve(next ?? "none");
+      }
+    }, 10);
+  });
+}
+
+const revocation = (tokenId: string) => ({ tokenId, revokedAt: 1, revokedBy: "admin:ops" });
+
+Deno.test("PostgresStore: another relay hears of a revocation by NOTIFY, at once", async () => {
+  const { store: here, url } = await freshStore();
+  const there = await openPostgresStore({
+    url,
+    password: server!.password,
+    caCerts: [server!.caPem],
+  });
+  const stop = new AbortController();
+  try {
+    await here.revoke(revocation("earlierRevokedToken01"));
+    const reports: { ids: string[]; at: number }[] = [];
+    // A poll a minute apart: whatever arrives sooner came by NOTIFY.
+    await there.watchRevocations((ids) => reports.push({ ids, at: Date.now() }), {
+      pollMs: 60_000,
+      signal: stop.signal,
+    });
+    assert.deepEqual(await nextReport(reports, 1_000).then((r) => r !== "none" && r.ids), [
+      "earlierRevokedToken01",
+    ]);
+    const sent = Date.now();
+    await here.revoke(revocation("pushedRevokedToken001"));
+    const pushed = await nextReport(reports, 3_000);
+    assert.ok(pushed !== "none", "no NOTIFY within 3 s");
+    assert.deepEqual(pushed.ids, ["pushedRevokedToken001"]);
+    console.log(`push delivered in ${pushed.at - sent} ms`);
+    // Revoking again changes nothing: no second report.
+    await here.revoke(revocation("pushedRevokedToken001"));
+    assert.equal(await nextReport(reports, 300), "none");
+    stop.abort();
+    await here.revoke(revocation("afterStopRevoked00001"));
+    assert.equal(await nextReport(reports, 300), "none");
+  } finally {
+    stop.abort();
+    for (const s of [here, there]) s.close();
+    await Promise.all([here.ended, there.ended]);
+  }
+});
+
+Deno.test("PostgresStore: polling delivers what NOTIFY missed, and LISTEN comes back", async () => {
+  const { store: here, url } = await freshStore();
+  const there = await openPostgresStore({
+    url,
+    password: server!.password,
+    caCerts: [server!.caPem],
+  });
+  const stop = new AbortController();
+  const pollMs = 300;
+  try {
+    const reports: { ids: string[]; at: number }[] = [];
+    await there.watchRevocations((ids) => reports.push({ ids, at: Date.now() }), {
+      pollMs,
+      signal: stop.signal,
+    });
+    // A row written without NOTIFY (as by a relay whose notification was lost): only a poll sees it.
+    const written = Date.now();
+    await here.sql`INSERT INTO ztna_revocation (token_id, record)
+      VALUES ('silentRevokedToken001', ${here.sql.json(revocation("silentRevokedToken001"))})`;
+    const polled = await nextReport(reports, pollMs + 1_000);
+    assert.ok(polled !== "none", `no poll within ${pollMs + 1_000} ms`);
+    assert.deepEqual(polled.ids, ["silentRevokedToken001"]);
+    console.log(`poll delivered in ${polled.at - written} ms (pollMs ${pollMs})`);
+    // The listening backend dies (a failover, an idle-killer): revocations still arrive.
+    const killed = await here.sql`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+      WHERE datname = current_database() AND query ILIKE 'listen%'`;
+    assert.equal(killed.length, 1);
+    await here.revoke(revocation("afterKillRevoked00001"));
+    const healed = await nextReport(reports, pollMs + 2_000);
+    assert.ok(healed !== "none", "nothing delivered after the listening backend died");
+    assert.deepEqual(healed.ids, ["afterKillRevoked00001"]);
+    // The client listens again by itself: a later push arrives well before any poll could matter.
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      const listening = await here.sql`SELECT 1 FROM pg_stat_activity
+        WHERE datname = current_database() AND query ILIKE 'listen%'`;
+      if (listening.length === 1) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await here.revoke(revocation("afterRelistenRevoked1"));
+    const again = await nextReport(reports, pollMs + 1_000);
+    assert.ok(again !== "none");
+    assert.deepEqual(again.ids, ["afterRelistenRevoked1"]);
+  } finally {
+    stop.abort();
+    for (const s of [here, there]) s.close();
+    await Promise.all([here.ended, there.ended]);
+  }
+});
+
 // Registered last, so it runs after every test above (Deno runs a file's tests in order).
 Deno.test("PostgresStore: the test server stops", async () => {
   await server?.stop();

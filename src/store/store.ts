@@ -118,6 +118,14 @@ export interface RevokeResult {
   credential?: CredentialRecord;
 }
 
+/** Options of {@link Store.watchRevocations}. */
+export interface WatchRevocationsOptions {
+  /** How often to look for revocations a push may have missed (the fallback). */
+  pollMs: number;
+  /** Stops watching. */
+  signal: AbortSignal;
+}
+
 /**
  * The relay's state. Every write resolves only once it is durable (it survives `kill -9` of the
  * process), so an acknowledged revocation is never lost.
@@ -132,6 +140,16 @@ export interface Store extends Disposable {
   revoke(revocation: RevocationRecord): Promise<RevokeResult>;
   /** Every revocation, for the verifier's revocation set at start. */
   listRevocations(): Promise<RevocationRecord[]>;
+  /**
+   * Reports token ids revoked in this store by other processes (a fleet's other relays) until
+   * `signal` aborts; may also report ids already known (callers treat ids as a set). Resolves once
+   * watching has started. A store no other process writes (Deno KV, memory) reports nothing: the
+   * relay hears of its own revocations directly.
+   */
+  watchRevocations(
+    onRevoked: (tokenIds: string[]) => void,
+    options: WatchRevocationsOptions,
+  ): Promise<void>;
   putAdminToken(record: AdminTokenRecord): Promise<void>;
   listAdminTokens(): Promise<AdminTokenRecord[]>;
   /** Removes an admin token; false when there was none with this id. */
