@@ -6,6 +6,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import {
+  type ClientFlags,
   type Command,
   dropRoleWriteAccess,
   helpText,
@@ -148,7 +149,10 @@ async function main(argv: readonly string[]): Promise<number> {
     case "role": {
       // Before the config is read: nothing a role runs (npm code included) may rewrite it.
       await dropRoleWriteAccess();
-      const loaded = await loadRoleConfig(command.configPath, command.role, env);
+      const loaded = command.client === undefined && command.configPath !== undefined
+        ? await loadRoleConfig(command.configPath, command.role, env)
+        : await loadClientFlags(command.configPath, command.client, env);
+      const configLabel = command.configPath ?? "command line";
       const logConfig = withFlags(loaded.log, command);
       configureLogging(logConfig);
       getLogger(["ztna"]).info("Starting ztna {version} as {role}", {
@@ -157,10 +161,20 @@ async function main(argv: readonly string[]): Promise<number> {
       });
       // A client that logs in has no token yet: the relay issues one after the login.
       const logsIn = loaded.role === "client" && loaded.config.login !== undefined;
-      if (loaded.role !== "intermediate" && !logsIn) await checkToken(loaded, command.configPath);
+      if (loaded.role !== "intermediate" && !logsIn) await checkToken(loaded, configLabel);
       return await runUntilStopped((ctx) => startRole(loaded, logConfig, ctx));
     }
   }
+}
+
+/** The client of `--role=client` with flags (args.ts requires a config file for the others). */
+async function loadClientFlags(
+  configPath: string | undefined,
+  client: ClientFlags | undefined,
+  env: Env,
+): Promise<LoadedConfig> {
+  const { loadClientFlagsConfig } = await import("./src/config/client_flags.ts");
+  return await loadClientFlagsConfig({ ...(client ?? { forward: [] }), configPath }, env);
 }
 
 /**

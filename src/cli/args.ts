@@ -25,7 +25,10 @@ export type Command =
   | {
     kind: "role";
     role: Role;
-    configPath: string;
+    /** Absent only for a client whose relay and listeners all come from flags and ZTNA_*. */
+    configPath?: string;
+    /** `--role=client`: relay, CA, forwards and SOCKS endpoint from flags (merged with ZTNA_*). */
+    client?: ClientFlags;
     logLevel?: LogLevelName;
     logFormat?: LogFormatName;
   }
@@ -48,7 +51,32 @@ export type Command =
   | { kind: "help"; topic?: HelpTopic }
   | { kind: "version" };
 
-type FlagName = "--role" | "--config" | "--log-level" | "--log-format" | "--help" | "--version";
+/**
+ * What `--role=client` takes on its command line, so a laptop runs a client without writing a
+ * config file: each forward as written (`SERVICE=[HOST:]PORT[/udp]`, checked by the config loader
+ * so its errors name the flag), the SOCKS endpoint, and the relay, its TLS name and CA (flag, else
+ * ZTNA_RELAY, ZTNA_SERVER_NAME, ZTNA_CA).
+ */
+export interface ClientFlags {
+  forward: string[];
+  socks?: string;
+  relay?: string;
+  serverName?: string;
+  ca?: string;
+}
+
+type FlagName =
+  | "--role"
+  | "--config"
+  | "--log-level"
+  | "--log-format"
+  | "--help"
+  | "--version"
+  | "--forward"
+  | "--socks"
+  | "--relay"
+  | "--server-name"
+  | "--ca";
 
 const TAKES_VALUE: Record<FlagName, boolean> = {
   "--role": true,
@@ -57,7 +85,18 @@ const TAKES_VALUE: Record<FlagName, boolean> = {
   "--log-format": true,
   "--help": false,
   "--version": false,
+  "--forward": true,
+  "--socks": true,
+  "--relay": true,
+  "--server-name": true,
+  "--ca": true,
 };
+
+/** Flags only `--role=client` takes. */
+const CLIENT_FLAGS = ["--forward", "--socks", "--relay", "--server-name", "--ca"] as const;
+
+/** The one flag that may be given more than once (one forward each). */
+const REPEATABLE: readonly FlagName[] = ["--forward"];
 
 const ALIASES: Record<string, FlagName> = { "-c": "--config", "-h": "--help" };
 
@@ -117,11 +156,12 @@ function parseChoice<T extends string>(flag: string, options: readonly T[], valu
   throw new UsageError(`invalid value "${value}" for ${flag}; expected one of ${list}`);
 }
 
-/** Flags found on the command line, each at most once. */
-type Seen = Partial<Record<FlagName, string>>;
+/** Flags found on the command line, each at most once but --forward (every value in `forwards`). */
+type Seen = Partial<Record<FlagName, string>> & { forwards?: string[] };
 
 function collectFlags(args: readonly string[]): Seen {
   const seen: Seen = {};
+  const forwards: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (!arg.startsWith("-") || arg === "-") throw unexpectedArgument(arg);
@@ -129,7 +169,9 @@ function collectFlags(args: readonly string[]): Seen {
     const written = eq < 0 ? arg : arg.slice(0, eq);
     const name = canonical(written);
     if (name === undefined) throw unknownFlag(written);
-    if (seen[name] !== undefined) throw new UsageError(`flag "${name}" given more than once`);
+    if (seen[name] !== undefined && !REPEATABLE.includes(name)) {
+      throw new UsageError(`flag "${name}" given more than once`);
+    }
     let value = "";
     if (TAKES_VALUE[name]) {
       if (eq >= 0) {
@@ -149,8 +191,19 @@ function collectFlags(args: readonly string[]): Seen {
       throw new UsageError(`flag "${written}" takes no value`);
     }
     seen[name] = value;
+    if (name === "--forward") forwards.push(value);
   }
-  return seen;
+  return forwards.length > 0 ? { ...seen, forwards } : seen;
+}
+
+/** Rejects the client-only flags for another role or the demo. */
+function noClientFlags(seen: Seen, what: string): void {
+  const flag = CLIENT_FLAGS.find((f) => seen[f] !== undefined);
+  if (flag !== undefined) {
+    throw new UsageError(`flag "${flag}" applies to --role=client only, not ${what}`, {
+      hint: HELP_HINT,
+    });
+  }
 }
 
 function logFlags(seen: Seen): { logLevel?: LogLevelName; logFormat?: LogFormatName } {
@@ -166,6 +219,7 @@ function logFlags(seen: Seen): { logLevel?: LogLevelName; logFormat?: LogFormatN
 
 function parseDemo(args: readonly string[]): Command {
   const seen = collectFlags(args);
+  noClientFlags(seen, '"ztna demo"');
   for (const flag of ["--role", "--config"] as const) {
     if (seen[flag] !== undefined) {
       throw new UsageError(`flag "${flag}" does not apply to "ztna demo"`, {
@@ -281,10 +335,51 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
     });
   }
   const configPath = seen["--config"] ?? envValue(env, "ZTNA_CONFIG");
+  if (role !== "client") {
+    noClientFlags(seen, `--role=${role}`);
+  } else {
+    const client = clientFlags(seen, env);
+    const listens = client.forward.length > 0 || client.socks !== undefined;
+    if (configPath === undefined && (client.relay === undefined || !listens)) {
+      throw new UsageError(
+        "missing --config; --role=client needs a config file, or a relay and a listener on the " +
+          "command line",
+        {
+          hint: client.relay === undefined
+            ? "pass --config <file> (or set ZTNA_CONFIG), or --relay host:port (or set " +
+              "ZTNA_RELAY) with --forward SERVICE=127.0.0.1:PORT or --socks 127.0.0.1:PORT"
+            : "add --forward SERVICE=127.0.0.1:PORT (repeatable) or --socks 127.0.0.1:PORT",
+        },
+      );
+    }
+    const given = client.forward.length > 0 || Object.keys(client).length > 1;
+    return {
+      kind: "role",
+      role,
+      ...(configPath === undefined ? {} : { configPath }),
+      ...(given ? { client } : {}),
+      ...logFlags(seen),
+    };
+  }
   if (configPath === undefined) {
     throw new UsageError(`missing --config; --role=${role} needs a config file`, {
       hint: "pass --config <file> or set ZTNA_CONFIG",
     });
   }
   return { kind: "role", role, configPath, ...logFlags(seen) };
+}
+
+/** The client's flags, the relay, its TLS name and CA falling back to ZTNA_* as `ztna connect`. */
+function clientFlags(seen: Seen, env: Env): ClientFlags {
+  const socks = seen["--socks"];
+  const relay = seen["--relay"] ?? envValue(env, "ZTNA_RELAY");
+  const serverName = seen["--server-name"] ?? envValue(env, "ZTNA_SERVER_NAME");
+  const ca = seen["--ca"] ?? envValue(env, "ZTNA_CA");
+  return {
+    forward: seen.forwards ?? [],
+    ...(socks === undefined ? {} : { socks }),
+    ...(relay === undefined ? {} : { relay }),
+    ...(serverName === undefined ? {} : { serverName }),
+    ...(ca === undefined ? {} : { ca }),
+  };
 }

@@ -138,3 +138,27 @@ Deno.test("parseArgs() reads ztna connect: service, flags over ZTNA_* variables"
   assert.match(usageError(["connect", "--relay", "r:1"]).message, /missing the service/);
   assert.match(usageError(["connect", "web", "--rely", "r:1"]).message, /did you mean "--relay"/);
 });
+
+Deno.test("--role=client takes repeated --forward, --socks and the relay from flags or ZTNA_*", () => {
+  assert.deepEqual(
+    parseArgs(
+      ["--role=client", "--forward", "web=8080", "--forward=db=127.0.0.1:5432", "--socks", "1080"],
+      { ZTNA_RELAY: "relay.example.com:4433", ZTNA_CA: "/ca.pem" },
+    ),
+    {
+      kind: "role",
+      role: "client",
+      client: {
+        forward: ["web=8080", "db=127.0.0.1:5432"],
+        socks: "1080",
+        relay: "relay.example.com:4433",
+        ca: "/ca.pem",
+      },
+    },
+  );
+  assert.throws(() => parseArgs(["--role=client", "--forward", "web=8080"], {}), UsageError);
+  assert.throws(
+    () => parseArgs(["--role=connector", "--config", "c.toml", "--forward", "web=1"], {}),
+    /applies to --role=client only/,
+  );
+});

@@ -84,7 +84,15 @@ The token comes from ZTNA_TOKEN or token_file; one of them is required.`,
                       (optional; leave it out for a public CA)
   token_file          file holding this client's token; ZTNA_TOKEN overrides it
   [[client.forward]]  listen = "127.0.0.1:<port>", service = "<service id>"
-The token comes from ZTNA_TOKEN or token_file; one of them is required.`,
+The token comes from ZTNA_TOKEN or token_file; one of them is required.
+
+Or no config file: the same from flags (beside --config they add to the file):
+  --relay <host:port>       the relay; default $ZTNA_RELAY (wins over relays)
+  --server-name <name>      TLS name of the relay; default $ZTNA_SERVER_NAME
+  --ca <file>               CA bundle for the relay (PEM file or text); default $ZTNA_CA
+  --forward <svc>=[host:]<port>[/udp]   one forward, repeatable; a bare port is 127.0.0.1
+  --socks [host:]<port>     SOCKS5 endpoint (loopback only)
+  e.g. ztna --role=client --relay relay.example.com:4433 --forward web=8080 --socks 1080`,
 };
 
 const DEMO = `ztna demo: runs a relay, a connector, a client and a small backend on loopback

@@ -5,6 +5,7 @@
  * @module
  */
 export {
+  type ClientFlags,
   type Command,
   type HelpTopic,
   type LogFormatName,

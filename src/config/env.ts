@@ -15,9 +15,9 @@ export const ENV_VARS = {
   ZTNA_TOKEN: "token for connector and client; overrides token_file",
   ZTNA_LOG_LEVEL: "overrides [log] level: debug, info, warning or error",
   ZTNA_LOG_FORMAT: "overrides [log] format: text or json",
-  ZTNA_RELAY: "ztna connect: relay host:port when --relay is not given",
-  ZTNA_SERVER_NAME: "ztna connect: TLS name of that relay when --server-name is not given",
-  ZTNA_CA: "ztna connect: CA bundle (file or PEM text) when --ca is not given",
+  ZTNA_RELAY: "ztna connect and client: relay host:port when --relay is not given",
+  ZTNA_SERVER_NAME: "ztna connect and client: relay's TLS name when --server-name is not given",
+  ZTNA_CA: "ztna connect and client: CA bundle (file or PEM text) when --ca is not given",
   ZTNA_DB_PASSWORD:
     "relay: PostgreSQL store password; overrides [intermediate.store] password_file",
 } as const;

@@ -260,9 +260,17 @@ export async function readConfigText(path: string): Promise<string> {
  * @throws {ConfigError} for invalid TOML (with line and column) or schema violations
  */
 export function parseConfigText(file: string, text: string): ConfigFileConfig {
-  let raw: unknown;
+  return validateConfigFile(file, parseTomlText(file, text));
+}
+
+/**
+ * Parses config text as TOML without checking it against the schema, for callers that add to it
+ * first (the client's command-line forwards). Pure: no I/O.
+ * @throws {ConfigError} for invalid TOML (with line and column)
+ */
+export function parseTomlText(file: string, text: string): Record<string, unknown> {
   try {
-    raw = parse(text);
+    return parse(text);
   } catch (error) {
     if (!(error instanceof TomlError)) throw error;
     const detail = error.message.replace(/^Invalid TOML document: /, "").split("\n")[0];
@@ -272,6 +280,13 @@ export function parseConfigText(file: string, text: string): ConfigFileConfig {
       cause: error,
     });
   }
+}
+
+/**
+ * Checks parsed TOML against the schema; `file` names it in errors. Pure: no I/O.
+ * @throws {ConfigError} for schema violations, each with its key path
+ */
+export function validateConfigFile(file: string, raw: unknown): ConfigFileConfig {
   const result = ConfigFile.safeParse(raw, { error: configErrorMap, reportInput: true });
   if (!result.success) throw issuesToError(file, result.error.issues, ConfigFile);
   return result.data;
