@@ -87,7 +87,7 @@ export async function startRole(
   logConfig: LogConfig,
   ctx: RunContext,
   build: TestBuild = {},
-  options: { connect?: string } = {},
+  options: { connect?: string; reloadConfig?: () => Promise<LoadedConfig> } = {},
 ): Promise<void> {
   const onSandboxStarted = async () => {
     await dropNetwork();
@@ -99,6 +99,7 @@ export async function startRole(
     workerUrl: build.workerUrl,
     test: build.test,
     ...(options.connect === undefined ? {} : { connect: options.connect }),
+    ...(options.reloadConfig === undefined ? {} : { reloadConfig: options.reloadConfig }),
   };
   switch (loaded.role) {
     case "intermediate":
@@ -162,7 +163,16 @@ async function main(argv: readonly string[]): Promise<number> {
       // A client that logs in has no token yet: the relay issues one after the login.
       const logsIn = loaded.role === "client" && loaded.config.login !== undefined;
       if (loaded.role !== "intermediate" && !logsIn) await checkToken(loaded, configLabel);
-      return await runUntilStopped((ctx) => startRole(loaded, logConfig, ctx));
+      // SIGHUP: the client reads its config (and flags) again; forwards and endpoints follow it.
+      const reloadConfig = loaded.role === "client"
+        ? () =>
+          command.client === undefined && command.configPath !== undefined
+            ? loadRoleConfig(command.configPath, "client", env)
+            : loadClientFlags(command.configPath, command.client, env)
+        : undefined;
+      return await runUntilStopped((ctx) =>
+        startRole(loaded, logConfig, ctx, {}, reloadConfig ? { reloadConfig } : {})
+      );
     }
   }
 }

@@ -39,7 +39,8 @@ tokens in /etc/ztna, relay state in /var/lib/ztna. Without root (a laptop, a CI 
 --config - < file, with the CA's PEM text as ca and the token in ZTNA_TOKEN.
 
 Signals: SIGINT or SIGTERM drains and stops (a second one exits at once with 130);
-SIGHUP reloads certificates, keys, revocations and admin token hashes.
+SIGHUP reloads certificates, keys, revocations and admin token hashes (relay), and a client's
+forwards and proxy endpoints.
 Exit status: 0 stopped cleanly, 1 failed, 2 wrong command line or config file.`;
 
 const GENERAL = `ztna ${VERSION}: zero-trust gateway over QUIC; one binary, three roles.

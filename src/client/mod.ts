@@ -6,7 +6,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../runtime/run_context.ts";
 import { parseHostPort } from "../protocol/address.ts";
-import type { ClientConfig } from "../config/schema.ts";
+import type { ClientConfig, ClientForwardConfig } from "../config/schema.ts";
 import { readCaBundle } from "../config/files.ts";
 import { openFlow } from "./open_flow.ts";
 import { type PooledSession, RelayPool } from "./relay_pool.ts";
@@ -44,11 +44,31 @@ const REPLY_TIMEOUT_MS = 30_000;
  */
 const EXTRA_CONNECTION_IDLE_MS = 30_000;
 
-/** Runs the client until `ctx.signal` aborts. */
+/** Keys of `[client]` a reload applies; the others need a restart. */
+const RELOADABLE: readonly string[] = ["forward", "socks", "http_proxy"];
+
+/** One local listener or UDP socket the client holds open. */
+interface Listening {
+  close(): void;
+  /** Set for a SOCKS5 or HTTP CONNECT endpoint: what the grants line names. */
+  proxy?: { kind: "socks" | "http"; listen: string };
+}
+
+/** Options of {@link runClient}. */
+export interface RunClientOptions {
+  /** On SIGHUP: the config main.ts re-read (already checked against the sandbox), if any. */
+  reloadedConfig?(): ClientConfig | undefined;
+}
+
+/**
+ * Runs the client until `ctx.signal` aborts. On reload it opens and closes forwards and proxy
+ * endpoints to match the re-read config; flows on listeners that stay are not touched.
+ */
 export async function runClient(
   config: ClientConfig,
   token: string,
   ctx: RunContext,
+  options: RunClientOptions = {},
 ): Promise<void> {
   const caCerts = config.ca ? [await readCaBundle(config.ca)] : undefined;
   const holder = new SessionHolder();
@@ -94,16 +114,33 @@ export async function runClient(
       log,
     })
     : undefined;
-  const directServices = [...new Set(config.forward.map((f) => f.service))];
+  /** The forwards and endpoints in use: the start config's, then each reload's. */
+  let current = config;
+  const directServices = () => [...new Set(current.forward.map((f) => f.service))];
   const probe = () => {
     const session = holder.current;
     if (!session || !directPaths) return;
-    for (const service of directServices) directPaths.ensure(service, session);
+    for (const service of directServices()) directPaths.ensure(service, session);
   };
   const prober = directPaths
     ? setInterval(probe, Math.max(500, Math.min(config.direct_retry_ms, 5_000)))
     : undefined;
-  const tcpForwards = config.forward.filter((f) => f.protocol === "tcp").map((f) => {
+
+  /** The relay's last refusal of this client, when it will not heal by itself. */
+  let refusal: ErrorCode | undefined;
+  const flows = new Set<Promise<unknown>>();
+  /** Accept loops and UDP forwards, awaited at stop (a removed one's ends when it closes). */
+  const running = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    const tracked = p.catch((error) => log.error("{error}", { error })).finally(() =>
+      running.delete(tracked)
+    );
+    running.add(tracked);
+  };
+  /** Each listener by what it is; a reload closes the ones gone and opens the new ones. */
+  const active = new Map<string, Listening>();
+
+  const startTcpForward = (f: ClientForwardConfig): Listening => {
     const addr = parseHostPort(f.listen);
     if (!addr.ok) throw new RangeError(`client.forward listen: ${addr.reason}`);
     const listener = bindLocal(
@@ -115,9 +152,56 @@ export async function runClient(
       listen: `${bound.hostname}:${bound.port}`,
       service: f.service,
     });
-    return { listener, service: f.service };
-  });
-  const udpForwards = config.forward.filter((f) => f.protocol === "udp").map((f) => {
+    const service = f.service;
+    track((async () => {
+      try {
+        for await (const tcp of listener) {
+          tcp.setNoDelay(true);
+          const p = (async () => {
+            // After a refusal that will not heal (revoked, expired, wrong role) waiting is
+            // pointless: close at once and say why, instead of a silent empty reply 5 s later.
+            const session = refusal === undefined
+              ? await holder.wait(config.relay_wait_ms)
+              : holder.current;
+            if (!session) {
+              if (refusal === undefined) {
+                log.warn(
+                  "Closed a local connection for {service}: no relay connection within {waitMs} ms",
+                  { service, waitMs: config.relay_wait_ms },
+                );
+              } else {
+                log.warn(
+                  "Closed a local connection for {service}: the relay refused this client " +
+                    "({code}); it needs a new token (ztna admin token issue --role client " +
+                    "--service {service})",
+                  { service, code: refusal },
+                );
+              }
+              tcp.close();
+              return;
+            }
+            const direct = directPaths?.get(service);
+            await openFlow(tcp, {
+              session,
+              service,
+              replyTimeoutMs: REPLY_TIMEOUT_MS,
+              log,
+              ...(direct ? { direct } : {}),
+              holder,
+              relayWaitMs: config.relay_wait_ms,
+            });
+          })().finally(() => flows.delete(p));
+          flows.add(p);
+        }
+      } catch (error) {
+        // A listener closed by a reload ends its loop with BadResource: that is the intent.
+        if (!(error instanceof Deno.errors.BadResource)) throw error;
+      }
+    })());
+    return { close: () => listener.close() };
+  };
+
+  const startUdpForward = (f: ClientForwardConfig): Listening => {
     const addr = parseHostPort(f.listen);
     if (!addr.ok) throw new RangeError(`client.forward listen: ${addr.reason}`);
     const socket = bindLocal(
@@ -134,7 +218,7 @@ export async function runClient(
       listen: `${bound.hostname}:${bound.port}`,
       service: f.service,
     });
-    return new UdpForward(socket, holder, {
+    const forward = new UdpForward(socket, holder, {
       service: f.service,
       idleMs: config.udp_idle_timeout_ms,
       maxFlows: config.max_udp_flows,
@@ -144,98 +228,121 @@ export async function runClient(
       direct: directPaths && ((service) => directPaths.get(service)),
       log,
     });
-  });
-  const proxies = ([["socks", config.socks], ["http", config.http_proxy]] as const).flatMap(
-    ([kind, listen]) => {
-      if (!listen) return [];
-      const addr = parseHostPort(listen);
-      if (!addr.ok) throw new RangeError(`client.${kind}: ${addr.reason}`);
-      const listener = bindLocal(
-        { listen, protocol: "tcp", key: kind === "socks" ? "client.socks" : "client.http_proxy" },
-        () => Deno.listen({ hostname: addr.value.hostname, port: addr.value.port }),
-      );
-      const bound = listener.addr;
-      log.info("{kind} endpoint listening on {listen}: services by name (id or id.{suffix})", {
-        kind: kind === "socks" ? "SOCKS5" : "HTTP CONNECT",
-        listen: `${bound.hostname}:${bound.port}`,
-        suffix: config.service_suffix,
-      });
-      return [{ kind, listener, listen: `${bound.hostname}:${bound.port}` }];
-    },
-  );
-  ctx.signal.addEventListener("abort", () => {
-    for (const p of proxies) p.listener.close();
-    for (const l of tcpForwards) l.listener.close();
-    for (const u of udpForwards) u.socket.close();
-  }, { once: true });
+    track(forward.run());
+    return { close: () => socket.close() };
+  };
 
-  /** The relay's last refusal of this client, when it will not heal by itself. */
-  let refusal: ErrorCode | undefined;
-  const flows = new Set<Promise<unknown>>();
-  const accepting = tcpForwards.map(async ({ listener, service }) => {
-    for await (const tcp of listener) {
-      tcp.setNoDelay(true);
-      const p = (async () => {
-        // After a refusal that will not heal (revoked, expired, wrong role) waiting is pointless:
-        // close at once and say why, instead of a silent empty reply 5 s later.
-        const session = refusal === undefined
-          ? await holder.wait(config.relay_wait_ms)
-          : holder.current;
-        if (!session) {
-          if (refusal === undefined) {
-            log.warn(
-              "Closed a local connection for {service}: no relay connection within {waitMs} ms",
-              { service, waitMs: config.relay_wait_ms },
-            );
-          } else {
-            log.warn(
-              "Closed a local connection for {service}: the relay refused this client ({code}); " +
-                "it needs a new token (ztna admin token issue --role client --service {service})",
-              { service, code: refusal },
-            );
-          }
-          tcp.close();
-          return;
+  const startProxy = (kind: "socks" | "http", listen: string): Listening => {
+    const addr = parseHostPort(listen);
+    if (!addr.ok) throw new RangeError(`client.${kind}: ${addr.reason}`);
+    const listener = bindLocal(
+      { listen, protocol: "tcp", key: kind === "socks" ? "client.socks" : "client.http_proxy" },
+      () => Deno.listen({ hostname: addr.value.hostname, port: addr.value.port }),
+    );
+    const bound = listener.addr;
+    const where = `${bound.hostname}:${bound.port}`;
+    log.info("{kind} endpoint listening on {listen}: services by name (id or id.{suffix})", {
+      kind: kind === "socks" ? "SOCKS5" : "HTTP CONNECT",
+      listen: where,
+      suffix: config.service_suffix,
+    });
+    track((async () => {
+      try {
+        for await (const tcp of listener) {
+          tcp.setNoDelay(true);
+          const p = serveProxyConn(tcp, {
+            kind,
+            suffix: config.service_suffix,
+            holder,
+            relayWaitMs: config.relay_wait_ms,
+            replyTimeoutMs: REPLY_TIMEOUT_MS,
+            ...(directPaths ? { direct: (service: string) => directPaths.get(service) } : {}),
+            ...(kind === "socks"
+              ? { udp: { idleMs: config.udp_idle_timeout_ms, queueDepth: config.udp_queue_depth } }
+              : {}),
+            log,
+          }).finally(() => flows.delete(p));
+          flows.add(p);
         }
-        const direct = directPaths?.get(service);
-        await openFlow(tcp, {
-          session,
-          service,
-          replyTimeoutMs: REPLY_TIMEOUT_MS,
-          log,
-          ...(direct ? { direct } : {}),
-          holder,
-          relayWaitMs: config.relay_wait_ms,
-        });
-      })().finally(() => flows.delete(p));
-      flows.add(p);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.BadResource)) throw error;
+      }
+    })());
+    return { close: () => listener.close(), proxy: { kind, listen: where } };
+  };
+
+  /** Opens what `next` names and `active` lacks; closes what `active` has and `next` does not. */
+  const apply = (next: ClientConfig, reloading: boolean) => {
+    const wanted = new Map<string, () => Listening>();
+    for (const f of next.forward) {
+      wanted.set(
+        `forward ${f.protocol} ${f.listen} ${f.service}`,
+        () => f.protocol === "tcp" ? startTcpForward(f) : startUdpForward(f),
+      );
     }
-  });
-  const proxying = proxies.map(async ({ kind, listener }) => {
-    for await (const tcp of listener) {
-      tcp.setNoDelay(true);
-      const p = serveProxyConn(tcp, {
-        kind,
-        suffix: config.service_suffix,
-        holder,
-        relayWaitMs: config.relay_wait_ms,
-        replyTimeoutMs: REPLY_TIMEOUT_MS,
-        ...(directPaths ? { direct: (service: string) => directPaths.get(service) } : {}),
-        ...(kind === "socks"
-          ? { udp: { idleMs: config.udp_idle_timeout_ms, queueDepth: config.udp_queue_depth } }
-          : {}),
-        log,
-      }).finally(() => flows.delete(p));
-      flows.add(p);
+    const { socks, http_proxy: http } = next;
+    if (socks) wanted.set(`socks ${socks}`, () => startProxy("socks", socks));
+    if (http) wanted.set(`http ${http}`, () => startProxy("http", http));
+    // Close first, so a listen address that moved to another service can be bound again.
+    for (const [key, listening] of active) {
+      if (wanted.has(key)) continue;
+      listening.close();
+      active.delete(key);
+      log.info("Reload: stopped listening for {what} (its open flows go on)", { what: key });
     }
+    for (const [key, start] of wanted) {
+      if (active.has(key)) continue;
+      if (!reloading) {
+        active.set(key, start());
+        continue;
+      }
+      try {
+        active.set(key, start());
+        log.info("Reload: now listening for {what}", { what: key });
+      } catch (error) {
+        // One address that cannot be bound must not undo the rest of the reload.
+        log.error("Reload: {error}", { error: error instanceof Error ? error.message : error });
+      }
+    }
+    current = next;
+  };
+  try {
+    apply(config, false);
+  } catch (error) {
+    for (const listening of active.values()) listening.close();
+    throw error;
+  }
+  const proxies = () => [...active.values()].flatMap((l) => l.proxy ? [l.proxy] : []);
+  ctx.signal.addEventListener("abort", () => {
+    for (const listening of active.values()) listening.close();
+  }, { once: true });
+  ctx.onReload(() => {
+    const next = options.reloadedConfig?.();
+    if (next === undefined || ctx.signal.aborted) return;
+    const fixed = Object.keys(next).filter((key) =>
+      !RELOADABLE.includes(key) &&
+      JSON.stringify(next[key as keyof ClientConfig]) !==
+        JSON.stringify(current[key as keyof ClientConfig])
+    );
+    if (fixed.length > 0) {
+      log.warn(
+        "Reload: {keys} changed; restart the client to apply it (a reload applies forward, " +
+          "socks and http_proxy only)",
+        { keys: fixed.map((k) => `client.${k}`).join(", ") },
+      );
+    }
+    apply(
+      { ...current, forward: next.forward, socks: next.socks, http_proxy: next.http_proxy },
+      true,
+    );
   });
-  const udpRunning = udpForwards.map((u) => u.run());
+
   /** Says once per session which services the token grants and where each is reachable. */
   const describeGrants = (session: RelaySession) => {
     const where = (service: string) => {
-      const places = config.forward.filter((f) => f.service === service)
+      const places = current.forward.filter((f) => f.service === service)
         .map((f) => `${f.listen}${f.protocol === "udp" ? "/udp" : ""}`);
-      for (const p of proxies) {
+      for (const p of proxies()) {
         places.push(
           `${
             p.kind === "socks" ? "socks5" : "http"
@@ -245,10 +352,11 @@ export async function runClient(
       return places.length > 0 ? places.join(", ") : "not forwarded";
     };
     const granted = session.welcome.services;
+    const endpoints = proxies();
     log.info("Token grants {services}", {
       services: granted.includes("*")
         ? `every service${
-          proxies.length > 0 ? ` (by name at ${proxies.map((p) => p.listen).join(", ")})` : ""
+          endpoints.length > 0 ? ` (by name at ${endpoints.map((p) => p.listen).join(", ")})` : ""
         }`
         : granted.map((s) => `${s} → ${where(s)}`).join("; "),
     });
@@ -296,7 +404,7 @@ export async function runClient(
   clearInterval(prober);
   deviceLogin?.close();
   directPaths?.closeAll();
-  await Promise.all([...accepting, ...proxying, ...udpRunning]);
+  await Promise.all([...running]);
   await Promise.race([Promise.all(flows), new Promise((r) => setTimeout(r, 2_000))]);
   log.info("Client stopped");
 }

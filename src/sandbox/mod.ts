@@ -10,7 +10,11 @@ import { ConfigError } from "../config/config_error.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import type { LogConfig } from "../config/schema.ts";
 import { FromRoleWorker, type ToRoleWorker } from "./role_messages.ts";
-import { roleNetPermissions } from "./role_permissions.ts";
+import { listenerOutsideSandbox, roleNetPermissions } from "./role_permissions.ts";
+import type { ClientConfig } from "../config/schema.ts";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["ztna", "client"]);
 
 export {
   permissionFlags,
@@ -33,6 +37,8 @@ export interface RoleSandboxOptions {
   test?: Record<string, string>;
   /** `ztna connect`: run the client's one flow to this service on stdin and stdout. */
   connect?: string;
+  /** The client's config read again on SIGHUP (its forwards and endpoints follow it). */
+  reloadConfig?: () => Promise<LoadedConfig>;
 }
 
 /** The error main.ts reports for a failed role: a ConfigError again (exit 2), else an Error. */
@@ -51,11 +57,12 @@ export async function runRoleSandboxed(
   ctx: RunContext,
   options: RoleSandboxOptions,
 ): Promise<void> {
+  const net = roleNetPermissions(loaded);
   const worker = new Worker(options.workerUrl ?? ROLE_WORKER_URL, {
     type: "module",
     deno: {
       permissions: {
-        net: roleNetPermissions(loaded),
+        net,
         // Files stay as the process has them: the roles read certificates and keys, the relay
         // writes its state; Deno's permission set and systemd narrow those.
         read: "inherit",
@@ -83,6 +90,35 @@ export async function runRoleSandboxed(
     };
   });
   const send = (m: ToRoleWorker) => worker.postMessage(m);
+  /**
+   * The client's config read again, or undefined to keep the running one: a config that does not
+   * load, or a listener the sandbox cannot bind, is logged with its key and changes nothing.
+   */
+  const nextClientConfig = async (): Promise<ClientConfig | undefined> => {
+    if (loaded.role !== "client" || options.reloadConfig === undefined) return undefined;
+    try {
+      const next = await options.reloadConfig();
+      if (next.role !== "client") return undefined;
+      const outside = listenerOutsideSandbox(net, next.config);
+      if (outside !== undefined) {
+        throw new ConfigError({
+          file: "reload",
+          keyPath: outside.keyPath,
+          problem: `${outside.address} is outside the client's sandbox (its network is fixed ` +
+            "when it starts): restart the client to listen on a new address",
+        });
+      }
+      return next.config;
+    } catch (error) {
+      const lines = error instanceof ConfigError
+        ? [error.message, ...error.more.map((e) => e.message)]
+        : [error instanceof Error ? error.message : String(error)];
+      log.error("Reload failed, keeping the previous client config: {error}", {
+        error: lines.join("; "),
+      });
+      return undefined;
+    }
+  };
   const onAbort = () => send({ type: "stop" });
   try {
     send({
@@ -101,7 +137,9 @@ export async function runRoleSandboxed(
       new Promise<void>((resolve) => {
         if (done) return resolve();
         reloads.push(resolve);
-        send({ type: "reload" });
+        void nextClientConfig().then((config) =>
+          send({ type: "reload", ...(config === undefined ? {} : { config }) })
+        );
       })
     );
     const end = await ended;

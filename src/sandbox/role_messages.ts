@@ -23,7 +23,11 @@ export const RoleStart = z.strictObject({
 export const ToRoleWorker = z.discriminatedUnion("type", [
   RoleStart,
   z.strictObject({ type: z.literal("stop") }),
-  z.strictObject({ type: z.literal("reload") }),
+  z.strictObject({
+    type: z.literal("reload"),
+    /** The client's re-read config (re-validated inside the Worker); absent: reload files only. */
+    config: z.unknown().optional(),
+  }),
 ]);
 export type ToRoleWorker = z.infer<typeof ToRoleWorker>;
 

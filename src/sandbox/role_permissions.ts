@@ -106,6 +106,28 @@ function clientNet(config: ClientConfig): string[] | true {
 }
 
 /**
+ * The first listener of `next` that the client's sandbox, created with `startNet`, cannot bind: a
+ * Worker's permissions are fixed when it starts, so a reload can only use addresses it already has.
+ * Relays are not checked here: a reload does not change them.
+ */
+export function listenerOutsideSandbox(
+  startNet: string[] | true,
+  next: ClientConfig,
+): { keyPath: string; address: string } | undefined {
+  if (startNet === true) return undefined;
+  const have = new Set(startNet);
+  const listeners: Array<[string, string | undefined]> = [
+    ...next.forward.map((f, i): [string, string] => [`client.forward[${i}].listen`, f.listen]),
+    ["client.socks", next.socks],
+    ["client.http_proxy", next.http_proxy],
+  ];
+  for (const [keyPath, address] of listeners) {
+    if (address !== undefined && !have.has(configuredEntry(address))) return { keyPath, address };
+  }
+  return undefined;
+}
+
+/**
  * The `net` permission of a role's sandbox: exactly what its config names (see each role above),
  * or `true` where direct paths need any peer address.
  */

@@ -26,6 +26,8 @@ class MessageContext implements RunContext {
   readonly #stop = new AbortController();
   readonly #handlers: Array<() => void | Promise<void>> = [];
   #reloading: Promise<void> = Promise.resolve();
+  /** The config of the reload in progress, when main re-read one (the client's). */
+  config: unknown;
 
   get signal(): AbortSignal {
     return this.#stop.signal;
@@ -40,8 +42,9 @@ class MessageContext implements RunContext {
   }
 
   /** Runs every handler in order after any reload in progress; a failing one is logged. */
-  reload(): Promise<void> {
+  reload(config?: unknown): Promise<void> {
     this.#reloading = this.#reloading.then(async () => {
+      this.config = config;
       for (const handler of this.#handlers) {
         try {
           await handler();
@@ -55,7 +58,7 @@ class MessageContext implements RunContext {
 }
 
 /** Runs the role of `start` until `ctx.signal` aborts; loads only that role's code. */
-async function runRole(start: z.infer<typeof RoleStart>, ctx: RunContext): Promise<void> {
+async function runRole(start: z.infer<typeof RoleStart>, ctx: MessageContext): Promise<void> {
   switch (start.role) {
     case "intermediate": {
       const { runIntermediate } = await import("../relay/mod.ts");
@@ -68,7 +71,15 @@ async function runRole(start: z.infer<typeof RoleStart>, ctx: RunContext): Promi
         return await runConnect(config, start.token ?? "", start.connect, ctx);
       }
       const { runClient } = await import("../client/mod.ts");
-      return await runClient(ClientSection.parse(start.config), start.token ?? "", ctx);
+      return await runClient(ClientSection.parse(start.config), start.token ?? "", ctx, {
+        reloadedConfig: () => {
+          if (ctx.config === undefined) return undefined;
+          const parsed = ClientSection.safeParse(ctx.config);
+          if (parsed.success) return parsed.data;
+          log.error("Reload: the re-read client config did not validate in the sandbox");
+          return undefined;
+        },
+      });
     }
     case "connector":
       // The connector's data plane has its own, narrower sandbox (src/connector/egress_worker.ts).
@@ -102,7 +113,7 @@ export function serveRoleWorker(hooks: RoleWorkerHooks = {}): void {
       case "stop":
         return ctx.stop();
       case "reload":
-        return void ctx.reload().then(() => post({ type: "reloaded" }));
+        return void ctx.reload(msg.config).then(() => post({ type: "reloaded" }));
       case "start":
         configureLogging(msg.log);
         (async () => {
