@@ -85,6 +85,7 @@ The token comes from ZTNA_TOKEN or token_file; one of them is required.`,
                       (optional; leave it out for a public CA)
   token_file          file holding this client's token; ZTNA_TOKEN overrides it
   [[client.forward]]  listen = "127.0.0.1:<port>", service = "<service id>"
+  status_listen       "127.0.0.1:<port>": /metrics (Prometheus) and /status (JSON); default off
 The token comes from ZTNA_TOKEN or token_file; one of them is required.
 
 Or no config file: the same from flags (beside --config they add to the file):

@@ -13,6 +13,7 @@ import { type PooledSession, RelayPool } from "./relay_pool.ts";
 import { serveProxyConn } from "./proxy_endpoint.ts";
 import { SessionHolder } from "./session_holder.ts";
 import { UdpForward } from "./udp_forward.ts";
+import { type ClientLiveState, clientStats } from "./stats.ts";
 import { DirectPaths } from "./direct_paths.ts";
 import { DeviceLogin, LoginError } from "./device_login.ts";
 import { LoginSession } from "./login_session.ts";
@@ -177,6 +178,7 @@ export async function runClient(
                   { service, code: refusal },
                 );
               }
+              clientStats.dropped(service, refusal ?? "no_relay");
               tcp.close();
               return;
             }
@@ -337,6 +339,26 @@ export async function runClient(
     );
   });
 
+  /** The relay of the session in use, for the status endpoint. */
+  let relayAddress: string | undefined;
+  const live = (): ClientLiveState => {
+    const session = holder.current as PooledSession | undefined;
+    return {
+      relay: session ? relayAddress : undefined,
+      relayConnections: session ? 1 + (session.streams?.extras.length ?? 0) : 0,
+      forwards: current.forward.map((f) => ({
+        listen: f.listen,
+        service: f.service,
+        protocol: f.protocol,
+      })),
+      socks: current.socks,
+      httpProxy: current.http_proxy,
+    };
+  };
+  const status = config.status_listen
+    ? serveStatus(config.status_listen, live, ctx.signal)
+    : undefined;
+
   /** Says once per session which services the token grants and where each is reachable. */
   const describeGrants = (session: RelaySession) => {
     const where = (service: string) => {
@@ -381,6 +403,7 @@ export async function runClient(
       endpoint,
       currentToken: () => loginSession?.token,
       onSession: (session) => {
+        relayAddress = target.address;
         describeGrants(session);
         loginSession?.onWelcome(session.welcome);
         probe();
@@ -405,8 +428,42 @@ export async function runClient(
   deviceLogin?.close();
   directPaths?.closeAll();
   await Promise.all([...running]);
+  await status?.finished;
   await Promise.race([Promise.all(flows), new Promise((r) => setTimeout(r, 2_000))]);
   log.info("Client stopped");
+}
+
+/**
+ * Serves `/metrics` and `/status` on `listen` (loopback, checked by the schema) until `signal`.
+ * @throws {ForwardBindError} when the address cannot be bound
+ */
+function serveStatus(
+  listen: string,
+  live: () => ClientLiveState,
+  signal: AbortSignal,
+): Deno.HttpServer<Deno.NetAddr> {
+  const addr = parseHostPort(listen);
+  if (!addr.ok) throw new RangeError(`client.status_listen: ${addr.reason}`);
+  return bindLocal({ listen, protocol: "tcp", key: "client.status_listen" }, () =>
+    Deno.serve({
+      hostname: addr.value.hostname,
+      port: addr.value.port,
+      signal,
+      onListen: (a) =>
+        log.info("Status endpoint on http://{listen}/status and /metrics", {
+          listen: `${a.hostname}:${a.port}`,
+        }),
+    }, (req) => {
+      const path = new URL(req.url).pathname;
+      if (req.method !== "GET") return new Response("GET only\n", { status: 405 });
+      if (path === "/metrics") {
+        return new Response(clientStats.prometheus(live()), {
+          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+        });
+      }
+      if (path === "/status") return Response.json(clientStats.snapshot(live()));
+      return new Response("not found: try /status or /metrics\n", { status: 404 });
+    }));
 }
 
 /** The code of a session end that no retry will change (revoked, expired, invalid, wrong role). */

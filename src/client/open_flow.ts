@@ -12,6 +12,7 @@ import { type ByteConn, runTcpFlow } from "../transport/tcp_flow.ts";
 import { closeFlowStream, type FlowRequest, requestFlow } from "./request_flow.ts";
 import { FRAME_HEADER, sealDataFrame } from "../protocol/mod.ts";
 import type { SessionHolder } from "./session_holder.ts";
+import { clientStats } from "./stats.ts";
 
 /** Outcome of a flow for logs and tests. */
 export type FlowOutcome = { ok: true } | { ok: false; code: ErrorCode | "unknown" };
@@ -122,6 +123,7 @@ export async function openFlow(tcp: ByteConn, options: OpenFlowOptions): Promise
         { service, waitMs: relayWaitMs, code: req.code },
       );
     } else log.warn("Flow to {service} refused: {code}", { service, code: req.code });
+    clientStats.dropped(service, req.lost && holder ? "no_relay" : req.code);
     await options.answer?.refused(req.code).catch(() => {});
     try {
       tcp.close();
@@ -148,7 +150,28 @@ export async function openFlow(tcp: ByteConn, options: OpenFlowOptions): Promise
   }
   writer.releaseLock();
   log.debug("Flow {flowId} to {service} open via {path}", { flowId, service, path });
-  const result = await runTcpFlow(tcp, reader, stream.writable).finally(release);
+  clientStats.flowOpened(service, path);
+  // Counted at the local socket: what the local program sent and what it was given back.
+  let sent = 0;
+  let received = 0;
+  const counted: ByteConn = {
+    read: async (p) => {
+      const n = await tcp.read(p);
+      if (n !== null) sent += n;
+      return n;
+    },
+    write: async (p) => {
+      const n = await tcp.write(p);
+      received += n;
+      return n;
+    },
+    close: () => tcp.close(),
+    closeWrite: () => tcp.closeWrite(),
+  };
+  const result = await runTcpFlow(counted, reader, stream.writable).finally(() => {
+    release();
+    clientStats.flowEnded(service, path, sent, received);
+  });
   log.debug("Flow {flowId} ended: sent {sent}, received {received}", { flowId, ...result });
   return { ok: true };
 }

@@ -77,7 +77,7 @@ export async function loadConnectConfig(sources: ConnectSources, env: Env): Prom
   }
   // One flow on stdio: no listeners, and no direct path (it would be found only after the flow
   // opened, and needs a sandbox open to any address).
-  const { forward: _f, socks: _s, http_proxy: _h, ...rest } = raw;
+  const { forward: _f, socks: _s, http_proxy: _h, status_listen: _st, ...rest } = raw;
   const parsed = ClientConnectSection.safeParse({ ...rest, direct: false }, {
     error: configErrorMap,
     reportInput: true,

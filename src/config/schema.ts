@@ -528,6 +528,11 @@ const ClientFields = z.strictObject({
   service_suffix: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).default("ztna"),
   /** Log in at an identity provider instead of reading token_file (`ztna login`). */
   login: ClientLogin.optional(),
+  /**
+   * A local HTTP endpoint with `/metrics` (Prometheus text) and `/status` (JSON); off by default,
+   * loopback only: it names services and relays, which are nobody else's business.
+   */
+  status_listen: LoopbackHostPort.optional(),
 });
 
 /**

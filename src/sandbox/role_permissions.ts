@@ -99,6 +99,7 @@ function clientNet(config: ClientConfig): string[] | true {
     if (socks.ok) entries.add(netHost(socks.value.hostname));
   }
   if (config.http_proxy) entries.add(configuredEntry(config.http_proxy));
+  if (config.status_listen) entries.add(configuredEntry(config.status_listen));
   // `ztna login`: the device flow and refreshes go to the identity provider's host.
   const issuer = config.login ? urlEntry(config.login.issuer) : undefined;
   if (issuer !== undefined) entries.add(issuer);

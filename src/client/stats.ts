@@ -1,0 +1,147 @@
+/**
+ * The client's counters for its local status endpoint (`[client] status_listen`): flows by service
+ * and path, bytes, local connections dropped and why; rendered as Prometheus text and as JSON.
+ * @module
+ */
+
+/** How a flow reached its service. */
+export type FlowPath = "relay" | "direct";
+
+/** Counts of one service on one path. */
+interface PathCounts {
+  opened: number;
+  active: number;
+  sentBytes: number;
+  receivedBytes: number;
+}
+
+/** What the status endpoint reports beside the counters, read when it is asked. */
+export interface ClientLiveState {
+  /** The relay `host:port` of the current session, or undefined while reconnecting. */
+  relay: string | undefined;
+  /** Connections to that relay (the session's first one and the extra ones of its pool). */
+  relayConnections: number;
+  forwards: Array<{ listen: string; service: string; protocol: string }>;
+  socks: string | undefined;
+  httpProxy: string | undefined;
+}
+
+/**
+ * Counters of one client process. A module singleton: the client runs once per sandbox Worker,
+ * and openFlow (used by forwards and proxy endpoints alike) counts without extra plumbing.
+ */
+export class ClientStats {
+  readonly #paths = new Map<string, PathCounts>();
+  readonly #drops = new Map<string, number>();
+  readonly startedAt = Date.now();
+
+  #counts(service: string, path: FlowPath): PathCounts {
+    const key = `${service}\u0000${path}`;
+    let counts = this.#paths.get(key);
+    if (!counts) {
+      counts = { opened: 0, active: 0, sentBytes: 0, receivedBytes: 0 };
+      this.#paths.set(key, counts);
+    }
+    return counts;
+  }
+
+  /** A flow opened (its REPLY said yes). */
+  flowOpened(service: string, path: FlowPath): void {
+    const counts = this.#counts(service, path);
+    counts.opened++;
+    counts.active++;
+  }
+
+  /** That flow ended, having sent and received these payload bytes. */
+  flowEnded(service: string, path: FlowPath, sent: number, received: number): void {
+    const counts = this.#counts(service, path);
+    counts.active = Math.max(0, counts.active - 1);
+    counts.sentBytes += sent;
+    counts.receivedBytes += received;
+  }
+
+  /** A local connection closed without a flow: `reason` is the refusal code or `no_relay`. */
+  dropped(service: string, reason: string): void {
+    const key = `${service}\u0000${reason}`;
+    this.#drops.set(key, (this.#drops.get(key) ?? 0) + 1);
+  }
+
+  /** Everything as one JSON-able object (`/status`). */
+  snapshot(live: ClientLiveState): Record<string, unknown> {
+    const flows = [...this.#paths].map(([key, c]) => {
+      const [service, path] = key.split("\u0000");
+      return { service, path, ...c };
+    });
+    const drops = [...this.#drops].map(([key, count]) => {
+      const [service, reason] = key.split("\u0000");
+      return { service, reason, count };
+    });
+    return {
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      relay: live.relay ?? null,
+      connected: live.relay !== undefined,
+      relay_connections: live.relayConnections,
+      forwards: live.forwards,
+      socks: live.socks ?? null,
+      http_proxy: live.httpProxy ?? null,
+      flows,
+      drops,
+    };
+  }
+
+  /** Prometheus text exposition format 0.0.4 (`/metrics`). */
+  prometheus(live: ClientLiveState): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: string, help: string, rows: string[]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...rows);
+    };
+    const label = (value: string) =>
+      value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
+    const paths = [...this.#paths].map(([key, c]) => {
+      const [service, path] = key.split("\u0000");
+      return { labels: `service="${label(service)}",path="${path}"`, c };
+    });
+    metric("ztna_client_relay_connected", "gauge", "1 while a relay session is up", [
+      `ztna_client_relay_connected ${live.relay === undefined ? 0 : 1}`,
+    ]);
+    metric("ztna_client_relay_connections", "gauge", "Connections to the relay in use", [
+      `ztna_client_relay_connections ${live.relayConnections}`,
+    ]);
+    metric(
+      "ztna_client_flows_opened_total",
+      "counter",
+      "Flows opened, by service and path",
+      paths.map(({ labels, c }) => `ztna_client_flows_opened_total{${labels}} ${c.opened}`),
+    );
+    metric(
+      "ztna_client_flows_active",
+      "gauge",
+      "Flows open now, by service and path",
+      paths.map(({ labels, c }) => `ztna_client_flows_active{${labels}} ${c.active}`),
+    );
+    metric(
+      "ztna_client_bytes_total",
+      "counter",
+      "Payload bytes of ended flows, by service, path and direction",
+      paths.flatMap(({ labels, c }) => [
+        `ztna_client_bytes_total{${labels},direction="sent"} ${c.sentBytes}`,
+        `ztna_client_bytes_total{${labels},direction="received"} ${c.receivedBytes}`,
+      ]),
+    );
+    metric(
+      "ztna_client_drops_total",
+      "counter",
+      "Local connections closed without a flow, by service and reason",
+      [...this.#drops].map(([key, count]) => {
+        const [service, reason] = key.split("\u0000");
+        return `ztna_client_drops_total{service="${label(service)}",reason="${
+          label(reason)
+        }"} ${count}`;
+      }),
+    );
+    return lines.join("\n") + "\n";
+  }
+}
+
+/** The client's counters (one client per process and sandbox Worker). */
+export const clientStats = new ClientStats();
