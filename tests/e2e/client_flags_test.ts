@@ -18,18 +18,24 @@ async function curl(args: string[]): Promise<{ code: number; out: string }> {
   return { code: r.code, out: new TextDecoder().decode(r.stdout) };
 }
 
-Deno.test("a client with only flags and ZTNA_* forwards curl to services", opts, async () => {
-  await using fx = await Fixture.create("client-flags");
+/** A relay and a connector serving `web` and `api` from two HTTP backends (closed by the caller). */
+async function twoServices(fx: Fixture) {
   const web = httpBackend("web-A");
   const api = httpBackend("api-B");
+  const relayPort = freeUdpPort();
+  await fx.relay(relayPort);
+  await fx.connector(
+    [relayPort],
+    { web: `127.0.0.1:${web.port}`, api: `127.0.0.1:${api.port}` },
+    (await fx.token("connector", { services: ["web", "api"] })).path,
+  );
+  return { relayPort, web, api };
+}
+
+Deno.test("a client with only flags and ZTNA_* forwards curl to services", opts, async () => {
+  await using fx = await Fixture.create("client-flags");
+  const { relayPort, web, api } = await twoServices(fx);
   try {
-    const relayPort = freeUdpPort();
-    await fx.relay(relayPort);
-    await fx.connector(
-      [relayPort],
-      { web: `127.0.0.1:${web.port}`, api: `127.0.0.1:${api.port}` },
-      (await fx.token("connector", { services: ["web", "api"] })).path,
-    );
     const webPort = freeTcpPort();
     const apiPort = freeTcpPort();
     const socks = freeTcpPort();
@@ -69,16 +75,8 @@ Deno.test("a client with only flags and ZTNA_* forwards curl to services", opts,
 
 Deno.test("a client's --forward adds to its config file's forwards", opts, async () => {
   await using fx = await Fixture.create("client-flags-add");
-  const web = httpBackend("web-A");
-  const api = httpBackend("api-B");
+  const { relayPort, web, api } = await twoServices(fx);
   try {
-    const relayPort = freeUdpPort();
-    await fx.relay(relayPort);
-    await fx.connector(
-      [relayPort],
-      { web: `127.0.0.1:${web.port}`, api: `127.0.0.1:${api.port}` },
-      (await fx.token("connector", { services: ["web", "api"] })).path,
-    );
     const webPort = freeTcpPort();
     const apiPort = freeTcpPort();
     // A config with the relay and one forward; the command line adds the second.
