@@ -9,6 +9,7 @@
  * ["revoked", tokenId]                 → RevocationRecord
  * ["admin_token", id]                  → AdminTokenRecord
  * ["audit", id]                        → AuditEntry (ids sort by time)
+ * ["relay", relayId]                   → RelayRecord (the fleet: this relay alone)
  * ```
  * Every value read back is parsed with its zod schema.
  * @module
@@ -20,11 +21,14 @@ import {
   auditIdFloor,
   checkPageLimit,
   CredentialRecord,
+  type FleetSnapshot,
   type NewAuditEntry,
   newAuditId,
   type Page,
   type PageRequest,
   parseStored,
+  type RelayHeartbeat,
+  RelayRecord,
   RevocationRecord,
   type RevokeResult,
   type Store,
@@ -231,6 +235,37 @@ export class KvStore implements Store {
     const cursor = iter.cursor;
     const more = await read();
     return more.done ? { items } : { items, next: cursor };
+  }
+
+  async heartbeatRelay(heartbeat: RelayHeartbeat): Promise<void> {
+    const record = RelayRecord.parse({ ...heartbeat, heartbeatAt: Date.now() });
+    await this.kv.set(["relay", record.relayId], record);
+  }
+
+  async listRelays(): Promise<FleetSnapshot> {
+    const relays: RelayRecord[] = [];
+    for await (const entry of this.kv.list({ prefix: ["relay"] })) {
+      relays.push(parseStored(RelayRecord, `relay/${String(entry.key[1])}`, entry.value));
+    }
+    return { now: Date.now(), relays };
+  }
+
+  async removeRelay(relayId: string): Promise<boolean> {
+    const key = ["relay", relayId];
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const entry = await this.kv.get(key);
+      if (entry.versionstamp === null) return false;
+      if ((await this.kv.atomic().check(entry).delete(key).commit()).ok) return true;
+    }
+    throw new Error(`Cannot remove relay ${relayId}: the store kept changing underneath`);
+  }
+
+  async pruneRelays(beforeMs: number): Promise<number> {
+    let pruned = 0;
+    for (const r of (await this.listRelays()).relays) {
+      if (r.heartbeatAt < beforeMs && await this.removeRelay(r.relayId)) pruned++;
+    }
+    return pruned;
   }
 
   close(): void {

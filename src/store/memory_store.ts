@@ -10,11 +10,14 @@ import {
   auditIdFloor,
   checkPageLimit,
   CredentialRecord,
+  type FleetSnapshot,
   type NewAuditEntry,
   newAuditId,
   type Page,
   type PageRequest,
   parseStored,
+  type RelayHeartbeat,
+  RelayRecord,
   RevocationRecord,
   type RevokeResult,
   type Store,
@@ -47,6 +50,7 @@ export class MemoryStore implements Store {
   readonly #credentials = new Map<string, CredentialRecord>();
   readonly #revocations = new Map<string, RevocationRecord>();
   readonly #adminTokens = new Map<string, AdminTokenRecord>();
+  readonly #relays = new Map<string, RelayRecord>();
   readonly #audit: AuditEntry[] = [];
   #closed = false;
 
@@ -157,6 +161,35 @@ export class MemoryStore implements Store {
       const kept = this.#audit.filter((e) => e.id >= floor);
       this.#audit.splice(0, this.#audit.length, ...kept);
       return before - kept.length;
+    });
+  }
+
+  heartbeatRelay(heartbeat: RelayHeartbeat): Promise<void> {
+    return this.#run(() => {
+      const record = RelayRecord.parse({ ...structuredClone(heartbeat), heartbeatAt: Date.now() });
+      this.#relays.set(record.relayId, record);
+    });
+  }
+
+  listRelays(): Promise<FleetSnapshot> {
+    return this.#run(() => ({
+      now: Date.now(),
+      relays: [...this.#relays.values()].sort((a, b) => a.relayId < b.relayId ? -1 : 1)
+        .map((r) => structuredClone(r)),
+    }));
+  }
+
+  removeRelay(relayId: string): Promise<boolean> {
+    return this.#run(() => this.#relays.delete(relayId));
+  }
+
+  pruneRelays(beforeMs: number): Promise<number> {
+    return this.#run(() => {
+      let pruned = 0;
+      for (const [id, r] of this.#relays) {
+        if (r.heartbeatAt < beforeMs && this.#relays.delete(id)) pruned++;
+      }
+      return pruned;
     });
   }
 

@@ -11,6 +11,7 @@
  * ztna_revocation(token_id, record)
  * ztna_admin_token(id, record)
  * ztna_audit(id, record)                     ids sort by time (collation "C": byte order)
+ * ztna_relay(relay_id, heartbeat_at, record)  the fleet's heartbeats (postgres_fleet.ts)
  * ```
  * Records are JSON (`jsonb`), parsed with their zod schema when read back, like the KV store.
  * A revocation sends `NOTIFY ztna_revocations, '<token id>'` in the transaction that inserts it
@@ -25,17 +26,21 @@ import { getLogger } from "@logtape/logtape";
 import postgres from "postgres";
 import { z } from "zod";
 import { TokenId } from "../auth/mod.ts";
+import * as fleet from "./postgres_fleet.ts";
+import { FLEET_MIGRATION } from "./postgres_fleet.ts";
 import {
   AdminTokenRecord,
   AuditEntry,
   auditIdFloor,
   checkPageLimit,
   CredentialRecord,
+  type FleetSnapshot,
   type NewAuditEntry,
   newAuditId,
   type Page,
   type PageRequest,
   parseStored,
+  type RelayHeartbeat,
   RevocationRecord,
   type RevokeResult,
   type Store,
@@ -74,6 +79,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE ztna_revocation (token_id text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);
    CREATE TABLE ztna_admin_token (id text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);
    CREATE TABLE ztna_audit (id text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);`,
+  FLEET_MIGRATION,
 ];
 
 /** The schema version this build knows; a database at a higher one is refused. */
@@ -421,6 +427,22 @@ export class PostgresStore implements Store {
       if (rows.length === 0) return pruned;
       pruned += rows.length;
     }
+  }
+
+  heartbeatRelay(heartbeat: RelayHeartbeat): Promise<void> {
+    return fleet.heartbeatRelay(this.#db(), heartbeat);
+  }
+
+  listRelays(): Promise<FleetSnapshot> {
+    return fleet.listRelays(this.#db());
+  }
+
+  removeRelay(relayId: string): Promise<boolean> {
+    return fleet.removeRelay(this.#db(), relayId);
+  }
+
+  pruneRelays(beforeMs: number): Promise<number> {
+    return fleet.pruneRelays(this.#db(), beforeMs);
   }
 
   /** Resolves once every connection is closed (after {@link close}). */

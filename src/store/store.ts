@@ -93,6 +93,45 @@ export type AuditEntry = z.output<typeof AuditEntry>;
 /** An audit entry before the store gives it an id. */
 export type NewAuditEntry = Omit<AuditEntry, "id">;
 
+/** A relay's id in the fleet table: random per process start, so a restarted relay is a new row. */
+export const RelayId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/);
+
+/** An address peers can dial a relay at, and the TLS name to check it against when it differs. */
+export const AdvertisedAddress = z.strictObject({
+  /** `host:port` (IPv6 in brackets). */
+  address: z.string().min(3).max(260).regex(/^[^\s/@]+:\d{1,5}$/, "expected host:port"),
+  server_name: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/).optional(),
+});
+export type AdvertisedAddress = z.output<typeof AdvertisedAddress>;
+
+/** Most addresses one relay advertises: its public names and addresses, not an inventory. */
+export const MAX_ADVERTISED = 8;
+
+/** One relay of the fleet, as it last reported itself (its heartbeat). */
+export const RelayRecord = z.strictObject({
+  relayId: RelayId,
+  addresses: z.array(AdvertisedAddress).max(MAX_ADVERTISED),
+  /** `draining` from SIGTERM on: peers move away; the row goes when the relay stops. */
+  state: z.enum(["up", "draining"]),
+  startedAt: EpochMs,
+  /** Stamped by the store's clock (the database's, for a fleet): one clock for every relay. */
+  heartbeatAt: EpochMs,
+  /** Authenticated peers at the last heartbeat. */
+  peers: z.number().int().min(0),
+  /** Flows running through the relay at the last heartbeat. */
+  flows: z.number().int().min(0),
+});
+export type RelayRecord = z.output<typeof RelayRecord>;
+
+/** A relay's heartbeat before the store stamps it. */
+export type RelayHeartbeat = Omit<RelayRecord, "heartbeatAt">;
+
+/** Every relay row and the store's clock when they were read (ages are `now - heartbeatAt`). */
+export interface FleetSnapshot {
+  now: number;
+  relays: RelayRecord[];
+}
+
 /** A page request; `cursor` is the opaque `next` of the previous page. */
 export interface PageRequest {
   /** 1 to {@link MAX_PAGE_SIZE}. */
@@ -160,6 +199,14 @@ export interface Store extends Disposable {
   listAudit(page: PageRequest): Promise<Page<AuditEntry>>;
   /** Deletes audit entries older than `beforeMs` (retention); returns how many went. */
   pruneAudit(beforeMs: number): Promise<number>;
+  /** Inserts or replaces this relay's row, stamping `heartbeatAt` with the store's own clock. */
+  heartbeatRelay(heartbeat: RelayHeartbeat): Promise<void>;
+  /** Every relay row, sorted by id, with the store's clock. */
+  listRelays(): Promise<FleetSnapshot>;
+  /** Removes a relay's row (it stopped); false when there was none. */
+  removeRelay(relayId: string): Promise<boolean>;
+  /** Deletes rows whose heartbeat is older than `beforeMs` (store clock); returns how many went. */
+  pruneRelays(beforeMs: number): Promise<number>;
   /** Closes the store; later calls fail. Idempotent; also `[Symbol.dispose]`. */
   close(): void;
 }

@@ -188,6 +188,35 @@ export function storeContract(name: string, open: OpenStore): void {
     assert.deepEqual(left.items.map((e) => e.target), ["young5001", "young5000"]);
   });
 
+  test("keeps one heartbeat row per relay, stamped by the store's clock", async (store) => {
+    const beat = (relayId: string, peers: number) => ({
+      relayId,
+      addresses: [{ address: "relay1.example.com:443" }],
+      state: "up" as const,
+      startedAt: T0,
+      peers,
+      flows: 0,
+    });
+    assert.deepEqual((await store.listRelays()).relays, []);
+    await store.heartbeatRelay(beat("b-relay", 1));
+    await store.heartbeatRelay(beat("a-relay", 2));
+    await store.heartbeatRelay({ ...beat("a-relay", 3), state: "draining" });
+    const first = await store.listRelays();
+    assert.deepEqual(first.relays.map((r) => [r.relayId, r.peers, r.state]), [
+      ["a-relay", 3, "draining"],
+      ["b-relay", 1, "up"],
+    ]);
+    for (const r of first.relays) {
+      assert.ok(r.heartbeatAt <= first.now && first.now - r.heartbeatAt < 60_000, String(r));
+    }
+    await assert.rejects(() => store.heartbeatRelay({ ...beat("A!", 1) }));
+    assert.equal(await store.removeRelay("b-relay"), true);
+    assert.equal(await store.removeRelay("b-relay"), false);
+    assert.equal(await store.pruneRelays(first.now - 60_000), 0);
+    assert.equal(await store.pruneRelays(first.now + 60_000), 1);
+    assert.deepEqual((await store.listRelays()).relays, []);
+  });
+
   test("refuses to work once closed", async (store) => {
     store.close();
     store.close();
