@@ -15,6 +15,7 @@ import {
   ControlChannel,
   directCandidates,
   hostInterfaces,
+  linkTransport,
   type RelaySession,
 } from "../transport/mod.ts";
 
@@ -91,6 +92,9 @@ export class DirectPaths {
     const state = this.#paths.get(service) ?? { trying: false, nextTryAt: 0 };
     this.#paths.set(service, state);
     if (state.live || state.trying || Date.now() < state.nextTryAt) return;
+    // Direct paths are QUIC (UDP) only, and a relay link over TCP observes a TCP mapping, useless
+    // for hole punching: while on TCP, flows take the relay.
+    if (linkTransport(session.conn) === "tcp") return;
     state.trying = true;
     void this.#attempt(service, session, state).finally(() => state.trying = false);
   }
@@ -121,7 +125,7 @@ export class DirectPaths {
       // Interfaces are listed per attempt: a laptop changes networks.
       const candidates = directCandidates(
         session.observed,
-        session.conn.endpoint.addr.port,
+        this.options.endpoint.addr.port,
         hostInterfaces(),
       );
       await session.control.send({ type: "direct_request", requestId, service, candidates });

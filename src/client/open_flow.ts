@@ -13,6 +13,7 @@ import { closeFlowStream, type FlowRequest, requestFlow } from "./request_flow.t
 import { FRAME_HEADER, sealDataFrame } from "../protocol/mod.ts";
 import type { SessionHolder } from "./session_holder.ts";
 import { clientStats } from "./stats.ts";
+import type { PeerLink } from "../transport/mod.ts";
 
 /** Outcome of a flow for logs and tests. */
 export type FlowOutcome = { ok: true } | { ok: false; code: ErrorCode | "unknown" };
@@ -24,7 +25,7 @@ export interface OpenFlowOptions {
   replyTimeoutMs: number;
   log: Logger;
   /** The service's live direct path, tried first. */
-  direct?: Deno.QuicConn;
+  direct?: PeerLink;
   /** Where the next relay session comes from when `session` dies before the REPLY. */
   holder?: SessionHolder;
   /** How long a flow may wait for that next session, in milliseconds. @default {0} */

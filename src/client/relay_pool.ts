@@ -9,11 +9,12 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { DialError, type RelaySession } from "../transport/mod.ts";
+import type { ByteStream, PeerLink } from "../transport/mod.ts";
 
 /** A flow's stream, the connection it runs on, and the call that frees its place. */
 export interface StreamLease {
-  stream: Deno.QuicBidirectionalStream;
-  conn: Deno.QuicConn;
+  stream: ByteStream;
+  conn: PeerLink;
   /** Ends the flow's claim on its connection; idempotent. */
   release(): void;
 }
@@ -53,7 +54,7 @@ const DIAL_PAUSE_MS = 1_000;
 const GROW_WAIT_MS = 10_000;
 
 /** Opens a stream on `conn` at once, or undefined when the peer gives no stream credit now. */
-async function tryStream(conn: Deno.QuicConn): Promise<Deno.QuicBidirectionalStream | undefined> {
+async function tryStream(conn: PeerLink): Promise<ByteStream | undefined> {
   try {
     return await conn.createBidirectionalStream();
   } catch (e) {
@@ -118,7 +119,7 @@ export class RelayPool implements StreamSource {
       );
       for (const m of order) {
         if (m.closed) continue;
-        let stream: Deno.QuicBidirectionalStream | undefined;
+        let stream: ByteStream | undefined;
         try {
           stream = await tryStream(m.session.conn);
         } catch {
@@ -258,7 +259,7 @@ export class RelayPool implements StreamSource {
     }, this.#options.idleCloseMs);
   }
 
-  #lease(m: Member, stream: Deno.QuicBidirectionalStream): StreamLease {
+  #lease(m: Member, stream: ByteStream): StreamLease {
     m.flows++;
     clearTimeout(m.idle);
     // Stay ahead of demand: with less than a quarter of a connection free, dial the next one now,

@@ -7,15 +7,16 @@ import type { Logger } from "@logtape/logtape";
 import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
 import { ChunkReader } from "../transport/mod.ts";
 import type { StreamLease, StreamSource } from "./relay_pool.ts";
+import type { ByteStream, PeerLink } from "../transport/mod.ts";
 
 /** An open flow's stream halves and its relay-assigned id. */
 export interface OpenedFlow {
   flowId: number;
   reader: ChunkReader;
   writer: WritableStreamDefaultWriter<Uint8Array>;
-  stream: Deno.QuicBidirectionalStream;
+  stream: ByteStream;
   /** The connection carrying the flow (its datagrams too, for UDP). */
-  conn: Deno.QuicConn;
+  conn: PeerLink;
   /** Frees the flow's place on its connection when the flow ends; idempotent. */
   release(): void;
 }
@@ -32,7 +33,7 @@ export type FlowRequest = { ok: true; flow: OpenedFlow } | {
 };
 
 /** Flows of a connection waiting for a free stream. */
-const waiting = new WeakMap<Deno.QuicConn, number>();
+const waiting = new WeakMap<PeerLink, number>();
 
 /**
  * A new stream on `conn` alone (a direct path, or a raw session in tests). When the peer's stream
@@ -41,11 +42,11 @@ const waiting = new WeakMap<Deno.QuicConn, number>();
  * connections first.
  */
 async function openStreamOn(
-  conn: Deno.QuicConn,
+  conn: PeerLink,
   service: string,
   log: Logger | undefined,
 ): Promise<StreamLease> {
-  const lease = (stream: Deno.QuicBidirectionalStream) => ({ stream, conn, release: () => {} });
+  const lease = (stream: ByteStream) => ({ stream, conn, release: () => {} });
   try {
     return lease(await conn.createBidirectionalStream());
   } catch (e) {
@@ -72,7 +73,7 @@ async function openStreamOn(
  * when the flow has to wait for a free stream.
  */
 export async function requestFlow(
-  session: { conn: Deno.QuicConn; streams?: StreamSource },
+  session: { conn: PeerLink; streams?: StreamSource },
   service: string,
   protocol: "tcp" | "udp",
   replyTimeoutMs: number,

@@ -15,6 +15,7 @@ import { closeFlowStream, type OpenedFlow, requestFlow } from "./request_flow.ts
 import { limitBackoff, noteRateLimited } from "./open_flow.ts";
 import type { SessionHolder } from "./session_holder.ts";
 import { DatagramQueue, demuxDatagrams } from "../transport/mod.ts";
+import type { PeerLink } from "../transport/mod.ts";
 
 /**
  * What a forward needs of its local UDP socket: a real one, or one service's share of a SOCKS5
@@ -31,7 +32,7 @@ export interface UdpForwardOptions {
   sessionWaitMs: number;
   replyTimeoutMs: number;
   /** The live direct connection for a service, if any (direct paths). */
-  direct?: (service: string) => Deno.QuicConn | undefined;
+  direct?: (service: string) => PeerLink | undefined;
   log: Logger;
 }
 
@@ -55,7 +56,7 @@ interface LocalFlow {
 /** Per-connection demultiplexer: relay datagrams → the local flow of their flow id. */
 class DatagramRouter {
   readonly flows = new Map<number, (payload: Uint8Array) => void>();
-  constructor(conn: Deno.QuicConn, drops: UdpDropCounts) {
+  constructor(conn: PeerLink, drops: UdpDropCounts) {
     void demuxDatagrams(
       conn,
       (flowId) => this.flows.get(flowId),
@@ -64,9 +65,9 @@ class DatagramRouter {
   }
 }
 
-const routers = new WeakMap<Deno.QuicConn, DatagramRouter>();
+const routers = new WeakMap<PeerLink, DatagramRouter>();
 
-function routerFor(conn: Deno.QuicConn, drops: UdpDropCounts): DatagramRouter {
+function routerFor(conn: PeerLink, drops: UdpDropCounts): DatagramRouter {
   let r = routers.get(conn);
   if (!r) {
     r = new DatagramRouter(conn, drops);

@@ -10,6 +10,7 @@ import type { BackendTable } from "./backend_dialer.ts";
 import { resolveBackend } from "./resolve_backend.ts";
 import { type UdpBudget, type UdpDrops, UdpFlow } from "./udp_flows.ts";
 import { ChunkReader, runTcpFlow } from "../transport/mod.ts";
+import type { ByteStream, PeerLink } from "../transport/mod.ts";
 
 /** What serving a flow needs from its relay link. */
 export interface FlowServerDeps {
@@ -17,7 +18,7 @@ export interface FlowServerDeps {
   connectTimeoutMs: number;
   log: Logger;
   /** The relay connection the flow arrived on (UDP replies go back on it as datagrams). */
-  conn: Deno.QuicConn;
+  conn: PeerLink;
   /** This link's UDP flows by flow id. */
   udpFlows: Map<number, UdpFlow>;
   udpBudget: UdpBudget;
@@ -29,7 +30,7 @@ export interface FlowServerDeps {
 
 /** Handles one incoming stream; never throws. */
 export async function serveFlow(
-  stream: Deno.QuicBidirectionalStream,
+  stream: ByteStream,
   deps: FlowServerDeps,
 ): Promise<void> {
   const { log } = deps;

@@ -18,6 +18,7 @@ import {
   type SessionEnd,
 } from "../transport/mod.ts";
 import { FLOW_ACCEPT_VERSION } from "../protocol/mod.ts";
+import type { PeerLink } from "../transport/mod.ts";
 
 /** Incoming flow streams a connector allows per relay connection. */
 export const MAX_INCOMING_FLOWS = 4_096;
@@ -136,7 +137,7 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
   });
 }
 
-async function serveIncoming(conn: Deno.QuicConn, deps: FlowServerDeps): Promise<void> {
+async function serveIncoming(conn: PeerLink, deps: FlowServerDeps): Promise<void> {
   const running = new Set<Promise<void>>();
   const reader = conn.incomingBidirectionalStreams.getReader();
   while (true) {
@@ -149,7 +150,7 @@ async function serveIncoming(conn: Deno.QuicConn, deps: FlowServerDeps): Promise
 }
 
 /** Client → backend datagrams: looked up in this link's own flow table only. */
-function pumpDatagrams(conn: Deno.QuicConn, deps: FlowServerDeps): Promise<void> {
+function pumpDatagrams(conn: PeerLink, deps: FlowServerDeps): Promise<void> {
   return demuxDatagrams(
     conn,
     (flowId) => {

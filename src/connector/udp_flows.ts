@@ -11,6 +11,7 @@ import type { Logger } from "@logtape/logtape";
 import { encodeDatagram, maxPayload, ZtnaError } from "../protocol/mod.ts";
 import type { Backend } from "./backend_dialer.ts";
 import { DatagramQueue } from "../transport/mod.ts";
+import type { PeerLink } from "../transport/mod.ts";
 
 /** Largest UDP payload (IPv4: 65,535 − 8 − 20): the reused receive buffer never truncates. */
 const MAX_UDP_PAYLOAD = 65_507;
@@ -59,7 +60,7 @@ export class UdpBudget {
 export interface UdpFlowOptions {
   flowId: number;
   backend: Backend;
-  conn: Deno.QuicConn;
+  conn: PeerLink;
   queueDepth: number;
   drops: UdpDrops;
   log: Logger;

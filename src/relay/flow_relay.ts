@@ -19,6 +19,7 @@ import type { RefusalObserver } from "./refusal_observer.ts";
 import { type Opened, openOn, registration } from "./member_open.ts";
 import type { PolicyDecision } from "../policy/mod.ts";
 import { ChunkReader } from "../transport/mod.ts";
+import type { PeerLink } from "../transport/mod.ts";
 
 /** Byte counts of one peer connection, for the admin view. */
 export interface ByteCounters {
@@ -30,7 +31,7 @@ export interface ByteCounters {
 
 /** A connector connection as a pool member. */
 export interface ConnectorMember extends PoolMember, ByteCounters, DatagramPeer, BrokerPeer {
-  readonly conn: Deno.QuicConn;
+  readonly conn: PeerLink;
   readonly identity: string;
   /** Speaks protocol 3: answers every FLOW with ACCEPT before it dials the backend. */
   readonly sendsAccept: boolean;

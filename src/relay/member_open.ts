@@ -17,6 +17,7 @@ import {
 } from "../protocol/mod.ts";
 import { ChunkReader } from "../transport/mod.ts";
 import type { ConnectorMember, FlowDeps } from "./flow_relay.ts";
+import type { ByteStream, PeerLink } from "../transport/mod.ts";
 
 /** A member's REPLY to FLOW, and the stream to splice when it is `ok`. */
 export interface Opened {
@@ -67,7 +68,7 @@ export function registration(deps: FlowDeps, ms: number, signal?: AbortSignal): 
 }
 
 /** True when `conn` has closed (its `closed` promise has settled). */
-async function isClosed(conn: Deno.QuicConn): Promise<boolean> {
+async function isClosed(conn: PeerLink): Promise<boolean> {
   return await Promise.race([
     conn.closed.then(() => true, () => true),
     new Promise<boolean>((r) => setTimeout(() => r(false), 0)),
@@ -121,7 +122,7 @@ export async function openOn(
   deps: FlowDeps,
   log: Logger,
 ): Promise<Attempt> {
-  let upstream: Deno.QuicBidirectionalStream;
+  let upstream: ByteStream;
   try {
     upstream = await member.conn.createBidirectionalStream();
   } catch (e) {

@@ -26,6 +26,7 @@ import type { DirectBroker } from "./direct_broker.ts";
 import { LogThrottle } from "./log_throttle.ts";
 import type { PolicyDecision } from "../policy/mod.ts";
 import { ControlChannel } from "../transport/mod.ts";
+import type { ByteStream, PeerLink } from "../transport/mod.ts";
 
 /** What a session needs from the relay that owns it. */
 export interface SessionDeps extends FlowDeps, DatagramDeps {
@@ -117,7 +118,7 @@ export class PeerSession implements ConnectorMember {
   #issuedToken: string | undefined;
   #expiry: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly conn: Deno.QuicConn, readonly deps: SessionDeps, log: Logger) {
+  constructor(readonly conn: PeerLink, readonly deps: SessionDeps, log: Logger) {
     this.connId = crypto.randomUUID().slice(0, 8);
     this.connectedAt = deps.clock();
     this.#log = log.with({ connId: this.connId });
@@ -289,13 +290,13 @@ export class PeerSession implements ConnectorMember {
     }
   }
 
-  #onStream: ((s: Deno.QuicBidirectionalStream) => void) | undefined;
+  #onStream: ((s: ByteStream) => void) | undefined;
   readonly #flows = new Set<Promise<void>>();
   /** Limit refusals of this connection can come fast: one line per limit and 10 s, with the count. */
   readonly #limitLines = new LogThrottle({ maxKeys: 4 });
 
   async #pumpStreams(
-    streams: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>,
+    streams: ReadableStreamDefaultReader<ByteStream>,
   ): Promise<void> {
     while (true) {
       const next = await streams.read().catch(() => ({ done: true as const, value: undefined }));
@@ -305,7 +306,7 @@ export class PeerSession implements ConnectorMember {
     }
   }
 
-  #refuseStream(s: Deno.QuicBidirectionalStream, reason: string): void {
+  #refuseStream(s: ByteStream, reason: string): void {
     this.deps.metrics.refusedStreams.inc(reason);
     s.readable.cancel(reason).catch(() => {});
     s.writable.close().catch(() => {});
@@ -313,7 +314,7 @@ export class PeerSession implements ConnectorMember {
 
   /** Refuses a client's flow stream at a limit before its OPEN is read: REPLY limit_exceeded. */
   #refuseFlowStream(
-    s: Deno.QuicBidirectionalStream,
+    s: ByteStream,
     reason: string,
     limit: string,
     pendingOpens = false,

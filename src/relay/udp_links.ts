@@ -11,12 +11,13 @@ import { decodeDatagram } from "../protocol/mod.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import { LogThrottle } from "./log_throttle.ts";
 import { DatagramQueue } from "../transport/mod.ts";
+import type { PeerLink } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "relay"]);
 
 /** A connection that can take part in UDP flows. */
 export interface DatagramPeer {
-  readonly conn: Deno.QuicConn;
+  readonly conn: PeerLink;
   /** The connection's id in logs and the admin API. */
   readonly connId: string;
   /** flow id → the connection on the other side. Only this connection's flows are here. */

@@ -4,13 +4,14 @@
  * @module
  */
 import { decodeDatagram } from "../protocol/mod.ts";
+import type { PeerLink } from "./peer_link.ts";
 
 /**
  * Runs until the connection closes. `route` returns the flow's receiver or undefined; `drop`
  * receives the reason of every dropped datagram.
  */
 export async function demuxDatagrams(
-  conn: Deno.QuicConn,
+  conn: PeerLink,
   route: (flowId: number) => ((payload: Uint8Array) => void) | undefined,
   drop: (reason: "unknown_flow" | "malformed") => void,
 ): Promise<void> {

@@ -14,6 +14,7 @@ import {
 } from "../protocol/mod.ts";
 import { ControlChannel } from "./control_channel.ts";
 import { deadline, TIMED_OUT } from "../runtime/deadline.ts";
+import type { PeerLink } from "./peer_link.ts";
 
 /** A relay to dial: its `host:port` and the TLS name to verify (the host part by default). */
 export interface RelayTarget {
@@ -146,8 +147,8 @@ async function abortable<T>(
 }
 
 /** A session after a successful HELLO: the connection, its control channel and the relay's answer. */
-export interface RelaySession {
-  conn: Deno.QuicConn;
+export interface RelaySession<L extends PeerLink = PeerLink> {
+  conn: L;
   control: ControlChannel;
   welcome: Welcome;
   /** Where the relay sees this connection: WELCOME's `observed`, then each `observed` update. */
@@ -155,7 +156,7 @@ export interface RelaySession {
 }
 
 /** Reads the close code the relay gave a connection, if it is one of ours. */
-export async function closeCodeOf(conn: Deno.QuicConn): Promise<ErrorCode | "unknown" | undefined> {
+export async function closeCodeOf(conn: PeerLink): Promise<ErrorCode | "unknown" | undefined> {
   // `closed` rejects (e.g. "timed out") when the connection died without a CONNECTION_CLOSE.
   const info = await deadline(conn.closed.catch(() => undefined), 1_000);
   if (!info || info === TIMED_OUT) return undefined;
@@ -167,12 +168,12 @@ export async function closeCodeOf(conn: Deno.QuicConn): Promise<ErrorCode | "unk
  * this stream, never logged.
  * @throws {DialError} refused (with the relay's code) or protocol
  */
-export async function helloRelay(
-  conn: Deno.QuicConn,
+export async function helloRelay<L extends PeerLink>(
+  conn: L,
   role: "client" | "connector",
   token: string | { idToken: string },
   timeoutMs = 10_000,
-): Promise<RelaySession> {
+): Promise<RelaySession<L>> {
   const stream = await conn.createBidirectionalStream();
   const control = new ControlChannel(stream);
   try {

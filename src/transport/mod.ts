@@ -26,6 +26,13 @@ export {
   type RelaySession,
   type RelayTarget,
 } from "./dial.ts";
+export {
+  type ByteStream,
+  type LinkCloseInfo,
+  type LinkTransport,
+  linkTransport,
+  type PeerLink,
+} from "./peer_link.ts";
 export { keepConnected, type KeepConnectedOptions, type SessionEnd, sleep } from "./reconnect.ts";
 export { type RelaySessionOptions, runRelaySession } from "./relay_session.ts";
 export { type ByteConn, type DirectionEnd, runTcpFlow, type TcpFlowResult } from "./tcp_flow.ts";

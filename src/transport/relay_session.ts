@@ -15,6 +15,7 @@ import {
   type RelaySession,
 } from "./dial.ts";
 import type { SessionEnd } from "./reconnect.ts";
+import type { PeerLink } from "./peer_link.ts";
 
 /** What a session needs besides its target. */
 export interface RelaySessionOptions extends Omit<DialOptions, "signal"> {
@@ -36,7 +37,7 @@ export async function runRelaySession(
 ): Promise<SessionEnd> {
   const { role, token, signal, log } = options;
   const relay = target.address;
-  let conn: Deno.QuicConn;
+  let conn: PeerLink;
   try {
     conn = await dialRelay(target, options);
   } catch (e) {

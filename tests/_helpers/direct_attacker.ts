@@ -48,7 +48,10 @@ export async function nextOfType<T extends ControlMessage["type"]>(
 }
 
 /** Asks the relay for a direct path to `service` and returns its `direct_ready` (or throws). */
-export async function requestDirect(session: RelaySession, service: string): Promise<DirectReady> {
+export async function requestDirect(
+  session: RelaySession<Deno.QuicConn>,
+  service: string,
+): Promise<DirectReady> {
   await session.control.send({
     type: "direct_request",
     requestId: 1,

@@ -74,7 +74,7 @@ export async function rawSession(
   relayPort: number,
   caPem: string,
   token: string,
-): Promise<RelaySession> {
+): Promise<RelaySession<Deno.QuicConn>> {
   const conn = await rawConnect(relayPort, caPem);
   return await helloRelay(conn, "client", token);
 }
