@@ -18,6 +18,11 @@ export const ENV_VARS = {
   ZTNA_RELAY: "ztna connect and client: relay host:port when --relay is not given",
   ZTNA_SERVER_NAME: "ztna connect and client: relay's TLS name when --server-name is not given",
   ZTNA_CA: "ztna connect and client: CA bundle (file or PEM text) when --ca is not given",
+  ZTNA_PROXY_CREDENTIALS: "user:password for the HTTP proxy; overrides proxy_credentials_file",
+  HTTPS_PROXY: "connector and client: HTTP proxy to the relays when proxy is not set",
+  https_proxy: "as HTTPS_PROXY (HTTPS_PROXY wins when both are set)",
+  NO_PROXY: "relays reached without the proxy when no_proxy is not set",
+  no_proxy: "as NO_PROXY (NO_PROXY wins when both are set)",
   ZTNA_DB_PASSWORD:
     "relay: PostgreSQL store password; overrides [intermediate.store] password_file",
 } as const;

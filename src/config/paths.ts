@@ -58,7 +58,7 @@ export function resolveIntermediatePaths(
   };
 }
 
-/** ca and token_file made absolute (connector and client share these keys). */
+/** ca, token_file and proxy_credentials_file made absolute (connector and client share them). */
 export function resolveDialerPaths<T extends ConnectorConfig | ClientConfig>(
   config: T,
   base: string,
@@ -71,5 +71,8 @@ export function resolveDialerPaths<T extends ConnectorConfig | ClientConfig>(
     ...(config.token_file === undefined
       ? {}
       : { token_file: resolveAgainst(base, config.token_file) }),
+    ...(config.proxy_credentials_file === undefined
+      ? {}
+      : { proxy_credentials_file: resolveAgainst(base, config.proxy_credentials_file) }),
   };
 }

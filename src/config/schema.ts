@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { parseHostPort } from "../protocol/address.ts";
+import { parseProxyUrl } from "../protocol/proxy_url.ts";
 import { ServiceId, TransportProtocol } from "../protocol/service_id.ts";
 
 /** `host:port` or `[v6]:port`, validated and kept as text; resolve with parseHostPort(). */
@@ -310,6 +311,15 @@ export const IntermediateSection = z.strictObject({
   }
 }, { when: (payload) => typeof payload.value === "object" && payload.value !== null });
 
+/**
+ * An HTTP proxy URL (`http://host:port`); the error never repeats the value, which may hold a
+ * password someone wrote by mistake.
+ */
+const ProxyUrl = z.string().superRefine((value, ctx) => {
+  const parsed = parseProxyUrl(value);
+  if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason, input: "(not shown)" });
+});
+
 /** One relay a connector or client dials. */
 export const RelayTarget = z.strictObject({
   address: HostPort,
@@ -332,6 +342,15 @@ const DialerFields = {
   idle_timeout_ms: Millis(600_000).default(2_500),
   reconnect_min_ms: Millis(600_000).default(500),
   reconnect_max_ms: Millis(3_600_000).default(30_000),
+  /**
+   * HTTP CONNECT proxy leading to the relays, `http://host:port` (TCP transport only: QUIC is UDP);
+   * HTTPS_PROXY when absent. Never with credentials: those go in proxy_credentials_file.
+   */
+  proxy: ProxyUrl.optional(),
+  /** Relays reached without the proxy (NO_PROXY syntax: host suffixes, host:port, "*"). */
+  no_proxy: z.array(z.string().min(1).max(260)).max(1_000).optional(),
+  /** File holding `user:password` for the proxy (Basic); ZTNA_PROXY_CREDENTIALS overrides it. */
+  proxy_credentials_file: FilePath.optional(),
   /** Hole punching gives up after this long. */
   direct_punch_timeout_ms: Millis(60_000).default(3_000),
   /** A direct path silent this long is dead (keep-alives run at a third of it). */

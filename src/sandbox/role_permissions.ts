@@ -218,7 +218,8 @@ export function permissionFlags(
   flags.push(
     loaded.role === "intermediate"
       ? "--allow-env=ZTNA_*,NO_COLOR,GLIBC_TUNABLES"
-      : "--allow-env=ZTNA_*,NO_COLOR",
+      // The dialers read the standard proxy variables (config proxy and no_proxy win over them).
+      : "--allow-env=ZTNA_*,NO_COLOR,HTTPS_PROXY,https_proxy,NO_PROXY,no_proxy",
   );
   // Direct-path candidates list the host's interfaces; nothing else of `sys` is used.
   if (loaded.role !== "intermediate" && loaded.config.direct) {

@@ -3,13 +3,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  noProxyMatches,
-  parseProxyUrl,
-  proxyFor,
-  proxySettingsFromEnv,
-  splitNoProxy,
-} from "./http_proxy_choice.ts";
+import { noProxyMatches, parseProxyUrl, proxyFor } from "./http_proxy_choice.ts";
+import { splitNoProxy } from "../config/proxy_settings.ts";
 
 Deno.test("parseProxyUrl() reads http://host:port and defaults the port to 80", () => {
   assert.deepEqual(parseProxyUrl("http://proxy.example.com:3128"), {
@@ -73,23 +68,4 @@ Deno.test("proxyFor() skips hosts NO_PROXY exempts", () => {
   assert.equal(proxyFor(settings, "relay.internal.example.com", 4433), undefined);
   assert.equal(proxyFor(settings, "relay.example.com", 4433)?.url, "http://proxy:3128");
   assert.equal(proxyFor({ noProxy: [] }, "relay.example.com", 4433), undefined);
-});
-
-Deno.test("proxySettingsFromEnv() lets the config win and reads HTTPS_PROXY and NO_PROXY", () => {
-  const env = { HTTPS_PROXY: "http://envproxy:8080", no_proxy: "a.example.com,b.example.com" };
-  assert.deepEqual(proxySettingsFromEnv({}, env), {
-    ok: true,
-    value: { proxy: "http://envproxy:8080", noProxy: ["a.example.com", "b.example.com"] },
-  });
-  assert.deepEqual(proxySettingsFromEnv({ proxy: "http://cfg:1", no_proxy: [] }, env), {
-    ok: true,
-    value: { proxy: "http://cfg:1", noProxy: [] },
-  });
-  // Upper case wins; a bare host:port is read as http://; empty is unset.
-  assert.deepEqual(
-    proxySettingsFromEnv({}, { HTTPS_PROXY: "up:1", https_proxy: "http://low:2", NO_PROXY: "" }),
-    { ok: true, value: { proxy: "http://up:1", noProxy: [] } },
-  );
-  const bad = proxySettingsFromEnv({}, { https_proxy: "http://u:hunter2@p:1" });
-  assert.ok(!bad.ok && bad.variable === "https_proxy" && !bad.reason.includes("hunter2"));
 });

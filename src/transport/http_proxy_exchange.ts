@@ -6,12 +6,9 @@
  * @module
  */
 import { formatHostPort, type HostPortValue } from "../protocol/address.ts";
+import type { ProxyCredentials } from "../protocol/proxy_url.ts";
 
-/** Proxy credentials (HTTP Basic), read from `proxy_credentials_file` or ZTNA_PROXY_CREDENTIALS. */
-export interface ProxyCredentials {
-  user: string;
-  password: string;
-}
+export { parseProxyCredentials, type ProxyCredentials } from "../protocol/proxy_url.ts";
 
 /**
  * Bytes of a proxy's answer read at most before giving up. A CONNECT answer is a status line and a
@@ -19,20 +16,6 @@ export interface ProxyCredentials {
  * proxy (or something posing as one) that streams headers cannot hold the dialer or its memory.
  */
 export const MAX_PROXY_ANSWER_BYTES = 16 * 1024;
-
-/**
- * Parses `user:password` (the first colon splits; the password may hold more), trimming one
- * trailing newline as files end with. The reason never repeats the text.
- */
-export function parseProxyCredentials(
-  text: string,
-): { ok: true; value: ProxyCredentials } | { ok: false; reason: string } {
-  const line = text.replace(/\r?\n$/, "");
-  const colon = line.indexOf(":");
-  if (colon <= 0) return { ok: false, reason: "expected user:password" };
-  if (/[\r\n]/.test(line)) return { ok: false, reason: "expected user:password on one line" };
-  return { ok: true, value: { user: line.slice(0, colon), password: line.slice(colon + 1) } };
-}
 
 /** `base64(user:password)` over UTF-8, as RFC 7617 asks. */
 function basic(credentials: ProxyCredentials): string {

@@ -30,7 +30,8 @@ Deno.test("the ztna permission set grants no run, ffi, blanket access, and sys o
   // GLIBC_TUNABLES: read only, so the relay can say when its allocator tuning is missing.
   assert.ok(
     set.env.every((v: string) =>
-      v.startsWith("ZTNA_") || v === "NO_COLOR" || v === "GLIBC_TUNABLES"
+      v.startsWith("ZTNA_") || v === "NO_COLOR" || v === "GLIBC_TUNABLES" ||
+      /^(HTTPS_PROXY|https_proxy|NO_PROXY|no_proxy)$/.test(v)
     ),
   );
 });
