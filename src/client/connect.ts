@@ -9,7 +9,7 @@ import type { ClientConfig } from "../config/schema.ts";
 import { readCaBundle } from "../config/files.ts";
 import { keepConnected, type SessionEnd } from "../transport/mod.ts";
 import type { ByteConn } from "../transport/tcp_flow.ts";
-import { lastingRefusal, runSession } from "./mod.ts";
+import { lastingRefusal, runSession } from "./client_session.ts";
 import { openFlow } from "./open_flow.ts";
 import { resolveServiceName } from "./service_name.ts";
 import { SessionHolder } from "./session_holder.ts";
