@@ -142,6 +142,8 @@ export class HelperProcess implements AsyncDisposable {
 export interface DenoScriptOptions extends HelperProcessOptions {
   /** Flags before the script: permissions, `-P=ztna`, `--cpu-prof`. @default {["--allow-net"]} */
   flags?: string[];
+  /** Command prefix that execs deno, e.g. `ip netns exec NAME` (bench/netns.ts). @default {[]} */
+  wrapper?: string[];
 }
 
 /** Starts `deno run --config deno.json <flags> <script> <args>` from the repository root. */
@@ -151,9 +153,15 @@ export function denoScript(
   options: DenoScriptOptions,
 ): HelperProcess {
   const flags = options.flags ?? ["--allow-net"];
-  return new HelperProcess(
+  const argv = [
     Deno.execPath(),
-    ["run", "--config", `${REPO_ROOT}/deno.json`, ...flags, `${REPO_ROOT}/${script}`, ...args],
-    options,
-  );
+    "run",
+    "--config",
+    `${REPO_ROOT}/deno.json`,
+    ...flags,
+    `${REPO_ROOT}/${script}`,
+    ...args,
+  ];
+  const [command, ...rest] = [...(options.wrapper ?? []), ...argv];
+  return new HelperProcess(command, rest, options);
 }

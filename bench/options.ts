@@ -7,7 +7,7 @@ import { CaseId } from "./results_schema.ts";
 
 /** What one bench run does. */
 export interface BenchOptions {
-  /** Cases to run, in order. @default {["tcp", "ttfb", "relay", "udp", "sandbox", "direct"]} */
+  /** Cases to run, in order. @default {every case; `--smoke`: all but {@link NOT_IN_SMOKE}} */
   only: CaseId[];
   /** Repetitions of every measurement on every path. @default {3} */
   reps: number;
@@ -33,6 +33,12 @@ export interface BenchOptions {
   udpRampMs: number;
   /** May missing Debian packages (sshd, ssh, stunnel) be installed with apt-get? @default {true} */
   install: boolean;
+  /** Runs of each kill -9 scenario of case 8. @default {5} */
+  recoveryRuns: number;
+  /** Idle client counts of the keep-alive cost (case 9). @default {[1000, 3000, 10000]} */
+  keepaliveIdle: number[];
+  /** Seconds of each pgbench and wrk run (case 10). @default {5} */
+  appSeconds: number;
   /** Run the ztna relays with `--cpu-prof`, writing profiles under `<outDir>/profiles/`. */
   cpuProf: boolean;
   /** Folder for `<date>.json` and `latest.md`. @default {"bench/results"} */
@@ -56,6 +62,9 @@ type Sizes = Pick<
   | "udpPackets"
   | "udpSeconds"
   | "udpRampMs"
+  | "recoveryRuns"
+  | "keepaliveIdle"
+  | "appSeconds"
   | "maxMinutes"
 >;
 
@@ -72,7 +81,10 @@ const FULL: Sizes = {
   udpPackets: 30_000,
   udpSeconds: 2,
   udpRampMs: 250,
-  maxMinutes: 20,
+  recoveryRuns: 5,
+  keepaliveIdle: [1_000, 3_000, 10_000],
+  appSeconds: 5,
+  maxMinutes: 30,
 };
 /** `--quick`: every case once, small; about 2 minutes, too short for numbers worth keeping. */
 const QUICK: Sizes = {
@@ -87,7 +99,10 @@ const QUICK: Sizes = {
   udpPackets: 10_000,
   udpSeconds: 1,
   udpRampMs: 150,
-  maxMinutes: 10,
+  recoveryRuns: 2,
+  keepaliveIdle: [1_000],
+  appSeconds: 3,
+  maxMinutes: 15,
 };
 /** `--smoke`: tiny sizes for CI (bench/smoke_test.ts); proves every case yields a number. */
 const SMOKE: Sizes = {
@@ -102,14 +117,17 @@ const SMOKE: Sizes = {
   udpPackets: 1_000,
   udpSeconds: 1,
   udpRampMs: 50,
+  recoveryRuns: 1,
+  keepaliveIdle: [50],
+  appSeconds: 1,
   maxMinutes: 2,
 };
 
 /** Help text for `--help`. */
 export const USAGE = `Usage: deno task bench [-- options]
 
-  --only LIST          cases to run, comma-separated: tcp, ttfb, relay, udp, sandbox, direct
-                       (default all)
+  --only LIST          cases to run, comma-separated: tcp, ttfb, relay, udp, sandbox, direct,
+                       recovery, keepalive, apps (default all; --smoke: the first six)
   --reps N             repetitions per measurement (default ${FULL.reps})
   --mib N              MiB per bulk transfer (default ${FULL.mib})
   --rtts N             timed 64-byte round trips (default ${FULL.rtts})
@@ -122,6 +140,11 @@ export const USAGE = `Usage: deno task bench [-- options]
   --udp-packets N      datagrams per maximum-rate UDP burst (default ${FULL.udpPackets})
   --udp-seconds N      seconds of each paced UDP series (default ${FULL.udpSeconds})
   --udp-ramp-ms N      milliseconds of each step of the UDP rate ramp (default ${FULL.udpRampMs})
+  --recovery-runs N    runs of each kill -9 scenario, case recovery (default ${FULL.recoveryRuns})
+  --keepalive-idle LIST  idle clients for the keep-alive cost (default ${
+  FULL.keepaliveIdle.join(",")
+})
+  --app-seconds N      seconds of each pgbench and wrk run, case apps (default ${FULL.appSeconds})
   --no-install         never apt-get install sshd/ssh/stunnel; skip their baselines if missing
   --cpu-prof           run the ztna relays with --cpu-prof (profiles under <out>/profiles/)
   --quick              every case once with small sizes (about 2 minutes)
@@ -147,8 +170,17 @@ function intList(value: string | undefined, name: string, fallback: number[]): n
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
-function cases(value: string | undefined): CaseId[] {
-  if (value === undefined) return [...CaseId.options];
+/**
+ * Cases a `--smoke` run leaves out unless named: they wait for real timers (recovery: idle timeouts
+ * after kill -9; keepalive: steady state at thousands of clients) or need PostgreSQL, pgbench and
+ * wrk (apps), so they take minutes, not seconds; tests/e2e/crash_recovery_test.ts checks recovery.
+ */
+export const NOT_IN_SMOKE: readonly CaseId[] = ["recovery", "keepalive", "apps"];
+
+function cases(value: string | undefined, preset: BenchOptions["preset"]): CaseId[] {
+  if (value === undefined) {
+    return CaseId.options.filter((c) => preset !== "smoke" || !NOT_IN_SMOKE.includes(c));
+  }
   const chosen = value.split(",").map((v) => v.trim());
   for (const c of chosen) {
     if (!CaseId.safeParse(c).success) {
@@ -184,6 +216,9 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
       "udp-packets": { type: "string" },
       "udp-seconds": { type: "string" },
       "udp-ramp-ms": { type: "string" },
+      "recovery-runs": { type: "string" },
+      "keepalive-idle": { type: "string" },
+      "app-seconds": { type: "string" },
       "no-install": { type: "boolean" },
       "cpu-prof": { type: "boolean" },
       out: { type: "string" },
@@ -201,7 +236,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   const preset = values.smoke ? "smoke" : values.quick ? "quick" : "full";
   const base = { full: FULL, quick: QUICK, smoke: SMOKE }[preset];
   return {
-    only: cases(values.only),
+    only: cases(values.only, preset),
     reps: positiveInt(values.reps, "reps", base.reps),
     mib: positiveInt(values.mib, "mib", base.mib),
     rtts: positiveInt(values.rtts, "rtts", base.rtts),
@@ -217,6 +252,9 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     udpPackets: positiveInt(values["udp-packets"], "udp-packets", base.udpPackets),
     udpSeconds: positiveInt(values["udp-seconds"], "udp-seconds", base.udpSeconds),
     udpRampMs: positiveInt(values["udp-ramp-ms"], "udp-ramp-ms", base.udpRampMs),
+    recoveryRuns: positiveInt(values["recovery-runs"], "recovery-runs", base.recoveryRuns),
+    keepaliveIdle: intList(values["keepalive-idle"], "keepalive-idle", base.keepaliveIdle),
+    appSeconds: positiveInt(values["app-seconds"], "app-seconds", base.appSeconds),
     install: !values["no-install"] && preset !== "smoke",
     cpuProf: values["cpu-prof"] ?? false,
     outDir: values.out ?? "bench/results",

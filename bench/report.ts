@@ -5,6 +5,7 @@
  * @module
  */
 import { TCP_METRICS } from "./cases/tcp.ts";
+import { appsSection, keepaliveSection, recoverySection } from "./report_ops.ts";
 import type { BenchResult, IdleStep, TcpPathId } from "./results_schema.ts";
 import { FLOW_METRICS, type Spread, spread, type TcpMetric } from "./stats.ts";
 
@@ -409,6 +410,9 @@ export function renderReport(r: ReportInput): string {
     ...udpSection(r),
     ...sandboxSection(r),
     ...directSection(r),
+    ...recoverySection(r),
+    ...keepaliveSection(r),
+    ...appsSection(r),
     ...targetsSection(r),
   ].join("\n");
 }

@@ -379,6 +379,134 @@ export const DirectCase = z.strictObject({
 });
 export type DirectCase = z.infer<typeof DirectCase>;
 
+// ---- Case 8: recovery after kill -9 ----
+
+/**
+ * What died: one of two connectors (kill -9, or SIGSTOP: silent like a crashed host), the only
+ * connector (killed, restarted), the relay (killed, restarted).
+ */
+export const RecoveryScenarioId = z.enum([
+  "poolMember",
+  "poolMemberStopped",
+  "onlyConnector",
+  "relay",
+]);
+export type RecoveryScenarioId = z.infer<typeof RecoveryScenarioId>;
+
+/** One kill -9 and the new connections made from it on (times in ms after the kill). */
+export const RecoveryRun = z.strictObject({
+  scenario: RecoveryScenarioId,
+  run: Pos,
+  /** End of the first new connection started after the kill that was answered. */
+  firstSuccessMs: NonNeg,
+  /** New connections started after the kill, and how many of them failed. */
+  attempts: Count,
+  failed: Count,
+  /** Duration of the slowest of them (a connection that waited or was retried). */
+  slowestMs: NonNeg,
+  /** Start of the last failed one; absent when none failed. */
+  lastFailureMs: NonNeg.optional(),
+});
+export type RecoveryRun = z.infer<typeof RecoveryRun>;
+
+/** Case 8. */
+export const RecoveryCase = z.strictObject({
+  runs: z.array(RecoveryRun).min(1),
+  summary: z.partialRecord(
+    RecoveryScenarioId,
+    z.strictObject({ firstSuccessMs: Spread, failed: Spread, slowestMs: Spread }),
+  ),
+});
+export type RecoveryCase = z.infer<typeof RecoveryCase>;
+
+// ---- Case 9: keep-alive cost ----
+
+/** The shipped keep-alive (1 s, dialer idle 2.5 s, relay idle 3 s) or the 20 s baseline. */
+export const KeepaliveSeriesId = z.enum(["shipped", "baseline"]);
+export type KeepaliveSeriesId = z.infer<typeof KeepaliveSeriesId>;
+
+/** The relay holding `open` idle authenticated clients, read over a window. */
+export const KeepaliveStep = z.strictObject({
+  series: KeepaliveSeriesId,
+  keepaliveMs: Pos,
+  dialerIdleTimeoutMs: Pos,
+  relayIdleTimeoutMs: Pos,
+  /** Clients asked for (0: the relay alone). */
+  step: Count,
+  open: Count,
+  /** Connections that closed on their own while held (idle timeouts under load). */
+  closed: Count,
+  failed: Count,
+  windowSeconds: Pos,
+  /** Relay CPU time per wall second, in % of one core. */
+  relayCpuPercent: NonNeg,
+  /** The load process's, for scale (it runs every client's timers). */
+  loadCpuPercent: NonNeg,
+  /** UDP datagrams received per second in the run's network namespace: every relay packet, in or out. */
+  packetsPerSecond: NonNeg,
+  /** UDP datagrams sent per second there (equal to the above unless packets were dropped). */
+  sentPerSecond: NonNeg,
+  relayRssKiB: Pos,
+});
+export type KeepaliveStep = z.infer<typeof KeepaliveStep>;
+
+/** Case 9. */
+export const KeepaliveCase = z.strictObject({
+  /** Where the packets were counted. */
+  counter: z.string(),
+  steps: z.array(KeepaliveStep).min(1),
+  /** The shipped series at 10,000 clients, measured or extrapolated from the largest step. */
+  at10k: z.strictObject({
+    relayCpuPercent: NonNeg,
+    packetsPerSecond: NonNeg,
+    baselineCpuPercent: NonNeg,
+    baselinePacketsPerSecond: NonNeg,
+    extrapolated: z.boolean(),
+  }),
+});
+export type KeepaliveCase = z.infer<typeof KeepaliveCase>;
+
+// ---- Case 10: real applications ----
+
+export const AppPathId = z.enum(["direct", "ztna", "sshL", "sshJ", "stunnel"]);
+export type AppPathId = z.infer<typeof AppPathId>;
+export const AppWorkload = z.enum(["pgSelect", "pgTpcb", "wrk"]);
+export type AppWorkload = z.infer<typeof AppWorkload>;
+
+/** One workload through one path. */
+export const AppRun = z.strictObject({
+  path: AppPathId,
+  workload: AppWorkload,
+  /** Transactions (pgbench) or requests (wrk) per second. */
+  tps: Pos,
+  /** pgbench's average latency; wrk's p50. */
+  latencyMs: Pos,
+  /** wrk's p99; absent for pgbench. */
+  p99Ms: Pos.optional(),
+  /** Failed transactions or socket errors and non-2xx answers. */
+  errors: Count,
+});
+export type AppRun = z.infer<typeof AppRun>;
+
+/** Case 10. */
+export const AppsCase = z.strictObject({
+  seconds: Pos,
+  pgClients: Pos,
+  wrkConnections: Pos,
+  paths: z.array(z.strictObject({ id: AppPathId, label: z.string() })).min(1),
+  runs: z.array(AppRun).min(1),
+  /** Each path ÷ direct and ÷ ssh -J, per workload (tps: above 1 is faster; latency: below 1). */
+  ratios: z.array(z.strictObject({
+    workload: AppWorkload,
+    path: AppPathId,
+    tpsToDirect: Pos,
+    latencyToDirect: Pos,
+    tpsToSshJ: Pos.optional(),
+    latencyToSshJ: Pos.optional(),
+  })),
+});
+export type AppsCase = z.infer<typeof AppsCase>;
+
 // ---- The whole run ----
 
 /** The machine and runtime of a run. */
@@ -395,7 +523,17 @@ export const Machine = z.strictObject({
 });
 
 /** Case ids for `--only`. */
-export const CaseId = z.enum(["tcp", "ttfb", "relay", "udp", "sandbox", "direct"]);
+export const CaseId = z.enum([
+  "tcp",
+  "ttfb",
+  "relay",
+  "udp",
+  "sandbox",
+  "direct",
+  "recovery",
+  "keepalive",
+  "apps",
+]);
 export type CaseId = z.infer<typeof CaseId>;
 
 /** The options of a run, as recorded. */
@@ -415,6 +553,10 @@ export const RunOptions = z.strictObject({
   udpRampMs: Pos,
   install: z.boolean(),
   cpuProf: z.boolean(),
+  /** Absent in results from before cases 8–10. */
+  recoveryRuns: Pos.optional(),
+  keepaliveIdle: z.array(Pos).optional(),
+  appSeconds: Pos.optional(),
 });
 
 /** Everything one run writes. */
@@ -436,6 +578,9 @@ export const BenchResult = z.strictObject({
   udp: UdpCase.optional(),
   sandbox: SandboxCase.optional(),
   direct: DirectCase.optional(),
+  recovery: RecoveryCase.optional(),
+  keepalive: KeepaliveCase.optional(),
+  apps: AppsCase.optional(),
   targets: z.array(Target),
   markdown: z.string(),
 });

@@ -10,14 +10,21 @@
  * 5.   UDP packets/s and loss, at the maximum and paced, vs a direct QUIC datagram hop;
  * 6.   the connector's Worker sandbox: the shipped connector vs its data plane on the main thread;
  * 7.   the direct (P2P) path: a new client's first byte over it, and throughput and round trips
- *      through it vs the relayed path and the two-hop QUIC pipe (checked on the relay's counters).
+ *      through it vs the relayed path and the two-hop QUIC pipe (checked on the relay's counters);
+ * 8.   recovery after kill -9 of a pool member, the only connector, the relay: time to the first
+ *      new connection that succeeds, and failed connections;
+ * 9.   keep-alive cost: relay CPU and packets/s at N idle clients, shipped keep-alive vs 20 s;
+ * 10.  real applications: pgbench and wrk through ztna, `ssh -L`, `ssh -J`, stunnel and directly.
  *
  * Writes `<out>/<YYYY-MM-DD>.json` (raw samples, machine, verdicts; validated against
  * results_schema.ts) and `<out>/latest.md`, and prints the markdown. Every process it starts is
  * stopped on success, failure, Ctrl-C and `--max-minutes`.
  * @module
  */
+import { runAppsCase } from "./cases/apps.ts";
 import { runDirectCase } from "./cases/direct.ts";
+import { runKeepaliveCase } from "./cases/keepalive.ts";
+import { runRecoveryCase } from "./cases/recovery.ts";
 import { runRelayCase } from "./cases/relay_capacity.ts";
 import { runSandboxCase } from "./cases/sandbox.ts";
 import { runTcpCase } from "./cases/tcp.ts";
@@ -75,7 +82,10 @@ async function measure(
     ? await ensureTools(true, log)
     : await findTools();
   const ctx = { signal, log };
-  const results: Pick<BenchResult, "tcp" | "ttfb" | "relay" | "udp" | "sandbox" | "direct"> = {};
+  const results: Pick<
+    BenchResult,
+    "tcp" | "ttfb" | "relay" | "udp" | "sandbox" | "direct" | "recovery" | "keepalive" | "apps"
+  > = {};
   const t0 = performance.now();
   let skipped;
   {
@@ -92,6 +102,9 @@ async function measure(
       udp: async () => void (results.udp = await runUdpCase(lab, options, ctx)),
       sandbox: async () => void (results.sandbox = await runSandboxCase(lab, options, ctx)),
       direct: async () => void (results.direct = await runDirectCase(lab, options, ctx)),
+      recovery: async () => void (results.recovery = await runRecoveryCase(lab, options, ctx)),
+      keepalive: async () => void (results.keepalive = await runKeepaliveCase(lab, options, ctx)),
+      apps: async () => void (results.apps = await runAppsCase(lab, options, ctx)),
     };
     for (const c of options.only) {
       signal.throwIfAborted();
@@ -126,6 +139,9 @@ async function measure(
       udpRampMs: options.udpRampMs,
       install: options.install,
       cpuProf: options.cpuProf,
+      recoveryRuns: options.recoveryRuns,
+      keepaliveIdle: options.keepaliveIdle,
+      appSeconds: options.appSeconds,
     },
     cases: options.only,
     skipped,

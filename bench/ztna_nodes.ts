@@ -68,6 +68,8 @@ export interface RelayOptions {
    * @default {true}
    */
   tuned?: boolean;
+  /** Command prefix that execs deno, e.g. a network namespace's (bench/netns.ts). */
+  wrapper?: string[];
 }
 
 /** Starts `main.ts --role=intermediate` with a config written into the fixture's folder. */
@@ -94,6 +96,7 @@ ${admin}`);
     name: `relay-${options.name}`,
     cpuProfDir: options.cpuProfDir,
     ...(options.tuned === false ? {} : { env: { ...RELAY_ENV } }),
+    ...(options.wrapper ? { wrapper: options.wrapper } : {}),
   });
   try {
     await relay.waitFor(RELAY_READY, READY_TIMEOUT_MS);
@@ -117,6 +120,8 @@ export interface SpawnOptions {
   cpuProfDir?: string;
   /** More environment variables, e.g. the relay's GLIBC_TUNABLES. */
   env?: Record<string, string>;
+  /** Command prefix that execs deno (bench/netns.ts). */
+  wrapper?: string[];
 }
 
 /** Spawns `main.ts --role=<role> --config <path>` with `-P=ztna`; does not wait. */
@@ -138,6 +143,7 @@ export async function spawnZtna(
     name: options.name,
     flags,
     ...(options.env ? { env: options.env } : {}),
+    ...(options.wrapper ? { wrapper: options.wrapper } : {}),
   });
 }
 
