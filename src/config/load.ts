@@ -48,80 +48,7 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
       const config = resolveIntermediatePaths(file.intermediate ?? missing(path, file, role), base);
       // Every file is checked before anything is reported: one run lists all of them.
       const problems = new Problems();
-      // The schema requires cert and key unless ACME obtains the certificate.
-      if (config.cert !== undefined) {
-        await problems.check(checkPemFile(where("intermediate.cert"), config.cert));
-      }
-      if (config.key !== undefined) {
-        await problems.check(checkPemFile(where("intermediate.key"), config.key));
-      }
-      if (config.acme.enabled && config.acme.ca_bundle !== undefined) {
-        await problems.check(
-          checkPemFile(where("intermediate.acme.ca_bundle"), config.acme.ca_bundle),
-        );
-      }
-      if (config.acme.enabled && config.acme.dns_hook !== undefined) {
-        await problems.check(
-          checkExecutable(where("intermediate.acme.dns_hook"), config.acme.dns_hook),
-        );
-      }
-      for (const [i, key] of config.token_public_keys.entries()) {
-        await problems.check(checkPemFile(where(`intermediate.token_public_keys[${i}]`), key));
-      }
-      if (config.revocation_file !== undefined) {
-        await problems.check(
-          checkOptionalFile(where("intermediate.revocation_file"), config.revocation_file),
-        );
-      }
-      if (config.policy_file !== undefined) {
-        // Its content is checked by the relay as it loads it (src/policy): here only that it reads.
-        await problems.check(readNeededFile(where("intermediate.policy_file"), config.policy_file));
-      }
-      if (config.store.kind === "postgres") {
-        const store = config.store;
-        if (store.password_file !== undefined) {
-          await problems.check(
-            readNeededFile(where("intermediate.store.password_file"), store.password_file),
-          );
-        } else if (envValue(env, "ZTNA_DB_PASSWORD") === undefined) {
-          problems.add(
-            new ConfigError({
-              ...where("intermediate.store.password_file"),
-              problem: "expected the database password: set password_file, or ZTNA_DB_PASSWORD",
-            }),
-          );
-        }
-        if (store.ca !== undefined) {
-          await problems.check(checkPemFile(where("intermediate.store.ca"), store.ca));
-        }
-      }
-      const admin = config.admin;
-      if (config.oidc !== undefined) {
-        const key = config.oidc.signing_key ?? admin.token_signing_key;
-        if (key === undefined) {
-          problems.add(
-            new ConfigError({
-              ...where("intermediate.oidc.signing_key"),
-              problem: "expected a signing key: the relay signs the token it gives after a login " +
-                "(set oidc.signing_key, or [intermediate.admin] token_signing_key)",
-            }),
-          );
-        } else await problems.check(checkPemFile(where("intermediate.oidc.signing_key"), key));
-        if (config.oidc.ca !== undefined) {
-          await problems.check(checkPemFile(where("intermediate.oidc.ca"), config.oidc.ca));
-        }
-      }
-      if (admin.enabled && admin.token_signing_key !== undefined) {
-        await problems.check(
-          checkPemFile(where("intermediate.admin.token_signing_key"), admin.token_signing_key),
-        );
-      }
-      if (admin.enabled && admin.token_hashes_file !== undefined) {
-        await problems.check(checkOptionalFile(
-          where("intermediate.admin.token_hashes_file"),
-          admin.token_hashes_file,
-        ));
-      }
+      await checkIntermediateFiles(config, where, env, problems);
       problems.throwIfAny();
       return { role, log, config };
     }
@@ -151,6 +78,98 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
       problems.throwIfAny();
       return { role, log, config, token: token ?? "" };
     }
+  }
+}
+
+/** Checks every file `[intermediate]` names (and the database password's source) into `problems`. */
+async function checkIntermediateFiles(
+  config: IntermediateConfig,
+  where: (keyPath: string) => { file: string; keyPath: string },
+  env: Env,
+  problems: Problems,
+): Promise<void> {
+  // The schema requires cert and key unless ACME obtains the certificate.
+  if (config.cert !== undefined) {
+    await problems.check(checkPemFile(where("intermediate.cert"), config.cert));
+  }
+  if (config.key !== undefined) {
+    await problems.check(checkPemFile(where("intermediate.key"), config.key));
+  }
+  if (config.acme.enabled && config.acme.ca_bundle !== undefined) {
+    await problems.check(
+      checkPemFile(where("intermediate.acme.ca_bundle"), config.acme.ca_bundle),
+    );
+  }
+  if (config.acme.enabled && config.acme.dns_hook !== undefined) {
+    await problems.check(
+      checkExecutable(where("intermediate.acme.dns_hook"), config.acme.dns_hook),
+    );
+  }
+  for (const [i, key] of config.token_public_keys.entries()) {
+    await problems.check(checkPemFile(where(`intermediate.token_public_keys[${i}]`), key));
+  }
+  if (config.revocation_file !== undefined) {
+    await problems.check(
+      checkOptionalFile(where("intermediate.revocation_file"), config.revocation_file),
+    );
+  }
+  if (config.policy_file !== undefined) {
+    // Its content is checked by the relay as it loads it (src/policy): here only that it reads.
+    await problems.check(readNeededFile(where("intermediate.policy_file"), config.policy_file));
+  }
+  if (config.store.kind === "postgres") {
+    await checkDatabaseFiles(config.store, where, env, problems);
+  }
+  const admin = config.admin;
+  if (config.oidc !== undefined) {
+    const key = config.oidc.signing_key ?? admin.token_signing_key;
+    if (key === undefined) {
+      problems.add(
+        new ConfigError({
+          ...where("intermediate.oidc.signing_key"),
+          problem: "expected a signing key: the relay signs the token it gives after a login " +
+            "(set oidc.signing_key, or [intermediate.admin] token_signing_key)",
+        }),
+      );
+    } else await problems.check(checkPemFile(where("intermediate.oidc.signing_key"), key));
+    if (config.oidc.ca !== undefined) {
+      await problems.check(checkPemFile(where("intermediate.oidc.ca"), config.oidc.ca));
+    }
+  }
+  if (admin.enabled && admin.token_signing_key !== undefined) {
+    await problems.check(
+      checkPemFile(where("intermediate.admin.token_signing_key"), admin.token_signing_key),
+    );
+  }
+  if (admin.enabled && admin.token_hashes_file !== undefined) {
+    await problems.check(checkOptionalFile(
+      where("intermediate.admin.token_hashes_file"),
+      admin.token_hashes_file,
+    ));
+  }
+}
+
+/** Checks the PostgreSQL store's password source and CA file into `problems`. */
+async function checkDatabaseFiles(
+  store: Extract<IntermediateConfig["store"], { kind: "postgres" }>,
+  where: (keyPath: string) => { file: string; keyPath: string },
+  env: Env,
+  problems: Problems,
+): Promise<void> {
+  if (store.password_file !== undefined) {
+    await problems.check(
+      readNeededFile(where("intermediate.store.password_file"), store.password_file),
+    );
+  } else if (envValue(env, "ZTNA_DB_PASSWORD") === undefined) {
+    problems.add(
+      new ConfigError({
+        ...where("intermediate.store.password_file"),
+        problem: "expected the database password: set password_file, or ZTNA_DB_PASSWORD",
+      }),
+    );
+  }
+  if (store.ca !== undefined) {
+    await problems.check(checkPemFile(where("intermediate.store.ca"), store.ca));
   }
 }
 
