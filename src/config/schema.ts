@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { parseHostPort } from "../protocol/address.ts";
 import { parseProxyUrl } from "../protocol/proxy_url.ts";
+import { parseNetPattern } from "./net_pattern.ts";
 import { ServiceId, TransportProtocol } from "../protocol/service_id.ts";
 
 /** `host:port` or `[v6]:port`, validated and kept as text; resolve with parseHostPort(). */
@@ -259,6 +260,40 @@ export const StoreSection = z.discriminatedUnion("kind", [
 ]);
 export type StoreConfig = z.output<typeof StoreSection>;
 
+/** One address of `[intermediate.fleet] advertise`: `"host:port"` or `{ address, server_name }`. */
+const Advertised = z.union([
+  HostPort.transform((address) => ({ address })),
+  z.strictObject({
+    address: HostPort,
+    /** TLS name peers check, when the address is an IP or another name than the certificate's. */
+    server_name: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/).optional(),
+  }),
+]);
+
+/**
+ * `[intermediate.fleet]`: this relay's row in the store's fleet table (every store has one; only a
+ * shared store, PostgreSQL, holds other relays) and what its peers learn from it.
+ */
+export const FleetSection = z.strictObject({
+  /** Where peers can dial this relay; empty: listed in the admin view, never sent to peers. */
+  advertise: z.array(Advertised).max(8).default([]),
+  /** How often the relay writes its heartbeat and reads the fleet. */
+  heartbeat_ms: Millis(60_000).default(2_000),
+  /** A relay whose heartbeat is older than this is dead: no longer sent to peers, then pruned. */
+  expiry_ms: Millis(600_000).default(10_000),
+}).superRefine((fleet, ctx) => {
+  if (fleet.expiry_ms < 2 * fleet.heartbeat_ms) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["expiry_ms"],
+      input: fleet.expiry_ms,
+      message: `expected at least twice heartbeat_ms (${fleet.heartbeat_ms}), got ` +
+        `${fleet.expiry_ms}: one late heartbeat would declare a live relay dead`,
+    });
+  }
+});
+export type FleetConfig = z.output<typeof FleetSection>;
+
 /** `[intermediate]`: the public relay. */
 export const IntermediateSection = z.strictObject({
   listen: HostPort.default("0.0.0.0:4433"),
@@ -282,6 +317,7 @@ export const IntermediateSection = z.strictObject({
   drain_timeout_ms: z.number().int().min(0).max(600_000).default(5_000),
   state_dir: z.string().min(1).default("state"),
   store: StoreSection.default({ kind: "kv" }),
+  fleet: FleetSection.default(FleetSection.parse({})),
   limits: RelayLimits.default(RelayLimits.parse({})),
   admin: AdminSection.default(AdminSection.parse({})),
   acme: AcmeSection.default(AcmeSection.parse({})),
@@ -330,6 +366,17 @@ export const RelayTarget = z.strictObject({
 /** Settings shared by the two dialing roles (connector and client). */
 const DialerFields = {
   relays: z.array(RelayTarget).min(1, "expected at least one relay"),
+  /**
+   * Relays learnt from the fleet (the relay's FLEET message) are dialled only when their address
+   * falls in one of these (host or IPv4 prefix, optional :port); the sandbox's network grows by
+   * exactly these entries. Empty: only the configured relays.
+   */
+  learn_relays: z.array(
+    z.string().superRefine((value, ctx) => {
+      const parsed = parseNetPattern(value);
+      if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
+    }),
+  ).max(32).default([]),
   /**
    * PEM bundle of CAs trusted for relay certificates, on top of the system roots: a file, or the
    * PEM text itself (for a config passed on stdin by a user who cannot write /etc/ztna).

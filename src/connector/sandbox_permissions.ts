@@ -20,6 +20,8 @@ export function egressNetPermissions(config: ConnectorConfig): string[] | true {
   if (config.direct) return true;
   const entries = new Set<string>(EPHEMERAL_BINDS);
   for (const relay of config.relays) entries.add(relay.address);
+  // Relays learnt from the fleet: exactly the patterns the connector checks them against.
+  for (const pattern of config.learn_relays) entries.add(pattern);
   for (const service of config.service) entries.add(service.backend);
   return [...entries];
 }

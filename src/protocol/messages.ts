@@ -236,6 +236,32 @@ export const PathReport = z.strictObject({
   path: z.enum(["direct", "relay"]),
 });
 
+/** Most relays one FLEET lists: a fleet is a handful of relays, each with a few addresses. */
+export const MAX_FLEET_RELAYS = 64;
+
+/** An address a peer may dial a relay of the fleet at, and the TLS name its certificate bears. */
+export const FleetRelay = z.strictObject({
+  /** `host:port` (IPv6 in brackets). */
+  address: z.string().min(3).max(260).regex(/^[^\s/@]+:\d{1,5}$/),
+  server_name: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$/).optional(),
+});
+export type FleetRelay = z.output<typeof FleetRelay>;
+
+/**
+ * Relay → peer (version 5 and later): the fleet's live relays, after WELCOME and whenever the set
+ * changes; each replaces the last. Peers dial them with the same TLS checks as configured relays.
+ */
+export const Fleet = z.strictObject({
+  type: z.literal("fleet"),
+  relays: z.array(FleetRelay).max(MAX_FLEET_RELAYS),
+});
+
+/**
+ * Relay → peer (version 5 and later): this relay is stopping. Running flows go on until its drain
+ * ends; new ones belong on another relay, so a client moves at once.
+ */
+export const Drain = z.strictObject({ type: z.literal("drain") });
+
 /** Every control message. */
 export const ControlMessage = z.discriminatedUnion("type", [
   Hello,
@@ -260,6 +286,8 @@ export const ControlMessage = z.discriminatedUnion("type", [
   LoginRefresh,
   LoginRefreshed,
   LoginRefused,
+  Fleet,
+  Drain,
 ]);
 export type ControlMessage = z.output<typeof ControlMessage>;
 export type ControlMessageInput = z.input<typeof ControlMessage>;

@@ -35,6 +35,15 @@ const SAMPLES: ReadonlyArray<ControlMessageInput> = [
   { type: "nack", service: "db", code: "unauthorized" },
   { type: "path_report", service: "db", path: "direct" },
   { type: "observed", hostname: "198.18.0.2", port: 40_001 },
+  {
+    type: "fleet",
+    relays: [
+      { address: "relay1.example.com:443" },
+      { address: "[2001:db8::1]:443", server_name: "relay2.example.com" },
+    ],
+  },
+  { type: "fleet", relays: [] },
+  { type: "drain" },
 ];
 
 function decodeJson(value: unknown) {
@@ -181,6 +190,11 @@ Deno.test("decodeMessage() rejects out-of-range fields", () => {
     ["257 services", { ...WELCOME, services: Array.from({ length: 257 }, (_, i) => `s${i}`) }],
     ["zero maxStreams", { ...WELCOME, limits: { maxStreams: 0, maxMessageBytes: 1 } }],
     ["a nack service over 256", { type: "nack", service: "s".repeat(257), code: "internal" }],
+    ["65 fleet relays", {
+      type: "fleet",
+      relays: Array.from({ length: 65 }, (_, i) => ({ address: `r${i}.example.com:443` })),
+    }],
+    ["a fleet address without a port", { type: "fleet", relays: [{ address: "r.example.com" }] }],
   ];
   for (const [label, value] of cases) assertRejected(value, label);
 });

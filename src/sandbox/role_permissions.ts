@@ -82,6 +82,8 @@ function clientNet(config: ClientConfig): string[] | true {
   if (config.direct) return true;
   const entries = new Set<string>(EPHEMERAL_BINDS);
   for (const relay of config.relays) entries.add(configuredEntry(relay.address));
+  // Relays learnt from the fleet: exactly the patterns the client checks them against.
+  for (const pattern of config.learn_relays) entries.add(pattern);
   for (const forward of config.forward) {
     entries.add(configuredEntry(forward.listen));
     // A UDP forward answers each local source at its own port: on loopback, that host with any
