@@ -157,48 +157,56 @@ export function decodeHeader<K extends StreamHeader["type"]>(
     flowId = dv.getUint32(1);
     at = 5;
   }
+  const service = readField(buf, at, "service");
+  if (service.kind !== "field") return service;
+  if (expect === "open") {
+    const header: OpenHeader = udp
+      ? { type: "open", service: service.text, protocol: "udp" }
+      : { type: "open", service: service.text };
+    return { kind: "header", header, used: service.next } as Out;
+  }
+  const identity = readField(buf, service.next, "identity");
+  if (identity.kind !== "field") return identity;
+  return {
+    kind: "header",
+    header: udp
+      ? { type: "flow", flowId, service: service.text, identity: identity.text, protocol: "udp" }
+      : { type: "flow", flowId, service: service.text, identity: identity.text },
+    used: identity.next,
+  } as Out;
+}
+
+/** A length-prefixed text field of a header: the text and where the next field starts. */
+type Field =
+  | { kind: "field"; text: string; next: number }
+  | { kind: "incomplete" }
+  | { kind: "error"; code: "invalid_service_id" | "protocol_error"; why: string };
+
+/** Reads the service id (1..63 bytes, the id rule) or the identity (UTF-8, bounded) at `at`. */
+function readField(buf: Uint8Array, at: number, which: "service" | "identity"): Field {
   if (buf.byteLength < at + 1) return { kind: "incomplete" };
-  const svcLen = buf[at];
-  if (svcLen < 1 || svcLen > 63) {
+  const len = buf[at];
+  if (which === "service" && (len < 1 || len > 63)) {
     return {
       kind: "error",
       code: "invalid_service_id",
-      why: `service id length ${svcLen} out of 1..63`,
+      why: `service id length ${len} out of 1..63`,
     };
   }
-  if (buf.byteLength < at + 1 + svcLen) return { kind: "incomplete" };
-  const service = readString(buf, at + 1, svcLen);
-  if (service === null || !SERVICE_ID_PATTERN.test(service)) {
+  if (which === "identity" && len > MAX_IDENTITY_BYTES) {
+    return { kind: "error", code: "protocol_error", why: "identity too long" };
+  }
+  if (buf.byteLength < at + 1 + len) return { kind: "incomplete" };
+  const text = readString(buf, at + 1, len);
+  if (which === "service" && (text === null || !SERVICE_ID_PATTERN.test(text))) {
     return {
       kind: "error",
       code: "invalid_service_id",
       why: "service id does not match the rules",
     };
   }
-  at += 1 + svcLen;
-  if (expect === "open") {
-    const header: OpenHeader = udp
-      ? { type: "open", service, protocol: "udp" }
-      : { type: "open", service };
-    return { kind: "header", header, used: at } as Out;
-  }
-  if (buf.byteLength < at + 1) return { kind: "incomplete" };
-  const idLen = buf[at];
-  if (idLen > MAX_IDENTITY_BYTES) {
-    return { kind: "error", code: "protocol_error", why: "identity too long" };
-  }
-  if (buf.byteLength < at + 1 + idLen) return { kind: "incomplete" };
-  const identity = readString(buf, at + 1, idLen);
-  if (identity === null) {
-    return { kind: "error", code: "protocol_error", why: "identity is not UTF-8" };
-  }
-  return {
-    kind: "header",
-    header: udp
-      ? { type: "flow", flowId, service, identity, protocol: "udp" }
-      : { type: "flow", flowId, service, identity },
-    used: at + 1 + idLen,
-  } as Out;
+  if (text === null) return { kind: "error", code: "protocol_error", why: "identity is not UTF-8" };
+  return { kind: "field", text, next: at + 1 + len };
 }
 
 /**
