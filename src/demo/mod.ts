@@ -33,28 +33,8 @@ export async function runDemo(ctx: RunContext, options: DemoOptions = {}): Promi
   const keys = await generateSigningKeyPair();
   const publicKeyPath = `${stateDir}/token-signing.pub`;
   await Deno.writeTextFile(publicKeyPath, keys.publicPem);
-  const connectorToken = await issueToken(keys.privatePem, {
-    subject: "demo-connector",
-    role: "connector",
-    services: ["web"],
-    ttlSeconds: 86_400,
-  });
-  const clientToken = await issueToken(keys.privatePem, {
-    subject: "demo-user",
-    role: "client",
-    services: ["web"],
-    ttlSeconds: 86_400,
-  });
-
-  const backend = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ctx.signal, onListen: () => {} },
-    (req) =>
-      new Response(
-        `Hello from the private backend, reached through ztna (${req.method} ${
-          new URL(req.url).pathname
-        })\n`,
-      ),
-  );
+  const { connectorToken, clientToken } = await demoTokens(keys.privatePem);
+  const backend = serveBackend(ctx.signal);
   const relayAddress = `127.0.0.1:${freeUdpPort()}`;
   const adminAddress = `127.0.0.1:${freeTcpPort()}`;
   const adminToken = generateAdminToken();
@@ -112,6 +92,32 @@ export async function runDemo(ctx: RunContext, options: DemoOptions = {}): Promi
     log.error("Demo did not become ready within 20 s; see the log lines above");
   }
   await Promise.all([relay, connector, client, backend.finished]);
+}
+
+/** A connector token and a client token for the one demo service, valid for a day. */
+async function demoTokens(privatePem: string) {
+  const common = { services: ["web"], ttlSeconds: 86_400 };
+  return {
+    connectorToken: await issueToken(privatePem, {
+      subject: "demo-connector",
+      role: "connector",
+      ...common,
+    }),
+    clientToken: await issueToken(privatePem, { subject: "demo-user", role: "client", ...common }),
+  };
+}
+
+/** The private backend: a small HTTP server on loopback that says where the request came through. */
+function serveBackend(signal: AbortSignal): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal, onListen: () => {} },
+    (req) =>
+      new Response(
+        `Hello from the private backend, reached through ztna (${req.method} ${
+          new URL(req.url).pathname
+        })\n`,
+      ),
+  );
 }
 
 async function probe(url: string, signal: AbortSignal): Promise<boolean> {
