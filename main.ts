@@ -164,11 +164,15 @@ async function main(argv: readonly string[]): Promise<number> {
       const logsIn = loaded.role === "client" && loaded.config.login !== undefined;
       if (loaded.role !== "intermediate" && !logsIn) await checkToken(loaded, configLabel);
       // SIGHUP: the client reads its config (and flags) again; forwards and endpoints follow it.
+      // A connector reads its file again: its services follow it (src/connector/reload.ts).
+      const configPath = command.configPath;
       const reloadConfig = loaded.role === "client"
         ? () =>
           command.client === undefined && command.configPath !== undefined
             ? loadRoleConfig(command.configPath, "client", env)
             : loadClientFlags(command.configPath, command.client, env)
+        : loaded.role === "connector" && configPath !== undefined
+        ? () => loadRoleConfig(configPath, "connector", env)
         : undefined;
       return await runUntilStopped((ctx) =>
         startRole(loaded, logConfig, ctx, {}, reloadConfig ? { reloadConfig } : {})

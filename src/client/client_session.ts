@@ -7,8 +7,9 @@ import { getLogger } from "@logtape/logtape";
 import type { ClientConfig } from "../config/schema.ts";
 import { type ControlMessage, type ErrorCode, ERRORS } from "../protocol/mod.ts";
 import {
-  dialRelay,
+  dialLink,
   helloRelay,
+  linkTransport,
   noteObserved,
   type RelaySession,
   runRelaySession,
@@ -56,6 +57,8 @@ export function runSession(
     keepAliveMs: config.keepalive_ms,
     idleTimeoutMs: config.idle_timeout_ms,
     endpoint: hooks.endpoint,
+    transport: config.transport,
+    tcpFallbackMs: config.tcp_fallback_ms,
   };
   return runRelaySession(target, {
     role: "client",
@@ -72,7 +75,9 @@ export function runSession(
       idleCloseMs: EXTRA_CONNECTION_IDLE_MS,
       log,
       dial: async () => {
-        const conn = await dialRelay(target, { ...dialOptions, signal });
+        // Further connections take the transport the session authenticated over.
+        const transport = linkTransport(relaySession.conn);
+        const conn = await dialLink(target, { ...dialOptions, transport, signal });
         try {
           // After a login refresh, the newest issued token: the first may be near its end.
           return await helloRelay(conn, "client", hooks.currentToken?.() ?? sameToken);

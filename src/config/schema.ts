@@ -54,6 +54,16 @@ export const RelayLimits = z.strictObject({
   registrations_per_minute_per_identity: Count(1_000_000).default(120),
   /** Flows of one connection waiting for their OPEN header or the connector's REPLY. */
   max_pending_opens_per_connection: Count(100_000).default(1_024),
+  /**
+   * Idle OFFER connections (TCP transport) one connector link may park at the relay, each a TLS
+   * connection ready to carry one flow; more are closed at once.
+   */
+  max_idle_offers_per_connection: Count(10_000).default(64),
+  /**
+   * TLS-over-TCP connections from one source address still owing their TLS handshake and preamble
+   * (a client's burst of flows is one connection each); more are closed at once (slow-loris, floods).
+   */
+  tcp_pending_per_source: Count(1_000_000).default(256),
   hello_timeout_ms: Millis(600_000).default(5_000),
   /** The connector's REPLY deadline: it answers after its backend connect, so slow backends fit. */
   flow_open_timeout_ms: Millis(600_000).default(10_000),
@@ -314,6 +324,11 @@ export const IntermediateSection = z.strictObject({
   policy_poll_ms: Millis(3_600_000).default(1_000),
   /** Upper bound of a connection's idle timeout; QUIC uses the smaller of both sides' values. */
   idle_timeout_ms: Millis(600_000).default(3_000),
+  /**
+   * TLS-over-TCP listener (ALPN ztna-tcp/1) for peers whose network blocks UDP: "host:port", or
+   * "off". Default: the same host and port as `listen` (443/udp and 443/tcp together).
+   */
+  tcp_listen: z.union([z.literal("off"), HostPort]).optional(),
   drain_timeout_ms: z.number().int().min(0).max(600_000).default(5_000),
   state_dir: z.string().min(1).default("state"),
   store: StoreSection.default({ kind: "kv" }),
@@ -402,6 +417,17 @@ const DialerFields = {
   direct_punch_timeout_ms: Millis(60_000).default(3_000),
   /** A direct path silent this long is dead (keep-alives run at a third of it). */
   direct_idle_timeout_ms: Millis(600_000).default(2_500),
+  /**
+   * How to reach the relays: "quic" (UDP), "tcp" (TLS over TCP, where UDP is blocked or through
+   * an HTTP proxy), or "auto": QUIC first, TCP too when QUIC has not authenticated within
+   * tcp_fallback_ms, the first to authenticate wins; while on TCP, QUIC is tried again every
+   * quic_probe_ms.
+   */
+  transport: z.enum(["auto", "quic", "tcp"]).default("auto"),
+  /** With transport = "auto": how long QUIC alone may try before TCP starts too. */
+  tcp_fallback_ms: Millis(60_000).default(500),
+  /** With transport = "auto", while on TCP: how often QUIC is tried again (with jitter). */
+  quic_probe_ms: Millis(3_600_000).default(30_000),
 };
 
 /**
@@ -481,6 +507,11 @@ const UdpFields = {
 export const ConnectorSection = z.strictObject({
   ...DialerFields,
   connect_timeout_ms: Millis(600_000).default(5_000),
+  /**
+   * Over the TCP transport: idle TLS connections kept open to each relay, each ready to carry one
+   * flow at once (a used one is replaced at once; the relay asks for more in a burst).
+   */
+  tcp_offers: Count(64).default(4),
   ...UdpFields,
   /** Open UDP flows per client identity. */
   max_udp_flows_per_identity: Count(1_000_000).default(256),

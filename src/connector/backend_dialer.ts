@@ -31,6 +31,11 @@ export class BackendTable {
     return [...this.#backends.keys()];
   }
 
+  /** Stops serving `service` here (a reload moved it to a new data plane). */
+  remove(service: string): void {
+    this.#backends.delete(service);
+  }
+
   /** Transports offered for `service` (empty when it is not served here). */
   protocols(service: string): ("tcp" | "udp")[] {
     return this.#backends.get(service)?.protocols ?? [];

@@ -11,6 +11,7 @@ import { runRelayLink } from "./relay_link.ts";
 import { UdpBudget, UdpDrops } from "./udp_flows.ts";
 import { DirectListener } from "./direct_listener.ts";
 import { makeEphemeralCert } from "../pki/ephemeral_cert.ts";
+import { DataPlaneState } from "./data_plane_state.ts";
 import { type InterfaceAddress, keepConnected } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "connector"]);
@@ -26,6 +27,12 @@ export interface ConnectorCoreOptions {
   signal: AbortSignal;
   /** The allow-list; replaced only by tests that prove the sandbox holds without it. */
   backends?: BackendTable;
+  /** Called with the state a reload drains, once it exists. */
+  onState?: (state: DataPlaneState) => void;
+  /** Every relay answered every registration once (a reload waits for it). */
+  onReady?: () => void;
+  /** A drained data plane has no flow left: the caller stops it. */
+  onIdle?: () => void;
 }
 
 /** Runs until `signal` aborts; then closes every relay connection at once. */
@@ -34,6 +41,11 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
   const backends = options.backends ?? new BackendTable(config.service);
   const udpBudget = new UdpBudget(config.max_udp_flows, config.max_udp_flows_per_identity);
   const udpDrops = new UdpDrops();
+  const state = new DataPlaneState(backends, config.relays.length, log, {
+    onReady: options.onReady,
+    onIdle: options.onIdle,
+  });
+  options.onState?.(state);
   const direct = config.direct
     ? new DirectListener({
       endpoint: new Deno.QuicEndpoint({ hostname: "0.0.0.0", port: config.direct_port }),
@@ -71,6 +83,7 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
           udpDrops,
           direct,
           interfaces: options.interfaces ?? [],
+          state,
           signal,
           log,
         }),

@@ -7,6 +7,7 @@
 import { configureLogging } from "../log/mod.ts";
 import type { BackendTable } from "./backend_dialer.ts";
 import { runConnectorCore } from "./connector_core.ts";
+import type { DataPlaneState } from "./data_plane_state.ts";
 import { type FromWorker, parseWorkerConfig, ToWorker } from "./worker_messages.ts";
 
 /** Hooks a test build of the worker may set (the production worker sets none). */
@@ -22,11 +23,17 @@ export function serveWorker(hooks: WorkerHooks = {}): void {
   const scope = self as unknown as Worker;
   const post = (m: FromWorker) => scope.postMessage(m);
   const stop = new AbortController();
+  let state: DataPlaneState | undefined;
+  let drainAsked = false;
   scope.onmessage = (event: MessageEvent) => {
     const parsed = ToWorker.safeParse(event.data);
     if (!parsed.success) return post({ type: "failed", message: "malformed message from main" });
     const msg = parsed.data;
     if (msg.type === "stop") return stop.abort();
+    if (msg.type === "drain") {
+      drainAsked = true;
+      return void state?.drain();
+    }
     configureLogging(msg.log);
     const config = parseWorkerConfig(msg.config);
     runConnectorCore({
@@ -36,6 +43,12 @@ export function serveWorker(hooks: WorkerHooks = {}): void {
       interfaces: msg.interfaces ?? [],
       signal: stop.signal,
       backends: hooks.backends?.(config, msg.test ?? {}),
+      onState: (s) => {
+        state = s;
+        if (drainAsked) void s.drain();
+      },
+      onReady: () => post({ type: "ready" }),
+      onIdle: () => stop.abort(),
     }).then(
       () => post({ type: "stopped" }),
       (e) => post({ type: "failed", message: e instanceof Error ? e.message : String(e) }),

@@ -1,15 +1,17 @@
 /**
  * The connector role: reads what the sandbox may not (CA file), then runs the data plane inside
- * the egress Worker whose network permission is exactly the configured relays and backends.
+ * an egress Worker whose network permission is exactly the configured relays and backends; SIGHUP
+ * reads the config again and moves changed services to a new egress Worker (data_planes.ts).
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../runtime/run_context.ts";
 import type { ConnectorConfig, LogConfig } from "../config/schema.ts";
+import type { LoadedConfig } from "../config/load.ts";
 import { readCaBundle } from "../config/files.ts";
-import { egressNetPermissions } from "./sandbox_permissions.ts";
-import { FromWorker, type ToWorker } from "./worker_messages.ts";
-import { hostInterfaces } from "../transport/mod.ts";
+import { EgressLauncher } from "./egress_sandbox.ts";
+import { DataPlanes, type PlaneEnd } from "./data_planes.ts";
+import { reloadConnector } from "./reload.ts";
 
 export { runConnectorCore } from "./connector_core.ts";
 export { egressNetPermissions } from "./sandbox_permissions.ts";
@@ -26,6 +28,8 @@ export interface RunConnectorOptions {
   test?: Record<string, string>;
   /** Runs once the Worker exists: main.ts revokes the process's own `net` there. */
   onSandboxStarted?: () => Promise<void>;
+  /** Reads the config again on SIGHUP; without it SIGHUP changes nothing here. */
+  reloadConfig?: () => Promise<LoadedConfig>;
 }
 
 /** How long a stopping Worker may take before it is terminated. */
@@ -39,65 +43,30 @@ export async function runConnector(
   options: RunConnectorOptions = {},
 ): Promise<void> {
   const caCerts = config.ca ? [await readCaBundle(config.ca)] : undefined;
-  const net = egressNetPermissions(config);
-  if (net === true) {
-    log.warn(
-      "Direct paths are on: the egress sandbox allows any network address (backends stay limited by the allow-list in code)",
-    );
-  } else log.debug("Egress sandbox allows {net}", { net });
-  const worker = new Worker(options.workerUrl ?? new URL("./egress_worker.ts", import.meta.url), {
-    type: "module",
-    deno: {
-      permissions: {
-        net,
-        read: false,
-        write: false,
-        env: false,
-        run: false,
-        ffi: false,
-        sys: false,
-        import: false,
-      },
+  // Made before main drops its network: it keeps the grant a reload's new Worker needs.
+  const launcher = new EgressLauncher();
+  const planes = new DataPlanes(
+    launcher,
+    {
+      workerUrl: options.workerUrl ?? new URL("./egress_worker.ts", import.meta.url),
+      caCerts,
+      log: options.log ?? { level: "info", format: "text" },
+      test: options.test,
     },
-  });
-  const ended = new Promise<FromWorker>((resolve) => {
-    worker.onmessage = (e: MessageEvent) => {
-      const parsed = FromWorker.safeParse(e.data);
-      resolve(
-        parsed.success ? parsed.data : { type: "failed", message: "malformed message from worker" },
-      );
-    };
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      resolve({ type: "failed", message: e.message });
-    };
-  });
-  const send = (m: ToWorker) => worker.postMessage(m);
-  send({
-    type: "start",
     config,
     token,
-    caCerts,
-    // Host candidates for direct paths; listed here because the Worker may not (no `sys`).
-    interfaces: config.direct ? hostInterfaces() : [],
-    log: options.log ?? { level: "info", format: "text" },
-    test: options.test,
-  });
+  );
   await options.onSandboxStarted?.();
-  const onAbort = () => send({ type: "stop" });
+  const reloadConfig = options.reloadConfig;
+  if (reloadConfig !== undefined) ctx.onReload(() => reloadConnector(planes, reloadConfig));
+  const onAbort = () => {
+    for (const plane of planes.all()) plane.worker.send({ type: "stop" });
+  };
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   try {
     const stopped = await Promise.race([
-      ended,
-      new Promise<"grace">((resolve) => {
-        ctx.signal.addEventListener(
-          "abort",
-          () => setTimeout(() => resolve("grace"), STOP_GRACE_MS),
-          {
-            once: true,
-          },
-        );
-      }),
+      planes.failed,
+      stoppedAll(planes, ctx.signal),
     ]);
     if (stopped === "grace") log.warn("Connector sandbox did not stop in time; terminating it");
     else if (stopped.type === "failed") {
@@ -105,6 +74,21 @@ export async function runConnector(
     }
   } finally {
     ctx.signal.removeEventListener("abort", onAbort);
-    worker.terminate();
+    for (const plane of planes.all()) plane.worker.terminate();
+    launcher.close();
   }
+}
+
+/** After `signal`: every data plane's end, or "grace" when one takes longer than the grace. */
+function stoppedAll(planes: DataPlanes, signal: AbortSignal): Promise<PlaneEnd | "grace"> {
+  return new Promise((resolve) => {
+    signal.addEventListener("abort", () => {
+      const timer = setTimeout(() => resolve("grace"), STOP_GRACE_MS);
+      const current = planes.current.worker.ended;
+      void Promise.all(planes.all().map((p) => p.worker.ended)).then(async () => {
+        clearTimeout(timer);
+        resolve(await current);
+      });
+    }, { once: true });
+  });
 }

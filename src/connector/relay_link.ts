@@ -51,6 +51,9 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
     idleTimeoutMs: config.idle_timeout_ms,
     maxIncomingStreams: MAX_INCOMING_FLOWS,
     endpoint: deps.direct?.options.endpoint,
+    transport: config.transport,
+    tcpFallbackMs: config.tcp_fallback_ms,
+    offers: config.tcp_offers,
     signal: deps.signal,
     log: rlog,
   }, async (session) => {

@@ -26,12 +26,22 @@ export const WorkerStart = z.strictObject({
 /** Main → Worker: stop (like SIGTERM). */
 export const WorkerStop = z.strictObject({ type: z.literal("stop") });
 
+/**
+ * Main → Worker: a reload moved the services to a new Worker; unregister them all, serve the
+ * flows in progress, stop when the last one ends.
+ */
+export const WorkerDrain = z.strictObject({ type: z.literal("drain") });
+
 /** Everything main sends. */
-export const ToWorker = z.discriminatedUnion("type", [WorkerStart, WorkerStop]);
+export const ToWorker = z.discriminatedUnion("type", [WorkerStart, WorkerStop, WorkerDrain]);
 export type ToWorker = z.infer<typeof ToWorker>;
 
-/** Worker → main: the data plane ended (after stop) or failed. */
+/**
+ * Worker → main: every relay answered every registration (`ready`, once); the data plane ended
+ * (after stop or a drain) or failed.
+ */
 export const FromWorker = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("ready") }),
   z.strictObject({ type: z.literal("stopped") }),
   z.strictObject({ type: z.literal("failed"), message: z.string() }),
 ]);

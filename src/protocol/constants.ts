@@ -9,12 +9,16 @@ export const ALPN = "ztna-v2";
 /**
  * Versions this build speaks, newest first; HELLO lists them and the relay answers the highest
  * common one in WELCOME. 3 adds the connector's ACCEPT header (docs/PROTOCOL.md, "Flow streams");
+ * 4 adds UNREGISTER (a reloading connector leaves a service's pool and keeps its connection);
  * everything else of 2 is unchanged, so a relay and a connector of either revision still work.
  */
-export const PROTOCOL_VERSIONS = [3, 2] as const;
+export const PROTOCOL_VERSIONS = [4, 3, 2] as const;
 
 /** First version in which a connector answers every FLOW with ACCEPT before it dials the backend. */
 export const FLOW_ACCEPT_VERSION = 3;
+
+/** First version in which a connector may send UNREGISTER (a v3 relay would close on it). */
+export const UNREGISTER_VERSION = 4;
 
 /** Control messages larger than this close the connection (design: 64 KiB). */
 export const MAX_CONTROL_MESSAGE = 64 * 1024;

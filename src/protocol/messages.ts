@@ -92,6 +92,18 @@ export const Register = z.strictObject({
 /** Registration accepted. */
 export const Ack = z.strictObject({ type: z.literal("ack"), service: ServiceId });
 
+/**
+ * A connector stops serving one service on this connection (a reload removed or re-pointed it):
+ * the relay takes it out of the service's pools; flows already open go on. Version 4 and later.
+ */
+export const Unregister = z.strictObject({ type: z.literal("unregister"), service: ServiceId });
+
+/** The relay opens no more flows of `service` on this connection. */
+export const Unregistered = z.strictObject({
+  type: z.literal("unregistered"),
+  service: ServiceId,
+});
+
 /** Registration refused, with the reason code. */
 export const Nack = z.strictObject({
   type: z.literal("nack"),
@@ -270,6 +282,8 @@ export const ControlMessage = z.discriminatedUnion("type", [
   Register,
   Ack,
   Nack,
+  Unregister,
+  Unregistered,
   DirectRequest,
   DirectOffer,
   DirectAccept,

@@ -13,3 +13,4 @@ export * from "./bytes.ts";
 export * from "./datagram.ts";
 export * from "./service_id.ts";
 export * from "./address.ts";
+export * from "./link_frames.ts";

@@ -1,12 +1,13 @@
 /**
  * A connector's control stream at the relay after WELCOME: each `register` is admitted (rate, grant)
- * and ACKed into the service's pools or NACKed through the refusal observer; the first direct-capable
- * registration gets the whole revocation set first; direct-path answers go to the broker.
+ * and ACKed into the service's pools or NACKed through the refusal observer, each `unregister` (v4)
+ * takes it out again; the first direct-capable registration gets the whole revocation set first;
+ * direct-path answers go to the broker.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
 import type { Identity } from "../auth/mod.ts";
-import { ZtnaError } from "../protocol/mod.ts";
+import { UNREGISTER_VERSION, ZtnaError } from "../protocol/mod.ts";
 import type { ControlChannel } from "../transport/mod.ts";
 import { admitRegistration } from "./admission.ts";
 import type { PeerSession } from "./peer_session.ts";
@@ -24,6 +25,17 @@ export async function serveRegistrations(
     if (msg === null) return;
     if (msg.type === "direct_accept" || msg.type === "direct_refused") {
       await session.deps.broker.answer(session, msg);
+      continue;
+    }
+    if (msg.type === "unregister" && session.version >= UNREGISTER_VERSION) {
+      // Leaves the pools only: flows already relayed to this connection go on to their end.
+      for (const protocol of ["tcp", "udp"] as const) {
+        session.deps.registry.remove(poolKey(msg.service, protocol), session.connId);
+      }
+      session.services.delete(msg.service);
+      session.directServices.delete(msg.service);
+      log.info("Unregistered {service}", { service: msg.service });
+      await control.send({ type: "unregistered", service: msg.service });
       continue;
     }
     if (msg.type !== "register") {

@@ -25,8 +25,7 @@ import { type DatagramDeps, type DatagramPeer, pumpDatagrams } from "./udp_links
 import type { DirectBroker } from "./direct_broker.ts";
 import { LogThrottle } from "./log_throttle.ts";
 import type { PolicyDecision } from "../policy/mod.ts";
-import { ControlChannel } from "../transport/mod.ts";
-import type { ByteStream, PeerLink } from "../transport/mod.ts";
+import { type ByteStream, ControlChannel, linkTransport, type PeerLink } from "../transport/mod.ts";
 
 /** What a session needs from the relay that owns it. */
 export interface SessionDeps extends FlowDeps, DatagramDeps {
@@ -446,6 +445,7 @@ export class PeerSession implements ConnectorMember {
     });
     this.#issuedToken = undefined;
     this.deps.metrics.connections.inc(identity.role);
+    this.deps.metrics.transports.inc(linkTransport(this.conn));
     this.#log.info("Peer authenticated as {identity} ({role})", {
       identity: identity.subject,
       role: identity.role,

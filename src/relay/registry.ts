@@ -46,6 +46,16 @@ export class ConnectorRegistry<M extends PoolMember> {
     return () => this.#onAdd.delete(listener);
   }
 
+  /** Removes a connection from one pool (a connector unregistered a service); true if it was in. */
+  remove(service: string, connId: string): boolean {
+    const pool = this.#pools.get(service);
+    const i = pool?.findIndex((m) => m.connId === connId) ?? -1;
+    if (!pool || i < 0) return false;
+    pool.splice(i, 1);
+    if (pool.length === 0) this.#pools.delete(service);
+    return true;
+  }
+
   /** Removes a connection from every pool; returns the services it served. */
   removeConnection(connId: string): string[] {
     const left: string[] = [];

@@ -9,7 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Identity, TokenVerifier } from "../auth/mod.ts";
 import { parseHostPort } from "../protocol/address.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
-import { ALPN, type ErrorCode, ERRORS } from "../protocol/mod.ts";
+import { ALPN, ALPN_TCP, type ErrorCode, ERRORS } from "../protocol/mod.ts";
 import { admitConnection, admitHandshakeRate, admitSource, type Refusal } from "./admission.ts";
 import { ConnectorRegistry } from "./registry.ts";
 import { DirectBroker } from "./direct_broker.ts";
@@ -21,6 +21,8 @@ import { RefusalLog } from "./refusal_log.ts";
 import { RefusalObserver } from "./refusal_observer.ts";
 import type { RefusalEvent } from "./refusal_log.ts";
 import { evaluate, type Policy, type PolicyDecision, ruleLabel } from "../policy/mod.ts";
+import { TcpRelayListener } from "./tcp_listener.ts";
+import type { PeerLink } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "relay"]);
 
@@ -79,6 +81,8 @@ export class Relay {
   readonly #admitted = new WeakSet<PeerSession>();
   #endpoint: Deno.QuicEndpoint | undefined;
   #listener: Deno.QuicListener | undefined;
+  /** The TLS-over-TCP listener (`tcp_listen`), unless "off". */
+  #tcp: TcpRelayListener | undefined;
   #observedSweep: ReturnType<typeof setInterval> | undefined;
   #policySweep: ReturnType<typeof setInterval> | undefined;
   /** The access policy in force; undefined without `policy_file` (token grants alone decide). */
@@ -187,6 +191,7 @@ export class Relay {
       port: addr.value.port,
     });
     this.#listen(tls);
+    this.#startTcp(tls);
     this.#observedSweep = setInterval(() => {
       for (const s of this.sessions) void s.checkObserved();
     }, OBSERVED_CHECK_MS);
@@ -199,11 +204,17 @@ export class Relay {
     });
   }
 
+  /** The bound TCP address of the TCP transport; undefined when `tcp_listen = "off"`. */
+  get tcpAddr(): Deno.NetAddr | undefined {
+    return this.#tcp?.addr;
+  }
+
   /** Swaps the certificate: a new listener on the same endpoint; established connections stay. */
   reloadTls(tls: TlsMaterial): void {
     const old = this.#listener;
     old?.stop();
     this.#listen(tls);
+    this.#tcp?.reloadTls(tls);
     log.info("Reloaded the relay certificate");
   }
 
@@ -218,6 +229,79 @@ export class Relay {
     });
     this.#listener = listener;
     void this.#accept(listener);
+  }
+
+  /** Starts the TCP transport's listener at `tcp_listen` (default: the QUIC host and port). */
+  #startTcp(tls: TlsMaterial): void {
+    const { tcp_listen: where, limits } = this.config;
+    if (where === "off") return;
+    const parsed = where === undefined
+      ? { ok: true as const, value: { hostname: this.addr.hostname, port: this.addr.port } }
+      : parseHostPort(where);
+    if (!parsed.ok) throw new RangeError(parsed.reason);
+    this.#tcp = new TcpRelayListener(parsed.value, {
+      admit: () => this.#admitBeforeHandshake(),
+      admitLink: (source) => this.#admitSource(source),
+      onLink: (link) => {
+        const p = this.#runSession(link).finally(() => this.#running.delete(p));
+        this.#running.add(p);
+      },
+      link: {
+        keepAliveMs: 0,
+        idleTimeoutMs: this.config.idle_timeout_ms,
+        streamCredit: Math.max(1, limits.max_streams_per_connection - 1),
+        maxOffers: limits.max_idle_offers_per_connection,
+        offerWaitMs: limits.flow_open_timeout_ms,
+        clock: this.#clock,
+      },
+      preambleTimeoutMs: limits.hello_timeout_ms,
+      maxPendingPerSource: limits.tcp_pending_per_source,
+      metrics: this.metrics,
+      log,
+    });
+    this.#tcp.start(tls);
+    log.info("Relay TCP transport listening on {address} (ALPN {alpn})", {
+      address: `${this.#tcp.addr.hostname}:${this.#tcp.addr.port}`,
+      alpn: ALPN_TCP,
+    });
+  }
+
+  /** Draining, connection cap and global handshake rate, before any crypto work. */
+  #admitBeforeHandshake(): boolean {
+    const { limits } = this.config;
+    let admission = admitConnection({
+      draining: this.#draining,
+      sessions: this.sessions.size,
+      maxConnections: limits.max_connections,
+    });
+    if (admission.allow) {
+      const allowed = this.#handshakes.take("all", this.#clock());
+      admission = admitHandshakeRate(allowed, limits.handshakes_per_second);
+    }
+    if (!admission.allow) this.#refuseConnection(admission, "before the handshake");
+    return admission.allow;
+  }
+
+  /** The per-source handshake rate of a new connection from `source`. */
+  #admitSource(source: string): boolean {
+    const { handshakes_per_second_per_source: rate, handshake_burst_per_source: burst } =
+      this.config.limits;
+    const admission = admitSource(
+      this.#handshakesPerSource.take(source, this.#clock()),
+      rate,
+      burst,
+    );
+    if (!admission.allow) {
+      this.#refuseConnection(admission, "right after the handshake");
+      log.debug("Closed a connection from {source}: handshakes_per_second_per_source", { source });
+    }
+    return admission.allow;
+  }
+
+  async #runSession(link: PeerLink): Promise<void> {
+    const session = new PeerSession(link, this.#deps, log);
+    this.sessions.add(session);
+    await session.run();
   }
 
   async #accept(listener: Deno.QuicListener): Promise<void> {
@@ -269,23 +353,11 @@ export class Relay {
     // only once a handshake completes (close at once, before any stream is read) and never sees a
     // source that does not answer (spoofed): against those only handshakes_per_second counts
     // (bench/spoofed_flood.ts).
-    const source = conn.remoteAddr.hostname;
-    const { handshakes_per_second_per_source: rate, handshake_burst_per_source: burst } =
-      this.config.limits;
-    const admission = admitSource(
-      this.#handshakesPerSource.take(source, this.#clock()),
-      rate,
-      burst,
-    );
-    if (!admission.allow) {
-      this.#refuseConnection(admission, "right after the handshake");
-      log.debug("Closed a connection from {source}: handshakes_per_second_per_source", { source });
-      conn.close({ closeCode: ERRORS.limit_exceeded.wire, reason: admission.code });
+    if (!this.#admitSource(conn.remoteAddr.hostname)) {
+      conn.close({ closeCode: ERRORS.limit_exceeded.wire, reason: "limit_exceeded" });
       return;
     }
-    const session = new PeerSession(conn, this.#deps, log);
-    this.sessions.add(session);
-    await session.run();
+    await this.#runSession(conn);
   }
 
   /** Reports a connection refused before it could say HELLO (no address at info: I1), throttled. */
@@ -500,6 +572,7 @@ export class Relay {
     clearInterval(this.#observedSweep);
     clearInterval(this.#policySweep);
     this.#listener?.stop();
+    this.#tcp?.stop();
     log.info("Draining {flows} active flows for up to {drainMs} ms", {
       flows: this.metrics.activeFlows,
       drainMs,

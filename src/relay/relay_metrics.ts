@@ -40,6 +40,22 @@ export class RelayMetrics {
     "Authenticated connections by role",
     "role",
   );
+  /** Authenticated connections by transport (quic, tcp): where UDP is blocked, peers use TCP. */
+  readonly transports = new LabelledCounter(
+    "ztna_connections_by_transport_total",
+    "Authenticated connections by transport",
+    "transport",
+  ).preset(["quic", "tcp"]);
+  /**
+   * TLS-over-TCP connections by what their preamble said (main, stream, offer), and those closed
+   * before they joined a link, by why (bad_preamble, preamble_timeout, unknown_link_key,
+   * pending_per_source, refused).
+   */
+  readonly tcpConnections = new LabelledCounter(
+    "ztna_tcp_connections_total",
+    "TLS-over-TCP connections by kind, and refusals before a link by reason",
+    "kind",
+  );
   readonly authFailures = new LabelledCounter(
     "ztna_auth_failures_total",
     "Refused HELLOs by reason",

@@ -33,6 +33,11 @@ export {
   linkTransport,
   type PeerLink,
 } from "./peer_link.ts";
+export { LINK_DATAGRAM_INBOX, LinkMain, type LinkMainOptions } from "./link_main.ts";
+export { connByteStream, type ConnStreamOptions, type StreamConn } from "./tls_stream.ts";
+export { dialTcpLink, MAX_OFFERS, openTls, TcpLink, type TcpLinkOptions } from "./tcp_link.ts";
+export { type AttemptState, type ChoiceStep, chooseLink, probeDelayMs } from "./link_choice.ts";
+export { connectRelay, dialLink, type LinkDialOptions, type TransportChoice } from "./link_dial.ts";
 export { keepConnected, type KeepConnectedOptions, type SessionEnd, sleep } from "./reconnect.ts";
 export { type RelaySessionOptions, runRelaySession } from "./relay_session.ts";
 export { type ByteConn, type DirectionEnd, runTcpFlow, type TcpFlowResult } from "./tcp_flow.ts";

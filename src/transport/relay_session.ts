@@ -6,19 +6,13 @@
 import type { Logger } from "@logtape/logtape";
 import type { RelayTarget } from "./dial.ts";
 import { ERRORS } from "../protocol/mod.ts";
-import {
-  closeCodeOf,
-  DialError,
-  type DialOptions,
-  dialRelay,
-  helloRelay,
-  type RelaySession,
-} from "./dial.ts";
+import { closeCodeOf, DialError, type RelaySession } from "./dial.ts";
+import { connectRelay, type LinkDialOptions } from "./link_dial.ts";
+import { linkTransport } from "./peer_link.ts";
 import type { SessionEnd } from "./reconnect.ts";
-import type { PeerLink } from "./peer_link.ts";
 
 /** What a session needs besides its target. */
-export interface RelaySessionOptions extends Omit<DialOptions, "signal"> {
+export interface RelaySessionOptions extends Omit<LinkDialOptions, "signal"> {
   role: "client" | "connector";
   /** The token, or a login's ID token (the relay then issues the token: WELCOME `issuedToken`). */
   token: string | { idToken: string };
@@ -37,35 +31,36 @@ export async function runRelaySession(
 ): Promise<SessionEnd> {
   const { role, token, signal, log } = options;
   const relay = target.address;
-  let conn: PeerLink;
+  let session: RelaySession;
   try {
-    conn = await dialRelay(target, options);
+    session = await connectRelay(target, options, role, token);
   } catch (e) {
+    if (e instanceof DialError && e.failure.kind === "refused") {
+      log.error("Relay {relay} refused this {role}: {code}", { relay, role, code: e.failure.code });
+      return { authenticated: false, code: e.failure.code };
+    }
     const untrusted = e instanceof DialError && e.failure.kind === "untrusted_certificate";
     log[untrusted ? "error" : "warn"]("{error}", {
       error: e instanceof Error ? e.message : String(e),
     });
     return { authenticated: false };
   }
+  const conn = session.conn;
   const onAbort = () => conn.close({ closeCode: ERRORS.going_away.wire, reason: "going_away" });
   signal.addEventListener("abort", onAbort, { once: true });
   try {
-    const session = await helloRelay(conn, role, token);
-    log.info("Connected to relay {relay} as {identity}", {
+    log.info("Connected to relay {relay} as {identity} over {transport}", {
       relay,
       identity: session.welcome.identity,
+      transport: linkTransport(conn),
     });
     await serve(session);
     const code = await closeCodeOf(conn);
     if (!signal.aborted) log.warn("Lost relay {relay} ({code})", { relay, code: code ?? "closed" });
     return { authenticated: true, code };
   } catch (e) {
-    if (e instanceof DialError && e.failure.kind === "refused") {
-      log.error("Relay {relay} refused this {role}: {code}", { relay, role, code: e.failure.code });
-      return { authenticated: false, code: e.failure.code };
-    }
     log.warn("Session with relay {relay} failed: {error}", { relay, error: String(e) });
-    return { authenticated: false, code: await closeCodeOf(conn) };
+    return { authenticated: true, code: await closeCodeOf(conn) };
   } finally {
     signal.removeEventListener("abort", onAbort);
     try {

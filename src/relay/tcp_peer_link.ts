@@ -1,0 +1,162 @@
+/**
+ * The relay's end of a TLS-over-TCP link: its MAIN connection (which the relay answers with a KEY
+ * frame: the link key and the stream credit), the client's STREAM connections handed over as
+ * incoming streams, and the connector's idle OFFER connections, one of which each
+ * `createBidirectionalStream()` takes (asking for more with WANT when none is idle). Every
+ * connection of the link closes with it, as QUIC streams die with their connection.
+ * @module
+ */
+import { encodeKey, encodeWant, LINK_KEY_BYTES, ZtnaError } from "../protocol/mod.ts";
+import {
+  type ByteStream,
+  connByteStream,
+  LinkMain,
+  type LinkMainOptions,
+  type StreamConn,
+} from "../transport/mod.ts";
+
+/** What a relay link is told besides its MAIN connection. */
+export interface RelayTcpLinkOptions extends LinkMainOptions {
+  /** Streams the peer may open at once (`max_streams_per_connection` less the control stream). */
+  streamCredit: number;
+  /** Idle offers kept at most; more are closed at once. */
+  maxOffers: number;
+  /** How long `createBidirectionalStream()` waits for an offer when none is idle. */
+  offerWaitMs: number;
+}
+
+interface Offer {
+  conn: StreamConn;
+  /** The read watching the idle offer: it ends when the connector drops it, or carries its bytes. */
+  firstRead: Promise<Uint8Array | null>;
+}
+
+/** One peer's link at the relay. */
+export class RelayTcpLink extends LinkMain {
+  /** The link key: STREAM and OFFER connections present it (a bearer secret for this link's life). */
+  readonly key: Uint8Array = crypto.getRandomValues(new Uint8Array(LINK_KEY_BYTES));
+  readonly #options: RelayTcpLinkOptions;
+  readonly #offers: Offer[] = [];
+  readonly #waiting: ((o: Offer | undefined) => void)[] = [];
+  readonly #conns = new Set<StreamConn>();
+  /** STREAM connections live now (the QUIC listener's stream credit, enforced). */
+  liveStreams = 0;
+
+  constructor(conn: StreamConn, options: RelayTcpLinkOptions) {
+    super(conn, options);
+    this.#options = options;
+    void this.sendFrame("key", encodeKey(this.key, options.streamCredit)).catch(() => {});
+  }
+
+  /** True when `key` is this link's key (constant time in the key's bytes). */
+  matches(key: Uint8Array): boolean {
+    if (key.byteLength !== this.key.byteLength) return false;
+    let diff = 0;
+    for (let i = 0; i < key.byteLength; i++) diff |= key[i] ^ this.key[i];
+    return diff === 0;
+  }
+
+  protected override onControlOpened(): void {
+    this.pushIncoming(this.control);
+  }
+
+  protected onFrame(): void {
+    // KEY and WANT travel relay → dialer only.
+    throw new ZtnaError("protocol_error", "KEY or WANT from the dialer");
+  }
+
+  protected onClosed(): void {
+    for (const w of this.#waiting.splice(0)) w(undefined);
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    this.#conns.clear();
+    this.#offers.length = 0;
+  }
+
+  /** A client's STREAM connection: an incoming stream of this link. */
+  acceptStream(conn: StreamConn, prefix: Uint8Array): void {
+    this.#conns.add(conn);
+    this.liveStreams++;
+    this.pushIncoming(connByteStream(conn, {
+      prefix,
+      onClose: () => {
+        this.liveStreams--;
+        this.#conns.delete(conn);
+      },
+    }));
+  }
+
+  /** A connector's idle OFFER; false (and closed) when the link holds enough already. */
+  addOffer(conn: StreamConn, prefix: Uint8Array): boolean {
+    if (this.isClosed || this.#offers.length >= this.#options.maxOffers) {
+      conn.close();
+      return false;
+    }
+    const buf = new Uint8Array(64 * 1024);
+    const offer: Offer = {
+      conn,
+      firstRead: prefix.byteLength > 0
+        ? Promise.resolve(prefix)
+        : conn.read(buf).then((n) => n === null ? null : buf.subarray(0, n)),
+    };
+    this.#conns.add(conn);
+    // An idle offer that ends (the connector dropped it) or speaks first leaves the pool.
+    offer.firstRead.then((b) => b, () => null).then((b) => {
+      const i = this.#offers.indexOf(offer);
+      if (i < 0) return;
+      this.#offers.splice(i, 1);
+      // Ended, or bytes before any FLOW (not a flow): either way it is closed.
+      void b;
+      this.#conns.delete(conn);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    });
+    const waiter = this.#waiting.shift();
+    if (waiter) waiter(offer);
+    else this.#offers.push(offer);
+    return true;
+  }
+
+  /** Idle offers now (admin view, tests). */
+  get idleOffers(): number {
+    return this.#offers.length;
+  }
+
+  /**
+   * Takes an idle offer for a flow toward this connector; with none idle, asks for more (WANT)
+   * and waits up to `offerWaitMs`.
+   * @throws {RangeError} when no offer came in time (full, not gone: the flow tries another member)
+   */
+  async createBidirectionalStream(): Promise<ByteStream> {
+    if (this.isClosed) throw new Deno.errors.NotConnected("link closed");
+    let offer = this.#offers.shift();
+    if (this.#offers.length === 0) {
+      // Keep ahead: the connector replaces a used offer by itself; a burst needs more at once.
+      void this.sendFrame("want", encodeWant(offer ? 1 : 2)).catch(() => {});
+    }
+    if (!offer) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let resolveWait!: (o: Offer | undefined) => void;
+      offer = await new Promise<Offer | undefined>((resolve) => {
+        resolveWait = resolve;
+        this.#waiting.push(resolve);
+        timer = setTimeout(() => resolve(undefined), this.#options.offerWaitMs);
+      }).finally(() => clearTimeout(timer));
+      const i = this.#waiting.indexOf(resolveWait);
+      if (i >= 0) this.#waiting.splice(i, 1);
+      if (!offer) {
+        if (this.isClosed) throw new Deno.errors.NotConnected("link closed");
+        throw new RangeError("no idle offer from the connector in time");
+      }
+    }
+    const { conn } = offer;
+    return connByteStream(conn, {
+      firstRead: offer.firstRead,
+      onClose: () => this.#conns.delete(conn),
+    });
+  }
+}

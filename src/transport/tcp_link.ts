@@ -1,0 +1,278 @@
+/**
+ * The dialer's end of a TLS-over-TCP link (client or connector): the MAIN connection, then one TLS
+ * connection per flow — STREAM connections a client opens, and the idle OFFER connections a
+ * connector keeps for the relay to hand out, replaced as soon as one is used. Every connection
+ * verifies the relay's certificate exactly as QUIC does (C1). Design: docs/PROTOCOL.md, "TCP
+ * transport".
+ * @module
+ */
+import type { HostPortValue } from "../protocol/address.ts";
+import {
+  ALPN_TCP,
+  decodeKey,
+  decodeWant,
+  encodePreamble,
+  LINK_KEY_BYTES,
+  ZtnaError,
+} from "../protocol/mod.ts";
+import { deadline, TIMED_OUT } from "../runtime/deadline.ts";
+import { connectTcp } from "./http_proxy.ts";
+import { LinkMain } from "./link_main.ts";
+import type { ByteStream } from "./peer_link.ts";
+import { connByteStream } from "./tls_stream.ts";
+
+/** More idle offers than this are never kept, whatever the relay WANTs (bounds our sockets). */
+export const MAX_OFFERS = 64;
+
+/** Options of {@link dialTcpLink}. */
+export interface TcpLinkOptions {
+  /** The relay's `host:port`. */
+  address: HostPortValue;
+  /** TLS name to verify. */
+  serverName: string;
+  /** PEM CA certificates trusted on top of the system roots. */
+  caCerts?: string[];
+  keepAliveMs: number;
+  idleTimeoutMs: number;
+  /** Deadline of each TCP connect + TLS handshake (+ the relay's KEY for MAIN). @default {10000} */
+  timeoutMs?: number;
+  /** Idle OFFER connections to keep for the relay (a connector's flows). @default {0} */
+  offers?: number;
+  /** Opens TCP to the relay (directly, or through an HTTP proxy). @default {connectTcp} */
+  connect?: (target: HostPortValue, signal?: AbortSignal) => Promise<Deno.TcpConn>;
+  signal?: AbortSignal;
+}
+
+/** TCP + TLS with the relay's certificate verified and our ALPN agreed. */
+export async function openTls(
+  options: TcpLinkOptions,
+  signal?: AbortSignal,
+): Promise<Deno.TlsConn> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const connect = options.connect ?? ((t, s) => connectTcp(t, { timeoutMs, signal: s }));
+  const tcp = await connect(options.address, signal);
+  let tls: Deno.TlsConn | undefined;
+  try {
+    tcp.setNoDelay(true);
+    tls = await Deno.startTls(tcp, {
+      hostname: options.serverName,
+      caCerts: options.caCerts,
+      alpnProtocols: [ALPN_TCP],
+    });
+    const hs = await deadline(tls.handshake(), timeoutMs, signal);
+    if (hs === TIMED_OUT) throw new Deno.errors.TimedOut("TLS handshake timed out");
+    if (hs.alpnProtocol !== ALPN_TCP) {
+      throw new ZtnaError("protocol_error", `the relay did not agree to ALPN ${ALPN_TCP}`);
+    }
+    return tls;
+  } catch (e) {
+    try {
+      (tls ?? tcp).close();
+    } catch { /* closed */ }
+    throw e;
+  }
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < data.byteLength) at += await conn.write(data.subarray(at));
+}
+
+/**
+ * Dials the MAIN connection and waits for the relay's KEY.
+ * @throws from the TCP connect or TLS (certificate errors say so), ZtnaError on a bad answer
+ */
+export async function dialTcpLink(options: TcpLinkOptions): Promise<TcpLink> {
+  const tls = await openTls(options, options.signal);
+  try {
+    await writeAll(tls, encodePreamble({ kind: "main" }));
+    const link = new TcpLink(tls, options);
+    const keyed = await deadline(link.keyed, options.timeoutMs ?? 10_000, options.signal);
+    if (keyed === TIMED_OUT) {
+      link.close({ closeCode: 0, reason: "abandoned" });
+      throw new ZtnaError("protocol_error", "the relay sent no link key in time");
+    }
+    return link;
+  } catch (e) {
+    try {
+      tls.close();
+    } catch { /* closed */ }
+    throw e;
+  }
+}
+
+/** The dialer's link. */
+export class TcpLink extends LinkMain {
+  readonly #options: TcpLinkOptions;
+  #key: Uint8Array | undefined;
+  #credit = 0;
+  #live = 0;
+  readonly #keyed = Promise.withResolvers<void>();
+  #controlTaken = false;
+  readonly #creditWaiters: (() => void)[] = [];
+  /** Every flow connection of this link: closed with it, as QUIC streams die with their connection. */
+  readonly #conns = new Set<Deno.Conn>();
+  #idleOffers = 0;
+  #dialingOffers = 0;
+  #wanted = 0;
+  #offerFailures = 0;
+  #offerTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(tls: Deno.TlsConn, options: TcpLinkOptions) {
+    super(tls, {
+      keepAliveMs: options.keepAliveMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      remoteAddr: tls.remoteAddr,
+    });
+    this.#options = options;
+  }
+
+  /** Resolves when the relay's KEY arrived. */
+  get keyed(): Promise<void> {
+    return this.#keyed.promise;
+  }
+
+  /** Idle OFFER connections now (for tests and logs). */
+  get idleOffers(): number {
+    return this.#idleOffers;
+  }
+
+  protected onFrame(type: "key" | "want", payload: Uint8Array): void {
+    if (type === "key") {
+      if (this.#key) throw new ZtnaError("protocol_error", "a second KEY");
+      const { key, streamCredit } = decodeKey(payload);
+      this.#key = key;
+      this.#credit = streamCredit;
+      this.#keyed.resolve();
+      this.#fillOffers();
+      return;
+    }
+    if ((this.#options.offers ?? 0) === 0) return; // a client keeps no offers
+    this.#wanted = Math.min(MAX_OFFERS, this.#wanted + decodeWant(payload));
+    this.#fillOffers();
+  }
+
+  protected onClosed(): void {
+    clearTimeout(this.#offerTimer);
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    this.#conns.clear();
+    for (const w of this.#creditWaiters.splice(0)) w();
+  }
+
+  /** The first call returns the control stream; later ones open a STREAM connection. */
+  async createBidirectionalStream(
+    options: { waitUntilAvailable?: boolean } = {},
+  ): Promise<ByteStream> {
+    if (!this.#controlTaken) {
+      this.#controlTaken = true;
+      return this.control;
+    }
+    if (this.isClosed) throw new Deno.errors.NotConnected("link closed");
+    while (this.#live >= this.#credit) {
+      // Like QUIC's stream credit: full is not gone (the client's pool then dials another link).
+      if (!options.waitUntilAvailable) throw new RangeError("no stream credit left");
+      await new Promise<void>((r) => this.#creditWaiters.push(r));
+      if (this.isClosed) throw new Deno.errors.NotConnected("link closed");
+    }
+    this.#live++;
+    let tls: Deno.TlsConn;
+    try {
+      tls = await this.#connect("stream");
+    } catch (e) {
+      this.#freeCredit();
+      throw e;
+    }
+    return connByteStream(tls, { onClose: () => this.#forget(tls, true) });
+  }
+
+  async #connect(kind: "stream" | "offer"): Promise<Deno.TlsConn> {
+    const tls = await openTls(this.#options, this.#options.signal);
+    if (this.isClosed) {
+      tls.close();
+      throw new Deno.errors.NotConnected("link closed");
+    }
+    this.#conns.add(tls);
+    try {
+      await writeAll(
+        tls,
+        encodePreamble({ kind, key: this.#key ?? new Uint8Array(LINK_KEY_BYTES) }),
+      );
+    } catch (e) {
+      this.#forget(tls, false);
+      throw e;
+    }
+    return tls;
+  }
+
+  #forget(conn: Deno.Conn, credit: boolean): void {
+    if (!this.#conns.delete(conn)) return;
+    try {
+      conn.close();
+    } catch { /* closed */ }
+    if (credit) this.#freeCredit();
+  }
+
+  #freeCredit(): void {
+    this.#live--;
+    this.#creditWaiters.shift()?.();
+  }
+
+  /** Dials offers until the configured number (plus what the relay WANTs) is idle or on its way. */
+  #fillOffers(): void {
+    const base = this.#options.offers ?? 0;
+    if (base === 0 || this.isClosed || !this.#key || this.#offerTimer !== undefined) return;
+    while (
+      this.#idleOffers + this.#dialingOffers < Math.min(MAX_OFFERS, base + this.#wanted)
+    ) {
+      if (this.#wanted > 0) this.#wanted--;
+      this.#dialingOffers++;
+      void this.#offer();
+    }
+  }
+
+  /** One idle offer: dial, wait for the relay's first bytes, then hand it to the roles. */
+  async #offer(): Promise<void> {
+    let tls: Deno.TlsConn;
+    try {
+      tls = await this.#connect("offer");
+    } catch {
+      this.#dialingOffers--;
+      return this.#offerFailed();
+    }
+    this.#dialingOffers--;
+    this.#idleOffers++;
+    const buf = new Uint8Array(64 * 1024);
+    let n: number | null;
+    try {
+      n = await tls.read(buf);
+    } catch {
+      n = null;
+    }
+    this.#idleOffers--;
+    if (n === null) {
+      this.#forget(tls, false);
+      return this.#offerFailed();
+    }
+    this.#offerFailures = 0;
+    this.pushIncoming(
+      connByteStream(tls, { prefix: buf.subarray(0, n), onClose: () => this.#forget(tls, false) }),
+    );
+    this.#fillOffers();
+  }
+
+  /** An offer that died idle or could not be dialed is replaced after a growing pause. */
+  #offerFailed(): void {
+    if (this.isClosed) return;
+    this.#offerFailures++;
+    const ms = Math.min(30_000, 250 * 2 ** Math.min(7, this.#offerFailures - 1));
+    clearTimeout(this.#offerTimer);
+    this.#offerTimer = setTimeout(() => {
+      this.#offerTimer = undefined;
+      this.#fillOffers();
+    }, ms * (0.5 + Math.random() / 2));
+  }
+}

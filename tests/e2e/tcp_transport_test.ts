@@ -1,0 +1,128 @@
+/**
+ * The TLS-over-TCP transport end to end on loopback: relay, connector and client as real processes
+ * with `transport = "tcp"`; HTTP, half-close, a large transfer with hash check, concurrent flows and
+ * a UDP flow (DATAGRAM frames) all cross the relay over TCP only.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import {
+  downloadHash,
+  echoAfterEofServer,
+  expectedHash,
+  hashingSinkServer,
+  sourceServer,
+  tcpRequest,
+  uploadBlocks,
+} from "../_helpers/tcp.ts";
+import { udpClient, udpEcho } from "../_helpers/udp.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const TCP = `transport = "tcp"`;
+
+Deno.test(
+  "tcp transport carries TCP flows: HTTP, half-close, 64 MiB both ways, 100 at once",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("tcpt");
+    const web = httpBackend("backend-T");
+    const echo = echoAfterEofServer();
+    const sink = hashingSinkServer();
+    const source = sourceServer(64);
+    try {
+      const relayPort = freeUdpPort();
+      const relay = await fx.relay(relayPort);
+      await relay.waitFor(/Relay TCP transport listening on/);
+      const connector = await fx.connector(
+        [relayPort],
+        {
+          web: `127.0.0.1:${web.port}`,
+          echo: `127.0.0.1:${echo.port}`,
+          sink: `127.0.0.1:${sink.port}`,
+          source: `127.0.0.1:${source.port}`,
+        },
+        (await fx.token("connector", { services: ["*"] })).path,
+        { extra: TCP },
+      );
+      assert.match(connector.output, /Connected to relay .* over tcp/);
+      const [w, e, up, down] = [freeTcpPort(), freeTcpPort(), freeTcpPort(), freeTcpPort()];
+      const client = await fx.client(
+        [relayPort],
+        {
+          [`127.0.0.1:${w}`]: "web",
+          [`127.0.0.1:${e}`]: "echo",
+          [`127.0.0.1:${up}`]: "sink",
+          [`127.0.0.1:${down}`]: "source",
+        },
+        (await fx.token("client", { services: ["*"] })).path,
+        { extra: TCP },
+      );
+      assert.match(client.output, /Connected to relay .* over tcp/);
+
+      const res = await fetch(`http://127.0.0.1:${w}/hello`, {
+        method: "POST",
+        body: "x".repeat(999),
+      });
+      assert.equal(await res.text(), "backend-T POST /hello 999");
+
+      const reply = await tcpRequest(e, new TextEncoder().encode("ping"));
+      assert.equal(new TextDecoder().decode(reply), "echo:ping", "half-close crosses TCP links");
+
+      const want = expectedHash(64);
+      assert.equal(await uploadBlocks(up, 64), want, "upload digest at the backend");
+      const got = await downloadHash(down);
+      assert.equal(got.bytes, 64 * 1024 * 1024);
+      assert.equal(got.hash, want, "download digest at the client");
+
+      const results = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
+        const payload = new TextEncoder().encode(`request-${i}-`.repeat(200));
+        const r = await tcpRequest(e, payload);
+        return new TextDecoder().decode(r) === `echo:${new TextDecoder().decode(payload)}`;
+      }));
+      assert.equal(results.filter(Boolean).length, 100);
+      assert.doesNotMatch(client.output + connector.output, /over quic/);
+    } finally {
+      await web.shutdown();
+      echo.close();
+      sink.close();
+      source.close();
+    }
+  },
+);
+
+Deno.test("tcp transport carries a UDP flow in DATAGRAM frames", opts, async () => {
+  await using fx = await Fixture.create("tcpu");
+  const echo = udpEcho();
+  try {
+    const relayPort = freeUdpPort();
+    await fx.relay(relayPort);
+    await fx.connector(
+      [relayPort],
+      { dns: { backend: `127.0.0.1:${echo.port}`, protocol: "udp" } },
+      (await fx.token("connector", { services: ["dns"] })).path,
+      { extra: TCP },
+    );
+    const local = freeUdpPort();
+    await fx.client(
+      [relayPort],
+      { [`127.0.0.1:${local}`]: "dns@udp" },
+      (await fx.token("client", { services: ["dns"] })).path,
+      { extra: TCP },
+    );
+    const udp = udpClient(local);
+    try {
+      let answered = 0;
+      for (let i = 0; i < 20; i++) {
+        const msg = new TextEncoder().encode(`datagram-${i}`);
+        await udp.send(msg);
+        const back = await udp.receive(2_000);
+        if (back && new TextDecoder().decode(back) === `datagram-${i}`) answered++;
+      }
+      assert.ok(answered >= 18, `${answered} of 20 datagrams came back`);
+    } finally {
+      udp.close();
+    }
+  } finally {
+    echo.close();
+  }
+});
