@@ -135,6 +135,13 @@ async function main(argv: readonly string[]): Promise<number> {
       const { runDemo } = await import("./src/demo/mod.ts");
       return await runUntilStopped((ctx) => runDemo(ctx));
     }
+    case "doctor": {
+      // Reports on standard output; warnings of the probes' own code go to standard error.
+      await dropRoleWriteAccess();
+      configureLogging(applyLogEnv({ level: "error", format: "text" }, env));
+      const { runDoctor } = await import("./src/doctor/mod.ts");
+      return await runDoctor({ ...command, write: (text) => write(Deno.stdout, text) }, env);
+    }
     case "connect": {
       await dropRoleWriteAccess();
       const { loadConnectConfig } = await import("./src/config/connect.ts");

@@ -27,6 +27,7 @@ const FLOORS: Record<string, number> = {
   connector: 4,
   client: 4,
   p2p: 4,
+  doctor: 4, // like a dialing role: probes relays through transport/ with a config/ dialer's settings
   sandbox: 5,
   cli: 6,
   demo: 6,

@@ -17,8 +17,8 @@ const LOG_FORMATS = LogSection.shape.format.unwrap().options;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 /** A `[log]` format as accepted by `--log-format`. */
 export type LogFormatName = (typeof LOG_FORMATS)[number];
-/** What `--help` can be about: a role, the demo or `ztna connect`. */
-export type HelpTopic = Role | "demo" | "connect";
+/** What `--help` can be about: a role, the demo, `ztna connect` or `ztna doctor`. */
+export type HelpTopic = Role | "demo" | "connect" | "doctor";
 
 /** The parsed command line. */
 export type Command =
@@ -45,6 +45,17 @@ export type Command =
     ca?: string;
     logLevel?: LogLevelName;
     logFormat?: LogFormatName;
+  }
+  | {
+    kind: "doctor";
+    /** Config file (--config, ZTNA_CONFIG) unless the relay comes from --relay or ZTNA_RELAY. */
+    configPath?: string;
+    relay?: string;
+    serverName?: string;
+    ca?: string;
+    /** Check a direct path to this service, and that the token grants it. */
+    service?: string;
+    json: boolean;
   }
   | { kind: "admin"; args: string[] }
   | { kind: "demo"; logLevel?: LogLevelName; logFormat?: LogFormatName }
@@ -103,7 +114,7 @@ const ALIASES: Record<string, FlagName> = { "-c": "--config", "-h": "--help" };
 const KNOWN_FLAGS: readonly string[] = [...Object.keys(TAKES_VALUE), ...Object.keys(ALIASES)];
 
 /** Commands written as the first word; everything else is a flag. */
-const COMMANDS = ["admin", "demo", "connect"] as const;
+const COMMANDS = ["admin", "demo", "connect", "doctor"] as const;
 
 const HELP_HINT = 'run "ztna --help" for usage';
 
@@ -320,6 +331,7 @@ export function parseArgs(argv: readonly string[], env: Env): Command {
   if (argv[0] === "admin") return { kind: "admin", args: argv.slice(1) };
   if (argv[0] === "demo") return parseDemo(argv.slice(1));
   if (argv[0] === "connect") return parseConnect(argv.slice(1), env);
+  if (argv[0] === "doctor") return parseDoctor(argv.slice(1), env);
   // `ztna login --config client.toml`: the client role, logging in by its [client.login].
   if (argv[0] === "login") return parseArgs(["--role=client", ...argv.slice(1)], env);
   const seen = collectFlags(argv);
@@ -381,5 +393,75 @@ function clientFlags(seen: Seen, env: Env): ClientFlags {
     ...(relay === undefined ? {} : { relay }),
     ...(serverName === undefined ? {} : { serverName }),
     ...(ca === undefined ? {} : { ca }),
+  };
+}
+
+/** The flags of `ztna doctor`; --json and --help take no value. */
+const DOCTOR_FLAGS = [
+  "--config",
+  "--relay",
+  "--server-name",
+  "--ca",
+  "--service",
+  "--json",
+  "--help",
+] as const;
+type DoctorFlag = (typeof DOCTOR_FLAGS)[number];
+const DOCTOR_HINT = 'run "ztna doctor --help" for usage';
+
+/**
+ * `ztna doctor [--config file | --relay host:port [--server-name n] [--ca file]] [--service s]
+ * [--json]`: the relay, TLS name and CA fall back to ZTNA_RELAY, ZTNA_SERVER_NAME and ZTNA_CA, the
+ * config to ZTNA_CONFIG, as for the client.
+ */
+function parseDoctor(args: readonly string[], env: Env): Command {
+  const seen: Partial<Record<DoctorFlag, string>> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("-") || arg === "-") {
+      throw new UsageError(`unexpected argument "${arg}" for "ztna doctor"`, { hint: DOCTOR_HINT });
+    }
+    const eq = arg.indexOf("=");
+    const written = eq < 0 ? arg : arg.slice(0, eq);
+    const name = written === "-c" ? "--config" : written === "-h" ? "--help" : written;
+    const flag = DOCTOR_FLAGS.find((f) => f === name);
+    if (flag === undefined) {
+      const near = closestMatch(written, DOCTOR_FLAGS);
+      throw new UsageError(
+        `unknown flag "${written}" for "ztna doctor"${near ? `; did you mean "${near}"?` : ""}`,
+        { hint: DOCTOR_HINT },
+      );
+    }
+    if (seen[flag] !== undefined) throw new UsageError(`flag "${flag}" given more than once`);
+    if (flag === "--help" || flag === "--json") {
+      if (eq >= 0) throw new UsageError(`flag "${flag}" takes no value`);
+      seen[flag] = "";
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined || value === "" || (eq < 0 && value.startsWith("--"))) {
+      throw new UsageError(`flag "${written}" needs a value`, { hint: DOCTOR_HINT });
+    }
+    seen[flag] = value;
+  }
+  if (seen["--help"] !== undefined) return { kind: "help", topic: "doctor" };
+  const relay = seen["--relay"] ?? envValue(env, "ZTNA_RELAY");
+  const configPath = seen["--config"] ?? envValue(env, "ZTNA_CONFIG");
+  if (relay === undefined && configPath === undefined) {
+    throw new UsageError("ztna doctor needs a config file, or a relay", {
+      hint: "pass --config <file> (or set ZTNA_CONFIG), or --relay host:port (or set ZTNA_RELAY)",
+    });
+  }
+  const serverName = seen["--server-name"] ?? envValue(env, "ZTNA_SERVER_NAME");
+  const ca = seen["--ca"] ?? envValue(env, "ZTNA_CA");
+  const service = seen["--service"]?.toLowerCase();
+  return {
+    kind: "doctor",
+    ...(configPath === undefined ? {} : { configPath }),
+    ...(relay === undefined ? {} : { relay }),
+    ...(serverName === undefined ? {} : { serverName }),
+    ...(ca === undefined ? {} : { ca }),
+    ...(service === undefined ? {} : { service }),
+    json: seen["--json"] !== undefined,
   };
 }

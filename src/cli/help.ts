@@ -50,6 +50,7 @@ Usage:
   ztna --role=<role> --help      help for one role
   ztna demo                      every role on loopback, to try ztna on one machine
   ztna connect <service>         one flow on stdin/stdout (SSH: ProxyCommand ztna connect %h)
+  ztna doctor --config <file>    why a client or connector cannot connect, and the fix
   ztna admin --help              certificates, tokens and the admin API
   ztna --version
 
@@ -129,11 +130,33 @@ Standard output carries the service's bytes only; logs go to standard error (def
 warning). Exit status: 0 when the flow ended, 1 when it could not open, 2 wrong command line.
 `;
 
+const DOCTOR = `ztna doctor: checks, for a client or connector whose connection fails, every
+relay of its config: name resolution, QUIC with a real HELLO (round trip, identity, grants),
+TCP/TLS, the certificate, the token (validity, expiry, grants), the NAT's mapping seen from the
+relays, a direct path to --service, and the HTTP proxy; then one line with the verdict and the fix.
+
+Usage:
+  ztna doctor [--config <file>] [--relay <host:port>] [--server-name <name>] [--ca <file>]
+              [--service <service>] [--json]
+
+  -c, --config <file>    a client or connector config (relays, ca, token_file, proxy);
+                         default $ZTNA_CONFIG
+  --relay <host:port>    a relay to check instead of the config's; default $ZTNA_RELAY
+  --server-name <name>   TLS name of the relay; default $ZTNA_SERVER_NAME
+  --ca <file>            CA bundle for the relay (PEM file or text); default $ZTNA_CA
+  --service <service>    also check the token grants it and whether a direct path is possible
+  --json                 print the report as JSON (docs/OPERATIONS.md describes it)
+The token comes from ZTNA_TOKEN, else token_file; the proxy from proxy, else HTTPS_PROXY.
+Exit status: 0 when a usable path to a relay exists, 1 when none does, 2 wrong command line or
+config.
+`;
+
 /** The help text for `topic`, or the general help when none is given. Ends with a newline. */
 export function helpText(topic?: HelpTopic): string {
   if (topic === undefined) return GENERAL;
   if (topic === "demo") return DEMO;
   if (topic === "connect") return CONNECT;
+  if (topic === "doctor") return DOCTOR;
   return `ztna --role=${topic}
 ${ROLE_SUMMARIES[topic]}.
 

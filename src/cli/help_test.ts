@@ -21,10 +21,14 @@ Deno.test("helpText() has a page per role and for the demo", () => {
   assert.match(helpText("intermediate"), /token_public_keys/);
   assert.match(helpText("client"), /\[\[client\.forward\]\]/);
   assert.match(helpText("demo"), /^ztna demo:/);
+  assert.match(helpText("doctor"), /^ztna doctor:/);
+  assert.match(helpText(), /ztna doctor --config/);
 });
 
 Deno.test("helpText() keeps lines within 100 columns", () => {
-  for (const topic of [undefined, "intermediate", "connector", "client", "demo"] as const) {
+  for (
+    const topic of [undefined, "intermediate", "connector", "client", "demo", "doctor"] as const
+  ) {
     for (const line of helpText(topic).split("\n")) assert.ok(line.length <= 100, line);
   }
 });

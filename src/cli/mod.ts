@@ -1,6 +1,6 @@
 /**
- * The command line: what main.ts parses (roles, admin commands, help, version), the help text, and
- * the write access a role gives up at start. `ztna admin …` (./admin/mod.ts) and the version line
+ * The command line: what main.ts parses (roles, admin commands, doctor, help, version), the help
+ * text, and the write access a role gives up at start. `ztna admin …` (./admin/mod.ts) and the version line
  * are imported by main.ts only when asked for, so a role never loads them.
  * @module
  */
