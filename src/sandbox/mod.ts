@@ -48,17 +48,9 @@ function rethrown(failed: Extract<FromRoleWorker, { type: "failed" }>): Error {
   return new ConfigError({ ...first, more: more.map((m) => new ConfigError(m)) });
 }
 
-/**
- * Runs the relay or client of `loaded` in its sandbox until `ctx.signal` aborts and the role has
- * stopped. @throws what the role threw (a ConfigError stays one)
- */
-export async function runRoleSandboxed(
-  loaded: Extract<LoadedConfig, { role: "intermediate" | "client" }>,
-  ctx: RunContext,
-  options: RoleSandboxOptions,
-): Promise<void> {
-  const net = roleNetPermissions(loaded);
-  const worker = new Worker(options.workerUrl ?? ROLE_WORKER_URL, {
+/** The Worker of the role sandbox: `net` exactly as given, files as the process has them. */
+function roleWorker(url: URL, net: string[] | true): Worker {
+  return new Worker(url, {
     type: "module",
     deno: {
       permissions: {
@@ -75,9 +67,14 @@ export async function runRoleSandboxed(
       },
     },
   });
-  const reloads: Array<() => void> = [];
-  let done = false;
-  const ended = new Promise<FromRoleWorker>((resolve) => {
+}
+
+/**
+ * The Worker's last word (stopped, or failed); each `reloaded` answer on the way resolves the oldest
+ * waiting reload.
+ */
+function workerEnd(worker: Worker, reloads: Array<() => void>): Promise<FromRoleWorker> {
+  return new Promise<FromRoleWorker>((resolve) => {
     worker.onmessage = (e: MessageEvent) => {
       const parsed = FromRoleWorker.safeParse(e.data);
       if (!parsed.success) return resolve({ type: "failed", message: "malformed message" });
@@ -89,36 +86,58 @@ export async function runRoleSandboxed(
       resolve({ type: "failed", message: e.message });
     };
   });
-  const send = (m: ToRoleWorker) => worker.postMessage(m);
-  /**
-   * The client's config read again, or undefined to keep the running one: a config that does not
-   * load, or a listener the sandbox cannot bind, is logged with its key and changes nothing.
-   */
-  const nextClientConfig = async (): Promise<ClientConfig | undefined> => {
-    if (loaded.role !== "client" || options.reloadConfig === undefined) return undefined;
-    try {
-      const next = await options.reloadConfig();
-      if (next.role !== "client") return undefined;
-      const outside = listenerOutsideSandbox(net, next.config);
-      if (outside !== undefined) {
-        throw new ConfigError({
-          file: "reload",
-          keyPath: outside.keyPath,
-          problem: `${outside.address} is outside the client's sandbox (its network is fixed ` +
-            "when it starts): restart the client to listen on a new address",
-        });
-      }
-      return next.config;
-    } catch (error) {
-      const lines = error instanceof ConfigError
-        ? [error.message, ...error.more.map((e) => e.message)]
-        : [error instanceof Error ? error.message : String(error)];
-      log.error("Reload failed, keeping the previous client config: {error}", {
-        error: lines.join("; "),
+}
+
+/**
+ * The client's config read again, or undefined to keep the running one: a config that does not
+ * load, or a listener the sandbox cannot bind, is logged with its key and changes nothing.
+ */
+async function reloadedClientConfig(
+  loaded: Extract<LoadedConfig, { role: "intermediate" | "client" }>,
+  net: string[] | true,
+  reloadConfig: (() => Promise<LoadedConfig>) | undefined,
+): Promise<ClientConfig | undefined> {
+  if (loaded.role !== "client" || reloadConfig === undefined) return undefined;
+  try {
+    const next = await reloadConfig();
+    if (next.role !== "client") return undefined;
+    const outside = listenerOutsideSandbox(net, next.config);
+    if (outside !== undefined) {
+      throw new ConfigError({
+        file: "reload",
+        keyPath: outside.keyPath,
+        problem: `${outside.address} is outside the client's sandbox (its network is fixed ` +
+          "when it starts): restart the client to listen on a new address",
       });
-      return undefined;
     }
-  };
+    return next.config;
+  } catch (error) {
+    const lines = error instanceof ConfigError
+      ? [error.message, ...error.more.map((e) => e.message)]
+      : [error instanceof Error ? error.message : String(error)];
+    log.error("Reload failed, keeping the previous client config: {error}", {
+      error: lines.join("; "),
+    });
+    return undefined;
+  }
+}
+
+/**
+ * Runs the relay or client of `loaded` in its sandbox until `ctx.signal` aborts and the role has
+ * stopped. @throws what the role threw (a ConfigError stays one)
+ */
+export async function runRoleSandboxed(
+  loaded: Extract<LoadedConfig, { role: "intermediate" | "client" }>,
+  ctx: RunContext,
+  options: RoleSandboxOptions,
+): Promise<void> {
+  const net = roleNetPermissions(loaded);
+  const worker = roleWorker(options.workerUrl ?? ROLE_WORKER_URL, net);
+  const reloads: Array<() => void> = [];
+  let done = false;
+  const ended = workerEnd(worker, reloads);
+  const send = (m: ToRoleWorker) => worker.postMessage(m);
+  const nextClientConfig = () => reloadedClientConfig(loaded, net, options.reloadConfig);
   const onAbort = () => send({ type: "stop" });
   try {
     send({
