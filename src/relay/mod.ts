@@ -28,11 +28,22 @@ import { RevocationSources, RevocationWatcher } from "./revocation_watcher.ts";
 import { PolicyWatcher } from "./policy_watcher.ts";
 import { PolicyAudit } from "./policy_audit.ts";
 import { claimStateDir } from "./state_dir.ts";
+import { FleetMembership } from "./fleet_membership.ts";
+import { FleetAnnouncer } from "./fleet_announcer.ts";
 
 export { Relay } from "./relay.ts";
 export { ConnectorRegistry } from "./registry.ts";
 
 const log = getLogger(["ztna", "relay"]);
+
+/** The draining mark in the fleet table is worth this long of a stop; a dead database gets no more. */
+const FLEET_DRAIN_WRITE_MS = 1_000;
+
+/**
+ * After DRAIN, how long the relay still admits new flows: what a peer sent before it heard DRAIN
+ * arrives within a round trip, and a client has moved by then (its next relay is already linked).
+ */
+const MOVE_GRACE_MS = 1_000;
 
 async function readTls(config: IntermediateConfig): Promise<TlsMaterial> {
   if (config.cert === undefined || config.key === undefined) {
@@ -306,6 +317,21 @@ export async function runIntermediate(
   } catch (error) {
     throw bindError(error, config.listen);
   }
+  // The fleet: this relay's heartbeat row, and the live relays told to peers that speak FLEET.
+  const announcer = new FleetAnnouncer(() => relay.sessions);
+  const fleet = new FleetMembership({
+    config: config.fleet,
+    store,
+    load: () => ({
+      peers: [...relay.sessions].filter((s) => s.welcomed).length,
+      flows: relay.metrics.activeFlows,
+    }),
+    onChange: (relays) => announcer.set(relays),
+  });
+  stack.defer(() => fleet.stop());
+  stack.defer(() => announcer.stop());
+  announcer.start();
+  await fleet.start();
   const hint = options.memoryHint === false
     ? undefined
     : memoryTuningHint(Deno.build.os, readTunables());
@@ -353,6 +379,15 @@ export async function runIntermediate(
     if (ctx.signal.aborted) resolve();
     ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
+  // Peers move first: the fleet stops advertising this relay and its own peers hear DRAIN, so
+  // new flows go elsewhere while the running ones finish.
+  const told = announcer.drain();
+  await Promise.race([fleet.drain(), new Promise((r) => setTimeout(r, FLEET_DRAIN_WRITE_MS))]);
+  // A flow a peer opened before it heard DRAIN is still admitted for this long; then the usual
+  // drain refuses new ones.
+  if (told > 0) {
+    await new Promise((r) => setTimeout(r, Math.min(MOVE_GRACE_MS, config.drain_timeout_ms)));
+  }
   // Drained while everything else still runs: the admin endpoint's /readyz reports "draining".
   await relay.shutdown(config.drain_timeout_ms);
 }

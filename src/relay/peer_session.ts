@@ -137,6 +137,13 @@ export class PeerSession implements ConnectorMember {
     return this.#who;
   }
 
+  /** True once WELCOME went out: from then on the relay may send this peer other messages. */
+  get welcomed(): boolean {
+    return this.#welcomed;
+  }
+
+  #welcomed = false;
+
   /** The access policy's answer for this peer and `service` now (undefined: no policy loaded). */
   decidePolicy(service: string): PolicyDecision | undefined {
     return this.#who ? this.deps.decidePolicy(this.#who, service, this.source) : undefined;
@@ -444,6 +451,7 @@ export class PeerSession implements ConnectorMember {
       ...(this.#issuedToken === undefined ? {} : { issuedToken: this.#issuedToken }),
     });
     this.#issuedToken = undefined;
+    this.#welcomed = true;
     this.deps.metrics.connections.inc(identity.role);
     this.deps.metrics.transports.inc(linkTransport(this.conn));
     this.#log.info("Peer authenticated as {identity} ({role})", {
