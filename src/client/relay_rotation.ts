@@ -15,6 +15,8 @@ import type { SessionEnd } from "../transport/mod.ts";
 export class RelayRotation {
   #learnt: RelayTargetConfig[] = [];
   #current: RelayTargetConfig;
+  /** Addresses the last FLEET listed (lowercase); undefined before one arrived. */
+  #live: Set<string> | undefined;
   /** Drained sessions still carrying flows; they end when their relay closes them. */
   readonly lingering = new Set<Promise<SessionEnd>>();
 
@@ -35,10 +37,21 @@ export class RelayRotation {
     return this.#current;
   }
 
-  /** Moves to the relay after the current one (wrapping). */
+  /**
+   * Moves to the next relay (wrapping), skipping those the last FLEET did not list as live (a
+   * drained or dead configured relay) while any listed one is left.
+   */
   advance(): void {
     const list = this.list();
     const at = list.findIndex((t) => t.address === this.#current.address);
+    const live = this.#live;
+    for (let step = 1; step <= list.length; step++) {
+      const next = list[(at + step) % list.length];
+      if (live === undefined || live.has(next.address.toLowerCase())) {
+        this.#current = next;
+        return;
+      }
+    }
     this.#current = list[(at + 1) % list.length];
   }
 
@@ -53,6 +66,10 @@ export class RelayRotation {
       return true;
     }
     if (msg.type !== "fleet") return false;
+    // An empty list says nothing about which relays live (none advertises an address).
+    this.#live = msg.relays.length === 0
+      ? undefined
+      : new Set(msg.relays.map((r) => r.address.toLowerCase()));
     const configured = new Set(this.configured.map((t) => t.address.toLowerCase()));
     const learnt = msg.relays.filter((r) =>
       !configured.has(r.address.toLowerCase()) &&
