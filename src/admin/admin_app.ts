@@ -293,6 +293,10 @@ export class AdminApp {
     };
   }
 
+  /**
+   * The route table: one entry per endpoint, read as data (method, path, who may call it, what
+   * runs). Long on purpose: splitting it would scatter the API's one overview.
+   */
   #table(): Route[] {
     const api = (path: string) => new RegExp(`^/api/v1/${path}$`);
     return [
