@@ -1,13 +1,15 @@
 /**
- * The connector's data plane: one reconnecting session per configured relay, serving only the
- * configured backends. Runs inside the egress Worker sandbox (egress_worker.ts); it needs no
- * permission besides the network addresses the sandbox grants.
+ * The connector's data plane: one reconnecting session per configured relay and per relay learnt
+ * from the fleet (fleet_links.ts), serving only the configured backends. Runs inside the egress
+ * Worker sandbox (egress_worker.ts); it needs no permission besides the addresses it grants.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import type { ConnectorConfig } from "../config/schema.ts";
 import { BackendTable } from "./backend_dialer.ts";
 import { runRelayLink } from "./relay_link.ts";
+import { FleetLinks } from "./fleet_links.ts";
+import { learnPatterns } from "../config/net_pattern.ts";
 import { UdpBudget, UdpDrops } from "./udp_flows.ts";
 import { DirectListener } from "./direct_listener.ts";
 import { makeEphemeralCert } from "../pki/ephemeral_cert.ts";
@@ -71,31 +73,39 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
     services: backends.services.join(", "),
     count: config.relays.length,
   });
-  await Promise.all(config.relays.map((target) =>
-    keepConnected(
-      () =>
-        runRelayLink(target, {
-          config,
-          token,
-          caCerts,
-          backends,
-          udpBudget,
-          udpDrops,
-          direct,
-          interfaces: options.interfaces ?? [],
-          state,
-          signal,
+  const links: FleetLinks = new FleetLinks(config.relays, {
+    patterns: learnPatterns(config.learn_relays),
+    signal,
+    log,
+    loop: (target, linkSignal) =>
+      keepConnected(
+        () =>
+          links.retired(target.address)
+            ? Promise.resolve({ authenticated: false })
+            : runRelayLink(target, {
+              config,
+              token,
+              caCerts,
+              backends,
+              udpBudget,
+              udpDrops,
+              direct,
+              interfaces: options.interfaces ?? [],
+              state,
+              signal: linkSignal,
+              log,
+              onFleet: (relays) => links.learn(relays),
+            }),
+        {
+          label: target.address,
           log,
-        }),
-      {
-        label: target.address,
-        log,
-        signal,
-        minMs: config.reconnect_min_ms,
-        maxMs: config.reconnect_max_ms,
-      },
-    )
-  ));
+          signal: linkSignal,
+          minMs: config.reconnect_min_ms,
+          maxMs: config.reconnect_max_ms,
+        },
+      ),
+  });
+  await links.run();
   direct?.closeAll();
   direct?.options.endpoint.close();
   if (udpDrops.counts.size > 0) {

@@ -18,6 +18,7 @@ import {
   type SessionEnd,
 } from "../transport/mod.ts";
 import { FLOW_ACCEPT_VERSION } from "../protocol/mod.ts";
+import type { FleetRelay } from "../protocol/mod.ts";
 import type { PeerLink } from "../transport/mod.ts";
 
 /** Incoming flow streams a connector allows per relay connection. */
@@ -37,6 +38,8 @@ export interface RelayLinkDeps {
   interfaces: InterfaceAddress[];
   signal: AbortSignal;
   log: Logger;
+  /** The fleet's live relays, from the relay's FLEET message (fleet_links.ts). */
+  onFleet?: (relays: FleetRelay[]) => void;
 }
 
 /** Runs one session with `target` to its end. Never throws. */
@@ -124,6 +127,8 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
           ours: candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
         });
         direct.punch(msg.candidates);
+      } else if (msg.type === "fleet") {
+        deps.onFleet?.(msg.relays);
       } else if (msg.type === "ack") {
         rlog.info("Registered service {service}", { service: msg.service });
       } else if (msg.type === "nack") {

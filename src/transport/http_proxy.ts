@@ -168,7 +168,8 @@ function checkAnswer(answer: ReadAnswer, relay: string, via: string, hadCredenti
   }
   const { status, reason } = answer;
   const said = `${status}${reason ? ` ${JSON.stringify(reason)}` : ""}`;
-  if (status === 407) {
+  // 407 is the standard answer; tinyproxy answers wrong credentials with 401.
+  if (status === 407 || status === 401) {
     throw new ProxyError(
       "proxy_auth_required",
       `Cannot reach ${relay} ${via}: the proxy needs credentials (${said}); ` +

@@ -77,6 +77,7 @@ Deno.test("dialViaProxy() names each refusal: 407, 403, 502", async (t) => {
   for (
     const [status, code, words] of [
       [407, "proxy_auth_required", /needs credentials/],
+      [401, "proxy_auth_required", /needs credentials/],
       [403, "proxy_refused", /forbids this destination/],
       [502, "proxy_refused", /could not reach the relay/],
     ] as const
