@@ -7,7 +7,7 @@
 import tls from "node:tls";
 import type { HostPortValue } from "../protocol/address.ts";
 import type { CertificateFacts } from "./report.ts";
-import { TCP_TRANSPORT_ALPN } from "./probe_tcp.ts";
+import { ALPN_TCP } from "../protocol/mod.ts";
 
 /** `CN=…, O=…` of a certificate name. */
 function name(n: tls.Certificate | undefined): string {
@@ -34,7 +34,7 @@ export function certificateChain(
       port: target.port,
       servername: options.serverName,
       ...(options.caCerts ? { ca: options.caCerts } : {}),
-      ALPNProtocols: [TCP_TRANSPORT_ALPN],
+      ALPNProtocols: [ALPN_TCP],
     });
     const done = (value: CertificateFacts | undefined) => {
       clearTimeout(timer);

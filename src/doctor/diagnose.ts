@@ -113,7 +113,14 @@ async function probeRelay(
     proxy === undefined
       ? probeQuic(relay, { ...dialer, role: input.role, token: input.token, endpoint })
       : undefined,
-    probeTcp(target, { ...dialer, serverName, proxy, credentials: input.credentials }),
+    probeTcp(target, {
+      ...dialer,
+      role: input.role,
+      token: input.token,
+      serverName,
+      proxy,
+      credentials: input.credentials,
+    }),
   ]);
   const certificate = tcp.state === "ok" && proxy === undefined
     ? await certificateChain(target, { ...dialer, serverName })

@@ -49,6 +49,12 @@ Deno.test(
         assert.ok(quic?.ok);
         assert.equal(quic.identity, "alice");
         assert.deepEqual(quic.services, ["web"]);
+        // The relay's TCP transport (on by default, same port): TLS, HELLO, and the chain as verified.
+        const tcp = report.relays[0].tcp;
+        assert.ok(tcp.state === "ok" && tcp.hello, JSON.stringify(tcp));
+        assert.match(tcp.certificate?.subject ?? "", /CN=localhost/);
+        assert.match(tcp.certificate?.issuer ?? "", /CN=ztna dev CA/);
+        assert.equal(tcp.certificate?.chain.length, 2);
         assert.equal(report.nat.mapping, "none");
         // The connector runs with direct = false: the broker answers no_connector.
         assert.equal(report.direct?.possible, false);
@@ -87,6 +93,8 @@ Deno.test(
       const quic = report.relays[0].quic;
       assert.ok(quic && !quic.ok && quic.code === "token_expired");
       assert.ok(report.token.readable && report.token.expired);
+      const tcp = report.relays[0].tcp;
+      assert.ok(tcp.state === "failed" && tcp.code === "token_expired", JSON.stringify(tcp));
     });
 
     await t.step("wrong CA: exit 1, set ca", async () => {
