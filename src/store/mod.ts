@@ -5,6 +5,7 @@
  * @module
  */
 export {
+  AcmeCertificateRecord,
   Actor,
   AdminTokenHash,
   AdminTokenRecord,
@@ -25,6 +26,7 @@ export {
   RelayRecord,
   RevocationRecord,
   type RevokeResult,
+  type SharedAcmeState,
   type Store,
   StoreCorruptError,
   type WatchRevocationsOptions,

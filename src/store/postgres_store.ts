@@ -12,6 +12,7 @@
  * ztna_admin_token(id, record)
  * ztna_audit(id, record)                     ids sort by time (collation "C": byte order)
  * ztna_relay(relay_id, heartbeat_at, record)  the fleet's heartbeats (postgres_fleet.ts)
+ * ztna_acme_account, ztna_acme_certificate, ztna_acme_challenge  shared ACME (postgres_acme.ts)
  * ```
  * Records are JSON (`jsonb`), parsed with their zod schema when read back, like the KV store.
  * A revocation sends `NOTIFY ztna_revocations, '<token id>'` in the transaction that inserts it
@@ -28,6 +29,7 @@ import { z } from "zod";
 import { TokenId } from "../auth/mod.ts";
 import * as fleet from "./postgres_fleet.ts";
 import { FLEET_MIGRATION } from "./postgres_fleet.ts";
+import { ACME_MIGRATION, postgresAcme } from "./postgres_acme.ts";
 import {
   AdminTokenRecord,
   AuditEntry,
@@ -43,6 +45,7 @@ import {
   type RelayHeartbeat,
   RevocationRecord,
   type RevokeResult,
+  type SharedAcmeState,
   type Store,
   type WatchRevocationsOptions,
 } from "./store.ts";
@@ -80,6 +83,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE ztna_admin_token (id text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);
    CREATE TABLE ztna_audit (id text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);`,
   FLEET_MIGRATION,
+  ACME_MIGRATION,
 ];
 
 /** The schema version this build knows; a database at a higher one is refused. */
@@ -212,6 +216,9 @@ export class PostgresStore implements Store {
   #ended: Promise<void> = Promise.resolve();
 
   constructor(readonly sql: Sql) {}
+
+  /** The fleet's shared ACME state, on this store's connections. */
+  readonly acme: SharedAcmeState = postgresAcme(() => this.#db());
 
   /** The connection pool; refused once closed, so a late caller gets a clear error. */
   #db(): Sql {

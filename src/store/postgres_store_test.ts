@@ -212,6 +212,58 @@ Deno.test("PostgresStore: polling delivers what NOTIFY missed, and LISTEN comes 
   }
 });
 
+Deno.test("PostgresStore: shared ACME state (one account key, one order at a time)", async () => {
+  const { store, url } = await freshStore();
+  const other = await openPostgresStore({
+    url,
+    password: server!.password,
+    caCerts: [server!.caPem],
+  });
+  try {
+    const dir = "https://acme.example.com/directory";
+    const keys = await Promise.all([
+      store.acme.acmeAccountKey(dir, () => Promise.resolve("key-a")),
+      other.acme.acmeAccountKey(dir, () => Promise.resolve("key-b")),
+    ]);
+    assert.equal(keys[0], keys[1]);
+    assert.equal(
+      await other.acme.acmeAccountKey(dir, () => Promise.reject(new Error("no"))),
+      keys[0],
+    );
+
+    const release = Promise.withResolvers<void>();
+    const holding = store.acme.tryAcmeOrderLock(async () => {
+      await release.promise;
+      return "ordered";
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await other.acme.tryAcmeOrderLock(() => Promise.resolve("second")), undefined);
+    release.resolve();
+    assert.deepEqual(await holding, { value: "ordered" });
+    assert.deepEqual(await other.acme.tryAcmeOrderLock(() => Promise.resolve(2)), { value: 2 });
+
+    assert.equal(await store.acme.getAcmeCertificate(), undefined);
+    const record = {
+      cert: "C",
+      key: "K",
+      directoryUrl: dir,
+      domains: ["relay.example.com"],
+      storedAt: 5,
+    };
+    await store.acme.putAcmeCertificate(record);
+    await store.acme.putAcmeCertificate({ ...record, cert: "C2" });
+    assert.deepEqual(await other.acme.getAcmeCertificate(), { ...record, cert: "C2" });
+
+    await store.acme.putAcmeChallenge("tok_1", "tok_1.thumb", Date.now());
+    assert.equal(await other.acme.getAcmeChallenge("tok_1"), "tok_1.thumb");
+    await other.acme.deleteAcmeChallenge("tok_1");
+    assert.equal(await store.acme.getAcmeChallenge("tok_1"), undefined);
+  } finally {
+    for (const s of [store, other]) s.close();
+    await Promise.all([store.ended, other.ended]);
+  }
+});
+
 // Registered last, so it runs after every test above (Deno runs a file's tests in order).
 Deno.test("PostgresStore: the test server stops", async () => {
   await server?.stop();

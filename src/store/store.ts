@@ -211,6 +211,38 @@ export interface Store extends Disposable {
   close(): void;
 }
 
+/** The certificate a fleet serves, with its private key and what it was ordered for. */
+export const AcmeCertificateRecord = z.strictObject({
+  cert: z.string().min(1).max(65_536),
+  key: z.string().min(1).max(16_384),
+  directoryUrl: z.string().min(1).max(2_048),
+  domains: z.array(z.string().min(1).max(253)).min(1).max(100),
+  storedAt: EpochMs,
+});
+export type AcmeCertificateRecord = z.output<typeof AcmeCertificateRecord>;
+
+/**
+ * ACME state a fleet shares (only a store several relays use offers it: PostgreSQL): one account
+ * key per directory, one certificate, the pending HTTP-01 challenges, and a lock so that one relay
+ * orders at a time.
+ */
+export interface SharedAcmeState {
+  /** The account key for `directoryUrl`, made with `create` by the first relay that asks. */
+  acmeAccountKey(directoryUrl: string, create: () => Promise<string>): Promise<string>;
+  getAcmeCertificate(): Promise<AcmeCertificateRecord | undefined>;
+  /** Replaces the fleet's certificate. */
+  putAcmeCertificate(record: AcmeCertificateRecord): Promise<void>;
+  /** Publishes a challenge answer for every relay's HTTP-01 listener. */
+  putAcmeChallenge(token: string, keyAuthorization: string, nowMs: number): Promise<void>;
+  getAcmeChallenge(token: string): Promise<string | undefined>;
+  deleteAcmeChallenge(token: string): Promise<void>;
+  /**
+   * Runs `order` holding the fleet's ACME order lock, released when it settles; resolves
+   * undefined at once when another relay holds it.
+   */
+  tryAcmeOrderLock<T>(order: () => Promise<T>): Promise<{ value: T } | undefined>;
+}
+
 let auditSequence = 0;
 
 /**
