@@ -253,6 +253,10 @@ export class Relay {
         maxOffers: limits.max_idle_offers_per_connection,
         offerWaitMs: limits.flow_open_timeout_ms,
         clock: this.#clock,
+        onProtocolError: (code) => {
+          this.metrics.protocolErrors.inc(code);
+          log.warn("Closing a TCP link after malformed input: {code}", { code });
+        },
       },
       preambleTimeoutMs: limits.hello_timeout_ms,
       maxPendingPerSource: limits.tcp_pending_per_source,

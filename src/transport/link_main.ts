@@ -38,6 +38,8 @@ export interface LinkMainOptions {
   prefix?: Uint8Array;
   /** Milliseconds since the epoch. @default {Date.now} */
   clock?: () => number;
+  /** Told when the peer sent a malformed frame (the link then closes with that code). */
+  onProtocolError?: (code: "protocol_error" | "frame_too_large") => void;
 }
 
 /** A MAIN connection as a {@link PeerLink}, less its streams. */
@@ -200,6 +202,9 @@ export abstract class LinkMain implements PeerLink {
     } catch (e) {
       if (this.#isClosed) return;
       if (e instanceof ZtnaError) {
+        if (e.code === "frame_too_large" || e.code === "protocol_error") {
+          this.#options.onProtocolError?.(e.code);
+        }
         // A malformed frame: tell the peer why, as QUIC would with a CONNECTION_CLOSE.
         this.close({ closeCode: wireOf(e), reason: e.code });
         return;
