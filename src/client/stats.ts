@@ -3,6 +3,7 @@
  * and path, bytes, local connections dropped and why; rendered as Prometheus text and as JSON.
  * @module
  */
+import { promLabel, PromText } from "../runtime/status_endpoint.ts";
 
 /** How a flow reached its service. */
 export type FlowPath = "relay" | "direct";
@@ -91,55 +92,50 @@ export class ClientStats {
 
   /** Prometheus text exposition format 0.0.4 (`/metrics`). */
   prometheus(live: ClientLiveState): string {
-    const lines: string[] = [];
-    const metric = (name: string, type: string, help: string, rows: string[]) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...rows);
-    };
-    const label = (value: string) =>
-      value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
     const paths = [...this.#paths].map(([key, c]) => {
       const [service, path] = key.split("\u0000");
-      return { labels: `service="${label(service)}",path="${path}"`, c };
+      return { labels: `service="${promLabel(service)}",path="${path}"`, c };
     });
-    metric("ztna_client_relay_connected", "gauge", "1 while a relay session is up", [
-      `ztna_client_relay_connected ${live.relay === undefined ? 0 : 1}`,
-    ]);
-    metric("ztna_client_relay_connections", "gauge", "Connections to the relay in use", [
-      `ztna_client_relay_connections ${live.relayConnections}`,
-    ]);
-    metric(
-      "ztna_client_flows_opened_total",
-      "counter",
-      "Flows opened, by service and path",
-      paths.map(({ labels, c }) => `ztna_client_flows_opened_total{${labels}} ${c.opened}`),
-    );
-    metric(
-      "ztna_client_flows_active",
-      "gauge",
-      "Flows open now, by service and path",
-      paths.map(({ labels, c }) => `ztna_client_flows_active{${labels}} ${c.active}`),
-    );
-    metric(
-      "ztna_client_bytes_total",
-      "counter",
-      "Payload bytes of ended flows, by service, path and direction",
-      paths.flatMap(({ labels, c }) => [
-        `ztna_client_bytes_total{${labels},direction="sent"} ${c.sentBytes}`,
-        `ztna_client_bytes_total{${labels},direction="received"} ${c.receivedBytes}`,
-      ]),
-    );
-    metric(
-      "ztna_client_drops_total",
-      "counter",
-      "Local connections closed without a flow, by service and reason",
-      [...this.#drops].map(([key, count]) => {
-        const [service, reason] = key.split("\u0000");
-        return `ztna_client_drops_total{service="${label(service)}",reason="${
-          label(reason)
-        }"} ${count}`;
-      }),
-    );
-    return lines.join("\n") + "\n";
+    return new PromText()
+      .metric("ztna_client_relay_connected", "gauge", "1 while a relay session is up", [
+        `ztna_client_relay_connected ${live.relay === undefined ? 0 : 1}`,
+      ])
+      .metric("ztna_client_relay_connections", "gauge", "Connections to the relay in use", [
+        `ztna_client_relay_connections ${live.relayConnections}`,
+      ])
+      .metric(
+        "ztna_client_flows_opened_total",
+        "counter",
+        "Flows opened, by service and path",
+        paths.map(({ labels, c }) => `ztna_client_flows_opened_total{${labels}} ${c.opened}`),
+      )
+      .metric(
+        "ztna_client_flows_active",
+        "gauge",
+        "Flows open now, by service and path",
+        paths.map(({ labels, c }) => `ztna_client_flows_active{${labels}} ${c.active}`),
+      )
+      .metric(
+        "ztna_client_bytes_total",
+        "counter",
+        "Payload bytes of ended flows, by service, path and direction",
+        paths.flatMap(({ labels, c }) => [
+          `ztna_client_bytes_total{${labels},direction="sent"} ${c.sentBytes}`,
+          `ztna_client_bytes_total{${labels},direction="received"} ${c.receivedBytes}`,
+        ]),
+      )
+      .metric(
+        "ztna_client_drops_total",
+        "counter",
+        "Local connections closed without a flow, by service and reason",
+        [...this.#drops].map(([key, count]) => {
+          const [service, reason] = key.split("\u0000");
+          return `ztna_client_drops_total{service="${promLabel(service)}",reason="${
+            promLabel(reason)
+          }"} ${count}`;
+        }),
+      )
+      .toString();
   }
 }
 

@@ -1,9 +1,11 @@
 /**
- * The client's local status endpoint: Prometheus `/metrics` and `/status` JSON on a loopback port.
+ * The client's local status endpoint: Prometheus `/metrics` and `/status` JSON on a loopback port
+ * (the shared endpoint of runtime/status_endpoint.ts over the client's counters).
  * @module
  */
 import type { Logger } from "@logtape/logtape";
 import { parseHostPort } from "../protocol/address.ts";
+import { serveStatusEndpoint } from "../runtime/status_endpoint.ts";
 import { type ClientLiveState, clientStats } from "./stats.ts";
 import { bindLocal } from "./bind_local.ts";
 
@@ -19,24 +21,17 @@ export function serveStatus(
 ): Deno.HttpServer<Deno.NetAddr> {
   const addr = parseHostPort(listen);
   if (!addr.ok) throw new RangeError(`client.status_listen: ${addr.reason}`);
-  return bindLocal({ listen, protocol: "tcp", key: "client.status_listen" }, () =>
-    Deno.serve({
-      hostname: addr.value.hostname,
-      port: addr.value.port,
-      signal,
-      onListen: (a) =>
-        log.info("Status endpoint on http://{listen}/status and /metrics", {
-          listen: `${a.hostname}:${a.port}`,
-        }),
-    }, (req) => {
-      const path = new URL(req.url).pathname;
-      if (req.method !== "GET") return new Response("GET only\n", { status: 405 });
-      if (path === "/metrics") {
-        return new Response(clientStats.prometheus(live()), {
-          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-        });
-      }
-      if (path === "/status") return Response.json(clientStats.snapshot(live()));
-      return new Response("not found: try /status or /metrics\n", { status: 404 });
-    }));
+  return bindLocal(
+    { listen, protocol: "tcp", key: "client.status_listen" },
+    () =>
+      serveStatusEndpoint(
+        addr.value,
+        {
+          metrics: () => clientStats.prometheus(live()),
+          status: () => clientStats.snapshot(live()),
+        },
+        signal,
+        log,
+      ),
+  );
 }

@@ -420,11 +420,14 @@ const DialerFields = {
   /**
    * How to reach the relays: "quic" (UDP), "tcp" (TLS over TCP, where UDP is blocked or through
    * an HTTP proxy), or "auto": QUIC first, TCP too when QUIC has not authenticated within
-   * tcp_fallback_ms, the first to authenticate wins (QUIC again at the next reconnect).
+   * tcp_fallback_ms, the first to authenticate wins; while on TCP, QUIC is tried again every
+   * quic_probe_ms.
    */
   transport: z.enum(["auto", "quic", "tcp"]).default("auto"),
   /** With transport = "auto": how long QUIC alone may try before TCP starts too. */
   tcp_fallback_ms: Millis(60_000).default(500),
+  /** With transport = "auto", while on TCP: how often QUIC is tried again (with jitter). */
+  quic_probe_ms: Millis(3_600_000).default(30_000),
 };
 
 /**
@@ -500,6 +503,21 @@ const UdpFields = {
   udp_queue_depth: Count(65_536).default(256),
 };
 
+/**
+ * A status endpoint's address: loopback only, because it has no authentication and names
+ * services, backends and relays, which are nobody else's business.
+ */
+const StatusHostPort = HostPort.superRefine((value, ctx) => {
+  const parsed = parseHostPort(value);
+  if (parsed.ok && !isLoopbackHost(parsed.value.hostname)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${value} is not a loopback address; the status endpoint has no authentication ` +
+        "and names services and relays: use 127.0.0.1",
+    });
+  }
+});
+
 /** `[connector]`: the app connector beside private services. */
 export const ConnectorSection = z.strictObject({
   ...DialerFields,
@@ -520,6 +538,11 @@ export const ConnectorSection = z.strictObject({
   direct: z.boolean().default(false),
   /** UDP port of the endpoint that dials the relays and takes direct connections (0 = any). */
   direct_port: z.number().int().min(0).max(65_535).default(0),
+  /**
+   * A local HTTP endpoint with `/metrics` (Prometheus text) and `/status` (JSON); off by default,
+   * loopback only. Bound when the connector starts; a reload does not move it.
+   */
+  status_listen: StatusHostPort.optional(),
   service: z.array(ConnectorService).min(1, "expected at least one [[connector.service]]")
     .superRefine(unique("[[connector.service]]", "id", "service id")),
 }).superRefine(backoffInOrder).superRefine(keepAliveWithinIdle);
@@ -626,7 +649,7 @@ const ClientFields = z.strictObject({
    * A local HTTP endpoint with `/metrics` (Prometheus text) and `/status` (JSON); off by default,
    * loopback only: it names services and relays, which are nobody else's business.
    */
-  status_listen: LoopbackHostPort.optional(),
+  status_listen: StatusHostPort.optional(),
 });
 
 /**

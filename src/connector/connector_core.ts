@@ -46,7 +46,7 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
   const state = new DataPlaneState(backends, config.relays.length, log, {
     onReady: options.onReady,
     onIdle: options.onIdle,
-  });
+  }, udpDrops);
   options.onState?.(state);
   const direct = config.direct
     ? new DirectListener({

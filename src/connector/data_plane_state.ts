@@ -7,12 +7,16 @@
 import type { Logger } from "@logtape/logtape";
 import type { BackendTable } from "./backend_dialer.ts";
 import { type ControlMessageInput, UNREGISTER_VERSION } from "../protocol/mod.ts";
+import { ConnectorStats, type WorkerStats } from "./connector_stats.ts";
+import type { UdpDrops } from "./udp_flows.ts";
 
 /** One live relay session as the drain sees it. */
 export interface LinkControl {
   relay: string;
   /** The protocol version of its WELCOME. */
   version: number;
+  /** Services the relay ACKed on this session and that were not unregistered since. */
+  services: Set<string>;
   send(msg: ControlMessageInput): Promise<void>;
   /** Ends the session (only for a relay that cannot unregister). */
   close(): void;
@@ -21,6 +25,8 @@ export interface LinkControl {
 /** The reload-facing state of one data plane. */
 export class DataPlaneState {
   readonly links = new Set<LinkControl>();
+  /** Flow counters for the status endpoint. */
+  readonly stats = new ConnectorStats();
   readonly #answered = new Map<string, Set<string>>();
   #active = 0;
   #draining = false;
@@ -31,6 +37,7 @@ export class DataPlaneState {
     readonly relayCount: number,
     readonly log: Logger,
     readonly hooks: { onReady?: () => void; onIdle?: () => void } = {},
+    readonly udpDrops?: UdpDrops,
   ) {}
 
   /** Whether this data plane is draining (it serves what it has and takes nothing new). */
@@ -89,6 +96,20 @@ export class DataPlaneState {
       }
     }
     this.#checkIdle();
+  }
+
+  /** Everything the status endpoint reports about this data plane. */
+  snapshot(): WorkerStats {
+    return {
+      draining: this.#draining,
+      links: [...this.links].map((l) => ({
+        relay: l.relay,
+        version: l.version,
+        services: [...l.services],
+      })),
+      ...this.stats.counters(),
+      udpDrops: [...(this.udpDrops?.counts ?? [])].map(([reason, count]) => ({ reason, count })),
+    };
   }
 
   #checkIdle(): void {

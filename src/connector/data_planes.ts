@@ -11,6 +11,7 @@ import { hostInterfaces } from "../transport/mod.ts";
 import type { EgressLauncher, EgressWorker } from "./egress_sandbox.ts";
 import { egressNetPermissions } from "./sandbox_permissions.ts";
 import type { FromWorker } from "./worker_messages.ts";
+import type { WorkerStats } from "./connector_stats.ts";
 
 const log = getLogger(["ztna", "connector"]);
 
@@ -36,6 +37,8 @@ export class DataPlanes {
   readonly draining = new Set<Plane>();
   #current: Plane;
   #fail: (end: PlaneEnd) => void = () => {};
+  /** Gets the last counters of a draining data plane that stopped (the status keeps totals). */
+  onRetired: (stats: WorkerStats) => void = () => {};
   /** Settles when the current data plane ends on its own (it failed, or stopped unasked). */
   readonly failed: Promise<PlaneEnd>;
 
@@ -76,6 +79,7 @@ export class DataPlanes {
       if (plane === this.#current) return this.#fail(end);
       // A new plane that never became current: replace() reports its end.
       if (!this.draining.delete(plane)) return;
+      if (worker.lastStats) this.onRetired(worker.lastStats);
       worker.terminate();
       if (end.type === "failed") {
         log.error("A draining data plane failed: {message}", { message: end.message });

@@ -5,6 +5,7 @@
  * @module
  */
 import { FromWorker, type ToWorker } from "./worker_messages.ts";
+import type { WorkerStats } from "./connector_stats.ts";
 
 /** One egress Worker: send to it, learn when it is ready, when it ends. */
 export interface EgressWorker {
@@ -12,6 +13,10 @@ export interface EgressWorker {
   send(message: ToWorker): void;
   /** Settles once every relay answered every registration, or never. */
   readonly ready: Promise<void>;
+  /** Its counters, or undefined when it does not answer within `timeoutMs`. */
+  stats(timeoutMs: number): Promise<WorkerStats | undefined>;
+  /** The counters it sent last (asked for, or just before it stopped). */
+  readonly lastStats: WorkerStats | undefined;
   /** Settles with the Worker's last word: stopped or failed. */
   readonly ended: Promise<Extract<FromWorker, { type: "stopped" | "failed" }>>;
   terminate(): void;
@@ -19,6 +24,7 @@ export interface EgressWorker {
 
 interface Pending {
   onReady: () => void;
+  onStats: (stats: WorkerStats) => void;
   onEnd: (end: Extract<FromWorker, { type: "stopped" | "failed" }>) => void;
 }
 
@@ -73,6 +79,7 @@ export class EgressLauncher {
       ? parsed.data
       : { type: "failed", message: "malformed message from worker" };
     if (msg.type === "ready") return pending.onReady();
+    if (msg.type === "stats") return pending.onStats(msg.stats);
     this.#pending.delete(id);
     pending.onEnd(msg);
   }
@@ -84,13 +91,37 @@ export class EgressLauncher {
     let onEnd: Pending["onEnd"] = () => {};
     const ready = new Promise<void>((resolve) => onReady = resolve);
     const ended = new Promise<Parameters<Pending["onEnd"]>[0]>((resolve) => onEnd = resolve);
-    this.#pending.set(id, { onReady, onEnd });
+    let lastStats: WorkerStats | undefined;
+    const waiting = new Set<(stats: WorkerStats) => void>();
+    const onStats = (stats: WorkerStats) => {
+      lastStats = stats;
+      for (const resolve of waiting) resolve(stats);
+      waiting.clear();
+    };
+    this.#pending.set(id, { onReady, onEnd, onStats });
     this.#launcher.postMessage({ type: "spawn", id, url: url.href, net });
+    const send = (message: ToWorker) => this.#launcher.postMessage({ type: "post", id, message });
     return {
       id,
       ready,
       ended,
-      send: (message) => this.#launcher.postMessage({ type: "post", id, message }),
+      get lastStats() {
+        return lastStats;
+      },
+      stats: (timeoutMs) =>
+        new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            waiting.delete(done);
+            resolve(undefined);
+          }, timeoutMs);
+          const done = (stats: WorkerStats) => {
+            clearTimeout(timer);
+            resolve(stats);
+          };
+          waiting.add(done);
+          send({ type: "stats" });
+        }),
+      send,
       terminate: () => {
         this.#launcher.postMessage({ type: "terminate", id });
         const p = this.#pending.get(id);

@@ -30,6 +30,9 @@ export function serveWorker(hooks: WorkerHooks = {}): void {
     if (!parsed.success) return post({ type: "failed", message: "malformed message from main" });
     const msg = parsed.data;
     if (msg.type === "stop") return stop.abort();
+    if (msg.type === "stats") {
+      return state && post({ type: "stats", stats: state.snapshot() });
+    }
     if (msg.type === "drain") {
       drainAsked = true;
       return void state?.drain();
@@ -50,7 +53,11 @@ export function serveWorker(hooks: WorkerHooks = {}): void {
       onReady: () => post({ type: "ready" }),
       onIdle: () => stop.abort(),
     }).then(
-      () => post({ type: "stopped" }),
+      () => {
+        // Main adds a stopped Worker's counters to its totals.
+        if (state) post({ type: "stats", stats: state.snapshot() });
+        post({ type: "stopped" });
+      },
       (e) => post({ type: "failed", message: e instanceof Error ? e.message : String(e) }),
     );
   };

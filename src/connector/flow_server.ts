@@ -10,6 +10,7 @@ import type { BackendTable } from "./backend_dialer.ts";
 import { resolveBackend } from "./resolve_backend.ts";
 import { type UdpBudget, type UdpDrops, UdpFlow } from "./udp_flows.ts";
 import { ChunkReader, runTcpFlow } from "../transport/mod.ts";
+import type { ConnectorStats } from "./connector_stats.ts";
 import type { ByteStream, PeerLink } from "../transport/mod.ts";
 
 /** What serving a flow needs from its relay link. */
@@ -21,6 +22,8 @@ export interface FlowServerDeps {
   conn: PeerLink;
   /** This link's UDP flows by flow id. */
   udpFlows: Map<number, UdpFlow>;
+  /** Counters for the status endpoint (relayed flows). */
+  stats?: ConnectorStats;
   udpBudget: UdpBudget;
   udpDrops: UdpDrops;
   udpQueueDepth: number;
@@ -59,13 +62,14 @@ export async function serveTcpFlow(
   reader: ChunkReader,
   writer: WritableStreamDefaultWriter<Uint8Array>,
   stream: { writable: WritableStream<Uint8Array> },
-  deps: Pick<FlowServerDeps, "backends" | "connectTimeoutMs" | "log">,
+  deps: Pick<FlowServerDeps, "backends" | "connectTimeoutMs" | "log" | "stats">,
 ): Promise<void> {
   const { flowId } = header;
   let tcp: Deno.TcpConn;
   try {
     tcp = await deps.backends.dial(header.service, deps.connectTimeoutMs);
   } catch (e) {
+    deps.stats?.refused(header.service, e);
     return await refuseFlow(header, writer, reader, e, deps.log);
   }
   tcp.setNoDelay(true);
@@ -76,7 +80,9 @@ export async function serveTcpFlow(
     identity: header.identity,
     service: header.service,
   });
+  deps.stats?.flowOpened(header.service, "tcp");
   const result = await runTcpFlow(tcp, reader, stream.writable);
+  deps.stats?.flowEnded(header.service, "tcp", result.bytesSent, result.bytesReceived);
   deps.log.debug("Flow {flowId} ended: sent {sent}, received {received}", { flowId, ...result });
 }
 
@@ -134,9 +140,11 @@ export async function serveUdpFlow(
     });
   } catch (e) {
     release?.();
+    deps.stats?.refused(header.service, e);
     return await refuseFlow(header, writer, reader, e, deps.log);
   }
   deps.udpFlows.set(flowId, flow);
+  deps.stats?.flowOpened(header.service, "udp");
   try {
     await writer.write(encodeHeader({ type: "reply", code: "ok", flowId }));
     deps.log.debug("UDP flow {flowId} for {identity} to {service}", {
@@ -156,6 +164,7 @@ export async function serveUdpFlow(
       await reader.cancel("idle");
     }
   } finally {
+    deps.stats?.flowEnded(header.service, "udp");
     deps.udpFlows.delete(flowId);
     flow.close();
     release();

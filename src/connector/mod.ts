@@ -12,6 +12,7 @@ import { readCaBundle } from "../config/files.ts";
 import { EgressLauncher } from "./egress_sandbox.ts";
 import { DataPlanes, type PlaneEnd } from "./data_planes.ts";
 import { reloadConnector } from "./reload.ts";
+import { serveConnectorStatus } from "./connector_status.ts";
 
 export { runConnectorCore } from "./connector_core.ts";
 export { egressNetPermissions } from "./sandbox_permissions.ts";
@@ -56,6 +57,18 @@ export async function runConnector(
     config,
     token,
   );
+  // Bound before main drops its network: an accepting listener needs no permission afterwards.
+  const stopStatus = new AbortController();
+  let status: Deno.HttpServer | undefined;
+  try {
+    if (config.status_listen) {
+      status = serveConnectorStatus(config.status_listen, planes, stopStatus.signal, log);
+    }
+  } catch (error) {
+    planes.current.worker.terminate();
+    launcher.close();
+    throw error;
+  }
   await options.onSandboxStarted?.();
   const reloadConfig = options.reloadConfig;
   if (reloadConfig !== undefined) ctx.onReload(() => reloadConnector(planes, reloadConfig));
@@ -76,6 +89,8 @@ export async function runConnector(
     ctx.signal.removeEventListener("abort", onAbort);
     for (const plane of planes.all()) plane.worker.terminate();
     launcher.close();
+    stopStatus.abort();
+    await status?.finished;
   }
 }
 

@@ -9,6 +9,7 @@ import type { BackendTable } from "./backend_dialer.ts";
 import { expireIdleUdpFlows, type FlowServerDeps, serveFlow } from "./flow_server.ts";
 import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
 import type { DirectListener } from "./direct_listener.ts";
+import type { DataPlaneState, LinkControl } from "./data_plane_state.ts";
 import {
   demuxDatagrams,
   directCandidates,
@@ -36,6 +37,8 @@ export interface RelayLinkDeps {
   direct?: DirectListener;
   /** The host's interface addresses: direct-path candidates beside the observed one. */
   interfaces: InterfaceAddress[];
+  /** Shared with the Worker's other links: reload drain, readiness, flows in progress. */
+  state?: DataPlaneState;
   signal: AbortSignal;
   log: Logger;
   /** The fleet's live relays, from the relay's FLEET message (fleet_links.ts). */
@@ -70,8 +73,9 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
       udpDrops: deps.udpDrops,
       udpQueueDepth: config.udp_queue_depth,
       sendAccept: session.welcome.version >= FLOW_ACCEPT_VERSION,
+      stats: deps.state?.stats,
     };
-    const flows = serveIncoming(session.conn, serverDeps);
+    const flows = serveIncoming(session.conn, serverDeps, deps.state);
     const datagrams = pumpDatagrams(session.conn, serverDeps);
     const sweep = Math.max(100, Math.min(5_000, config.udp_idle_timeout_ms / 4));
     const sweeper = setInterval(
@@ -82,6 +86,14 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
       ? { ticketKey: session.welcome.ticketKey, connId: session.welcome.connId }
       : undefined;
     if (authority) deps.direct?.authorities.add(authority);
+    const link: LinkControl = {
+      relay: target.address,
+      version: session.welcome.version,
+      services: new Set(),
+      send: (m) => session.control.send(m),
+      close: () => session.conn.close({ closeCode: 0, reason: "connector reload" }),
+    };
+    deps.state?.links.add(link);
     for (const service of deps.backends.services) {
       await session.control.send({
         type: "register",
@@ -131,7 +143,13 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
         deps.onFleet?.(msg.relays);
       } else if (msg.type === "ack") {
         rlog.info("Registered service {service}", { service: msg.service });
+        link.services.add(msg.service);
+        deps.state?.answered(target.address, msg.service);
+      } else if (msg.type === "unregistered") {
+        link.services.delete(msg.service);
+        rlog.info("Unregistered service {service}", { service: msg.service });
       } else if (msg.type === "nack") {
+        deps.state?.answered(target.address, msg.service);
         rlog.error("Relay refused to register service {service}: {code}; not retrying", {
           service: msg.service,
           code: msg.code,
@@ -139,19 +157,28 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
       }
     }
     clearInterval(sweeper);
+    deps.state?.links.delete(link);
     if (authority) deps.direct?.authorities.delete(authority);
     await flows;
     await datagrams;
   });
 }
 
-async function serveIncoming(conn: PeerLink, deps: FlowServerDeps): Promise<void> {
+async function serveIncoming(
+  conn: PeerLink,
+  deps: FlowServerDeps,
+  state?: DataPlaneState,
+): Promise<void> {
   const running = new Set<Promise<void>>();
   const reader = conn.incomingBidirectionalStreams.getReader();
   while (true) {
     const next = await reader.read().catch(() => ({ done: true as const, value: undefined }));
     if (next.done) break;
-    const p = serveFlow(next.value, deps).finally(() => running.delete(p));
+    state?.flowStarted();
+    const p = serveFlow(next.value, deps).finally(() => {
+      running.delete(p);
+      state?.flowEnded();
+    });
     running.add(p);
   }
   await Promise.all(running);

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ConnectorSection, LogSection } from "../config/schema.ts";
+import { WorkerStats } from "./connector_stats.ts";
 
 /** Main → Worker: start with this configuration. */
 export const WorkerStart = z.strictObject({
@@ -32,8 +33,16 @@ export const WorkerStop = z.strictObject({ type: z.literal("stop") });
  */
 export const WorkerDrain = z.strictObject({ type: z.literal("drain") });
 
+/** Main → Worker: send your counters (the status endpoint is being read). */
+export const WorkerStatsRequest = z.strictObject({ type: z.literal("stats") });
+
 /** Everything main sends. */
-export const ToWorker = z.discriminatedUnion("type", [WorkerStart, WorkerStop, WorkerDrain]);
+export const ToWorker = z.discriminatedUnion("type", [
+  WorkerStart,
+  WorkerStop,
+  WorkerDrain,
+  WorkerStatsRequest,
+]);
 export type ToWorker = z.infer<typeof ToWorker>;
 
 /**
@@ -42,6 +51,8 @@ export type ToWorker = z.infer<typeof ToWorker>;
  */
 export const FromWorker = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("ready") }),
+  /** The counters, asked for or last before `stopped`. */
+  z.strictObject({ type: z.literal("stats"), stats: WorkerStats }),
   z.strictObject({ type: z.literal("stopped") }),
   z.strictObject({ type: z.literal("failed"), message: z.string() }),
 ]);

@@ -138,8 +138,14 @@ export function roleNetPermissions(loaded: RoleConfig): string[] | true {
   switch (loaded.role) {
     case "intermediate":
       return [...new Set(relayNet(loaded.config))];
-    case "connector":
-      return egressNetPermissions(loaded.config);
+    case "connector": {
+      // The egress Worker's net, and the status endpoint main binds before it drops its own.
+      const egress = egressNetPermissions(loaded.config);
+      const status = loaded.config.status_listen;
+      return egress === true || status === undefined
+        ? egress
+        : [...new Set([...egress, configuredEntry(status)])];
+    }
     case "client":
       return clientNet(loaded.config);
   }
