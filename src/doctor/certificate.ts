@@ -4,6 +4,7 @@
  * a verified chain is read: an untrusted one ends the handshake, and its error is the answer.
  * @module
  */
+import { isIP } from "node:net";
 import tls from "node:tls";
 import type { HostPortValue } from "../protocol/address.ts";
 import type { CertificateFacts } from "./report.ts";
@@ -28,14 +29,23 @@ export function certificateChain(
   target: HostPortValue,
   options: { serverName: string; caCerts?: string[]; timeoutMs: number },
 ): Promise<CertificateFacts | undefined> {
+  // Node takes no IP address as TLS name (SNI): it checks the certificate against the host it
+  // dials, so an IP name can be checked only when it is the address dialed.
+  const ipName = isIP(options.serverName) !== 0;
+  if (ipName && options.serverName !== target.hostname) return Promise.resolve(undefined);
   return new Promise((resolve) => {
-    const socket = tls.connect({
-      host: target.hostname,
-      port: target.port,
-      servername: options.serverName,
-      ...(options.caCerts ? { ca: options.caCerts } : {}),
-      ALPNProtocols: [ALPN_TCP],
-    });
+    let socket: tls.TLSSocket;
+    try {
+      socket = tls.connect({
+        host: target.hostname,
+        port: target.port,
+        ...(ipName ? {} : { servername: options.serverName }),
+        ...(options.caCerts ? { ca: options.caCerts } : {}),
+        ALPNProtocols: [ALPN_TCP],
+      });
+    } catch {
+      return resolve(undefined);
+    }
     const done = (value: CertificateFacts | undefined) => {
       clearTimeout(timer);
       socket.destroy();
