@@ -1,12 +1,16 @@
 /**
- * The client's counters for its local status endpoint (`[client] status_listen`): flows by service
- * and path, bytes, local connections dropped and why; rendered as Prometheus text and as JSON.
+ * The client's counters for its local status endpoint (`[client] status_listen`): flows by service,
+ * path and protocol (TCP and UDP), bytes, flows dropped and why, UDP datagrams dropped; rendered as
+ * Prometheus text and as JSON.
  * @module
  */
 import { promLabel, PromText } from "../runtime/status_endpoint.ts";
 
 /** How a flow reached its service. */
 export type FlowPath = "relay" | "direct";
+
+/** What a flow carries: a TCP connection, or the datagrams of one local UDP source. */
+export type FlowProtocol = "tcp" | "udp";
 
 /** Counts of one service on one path. */
 interface PathCounts {
@@ -34,10 +38,11 @@ export interface ClientLiveState {
 export class ClientStats {
   readonly #paths = new Map<string, PathCounts>();
   readonly #drops = new Map<string, number>();
+  readonly #datagramDrops = new Map<string, number>();
   readonly startedAt = Date.now();
 
-  #counts(service: string, path: FlowPath): PathCounts {
-    const key = `${service}\u0000${path}`;
+  #counts(service: string, path: FlowPath, protocol: FlowProtocol): PathCounts {
+    const key = `${service}\u0000${path}\u0000${protocol}`;
     let counts = this.#paths.get(key);
     if (!counts) {
       counts = { opened: 0, active: 0, sentBytes: 0, receivedBytes: 0 };
@@ -47,21 +52,35 @@ export class ClientStats {
   }
 
   /** A flow opened (its REPLY said yes). */
-  flowOpened(service: string, path: FlowPath): void {
-    const counts = this.#counts(service, path);
+  flowOpened(service: string, path: FlowPath, protocol: FlowProtocol = "tcp"): void {
+    const counts = this.#counts(service, path, protocol);
     counts.opened++;
     counts.active++;
   }
 
   /** That flow ended, having sent and received these payload bytes. */
-  flowEnded(service: string, path: FlowPath, sent: number, received: number): void {
-    const counts = this.#counts(service, path);
+  flowEnded(
+    service: string,
+    path: FlowPath,
+    sent: number,
+    received: number,
+    protocol: FlowProtocol = "tcp",
+  ): void {
+    const counts = this.#counts(service, path, protocol);
     counts.active = Math.max(0, counts.active - 1);
     counts.sentBytes += sent;
     counts.receivedBytes += received;
   }
 
-  /** A local connection closed without a flow: `reason` is the refusal code or `no_relay`. */
+  /** A UDP datagram of `service` dropped at this client (queue full, oversize, flow limit…). */
+  datagramDropped(service: string, reason: string): void {
+    const key = `${service}\u0000${reason}`;
+    this.#datagramDrops.set(key, (this.#datagramDrops.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * A local connection (or UDP source) got no flow: `reason` is the refusal code or `no_relay`.
+   */
   dropped(service: string, reason: string): void {
     const key = `${service}\u0000${reason}`;
     this.#drops.set(key, (this.#drops.get(key) ?? 0) + 1);
@@ -70,8 +89,8 @@ export class ClientStats {
   /** Everything as one JSON-able object (`/status`). */
   snapshot(live: ClientLiveState): Record<string, unknown> {
     const flows = [...this.#paths].map(([key, c]) => {
-      const [service, path] = key.split("\u0000");
-      return { service, path, ...c };
+      const [service, path, protocol] = key.split("\u0000");
+      return { service, path, protocol, ...c };
     });
     const drops = [...this.#drops].map(([key, count]) => {
       const [service, reason] = key.split("\u0000");
@@ -87,14 +106,18 @@ export class ClientStats {
       http_proxy: live.httpProxy ?? null,
       flows,
       drops,
+      udp_datagram_drops: [...this.#datagramDrops].map(([key, count]) => {
+        const [service, reason] = key.split("\u0000");
+        return { service, reason, count };
+      }),
     };
   }
 
   /** Prometheus text exposition format 0.0.4 (`/metrics`). */
   prometheus(live: ClientLiveState): string {
     const paths = [...this.#paths].map(([key, c]) => {
-      const [service, path] = key.split("\u0000");
-      return { labels: `service="${promLabel(service)}",path="${path}"`, c };
+      const [service, path, protocol] = key.split("\u0000");
+      return { labels: `service="${promLabel(service)}",path="${path}",protocol="${protocol}"`, c };
     });
     return new PromText()
       .metric("ztna_client_relay_connected", "gauge", "1 while a relay session is up", [
@@ -106,19 +129,19 @@ export class ClientStats {
       .metric(
         "ztna_client_flows_opened_total",
         "counter",
-        "Flows opened, by service and path",
+        "Flows opened, by service, path and protocol",
         paths.map(({ labels, c }) => `ztna_client_flows_opened_total{${labels}} ${c.opened}`),
       )
       .metric(
         "ztna_client_flows_active",
         "gauge",
-        "Flows open now, by service and path",
+        "Flows open now, by service, path and protocol",
         paths.map(({ labels, c }) => `ztna_client_flows_active{${labels}} ${c.active}`),
       )
       .metric(
         "ztna_client_bytes_total",
         "counter",
-        "Payload bytes of ended flows, by service, path and direction",
+        "Payload bytes of ended flows, by service, path, protocol and direction",
         paths.flatMap(({ labels, c }) => [
           `ztna_client_bytes_total{${labels},direction="sent"} ${c.sentBytes}`,
           `ztna_client_bytes_total{${labels},direction="received"} ${c.receivedBytes}`,
@@ -127,10 +150,21 @@ export class ClientStats {
       .metric(
         "ztna_client_drops_total",
         "counter",
-        "Local connections closed without a flow, by service and reason",
+        "Local connections (or UDP sources) that got no flow, by service and reason",
         [...this.#drops].map(([key, count]) => {
           const [service, reason] = key.split("\u0000");
           return `ztna_client_drops_total{service="${promLabel(service)}",reason="${
+            promLabel(reason)
+          }"} ${count}`;
+        }),
+      )
+      .metric(
+        "ztna_client_udp_datagram_drops_total",
+        "counter",
+        "UDP datagrams dropped at this client, by service and reason",
+        [...this.#datagramDrops].map(([key, count]) => {
+          const [service, reason] = key.split("\u0000");
+          return `ztna_client_udp_datagram_drops_total{service="${promLabel(service)}",reason="${
             promLabel(reason)
           }"} ${count}`;
         }),

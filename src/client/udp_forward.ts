@@ -12,6 +12,7 @@
 import type { Logger } from "@logtape/logtape";
 import { encodeDatagram, maxPayload } from "../protocol/mod.ts";
 import { closeFlowStream, type OpenedFlow, requestFlow } from "./request_flow.ts";
+import { clientStats } from "./stats.ts";
 import { limitBackoff, noteRateLimited } from "./open_flow.ts";
 import type { SessionHolder } from "./session_holder.ts";
 import { DatagramQueue, demuxDatagrams } from "../transport/mod.ts";
@@ -50,6 +51,11 @@ interface LocalFlow {
   toLocal: DatagramQueue<Uint8Array>;
   /** The open flow; its `conn` (relay or direct) carries its datagrams. */
   opened?: OpenedFlow;
+  /** The path it opened on, for the status endpoint. */
+  path?: "relay" | "direct";
+  /** Payload bytes sent toward the service and received from it (status endpoint). */
+  sent: number;
+  received: number;
   closed: boolean;
 }
 
@@ -101,6 +107,7 @@ export class UdpForward {
 
   #drop(reason: string): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+    clientStats.datagramDropped(this.options.service, reason);
   }
 
   /** Receives local datagrams until the socket closes. */
@@ -145,6 +152,8 @@ export class UdpForward {
           send: (payload) => this.socket.send(payload, to),
           failed: () => this.#drop("send_failed"),
         }),
+        sent: 0,
+        received: 0,
         closed: false,
       };
       this.#flows.set(key, flow);
@@ -174,13 +183,15 @@ export class UdpForward {
     }
     const queue = flow.toPeer!;
     if (queue.full) return this.#drop("queue_full");
+    flow.sent += data.byteLength;
     queue.offer(encodeDatagram(opened.flowId, data));
   }
 
   #toLocal(flow: LocalFlow, payload: Uint8Array): void {
     if (flow.closed) return;
     flow.lastActivity = Date.now();
-    if (!flow.toLocal.offer(payload)) this.#drop("queue_full");
+    if (!flow.toLocal.offer(payload)) return this.#drop("queue_full");
+    flow.received += payload.byteLength;
   }
 
   async #open(key: string, flow: LocalFlow): Promise<void> {
@@ -188,6 +199,7 @@ export class UdpForward {
     const session = await this.holder.wait(this.options.sessionWaitMs);
     if (!session) {
       log.warn("Dropped a local UDP flow for {service}: no relay connection", { service });
+      clientStats.dropped(service, "no_relay");
       this.#flows.delete(key);
       return;
     }
@@ -223,12 +235,15 @@ export class UdpForward {
     }
     if (!req.ok) {
       log.warn("Flow to {service} refused: {code}", { service, code: req.code });
+      clientStats.dropped(service, req.code);
       this.#flows.delete(key);
       return;
     }
     if (flow.closed) return void closeFlowStream(req.flow, "closed");
     const conn = req.flow.conn;
     flow.opened = req.flow;
+    flow.path = path;
+    clientStats.flowOpened(service, path, "udp");
     flow.toPeer = new DatagramQueue({
       depth: this.options.queueDepth,
       send: (datagram) => conn.sendDatagram(datagram),
@@ -252,6 +267,9 @@ export class UdpForward {
   #close(flow: LocalFlow, reason: string): void {
     if (flow.closed) return;
     flow.closed = true;
+    if (flow.opened && flow.path) {
+      clientStats.flowEnded(this.options.service, flow.path, flow.sent, flow.received, "udp");
+    }
     flow.toPeer?.close();
     flow.toLocal.close();
     if (flow.opened) void closeFlowStream(flow.opened, reason);
