@@ -14,7 +14,17 @@ import { ACME_ERRORS, AcmeError, asAcmeError } from "./acme_error.ts";
 import { obtainCertificate, type ObtainOptions } from "./acme_order.ts";
 import { AcmeStore } from "./acme_store.ts";
 import { type CertificatePair, pairProblem } from "./certificate_pair.ts";
-import { solverFor } from "./challenge_solver.ts";
+import { type ChallengeSolver, solverFor } from "./challenge_solver.ts";
+import type { Http01Server } from "./http01_server.ts";
+import {
+  type CertificateStorage,
+  orderOnce,
+  SHARED_POLL_MS,
+  SharedCertificateStorage,
+  sharedHttp01,
+  usableStored,
+} from "./shared_acme.ts";
+import type { SharedAcmeState } from "../store/mod.ts";
 import { checkHookPermission } from "./dns_hook.ts";
 import { type FetchAdapter, fetchAdapter } from "./fetch_adapter.ts";
 import { renewalTime } from "./renewal_schedule.ts";
@@ -57,6 +67,11 @@ export interface CertificateManagerDeps {
   testHooks?: AcmeTestHooks;
   /** Polling of pending ACME objects; tests shorten it. */
   poll?: ObtainOptions["poll"];
+  /**
+   * A fleet's shared ACME state (PostgreSQL store): account and certificate in the store, one
+   * relay orders at a time, HTTP-01 answered by every relay. @default {per-relay files}
+   */
+  shared?: SharedAcmeState;
 }
 
 /** Waits until `atMs`; false when `signal` aborted first. */
@@ -89,7 +104,10 @@ function describe(pair: CertificatePair) {
 export class CertificateManager {
   readonly #config: AcmeConfig;
   readonly #deps: CertificateManagerDeps;
-  readonly #store: AcmeStore;
+  readonly #store: CertificateStorage;
+  #solver: ChallengeSolver | undefined;
+  #http01: Http01Server | undefined;
+  #sharedPoll: ReturnType<typeof setInterval> | undefined;
   readonly #stop = new AbortController();
   readonly #now: () => number;
   readonly #random: () => number;
@@ -101,7 +119,9 @@ export class CertificateManager {
   constructor(config: AcmeConfig, deps: CertificateManagerDeps) {
     this.#config = config;
     this.#deps = deps;
-    this.#store = new AcmeStore(deps.stateDir);
+    this.#store = deps.shared
+      ? new SharedCertificateStorage(deps.shared, config.directory_url)
+      : new AcmeStore(deps.stateDir);
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
   }
@@ -109,11 +129,6 @@ export class CertificateManager {
   /** The pair in service; undefined before {@link start} returned. */
   get current(): CertificatePair | undefined {
     return this.#current;
-  }
-
-  /** The `<state_dir>/acme` folder. */
-  get folder(): string {
-    return this.#store.folder;
   }
 
   /**
@@ -141,6 +156,12 @@ export class CertificateManager {
     // acme-client has one axios instance per process; this relay is its only user.
     acme.axios.defaults.adapter = this.#http.adapter;
     await this.#store.open();
+    const shared = this.#deps.shared;
+    if (shared && config.challenge === "http-01") {
+      const http01 = sharedHttp01(shared, config.http_listen, this.#now);
+      this.#http01 = http01.server;
+      this.#solver = http01.solver;
+    }
     this.#accountKey = await this.#store.accountKey(async () =>
       (await acme.crypto.createPrivateEcdsaKey("P-256")).toString()
     );
@@ -170,6 +191,10 @@ export class CertificateManager {
       });
       this.#current = await this.#obtainWithRetries("issue");
     }
+    if (shared) {
+      // Another relay's renewal reaches this one through the store.
+      this.#sharedPoll = setInterval(() => void this.#adoptStored(), SHARED_POLL_MS);
+    }
     this.#loop = this.#run(renewNow).catch((error) => {
       log.error("ACME renewals stopped: {error}", {
         error: error instanceof Error ? error.message : String(error),
@@ -184,6 +209,9 @@ export class CertificateManager {
    */
   async stop(): Promise<void> {
     this.#stop.abort();
+    clearInterval(this.#sharedPoll);
+    await this.#http01?.[Symbol.asyncDispose]();
+    this.#http01 = undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), STOP_GRACE_MS)));
     const outcome = await Promise.race([this.#loop ?? Promise.resolve(), late]);
@@ -208,6 +236,8 @@ export class CertificateManager {
         at: new Date(at).toISOString(),
       });
       if (!await sleepUntil(at, this.#now, signal)) return;
+      // A fleet: another relay renewed meanwhile and this one serves it now; schedule afresh.
+      if (this.#current !== current) continue;
       let pair: CertificatePair;
       try {
         pair = await this.#obtainWithRetries("renew");
@@ -293,14 +323,49 @@ export class CertificateManager {
     }
   }
 
+  /** The fleet's certificate when another relay stored a newer one: served like a renewal. */
+  async #adoptStored(): Promise<void> {
+    let pair: CertificatePair | undefined;
+    try {
+      pair = await usableStored(this.#store, this.#config, this.#current, this.#now());
+    } catch {
+      return; // the store is unreachable: keep serving the current pair, try at the next poll
+    }
+    if (pair === undefined || this.#stop.signal.aborted) return;
+    this.#current = pair;
+    log.info("Serving the fleet's certificate {serial}, valid until {notAfter}", describe(pair));
+    try {
+      await this.#deps.onRenewed(pair);
+    } catch (error) {
+      log.error("Cannot serve the fleet's certificate {serial}: {error}", {
+        serial: pair.info.serial,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
   async #obtain(kind: ObtainKind): Promise<CertificatePair> {
+    const shared = this.#deps.shared;
+    if (!shared) return await this.#order(kind);
+    return await orderOnce({
+      state: shared,
+      storage: this.#store,
+      config: this.#config,
+      current: this.#current,
+      now: this.#now,
+      signal: this.#stop.signal,
+      order: () => this.#order(kind),
+    });
+  }
+
+  async #order(kind: ObtainKind): Promise<CertificatePair> {
     const config = this.#config;
     const pair = await obtainCertificate({
       directoryUrl: config.directory_url,
       accountKey: this.#accountKey,
       ...(config.email === undefined ? {} : { email: config.email }),
       domains: config.domains,
-      solver: solverFor(config),
+      solver: this.#solver ?? solverFor(config),
       signal: this.#stop.signal,
       now: this.#now,
       ...(this.#deps.poll ? { poll: this.#deps.poll } : {}),

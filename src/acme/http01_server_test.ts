@@ -57,3 +57,23 @@ Deno.test("Http01Server.start() fails with challenge_listener_failed on a busy p
       /address in use/.test(e.message),
   );
 });
+
+Deno.test("Http01Server answers another relay's challenge from the shared store", async () => {
+  const asked: string[] = [];
+  await using server = Http01Server.start("127.0.0.1:0", (token) => {
+    asked.push(token);
+    return Promise.resolve(token === "theirs" ? "theirs.thumbprint" : undefined);
+  });
+  const base = `http://127.0.0.1:${server.addr.port}/.well-known/acme-challenge`;
+  const theirs = await fetch(`${base}/theirs`);
+  assert.equal(await theirs.text(), "theirs.thumbprint");
+  for (const path of ["nobody", "bad%2Ftoken"]) {
+    const res = await fetch(`${base}/${path}`);
+    assert.equal(res.status, 404);
+    await res.body?.cancel();
+  }
+  const outside = await fetch(`http://127.0.0.1:${server.addr.port}/other`);
+  assert.equal(outside.status, 404);
+  await outside.body?.cancel();
+  assert.deepEqual(asked, ["theirs", "nobody"]); // malformed paths never reach the store
+});

@@ -20,7 +20,13 @@ import type { IntermediateConfig } from "../config/schema.ts";
 import { join } from "node:path";
 import { AdminEndpoint, AuditRetention, type RelayView } from "../admin/mod.ts";
 import { describeFsError, formatHostPort } from "../config/mod.ts";
-import { KV_FILE_NAME, openKvStore, openPostgresStore, type Store } from "../store/mod.ts";
+import {
+  KV_FILE_NAME,
+  openKvStore,
+  openPostgresStore,
+  PostgresStore,
+  type Store,
+} from "../store/mod.ts";
 import type { PeerSession } from "./peer_session.ts";
 import { Relay, type TlsMaterial } from "./relay.ts";
 import { relayMetricFamilies } from "./relay_metrics.ts";
@@ -287,6 +293,8 @@ export async function runIntermediate(
         await admin?.reload(tls);
       },
       ...(options.acmeTestHooks ? { testHooks: options.acmeTestHooks } : {}),
+      // A fleet on PostgreSQL shares one account and certificate; one relay orders at a time.
+      ...(store instanceof PostgresStore ? { shared: store.acme } : {}),
     })
     : undefined;
   if (acme) stack.defer(() => acme.stop());

@@ -215,6 +215,12 @@ export interface AcmeRelayOptions {
    * @default {the fixture's CA, which signed Pebble's HTTPS certificate}
    */
   caBundle?: string | null;
+  /** Extra `[intermediate]` lines (a store, a fleet). @default {none} */
+  intermediate?: string;
+  /** The relay's state_dir. @default {the world's one} */
+  stateDir?: string;
+  /** Port of this relay's HTTP-01 listener. @default {the one Pebble validates at} */
+  httpPort?: number;
 }
 
 /**
@@ -283,13 +289,14 @@ listen = "127.0.0.1:${port}"
 token_public_keys = ["${this.fx.signing.publicPath}"]
 idle_timeout_ms = 3000
 drain_timeout_ms = 500
-state_dir = "${this.stateDir}"
+state_dir = "${options.stateDir ?? this.stateDir}"
+${options.intermediate ?? ""}
 [intermediate.acme]
 enabled = true
 directory_url = "${this.pebble.directoryUrl}"
 email = "ops@example.com"
 domains = ["localhost"]
-http_listen = "127.0.0.1:${this.httpPort}"
+http_listen = "127.0.0.1:${options.httpPort ?? this.httpPort}"
 ${caBundle === null ? "" : `ca_bundle = "${caBundle}"`}
 ${options.acme ?? ""}
 [intermediate.admin]
