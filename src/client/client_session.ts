@@ -64,6 +64,7 @@ export function runSession(
     role: "client",
     token,
     ...dialOptions,
+    quicProbeMs: config.quic_probe_ms,
     signal,
     log,
   }, async (relaySession) => {

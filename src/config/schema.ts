@@ -420,11 +420,14 @@ const DialerFields = {
   /**
    * How to reach the relays: "quic" (UDP), "tcp" (TLS over TCP, where UDP is blocked or through
    * an HTTP proxy), or "auto": QUIC first, TCP too when QUIC has not authenticated within
-   * tcp_fallback_ms, the first to authenticate wins (QUIC again at the next reconnect).
+   * tcp_fallback_ms, the first to authenticate wins; while on TCP, QUIC is tried again every
+   * quic_probe_ms and new flows move to it when it authenticates.
    */
   transport: z.enum(["auto", "quic", "tcp"]).default("auto"),
   /** With transport = "auto": how long QUIC alone may try before TCP starts too. */
   tcp_fallback_ms: Millis(60_000).default(500),
+  /** With transport = "auto", while on TCP: how often QUIC is tried again (±25 % jitter). */
+  quic_probe_ms: Millis(3_600_000).default(30_000),
 };
 
 /**

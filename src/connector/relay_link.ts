@@ -59,6 +59,7 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
     endpoint: deps.direct?.options.endpoint,
     transport: config.transport,
     tcpFallbackMs: config.tcp_fallback_ms,
+    quicProbeMs: config.quic_probe_ms,
     offers: config.tcp_offers,
     signal: deps.signal,
     log: rlog,

@@ -97,6 +97,11 @@ export const LINK_FRAME = {
   key: 0x07,
   /** Relay → connector: open this many (u16) more idle OFFER connections. */
   want: 0x08,
+  /**
+   * Dialer → relay: this link takes no new flows (its peer moved to QUIC); flows on it run to their
+   * end, then the dialer closes it.
+   */
+  retire: 0x09,
 } as const;
 
 /** A frame type name. */
@@ -134,6 +139,7 @@ const SIZES: Partial<Record<LinkFrameType, [number, number]>> = {
   pong: [0, 8],
   key: [LINK_KEY_BYTES + 4, LINK_KEY_BYTES + 4],
   want: [2, 2],
+  retire: [0, 0],
 };
 
 /** Reads one frame from the front of `buf`; the length is checked before any payload is kept. */

@@ -85,6 +85,8 @@ Deno.test("decodeLinkFrame() rejects unknown types and wrong fixed sizes", () =>
   assert.equal(decodeLinkFrame(Uint8Array.of(0x07, 0, 0, 3, 1, 2, 3)).kind, "error");
   assert.equal(decodeLinkFrame(Uint8Array.of(0x02, 0, 0, 1, 0)).kind, "error");
   assert.equal(decodeLinkFrame(Uint8Array.of(0x05, 0, 0, 9)).kind, "error");
+  assert.equal(decodeLinkFrame(Uint8Array.of(0x09, 0, 0, 1, 0)).kind, "error");
+  assert.equal(decodeLinkFrame(Uint8Array.of(0x09, 0, 0, 0)).kind, "frame");
   assert.equal(decodeLinkFrame(new Uint8Array(0)).kind, "incomplete");
   assert.equal(decodeLinkFrame(Uint8Array.of(0x01, 0, 0)).kind, "incomplete");
   assert.equal(decodeLinkFrame(Uint8Array.of(0x01, 0, 0, 2, 9)).kind, "incomplete");

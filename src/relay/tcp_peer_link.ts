@@ -60,10 +60,25 @@ export class RelayTcpLink extends LinkMain {
     this.pushIncoming(this.control);
   }
 
-  protected onFrame(): void {
+  protected onFrame(type: "key" | "want" | "retire"): void {
     // KEY and WANT travel relay → dialer only.
-    throw new ZtnaError("protocol_error", "KEY or WANT from the dialer");
+    if (type !== "retire") throw new ZtnaError("protocol_error", "KEY or WANT from the dialer");
+    this.#retired = true;
+    for (const w of this.#waiting.splice(0)) w(undefined);
+    for (const o of this.#offers.splice(0)) {
+      this.#conns.delete(o.conn);
+      try {
+        o.conn.close();
+      } catch { /* closed */ }
+    }
   }
+
+  /** True once the dialer moved to another link: no new flows here, running ones go on. */
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  #retired = false;
 
   protected onClosed(): void {
     for (const w of this.#waiting.splice(0)) w(undefined);
@@ -91,7 +106,7 @@ export class RelayTcpLink extends LinkMain {
 
   /** A connector's idle OFFER; false (and closed) when the link holds enough already. */
   addOffer(conn: StreamConn, prefix: Uint8Array): boolean {
-    if (this.isClosed || this.#offers.length >= this.#options.maxOffers) {
+    if (this.isClosed || this.#retired || this.#offers.length >= this.#options.maxOffers) {
       conn.close();
       return false;
     }
@@ -133,6 +148,8 @@ export class RelayTcpLink extends LinkMain {
    */
   async createBidirectionalStream(): Promise<ByteStream> {
     if (this.isClosed) throw new Deno.errors.NotConnected("link closed");
+    // Not a RangeError: a retired connector link leaves every pool at once (member_open.ts).
+    if (this.#retired) throw new Deno.errors.NotConnected("link retired: its peer moved");
     let offer = this.#offers.shift();
     if (this.#offers.length === 0) {
       // Keep ahead: the connector replaces a used offer by itself; a burst needs more at once.
@@ -149,7 +166,7 @@ export class RelayTcpLink extends LinkMain {
       const i = this.#waiting.indexOf(resolveWait);
       if (i >= 0) this.#waiting.splice(i, 1);
       if (!offer) {
-        if (this.isClosed) throw new Deno.errors.NotConnected("link closed");
+        if (this.isClosed || this.#retired) throw new Deno.errors.NotConnected("link closed");
         throw new RangeError("no idle offer from the connector in time");
       }
     }

@@ -29,3 +29,8 @@ export function chooseLink(
   if (s.quic === "failed" && s.tcp === "failed") return { kind: "fail", why: "unreachable" };
   return { kind: "wait" };
 }
+
+/** Delay before the next QUIC probe while on TCP: `probeMs` with ±25 % jitter. */
+export function probeDelayMs(probeMs: number, random: () => number = Math.random): number {
+  return Math.round(probeMs * (0.75 + random() / 2));
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chooseLink } from "./link_choice.ts";
+import { chooseLink, probeDelayMs } from "./link_choice.ts";
 
 const at = (quic: string, tcp: string, elapsedMs: number) =>
   chooseLink({
@@ -31,4 +31,10 @@ Deno.test("chooseLink() keeps the first to authenticate, QUIC when both did", ()
 Deno.test("chooseLink() treats a relay's refusal as final on either transport", () => {
   assert.deepEqual(at("refused", "idle", 100), { kind: "fail", why: "refused" });
   assert.deepEqual(at("pending", "refused", 900), { kind: "fail", why: "refused" });
+});
+
+Deno.test("probeDelayMs() stays within ±25 % of the interval", () => {
+  assert.equal(probeDelayMs(30_000, () => 0), 22_500);
+  assert.equal(probeDelayMs(30_000, () => 1), 37_500);
+  assert.equal(probeDelayMs(1_000, () => 0.5), 1_000);
 });

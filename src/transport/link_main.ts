@@ -65,6 +65,7 @@ export abstract class LinkMain implements PeerLink {
   /** The control stream: the dialer's first created stream, the relay's first incoming one. */
   protected readonly control: ByteStream;
   #controlSeen = false;
+  #detached = false;
   readonly #datagrams: Uint8Array[] = [];
   #datagramWaiter: PromiseWithResolvers<void> | undefined;
 
@@ -97,14 +98,14 @@ export abstract class LinkMain implements PeerLink {
   ): Promise<ByteStream>;
 
   /** A KEY or WANT frame (the only frames a subclass handles). @throws {ZtnaError} when unexpected */
-  protected abstract onFrame(type: "key" | "want", payload: Uint8Array): void;
+  protected abstract onFrame(type: "key" | "want" | "retire", payload: Uint8Array): void;
 
   /** Called once when the link closes, before `closed` settles. */
   protected abstract onClosed(): void;
 
   /** Hands a stream the other side opened to the roles. */
   protected pushIncoming(s: ByteStream): void {
-    if (this.#isClosed) {
+    if (this.#isClosed || this.#detached) {
       void s.readable.cancel().catch(() => {});
       void s.writable.abort().catch(() => {});
       return;
@@ -131,6 +132,7 @@ export abstract class LinkMain implements PeerLink {
 
   async readDatagram(): Promise<Uint8Array> {
     while (true) {
+      if (this.#detached) throw new Deno.errors.NotConnected("link retired");
       const d = this.#datagrams.shift();
       if (d) return d;
       if (this.#isClosed) throw new Deno.errors.NotConnected("link closed");
@@ -145,6 +147,29 @@ export abstract class LinkMain implements PeerLink {
     // The CLOSE frame goes out before the connection is torn down (bounded: a stuck peer).
     const flushed = Promise.race([frame, new Promise((r) => setTimeout(r, 1_000))]);
     this.#end(info, undefined, flushed);
+  }
+
+  /**
+   * Ends the link for the roles (control stream, incoming streams, datagrams, `closed`), while the
+   * MAIN connection stays up for the streams still running; the subclass closes it later.
+   */
+  protected detach(info: LinkCloseInfo): void {
+    if (this.#detached || this.#isClosed) return;
+    this.#detached = true;
+    try {
+      this.#incoming.close();
+    } catch { /* already closed */ }
+    try {
+      this.#controlIn.close();
+    } catch { /* already closed or errored */ }
+    this.#datagramWaiter?.resolve();
+    this.#controlPulled?.resolve();
+    this.#settle.resolve(info);
+  }
+
+  /** True once {@link detach}ed or closed. */
+  get isDetached(): boolean {
+    return this.#detached || this.#isClosed;
   }
 
   /** Ends the link; `error` makes `closed` reject (a peer that vanished or fell silent). */
@@ -216,6 +241,7 @@ export abstract class LinkMain implements PeerLink {
   async #dispatch(type: LinkFrameType, payload: Uint8Array): Promise<void> {
     switch (type) {
       case "control":
+        if (this.#detached) return; // the roles left this link
         if (!this.#controlSeen) {
           this.#controlSeen = true;
           this.onControlOpened();
@@ -228,11 +254,13 @@ export abstract class LinkMain implements PeerLink {
         }
         return;
       case "control_end":
+        if (this.#detached) return;
         try {
           this.#controlIn.close();
         } catch { /* closed already */ }
         return;
       case "datagram":
+        if (this.#detached) return;
         if (this.#datagrams.length >= LINK_DATAGRAM_INBOX) {
           this.droppedDatagrams++;
           return;
@@ -250,6 +278,7 @@ export abstract class LinkMain implements PeerLink {
         return;
       case "key":
       case "want":
+      case "retire":
         this.onFrame(type, payload);
         return;
     }

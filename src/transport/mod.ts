@@ -36,7 +36,7 @@ export {
 export { LINK_DATAGRAM_INBOX, LinkMain, type LinkMainOptions } from "./link_main.ts";
 export { connByteStream, type ConnStreamOptions, type StreamConn } from "./tls_stream.ts";
 export { dialTcpLink, MAX_OFFERS, openTls, TcpLink, type TcpLinkOptions } from "./tcp_link.ts";
-export { type AttemptState, type ChoiceStep, chooseLink } from "./link_choice.ts";
+export { type AttemptState, type ChoiceStep, chooseLink, probeDelayMs } from "./link_choice.ts";
 export { connectRelay, dialLink, type LinkDialOptions, type TransportChoice } from "./link_dial.ts";
 export { keepConnected, type KeepConnectedOptions, type SessionEnd, sleep } from "./reconnect.ts";
 export { type RelaySessionOptions, runRelaySession } from "./relay_session.ts";

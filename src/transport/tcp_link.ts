@@ -117,6 +117,9 @@ export class TcpLink extends LinkMain {
   #wanted = 0;
   #offerFailures = 0;
   #offerTimer: ReturnType<typeof setTimeout> | undefined;
+  #retired = false;
+  /** Idle offers, so a retired link can close them at once. */
+  readonly #idle = new Set<Deno.Conn>();
 
   constructor(tls: Deno.TlsConn, options: TcpLinkOptions) {
     super(tls, {
@@ -137,7 +140,8 @@ export class TcpLink extends LinkMain {
     return this.#idleOffers;
   }
 
-  protected onFrame(type: "key" | "want", payload: Uint8Array): void {
+  protected onFrame(type: "key" | "want" | "retire", payload: Uint8Array): void {
+    if (type === "retire") throw new ZtnaError("protocol_error", "RETIRE from the relay");
     if (type === "key") {
       if (this.#key) throw new ZtnaError("protocol_error", "a second KEY");
       const { key, streamCredit } = decodeKey(payload);
@@ -147,7 +151,7 @@ export class TcpLink extends LinkMain {
       this.#fillOffers();
       return;
     }
-    if ((this.#options.offers ?? 0) === 0) return; // a client keeps no offers
+    if ((this.#options.offers ?? 0) === 0 || this.#retired) return; // no offers wanted
     this.#wanted = Math.min(MAX_OFFERS, this.#wanted + decodeWant(payload));
     this.#fillOffers();
   }
@@ -171,7 +175,7 @@ export class TcpLink extends LinkMain {
       this.#controlTaken = true;
       return this.control;
     }
-    if (this.isClosed) throw new Deno.errors.NotConnected("link closed");
+    if (this.isDetached) throw new Deno.errors.NotConnected("link closed or retired");
     while (this.#live >= this.#credit) {
       // Like QUIC's stream credit: full is not gone (the client's pool then dials another link).
       if (!options.waitUntilAvailable) throw new RangeError("no stream credit left");
@@ -210,10 +214,27 @@ export class TcpLink extends LinkMain {
 
   #forget(conn: Deno.Conn, credit: boolean): void {
     if (!this.#conns.delete(conn)) return;
+    this.#idle.delete(conn);
     try {
       conn.close();
     } catch { /* closed */ }
     if (credit) this.#freeCredit();
+    if (this.#retired && this.#conns.size === 0) this.close({ closeCode: 0, reason: "moved" });
+  }
+
+  /**
+   * Takes this link out of use after its peer moved to another link (QUIC): the roles see it end
+   * now (`closed` resolves with code 0, "moved"); the relay hears RETIRE and sends it no new flows;
+   * streams still running go on, and the link closes when the last one ends.
+   */
+  retire(): void {
+    if (this.#retired || this.isDetached) return;
+    this.#retired = true;
+    clearTimeout(this.#offerTimer);
+    void this.sendFrame("retire").catch(() => {});
+    this.detach({ closeCode: 0, reason: "moved" });
+    for (const c of [...this.#idle]) this.#forget(c, false);
+    if (this.#conns.size === 0) this.close({ closeCode: 0, reason: "moved" });
   }
 
   #freeCredit(): void {
@@ -224,7 +245,7 @@ export class TcpLink extends LinkMain {
   /** Dials offers until the configured number (plus what the relay WANTs) is idle or on its way. */
   #fillOffers(): void {
     const base = this.#options.offers ?? 0;
-    if (base === 0 || this.isClosed || !this.#key || this.#offerTimer !== undefined) return;
+    if (base === 0 || this.isDetached || !this.#key || this.#offerTimer !== undefined) return;
     while (
       this.#idleOffers + this.#dialingOffers < Math.min(MAX_OFFERS, base + this.#wanted)
     ) {
@@ -245,6 +266,7 @@ export class TcpLink extends LinkMain {
     }
     this.#dialingOffers--;
     this.#idleOffers++;
+    this.#idle.add(tls);
     const buf = new Uint8Array(64 * 1024);
     let n: number | null;
     try {
@@ -253,7 +275,8 @@ export class TcpLink extends LinkMain {
       n = null;
     }
     this.#idleOffers--;
-    if (n === null) {
+    this.#idle.delete(tls);
+    if (n === null || this.#retired) {
       this.#forget(tls, false);
       return this.#offerFailed();
     }
@@ -266,7 +289,7 @@ export class TcpLink extends LinkMain {
 
   /** An offer that died idle or could not be dialed is replaced after a growing pause. */
   #offerFailed(): void {
-    if (this.isClosed) return;
+    if (this.isDetached) return;
     this.#offerFailures++;
     const ms = Math.min(30_000, 250 * 2 ** Math.min(7, this.#offerFailures - 1));
     clearTimeout(this.#offerTimer);
