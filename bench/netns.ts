@@ -9,6 +9,8 @@
 export interface UdpCounters {
   inDatagrams: number;
   outDatagrams: number;
+  /** Datagrams dropped because a socket's receive buffer was full. */
+  rcvbufErrors: number;
 }
 
 async function run(args: string[]): Promise<string> {
@@ -30,7 +32,11 @@ export function parseUdpCounters(snmp: string): UdpCounters {
     if (i < 0 || !Number.isFinite(values[i])) throw new Error(`No Udp ${name} in /proc/net/snmp`);
     return values[i];
   };
-  return { inDatagrams: field("InDatagrams"), outDatagrams: field("OutDatagrams") };
+  return {
+    inDatagrams: field("InDatagrams"),
+    outDatagrams: field("OutDatagrams"),
+    rcvbufErrors: field("RcvbufErrors"),
+  };
 }
 
 /** A namespace with loopback up; removed on dispose. */

@@ -81,8 +81,11 @@ function keepaliveRow(s: KeepaliveStep): string[] {
     s.series === "shipped"
       ? `shipped: keep-alive ${s.keepaliveMs / 1_000} s, idle ${s.dialerIdleTimeoutMs / 1_000} s`
       : `baseline: keep-alive ${s.keepaliveMs / 1_000} s`,
-    s.step === 0 ? "0 (relay alone)" : `${n0(s.open)} of ${n0(s.step)}`,
+    s.step === 0
+      ? "0 (relay alone)"
+      : `${n0(s.open)} alive of ${n0(s.step)} (${s.loadProcesses} load processes)`,
     n0(s.closed),
+    n0(s.rcvbufDrops),
     n1(s.relayCpuPercent),
     n0(s.packetsPerSecond),
     s.open > 0 ? n2(s.packetsPerSecond / s.open) : "—",
@@ -100,20 +103,24 @@ export function keepaliveSection(r: Input): string[] {
     "### 9. Keep-alive cost at idle clients",
     "",
     `Packets: ${k.counter}. Relay CPU: its CPU time per wall second (% of one core), over a ` +
-    `${n1(k.steps[0].windowSeconds)} s window after 2 s of settling.`,
+    "window of 8 s or one keep-alive period, whichever is longer, after 4 s of settling. " +
+    "Alive: clients opened and not closed by an idle timeout; per-client figures are per alive " +
+    "client. Buffer drops: datagrams the kernel dropped on a full socket receive buffer since " +
+    "the series' relay started (opening included).",
     "",
     ...table(
       [
         "timers",
         "idle clients",
         "closed",
+        "buffer drops",
         "relay CPU %",
         "packets/s",
         "per client",
         "load CPU %",
         "relay RSS MiB",
       ],
-      ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
+      ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
       k.steps.map(keepaliveRow),
     ),
     "",

@@ -433,6 +433,11 @@ export const KeepaliveStep = z.strictObject({
   relayIdleTimeoutMs: Pos,
   /** Clients asked for (0: the relay alone). */
   step: Count,
+  /** Load processes sharing the clients. */
+  loadProcesses: Count,
+  /** Clients opened and authenticated. */
+  opened: Count,
+  /** Of them, alive at the reading (opened − closed): what the figures are per. */
   open: Count,
   /** Connections that closed on their own while held (idle timeouts under load). */
   closed: Count,
@@ -446,6 +451,11 @@ export const KeepaliveStep = z.strictObject({
   packetsPerSecond: NonNeg,
   /** UDP datagrams sent per second there (equal to the above unless packets were dropped). */
   sentPerSecond: NonNeg,
+  /**
+   * Datagrams dropped on a full socket receive buffer since the series' relay started (opening
+   * included): lost keep-alives are what closes idle clients.
+   */
+  rcvbufDrops: Count,
   relayRssKiB: Pos,
 });
 export type KeepaliveStep = z.infer<typeof KeepaliveStep>;
