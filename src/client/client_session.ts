@@ -17,6 +17,8 @@ import {
 } from "../transport/mod.ts";
 import { type PooledSession, RelayPool } from "./relay_pool.ts";
 import type { SessionHolder } from "./session_holder.ts";
+import type { ProxyCredentials } from "../protocol/proxy_url.ts";
+import { proxyPlan } from "../transport/mod.ts";
 
 /**
  * An extra relay connection (opened when the others had no free stream) closes after carrying no
@@ -40,6 +42,8 @@ export interface SessionHooks {
   currentToken?(): string | undefined;
   onSession(session: RelaySession): void;
   onControl(msg: ControlMessage): void;
+  /** Basic credentials for the HTTP proxy (proxy_credentials_file or ZTNA_PROXY_CREDENTIALS). */
+  proxyCredentials?: ProxyCredentials;
 }
 
 /** Runs one relay session with its pool of connections; `holder` has it while it lives. */
@@ -57,7 +61,10 @@ export function runSession(
     keepAliveMs: config.keepalive_ms,
     idleTimeoutMs: config.idle_timeout_ms,
     endpoint: hooks.endpoint,
-    transport: config.transport,
+    // Through the HTTP proxy when one applies to this relay (then over TCP only).
+    ...proxyPlan(config, target.address, config.transport, {
+      credentials: hooks.proxyCredentials,
+    }),
     tcpFallbackMs: config.tcp_fallback_ms,
   };
   return runRelaySession(target, {

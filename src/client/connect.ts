@@ -7,6 +7,7 @@ import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../runtime/run_context.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import { readCaBundle } from "../config/files.ts";
+import { dialerProxyCredentials } from "../config/proxy_settings.ts";
 import { keepConnected, type SessionEnd } from "../transport/mod.ts";
 import type { ByteConn } from "../transport/tcp_flow.ts";
 import { lastingRefusal, runSession } from "./client_session.ts";
@@ -80,6 +81,7 @@ export async function runConnect(
   ctx: RunContext,
 ): Promise<void> {
   const caCerts = config.ca ? [await readCaBundle(config.ca)] : undefined;
+  const proxyCredentials = await dialerProxyCredentials(config, "client");
   const holder = new SessionHolder();
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -89,6 +91,7 @@ export async function runConnect(
   const attempt = async (): Promise<SessionEnd> => {
     const target = config.relays[index % config.relays.length];
     const end = await runSession(target, config, token, caCerts, holder, stop.signal, {
+      proxyCredentials,
       onSession: () => {},
       onControl: () => {},
     });

@@ -7,6 +7,7 @@ import { getLogger } from "@logtape/logtape";
 import type { RunContext } from "../runtime/run_context.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import { readCaBundle } from "../config/files.ts";
+import { dialerProxyCredentials } from "../config/proxy_settings.ts";
 import type { PooledSession } from "./relay_pool.ts";
 import { SessionHolder } from "./session_holder.ts";
 import type { ClientLiveState } from "./stats.ts";
@@ -51,6 +52,7 @@ export async function runClient(
   await using parts = new AsyncDisposableStack();
   parts.defer(() => log.info("Client stopped"));
   const caCerts = config.ca ? [await readCaBundle(config.ca)] : undefined;
+  const proxyCredentials = await dialerProxyCredentials(config, "client");
   const holder = new SessionHolder();
   const loginSession = config.login
     ? await startLogin(config.login, caCerts, holder, ctx.signal, parts)
@@ -104,6 +106,7 @@ export async function runClient(
     const credentials = loginSession ? await loginCredentials(loginSession, ctx.signal) : token;
     if (credentials === undefined) return { authenticated: false };
     const end = await runSession(target, config, credentials, caCerts, holder, ctx.signal, {
+      proxyCredentials,
       endpoint,
       currentToken: () => loginSession?.token,
       onSession: (session) => {

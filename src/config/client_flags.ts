@@ -12,6 +12,7 @@ import type { LoadedConfig } from "./load.ts";
 import { resolveDialerPaths } from "./paths.ts";
 import { isLoopbackHost, LogSection, ServiceId, TransportProtocol } from "./schema.ts";
 import { resolveToken } from "./token.ts";
+import { applyProxyEnv } from "./proxy_settings.ts";
 import { parseHostPort } from "../protocol/address.ts";
 
 /** What `--role=client` was given (flags already merged with ZTNA_*), as src/cli/args.ts parses. */
@@ -129,7 +130,10 @@ export async function loadClientFlagsConfig(
     client.forward = [...fromFile, ...sources.forward.map(parseForwardFlag)];
   }
   const file = validateConfigFile(label, { ...raw, client });
-  const config = resolveDialerPaths(file.client ?? sectionMissing(label), base);
+  const config = applyProxyEnv(
+    resolveDialerPaths(file.client ?? sectionMissing(label), base),
+    env,
+  );
   if (sources.ca === undefined && config.ca !== undefined) {
     await checkPemFile({ file: label, keyPath: "client.ca" }, config.ca);
   }

@@ -12,6 +12,7 @@ import { parseConfigText, readConfigText, STDIN } from "./load.ts";
 import { resolveDialerPaths } from "./paths.ts";
 import { type ClientConfig, ClientConnectSection, type LogConfig } from "./schema.ts";
 import { resolveToken } from "./token.ts";
+import { applyProxyEnv } from "./proxy_settings.ts";
 import { parseHostPort } from "../protocol/address.ts";
 
 /** What `ztna connect` was given on its command line (flags already merged with ZTNA_*). */
@@ -83,7 +84,7 @@ export async function loadConnectConfig(sources: ConnectSources, env: Env): Prom
     reportInput: true,
   });
   if (!parsed.success) throw issuesToError(label, parsed.error.issues, ClientConnectSection);
-  const config = parsed.data;
+  const config = applyProxyEnv(parsed.data, env);
   const token = await resolveToken({ file: label, keyPath: "client.token_file" }, {
     tokenFile: config.token_file,
     env,

@@ -22,6 +22,7 @@ import {
   Role,
 } from "./schema.ts";
 import { resolveToken } from "./token.ts";
+import { applyProxyEnv, resolveProxyCredentials } from "./proxy_settings.ts";
 
 /** What a role runner needs, with every path absolute and the `[log]` section env-overridden. */
 export type LoadedConfig =
@@ -53,7 +54,10 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
       return { role, log, config };
     }
     case "connector": {
-      const config = resolveDialerPaths(file.connector ?? missing(path, file, role), base);
+      const config = applyProxyEnv(
+        resolveDialerPaths(file.connector ?? missing(path, file, role), base),
+        env,
+      );
       const problems = new Problems();
       if (config.ca !== undefined) {
         await problems.check(checkPemFile(where("connector.ca"), config.ca));
@@ -62,11 +66,18 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
         tokenFile: config.token_file,
         env,
       }));
+      await problems.check(resolveProxyCredentials(where("connector.proxy_credentials_file"), {
+        file: config.proxy_credentials_file,
+        env,
+      }));
       problems.throwIfAny();
       return { role, log, config, token: token ?? "" };
     }
     case "client": {
-      const config = resolveDialerPaths(file.client ?? missing(path, file, role), base);
+      const config = applyProxyEnv(
+        resolveDialerPaths(file.client ?? missing(path, file, role), base),
+        env,
+      );
       const problems = new Problems();
       if (config.ca !== undefined) {
         await problems.check(checkPemFile(where("client.ca"), config.ca));
@@ -75,6 +86,10 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
       const token = config.login ? "" : await problems.check(
         resolveToken(where("client.token_file"), { tokenFile: config.token_file, env }),
       );
+      await problems.check(resolveProxyCredentials(where("client.proxy_credentials_file"), {
+        file: config.proxy_credentials_file,
+        env,
+      }));
       problems.throwIfAny();
       return { role, log, config, token: token ?? "" };
     }

@@ -87,3 +87,46 @@ export async function resolveProxyCredentials(
   if (parsed.ok) return parsed.value;
   throw new ConfigError({ ...where, problem: "file does not hold user:password (one line)" });
 }
+
+/**
+ * `config` with `proxy` and `no_proxy` taken from HTTPS_PROXY and NO_PROXY where the file has
+ * none, so the role (and its sandbox's network, which must include the proxy) sees one answer.
+ * @throws {ConfigError} naming the variable when it holds a bad proxy URL
+ */
+export function applyProxyEnv<T extends { proxy?: string; no_proxy?: string[] }>(
+  config: T,
+  env: Env,
+): T {
+  const settings = proxySettings(config, env);
+  return {
+    ...config,
+    ...(settings.proxy === undefined ? {} : { proxy: settings.proxy }),
+    ...(settings.noProxy.length === 0 && config.no_proxy === undefined
+      ? {}
+      : { no_proxy: [...settings.noProxy] }),
+  };
+}
+
+/** A variable of this process, or undefined where the permission set does not grant it. */
+function processEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The proxy credentials of a dialer's config, ZTNA_PROXY_CREDENTIALS read from this process: for
+ * the roles, beside where they read their CA (the loader checked both at start).
+ * @throws {ConfigError} for an unreadable file or text that is not `user:password`
+ */
+export function dialerProxyCredentials(
+  config: { proxy_credentials_file?: string },
+  role: "client" | "connector",
+): Promise<ProxyCredentials | undefined> {
+  return resolveProxyCredentials({ file: "config", keyPath: `${role}.proxy_credentials_file` }, {
+    file: config.proxy_credentials_file,
+    env: { ZTNA_PROXY_CREDENTIALS: processEnv("ZTNA_PROXY_CREDENTIALS") },
+  });
+}

@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "./config_error.ts";
 import { parseConfigText } from "./load.ts";
-import { proxySettings, resolveProxyCredentials, splitNoProxy } from "./proxy_settings.ts";
+import {
+  applyProxyEnv,
+  proxySettings,
+  resolveProxyCredentials,
+  splitNoProxy,
+} from "./proxy_settings.ts";
 
 Deno.test("proxySettings() lets the config win and reads HTTPS_PROXY and NO_PROXY", () => {
   const env = { HTTPS_PROXY: "http://envproxy:8080", no_proxy: "a.example.com, b.example.com" };
@@ -75,4 +80,19 @@ socks = "127.0.0.1:1080"
     assert.ok(!e.message.includes("hunter2"), e.message);
     return true;
   });
+});
+
+Deno.test("applyProxyEnv() fills proxy and no_proxy from the environment, the file first", () => {
+  const env = { HTTPS_PROXY: "http://envproxy:8080", NO_PROXY: "a.example.com" };
+  const config: { relays: number; proxy?: string; no_proxy?: string[] } = { relays: 1 };
+  assert.deepEqual(applyProxyEnv(config, env), {
+    relays: 1,
+    proxy: "http://envproxy:8080",
+    no_proxy: ["a.example.com"],
+  });
+  assert.deepEqual(applyProxyEnv({ proxy: "http://file:1" }, env), {
+    proxy: "http://file:1",
+    no_proxy: ["a.example.com"],
+  });
+  assert.deepEqual(applyProxyEnv({}, {}), {});
 });

@@ -14,6 +14,7 @@ import { UdpBudget, UdpDrops } from "./udp_flows.ts";
 import { DirectListener } from "./direct_listener.ts";
 import { makeEphemeralCert } from "../pki/ephemeral_cert.ts";
 import { DataPlaneState } from "./data_plane_state.ts";
+import type { ProxyCredentials } from "../protocol/proxy_url.ts";
 import { type InterfaceAddress, keepConnected } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "connector"]);
@@ -24,6 +25,8 @@ export interface ConnectorCoreOptions {
   token: string;
   /** PEM CA certificates for the relays, read by the main thread (the sandbox cannot read). */
   caCerts?: string[];
+  /** Basic credentials for the HTTP proxy, read by the main thread. */
+  proxyCredentials?: ProxyCredentials;
   /** The host's interface addresses, for direct-path candidates. @default {[]} */
   interfaces?: InterfaceAddress[];
   signal: AbortSignal;
@@ -86,6 +89,7 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
               config,
               token,
               caCerts,
+              proxyCredentials: options.proxyCredentials,
               backends,
               udpBudget,
               udpDrops,

@@ -12,6 +12,7 @@ import type { EgressLauncher, EgressWorker } from "./egress_sandbox.ts";
 import { egressNetPermissions } from "./sandbox_permissions.ts";
 import type { FromWorker } from "./worker_messages.ts";
 import type { WorkerStats } from "./connector_stats.ts";
+import type { ProxyCredentials } from "../protocol/proxy_url.ts";
 
 const log = getLogger(["ztna", "connector"]);
 
@@ -22,6 +23,8 @@ export type PlaneEnd = Extract<FromWorker, { type: "stopped" | "failed" }>;
 export interface PlaneOptions {
   workerUrl: URL;
   caCerts?: string[];
+  /** Basic credentials for the HTTP proxy (the sandbox cannot read them itself). */
+  proxyCredentials?: ProxyCredentials;
   log: LogConfig;
   test?: Record<string, string>;
 }
@@ -70,6 +73,9 @@ export class DataPlanes {
       config,
       token,
       caCerts: this.options.caCerts,
+      ...(this.options.proxyCredentials === undefined
+        ? {}
+        : { proxyCredentials: this.options.proxyCredentials }),
       // Host candidates for direct paths; listed here because the Worker may not (no `sys`).
       interfaces: config.direct ? hostInterfaces() : [],
       log: this.options.log,

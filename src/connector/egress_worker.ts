@@ -43,6 +43,7 @@ export function serveWorker(hooks: WorkerHooks = {}): void {
       config,
       token: msg.token,
       caCerts: msg.caCerts,
+      proxyCredentials: msg.proxyCredentials,
       interfaces: msg.interfaces ?? [],
       signal: stop.signal,
       backends: hooks.backends?.(config, msg.test ?? {}),

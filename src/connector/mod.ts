@@ -9,6 +9,7 @@ import type { RunContext } from "../runtime/run_context.ts";
 import type { ConnectorConfig, LogConfig } from "../config/schema.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import { readCaBundle } from "../config/files.ts";
+import { dialerProxyCredentials } from "../config/proxy_settings.ts";
 import { EgressLauncher } from "./egress_sandbox.ts";
 import { DataPlanes, type PlaneEnd } from "./data_planes.ts";
 import { reloadConnector } from "./reload.ts";
@@ -44,6 +45,8 @@ export async function runConnector(
   options: RunConnectorOptions = {},
 ): Promise<void> {
   const caCerts = config.ca ? [await readCaBundle(config.ca)] : undefined;
+  // Read here: the egress sandbox reads no file and no variable.
+  const proxyCredentials = await dialerProxyCredentials(config, "connector");
   // Made before main drops its network: it keeps the grant a reload's new Worker needs.
   const launcher = new EgressLauncher();
   const planes = new DataPlanes(
@@ -51,6 +54,7 @@ export async function runConnector(
     {
       workerUrl: options.workerUrl ?? new URL("./egress_worker.ts", import.meta.url),
       caCerts,
+      ...(proxyCredentials === undefined ? {} : { proxyCredentials }),
       log: options.log ?? { level: "info", format: "text" },
       test: options.test,
     },

@@ -21,6 +21,8 @@ import {
 import { FLOW_ACCEPT_VERSION } from "../protocol/mod.ts";
 import type { FleetRelay } from "../protocol/mod.ts";
 import type { PeerLink } from "../transport/mod.ts";
+import type { ProxyCredentials } from "../protocol/proxy_url.ts";
+import { proxyPlan } from "../transport/mod.ts";
 
 /** Incoming flow streams a connector allows per relay connection. */
 export const MAX_INCOMING_FLOWS = 4_096;
@@ -30,6 +32,8 @@ export interface RelayLinkDeps {
   config: ConnectorConfig;
   token: string;
   caCerts?: string[];
+  /** Basic credentials for the HTTP proxy, read by the main thread. */
+  proxyCredentials?: ProxyCredentials;
   backends: BackendTable;
   udpBudget: UdpBudget;
   udpDrops: UdpDrops;
@@ -57,7 +61,10 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
     idleTimeoutMs: config.idle_timeout_ms,
     maxIncomingStreams: MAX_INCOMING_FLOWS,
     endpoint: deps.direct?.options.endpoint,
-    transport: config.transport,
+    // Through the HTTP proxy when one applies to this relay (then over TCP only).
+    ...proxyPlan(config, target.address, config.transport, {
+      credentials: deps.proxyCredentials,
+    }),
     tcpFallbackMs: config.tcp_fallback_ms,
     quicProbeMs: config.quic_probe_ms,
     offers: config.tcp_offers,

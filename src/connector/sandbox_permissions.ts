@@ -23,5 +23,8 @@ export function egressNetPermissions(config: ConnectorConfig): string[] | true {
   // Relays learnt from the fleet: exactly the patterns the connector checks them against.
   for (const pattern of config.learn_relays) entries.add(pattern);
   for (const service of config.service) entries.add(service.backend);
+  // An HTTP proxy leading to the relays: `http://host[:port]` (80 when the URL names none).
+  const proxy = config.proxy ? URL.parse(config.proxy) : null;
+  if (proxy) entries.add(`${proxy.hostname}:${proxy.port === "" ? 80 : proxy.port}`);
   return [...entries];
 }

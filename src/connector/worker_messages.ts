@@ -14,6 +14,8 @@ export const WorkerStart = z.strictObject({
   config: z.unknown(),
   token: z.string(),
   caCerts: z.array(z.string()).optional(),
+  /** Basic credentials for the HTTP proxy, read by main (the Worker reads no file or variable). */
+  proxyCredentials: z.strictObject({ user: z.string(), password: z.string() }).optional(),
   /** The host's interface addresses, listed by the main thread (the sandbox has no `sys`). */
   interfaces: z.array(z.strictObject({
     family: z.enum(["IPv4", "IPv6"]),

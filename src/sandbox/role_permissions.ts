@@ -102,6 +102,9 @@ function clientNet(config: ClientConfig): string[] | true {
   }
   if (config.http_proxy) entries.add(configuredEntry(config.http_proxy));
   if (config.status_listen) entries.add(configuredEntry(config.status_listen));
+  // An HTTP proxy leading to the relays (from the file or HTTPS_PROXY, filled in by the loader).
+  const proxy = config.proxy ? urlEntry(config.proxy) : undefined;
+  if (proxy !== undefined) entries.add(proxy);
   // `ztna login`: the device flow and refreshes go to the identity provider's host.
   const issuer = config.login ? urlEntry(config.login.issuer) : undefined;
   if (issuer !== undefined) entries.add(issuer);
@@ -189,6 +192,7 @@ export function roleFiles(loaded: RoleConfig, configPath: string | undefined): R
     const c = loaded.config;
     if (c.ca !== undefined && !isInlinePem(c.ca)) read.push(c.ca);
     if (c.token_file !== undefined) read.push(c.token_file);
+    if (c.proxy_credentials_file !== undefined) read.push(c.proxy_credentials_file);
   }
   return { read: [...new Set(read)], write, run };
 }

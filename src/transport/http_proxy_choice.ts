@@ -4,8 +4,10 @@
  * Pure: no I/O.
  * @module
  */
-import { parseProxyUrl, type ProxyEndpoint } from "../protocol/proxy_url.ts";
+import { type HostPortValue, parseHostPort } from "../protocol/address.ts";
+import { parseProxyUrl, type ProxyCredentials, type ProxyEndpoint } from "../protocol/proxy_url.ts";
 import type { ProxySettings } from "../config/proxy_settings.ts";
+import { connectTcp } from "./http_proxy.ts";
 
 export { parseProxyUrl, type ProxyEndpoint, type ProxyUrlResult } from "../protocol/proxy_url.ts";
 
@@ -61,4 +63,37 @@ export function proxyFor(
   const parsed = parseProxyUrl(settings.proxy);
   if (!parsed.ok) throw new RangeError(`Cannot use proxy: ${parsed.reason}`);
   return parsed.value;
+}
+
+/** How to dial one relay: the transport, and how TCP reaches it (through the proxy or not). */
+export interface ProxyPlan {
+  transport: "auto" | "quic" | "tcp";
+  /** TCP through the proxy; absent: direct. */
+  connectTcp?: (target: HostPortValue, signal?: AbortSignal) => Promise<Deno.TcpConn>;
+}
+
+/**
+ * The dial plan for a relay at `address` under a dialer's `proxy` and `no_proxy` (the loader has
+ * filled them from HTTPS_PROXY and NO_PROXY): when a proxy applies, TCP goes through it, and
+ * "auto" becomes "tcp" — QUIC is UDP and cannot pass an HTTP proxy; a network that needs one for
+ * TCP almost always drops UDP, and a QUIC attempt would only delay the start. An explicit "quic"
+ * keeps QUIC and ignores the proxy.
+ */
+export function proxyPlan(
+  config: { proxy?: string; no_proxy?: readonly string[] },
+  address: string,
+  transport: "auto" | "quic" | "tcp",
+  options: { credentials?: ProxyCredentials; timeoutMs?: number } = {},
+): ProxyPlan {
+  const parsed = parseHostPort(address);
+  if (!parsed.ok || transport === "quic") return { transport };
+  const settings = { proxy: config.proxy, noProxy: config.no_proxy ?? [] };
+  const proxy = proxyFor(settings, parsed.value.hostname, parsed.value.port);
+  if (proxy === undefined) return { transport };
+  const { credentials, timeoutMs } = options;
+  return {
+    transport: "tcp",
+    connectTcp: (target, signal) =>
+      connectTcp(target, { proxy, credentials, ...(timeoutMs ? { timeoutMs } : {}), signal }),
+  };
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { noProxyMatches, parseProxyUrl, proxyFor } from "./http_proxy_choice.ts";
+import { noProxyMatches, parseProxyUrl, proxyFor, proxyPlan } from "./http_proxy_choice.ts";
 import { splitNoProxy } from "../config/proxy_settings.ts";
 
 Deno.test("parseProxyUrl() reads http://host:port and defaults the port to 80", () => {
@@ -68,4 +68,16 @@ Deno.test("proxyFor() skips hosts NO_PROXY exempts", () => {
   assert.equal(proxyFor(settings, "relay.internal.example.com", 4433), undefined);
   assert.equal(proxyFor(settings, "relay.example.com", 4433)?.url, "http://proxy:3128");
   assert.equal(proxyFor({ noProxy: [] }, "relay.example.com", 4433), undefined);
+});
+
+Deno.test("proxyPlan() sends auto and tcp through the proxy as tcp, and leaves quic alone", () => {
+  const settings = { proxy: "http://proxy:3128", no_proxy: ["near.example.com"] };
+  const auto = proxyPlan(settings, "relay.example.com:443", "auto");
+  assert.equal(auto.transport, "tcp");
+  assert.equal(typeof auto.connectTcp, "function");
+  assert.deepEqual(proxyPlan(settings, "relay.example.com:443", "quic"), { transport: "quic" });
+  assert.deepEqual(proxyPlan(settings, "near.example.com:443", "auto"), { transport: "auto" });
+  assert.deepEqual(proxyPlan({}, "relay.example.com:443", "tcp"), {
+    transport: "tcp",
+  });
 });

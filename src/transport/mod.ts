@@ -38,6 +38,7 @@ export { connByteStream, type ConnStreamOptions, type StreamConn } from "./tls_s
 export { dialTcpLink, MAX_OFFERS, openTls, TcpLink, type TcpLinkOptions } from "./tcp_link.ts";
 export { type AttemptState, type ChoiceStep, chooseLink, probeDelayMs } from "./link_choice.ts";
 export { connectRelay, dialLink, type LinkDialOptions, type TransportChoice } from "./link_dial.ts";
+export { type ProxyPlan, proxyPlan } from "./http_proxy_choice.ts";
 export { keepConnected, type KeepConnectedOptions, type SessionEnd, sleep } from "./reconnect.ts";
 export { type RelaySessionOptions, runRelaySession } from "./relay_session.ts";
 export { type ByteConn, type DirectionEnd, runTcpFlow, type TcpFlowResult } from "./tcp_flow.ts";

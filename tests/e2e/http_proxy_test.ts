@@ -3,13 +3,21 @@
  * runs end to end through the tunnel and is verified as without a proxy (a wrong CA is refused
  * through it too); a proxy with Basic auth answers 407 without credentials ("needs credentials")
  * and tunnels with them; the password appears in no error. tinyproxy's log shows each CONNECT.
+ * A real connector (transport auto, proxy and proxy_credentials_file) registers through it over
+ * TCP and serves a client's flow; without the credentials it says the proxy needs them.
  * @module
  */
 import assert from "node:assert/strict";
 import { generateDevPki } from "../../src/pki/dev_pki.ts";
 import { connectTcp, ProxyError } from "../../src/transport/http_proxy.ts";
 import { parseProxyUrl } from "../../src/protocol/proxy_url.ts";
-import { Fixture } from "../_helpers/cluster.ts";
+import {
+  backendBehind,
+  Fixture,
+  freeTcpPort,
+  freeUdpPort,
+  httpBackend,
+} from "../_helpers/cluster.ts";
 import { startTinyproxy } from "../_helpers/tinyproxy.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -130,6 +138,71 @@ Deno.test(
       );
     } finally {
       server.close();
+    }
+  },
+);
+
+Deno.test(
+  "http proxy: a connector registers through tinyproxy with Basic auth and serves flows",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("http-proxy-role");
+    const backend = httpBackend("B");
+    await using proxy = await startTinyproxy(fx.dir, {
+      basicAuth: { user: "alice", password: PASSWORD },
+    });
+    try {
+      const relayPort = freeUdpPort();
+      await fx.relay(relayPort);
+      const credentials = `${fx.dir}/proxy.credentials`;
+      await Deno.writeTextFile(credentials, `alice:${PASSWORD}\n`, { mode: 0o600 });
+      const token = (await fx.token("connector", { services: ["web"] })).path;
+      const connector = await fx.connector(
+        [relayPort],
+        { web: `127.0.0.1:${backend.port}` },
+        token,
+        {
+          extra: `proxy = "${proxy.url}"\nproxy_credentials_file = "${credentials}"`,
+        },
+      );
+      // transport = "auto" with a proxy in use: TCP through it, no QUIC attempt.
+      assert.match(connector.output, /Connected to relay [^\n]* over "?tcp/);
+      assert.ok(proxy.connects.includes(`CONNECT 127.0.0.1:${relayPort} HTTP/1.1`), proxy.output);
+      const local = freeTcpPort();
+      await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${local}`]: "web" },
+        (await fx.token("client", { services: ["web"] })).path,
+      );
+      assert.equal(await backendBehind(local), "B");
+      // A client through the same proxy (its sandbox's network names the proxy, not only relays).
+      const viaProxy = freeTcpPort();
+      // The TCP transport opens a TLS connection per flow (and the connector keeps idle ones), so
+      // the proxy sees many CONNECTs; the client's add to them.
+      const before = proxy.connects.length;
+      const client = await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${viaProxy}`]: "web" },
+        (await fx.token("client", { services: ["web"] })).path,
+        {
+          extra:
+            `direct = false\nproxy = "${proxy.url}"\nproxy_credentials_file = "${credentials}"`,
+        },
+      );
+      assert.match(client.output, /Connected to relay [^\n]* over "?tcp/);
+      assert.equal(await backendBehind(viaProxy), "B");
+      assert.ok(proxy.connects.length > before, "the client's connections went through the proxy");
+
+      // The same proxy without credentials: a clear error, and it keeps trying (no crash).
+      const bare = await fx.connector([relayPort], { web: `127.0.0.1:${backend.port}` }, token, {
+        extra: `proxy = "${proxy.url}"`,
+        wait: /the proxy needs credentials \(407/,
+      });
+      for (const p of [connector, client, bare]) {
+        assert.ok(!p.output.includes(PASSWORD), "no password");
+      }
+    } finally {
+      await backend.shutdown();
     }
   },
 );
