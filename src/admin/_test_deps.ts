@@ -71,6 +71,7 @@ export function connection(overrides: Partial<ConnectionInfo> = {}): ConnectionI
     remote: "127.0.0.1:50000",
     services: [],
     path: "relay",
+    transport: "quic",
     bytesIn: 100,
     bytesOut: 2_000,
     activeFlows: 0,

@@ -70,6 +70,8 @@ export const ConnectionInfo = z.strictObject({
   services: z.array(z.string()),
   /** `direct` when the client reports a direct (P2P) path for any of its services. */
   path: z.enum(["relay", "direct"]),
+  /** How the peer reaches the relay: QUIC, or TLS over TCP (where UDP is blocked). */
+  transport: z.enum(["quic", "tcp"]),
   /** Payload bytes received from the peer. */
   bytesIn: z.number(),
   /** Payload bytes sent to the peer. */

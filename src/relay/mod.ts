@@ -33,6 +33,7 @@ import { relayMetricFamilies } from "./relay_metrics.ts";
 import { RevocationSources, RevocationWatcher } from "./revocation_watcher.ts";
 import { PolicyWatcher } from "./policy_watcher.ts";
 import { PolicyAudit } from "./policy_audit.ts";
+import { linkTransport } from "../transport/mod.ts";
 import { claimStateDir } from "./state_dir.ts";
 import { FleetMembership } from "./fleet_membership.ts";
 import { FleetAnnouncer } from "./fleet_announcer.ts";
@@ -196,6 +197,7 @@ function adminView(relay: Relay, revocations: RevocationSources): RelayView {
         remote: remote(s),
         services: [...s.services],
         path: [...s.paths.values()].includes("direct") ? "direct" as const : "relay" as const,
+        transport: linkTransport(s.conn),
         bytesIn: s.bytesFromPeer,
         bytesOut: s.bytesToPeer,
         activeFlows: s.activeFlows,

@@ -16,6 +16,7 @@ import {
   uploadBlocks,
 } from "../_helpers/tcp.ts";
 import { udpClient, udpEcho } from "../_helpers/udp.ts";
+import { adminCall } from "../_helpers/admin_http.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const TCP = `transport = "tcp"`;
@@ -31,7 +32,7 @@ Deno.test(
     const source = sourceServer(64);
     try {
       const relayPort = freeUdpPort();
-      const relay = await fx.relay(relayPort);
+      const { relay, url, adminToken } = await fx.adminRelay(relayPort);
       await relay.waitFor(/Relay TCP transport listening on/);
       const connector = await fx.connector(
         [relayPort],
@@ -81,6 +82,13 @@ Deno.test(
       }));
       assert.equal(results.filter(Boolean).length, 100);
       assert.doesNotMatch(client.output + connector.output, /over quic/);
+      // The admin API shows each peer's transport.
+      const listed = JSON.parse(
+        (await adminCall(url, "/api/v1/connections", { token: adminToken })).text,
+      ) as { items: { role: string; transport: string }[] };
+      const peers = listed.items.filter((c) => c.role !== "pending");
+      assert.ok(peers.length >= 2, "connector and client listed");
+      assert.ok(peers.every((c) => c.transport === "tcp"), JSON.stringify(peers));
     } finally {
       await web.shutdown();
       echo.close();
