@@ -33,7 +33,7 @@ function entryParts(entry: string): { host: string; port?: number } {
  * Whether a NO_PROXY list exempts `hostname:port`, as curl and most tools read it: `*` exempts
  * every host; an entry exempts its host and every name under it (`example.com` and `.example.com`
  * both cover `relay.example.com`); an IP address only itself; `host:port` only that port. Case does
- * not matter. CIDR ranges are not read (an entry like `10.0.0.0/8` matches nothing).
+ * not matter. CIDR ranges are not read (such an entry matches nothing).
  */
 export function noProxyMatches(list: readonly string[], hostname: string, port: number): boolean {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
