@@ -16,7 +16,9 @@ import {
   uploadBlocks,
 } from "../_helpers/tcp.ts";
 import { udpClient, udpEcho } from "../_helpers/udp.ts";
-import { adminCall } from "../_helpers/admin_http.ts";
+import { adminCall, eventually } from "../_helpers/admin_http.ts";
+import { generateDevPki } from "../../src/pki/dev_pki.ts";
+import { openTls, type TcpLinkOptions } from "../../src/transport/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const TCP = `transport = "tcp"`;
@@ -134,3 +136,58 @@ Deno.test("tcp transport carries a UDP flow in DATAGRAM frames", opts, async () 
     echo.close();
   }
 });
+
+Deno.test(
+  "tcp listener: SIGHUP serves the reloaded certificate to new TCP connections",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("tcpcert");
+    const web = httpBackend("backend-C");
+    try {
+      const relayPort = freeUdpPort();
+      const relay = await fx.relay(relayPort);
+      await fx.connector(
+        [relayPort],
+        { web: `127.0.0.1:${web.port}` },
+        (await fx.token("connector", { services: ["web"] })).path,
+        { extra: TCP },
+      );
+      const local = freeTcpPort();
+      await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${local}`]: "web" },
+        (await fx.token("client", { services: ["web"] })).path,
+        { extra: TCP },
+      );
+      const oldCa = await Deno.readTextFile(fx.pki.caCertPath);
+      // A new leaf from the same CA (a renewal): every flow is a new TLS connection, verified
+      // against the reloaded certificate, and keeps working.
+      await generateDevPki({ outDir: `${fx.dir}/pki` });
+      relay.kill("SIGHUP");
+      await relay.waitFor(/Reloaded the relay certificate/);
+      const res = await fetch(`http://127.0.0.1:${local}/after`);
+      assert.equal(await res.text(), "backend-C GET /after 0");
+      // A certificate from another CA: only that CA verifies new TCP connections now.
+      const other = await generateDevPki({ outDir: `${fx.dir}/pki-other` });
+      await Deno.copyFile(other.certPath, fx.pki.certPath);
+      await Deno.copyFile(other.keyPath, fx.pki.keyPath);
+      relay.kill("SIGHUP");
+      await eventually("the second reload", () =>
+        Promise.resolve(
+          relay.output.match(/Reloaded the relay certificate/g)?.length === 2 ? true : undefined,
+        ));
+      const tls = (ca: string): TcpLinkOptions => ({
+        address: { hostname: "127.0.0.1", port: relayPort },
+        serverName: "localhost",
+        caCerts: [ca],
+        keepAliveMs: 500,
+        idleTimeoutMs: 3_000,
+      });
+      const fresh = await openTls(tls(await Deno.readTextFile(other.caCertPath)));
+      fresh.close();
+      await assert.rejects(() => openTls(tls(oldCa)), "the old certificate is no longer served");
+    } finally {
+      await web.shutdown();
+    }
+  },
+);
