@@ -2,7 +2,8 @@
  * The TCP transport where UDP is blocked, in the NAT lab: natA drops all UDP from the client's
  * network, so a client with `transport = "auto"` (the default) reaches the service over TLS on TCP
  * within 3 s of its start; when UDP is unblocked mid-session the client moves to QUIC (probed every
- * second here) and new connections keep working. The connector (behind natB) uses QUIC throughout.
+ * second here) and new connections keep working. The connector's network (natB) blocks UDP too: it
+ * serves over TCP (idle OFFER connections) and moves to QUIC the same way (its TCP link retired).
  * Needs root; skipped with the reason where namespaces cannot be made.
  * @module
  */
@@ -21,7 +22,7 @@ function logTime(output: string, re: RegExp): number {
 }
 
 Deno.test({
-  name: "client behind a UDP-blocking network reaches a service over TCP, then moves to QUIC",
+  name: "client and connector behind UDP-blocking networks work over TCP, then move to QUIC",
   ignore: !available.ok,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -30,18 +31,23 @@ Deno.test({
     await using fx = await Fixture.create("netns-tcp", { relayHost: ADDR.relay });
     await lab.spawn("srvB", peerCommand("http", "127.0.0.1", "8080", "backend-B"))
       .waitFor(/listening/);
-    const block = (op: "-I" | "-D") =>
-      lab.exec("natA", ["iptables", "-w", op, "FORWARD", "-p", "udp", "-j", "DROP"]);
-    assert.equal((await block("-I")).code, 0);
+    const block = async (op: "-I" | "-D") => {
+      for (const nat of ["natA", "natB"] as const) {
+        const r = await lab.exec(nat, ["iptables", "-w", op, "FORWARD", "-p", "udp", "-j", "DROP"]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+    };
+    await block("-I");
 
     const relayPort = freeUdpPort();
     await fx.relay(relayPort, "", "", "", undefined, { wrapper: lab.wrapper("pub") });
-    await fx.connector(
+    const connector = await fx.connector(
       [relayPort],
       { web: "127.0.0.1:8080" },
       (await fx.token("connector", { services: ["web"] })).path,
-      { wrapper: lab.wrapper("srvB") },
+      { wrapper: lab.wrapper("srvB"), extra: "quic_probe_ms = 1000" },
     );
+    assert.match(connector.output, /Connected to relay .* over tcp/);
     const client = await fx.client(
       [relayPort],
       { "127.0.0.1:8081": "web" },
@@ -58,9 +64,11 @@ Deno.test({
     assert.ok(connectedAt - startedAt < 3_000, `on TCP ${connectedAt - startedAt} ms after start`);
 
     // UDP comes back: the next probe authenticates over QUIC and new flows go there.
-    assert.equal((await block("-D")).code, 0);
-    await client.waitFor(/QUIC to relay .* works again/, 10_000);
-    await client.waitFor(/Connected to relay .* over quic/, 5_000);
+    await block("-D");
+    for (const peer of [client, connector]) {
+      await peer.waitFor(/QUIC to relay .* works again/, 10_000);
+      await peer.waitFor(/Connected to relay .* over quic/, 5_000);
+    }
     for (let i = 0; i < 5; i++) {
       const r = await curl();
       assert.equal(r.stdout, "backend-B GET /hello", `request ${i} after the move: ${r.stderr}`);
