@@ -9,7 +9,14 @@ export const MAX_CONNECT_HEAD = 8_192;
 
 /** Result of {@link parseConnectHead}. */
 export type ConnectHead =
-  | { kind: "connect"; host: string; port: number; used: number }
+  | {
+    kind: "connect";
+    host: string;
+    port: number;
+    used: number;
+    /** The Proxy-Authorization header's value, if sent (a secret: never logged). */
+    proxyAuthorization?: string;
+  }
   | { kind: "incomplete" }
   | { kind: "error"; status: 400 | 405 | 431; why: string };
 
@@ -44,7 +51,33 @@ export function parseConnectHead(buf: Uint8Array): ConnectHead {
   const port = Number(authority[2]);
   if (port < 1 || port > 65_535) return { kind: "error", status: 400, why: "port out of range" };
   const host = authority[1].replace(/^\[|\]$/g, "").toLowerCase();
-  return { kind: "connect", host, port, used: end + 4 };
+  const auth = text.split("\r\n").slice(1).find((h) => /^proxy-authorization:/i.test(h));
+  return {
+    kind: "connect",
+    host,
+    port,
+    used: end + 4,
+    ...(auth === undefined ? {} : { proxyAuthorization: auth.slice(auth.indexOf(":") + 1).trim() }),
+  };
+}
+
+/**
+ * The user and password of a `Basic` Proxy-Authorization value (RFC 7617), or undefined for any
+ * other scheme or malformed text.
+ */
+export function parseBasicAuth(value: string): { username: string; password: string } | undefined {
+  const m = /^basic\s+([A-Za-z0-9+/]+=*)$/i.exec(value.trim());
+  if (!m) return undefined;
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(
+      Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0)),
+    );
+  } catch {
+    return undefined;
+  }
+  const at = text.indexOf(":");
+  return at < 0 ? undefined : { username: text.slice(0, at), password: text.slice(at + 1) };
 }
 
 const REASONS: Record<number, string> = {
@@ -53,6 +86,7 @@ const REASONS: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  407: "Proxy Authentication Required",
   431: "Request Header Fields Too Large",
   502: "Bad Gateway",
   503: "Service Unavailable",
@@ -64,8 +98,10 @@ export function connectResponse(status: number, why = ""): Uint8Array {
   const reason = REASONS[status] ?? "Error";
   if (status === 200) return new TextEncoder().encode(`HTTP/1.1 200 ${reason}\r\n\r\n`);
   const body = why ? `${why}\n` : "";
+  // 407 names the scheme the endpoint takes (RFC 9110, section 11.7.1).
+  const challenge = status === 407 ? 'Proxy-Authenticate: Basic realm="ztna"\r\n' : "";
   return new TextEncoder().encode(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${
+    `HTTP/1.1 ${status} ${reason}\r\n${challenge}Content-Type: text/plain\r\nContent-Length: ${
       new TextEncoder().encode(body).byteLength
     }\r\nConnection: close\r\n\r\n${body}`,
   );

@@ -14,6 +14,7 @@ import { UdpForward } from "./udp_forward.ts";
 import { clientStats } from "./stats.ts";
 import type { DirectPaths } from "./direct_paths.ts";
 import { bindLocal } from "./bind_local.ts";
+import { clientEndpointCredentials } from "../config/endpoint_credentials.ts";
 
 /**
  * How long the client waits for the REPLY to an OPEN. The relay answers by itself well before: it
@@ -271,6 +272,8 @@ export class LocalListeners implements AsyncDisposable {
         ...(kind === "socks"
           ? { udp: { idleMs: config.udp_idle_timeout_ms, queueDepth: config.udp_queue_depth } }
           : {}),
+        // Read for each connection: a changed credentials file applies to the next one.
+        credentials: () => clientEndpointCredentials(this.#config),
         log,
       }));
     return { close: () => listener.close(), proxy: { kind, listen: where } };

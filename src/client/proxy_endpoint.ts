@@ -3,7 +3,8 @@
  * on one local port each, where a request names a service (`id` or `id.<suffix>`) instead of a
  * forward per port. Each accepted connection is read up to its request (bounded, with a deadline),
  * checked against the token's grants, and becomes a flow; every refusal gets the protocol's own code
- * and a log line saying why.
+ * and a log line saying why. With endpoint credentials configured, every connection must present
+ * them first (SOCKS5: RFC 1929 username/password; HTTP: Proxy-Authorization Basic).
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -13,14 +14,24 @@ import type { SessionHolder } from "./session_holder.ts";
 import {
   parseGreeting,
   parseRequest,
+  parseUserPass,
   SOCKS_CMD,
   SOCKS_NO_ACCEPTABLE,
   SOCKS_NO_AUTH,
   SOCKS_REPLY,
+  SOCKS_USER_PASS,
   socksReply,
   type SocksReplyCode,
+  userPassReply,
 } from "./socks5.ts";
-import { connectResponse, MAX_CONNECT_HEAD, parseConnectHead } from "./http_connect.ts";
+import {
+  connectResponse,
+  MAX_CONNECT_HEAD,
+  parseBasicAuth,
+  parseConnectHead,
+} from "./http_connect.ts";
+import type { EndpointCredentials } from "../config/endpoint_credentials.ts";
+import { credentialsMatch } from "./endpoint_auth.ts";
 import { type NameRefusal, resolveServiceName } from "./service_name.ts";
 import { SocksUdpAssociation } from "./socks_udp.ts";
 
@@ -35,6 +46,8 @@ export interface ProxyEndpointOptions {
   direct?: (service: string) => Deno.QuicConn | undefined;
   /** UDP flow settings: with them the SOCKS endpoint serves UDP ASSOCIATE too. */
   udp?: { idleMs: number; queueDepth: number };
+  /** The credentials each connection must present, read per connection (undefined: none). */
+  credentials?: () => Promise<EndpointCredentials | undefined>;
   log: Logger;
 }
 
@@ -158,9 +171,12 @@ export async function serveProxyConn(tcp: Deno.TcpConn, options: ProxyEndpointOp
   }, REQUEST_DEADLINE_MS);
   let target: { host: string; port: number; udp?: true } | undefined;
   try {
-    target = kind === "socks"
-      ? await socksRequest(reader, log, options.udp !== undefined)
-      : await httpRequest(reader, log);
+    const expected = await expectedCredentials(options);
+    target = expected === "unreadable"
+      ? undefined
+      : kind === "socks"
+      ? await socksRequest(reader, log, options.udp !== undefined, expected)
+      : await httpRequest(reader, log, expected);
   } catch {
     target = undefined; // the local client left, or sent nothing in time
   } finally {
@@ -296,11 +312,32 @@ function closeQuietly(conn: Deno.Conn): void {
   } catch { /* already closed */ }
 }
 
+/** The endpoint's credentials, or "unreadable" (logged; the connection is refused: fail closed). */
+async function expectedCredentials(
+  options: ProxyEndpointOptions,
+): Promise<EndpointCredentials | undefined | "unreadable"> {
+  try {
+    return await options.credentials?.();
+  } catch (error) {
+    options.log.error("Refused a {kind} client: the endpoint credentials cannot be read: {error}", {
+      kind: options.kind,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return "unreadable";
+  }
+}
+
 /**
- * SOCKS5 greeting and request; answers refusals itself and returns the CONNECT target, or the
- * UDP ASSOCIATE's client port (with `udp`) when `udp` is served.
+ * SOCKS5 greeting (and, with `expected`, RFC 1929 username/password) and request; answers refusals
+ * itself and returns the CONNECT target, or the UDP ASSOCIATE's client port (with `udp`) when
+ * `udp` is served.
  */
-async function socksRequest(reader: RequestReader, log: Logger, udp: boolean) {
+async function socksRequest(
+  reader: RequestReader,
+  log: Logger,
+  udp: boolean,
+  expected: EndpointCredentials | undefined,
+) {
   const tcp = reader.tcp;
   const greeting = await until(reader, parseGreeting);
   if (!greeting) return undefined;
@@ -309,12 +346,16 @@ async function socksRequest(reader: RequestReader, log: Logger, udp: boolean) {
     return undefined;
   }
   reader.consume(greeting.used);
-  if (!greeting.methods.includes(SOCKS_NO_AUTH)) {
-    log.warn("Refused a SOCKS5 client: it offers no method this endpoint speaks (no auth)");
+  const method = expected ? SOCKS_USER_PASS : SOCKS_NO_AUTH;
+  if (!greeting.methods.includes(method)) {
+    log.warn("Refused a SOCKS5 client: it offers no method this endpoint speaks ({method})", {
+      method: expected ? "username/password: this endpoint requires credentials" : "no auth",
+    });
     await writeAll(tcp, Uint8Array.of(5, SOCKS_NO_ACCEPTABLE));
     return undefined;
   }
-  await writeAll(tcp, Uint8Array.of(5, SOCKS_NO_AUTH));
+  await writeAll(tcp, Uint8Array.of(5, method));
+  if (expected && !await socksAuthenticated(reader, log, expected)) return undefined;
   const request = await until(reader, parseRequest);
   if (!request) return undefined;
   if (request.kind === "error") {
@@ -337,14 +378,52 @@ async function socksRequest(reader: RequestReader, log: Logger, udp: boolean) {
   return { host: request.host, port: request.port };
 }
 
-/** HTTP CONNECT head; answers refusals itself and returns the target. */
-async function httpRequest(reader: RequestReader, log: Logger) {
+/** RFC 1929: reads the user name and password, answers, and says whether they match. */
+async function socksAuthenticated(
+  reader: RequestReader,
+  log: Logger,
+  expected: EndpointCredentials,
+): Promise<boolean> {
+  const given = await until(reader, parseUserPass);
+  if (!given) return false;
+  if (given.kind === "error") {
+    log.warn("Refused a SOCKS5 client: {why}", { why: given.why });
+    await writeAll(reader.tcp, userPassReply(false));
+    return false;
+  }
+  reader.consume(given.used);
+  const ok = credentialsMatch(expected, given);
+  await writeAll(reader.tcp, userPassReply(ok));
+  // Neither the user name nor the password is logged: a mistyped password is often another one.
+  if (!ok) log.warn("Refused a SOCKS5 client: wrong user name or password");
+  return ok;
+}
+
+/** HTTP CONNECT head; answers refusals itself (407 without the right credentials) and returns the target. */
+async function httpRequest(
+  reader: RequestReader,
+  log: Logger,
+  expected: EndpointCredentials | undefined,
+) {
   const head = await until(reader, parseConnectHead);
   if (!head) return undefined;
   if (head.kind === "error") {
     log.warn("Refused an HTTP proxy request: {why}", { why: head.why });
     await writeAll(reader.tcp, connectResponse(head.status, head.why));
     return undefined;
+  }
+  if (expected) {
+    const given = head.proxyAuthorization === undefined
+      ? undefined
+      : parseBasicAuth(head.proxyAuthorization);
+    if (!given || !credentialsMatch(expected, given)) {
+      const why = head.proxyAuthorization === undefined
+        ? "credentials required"
+        : "wrong user name or password";
+      log.warn("Refused an HTTP proxy request: {why}", { why });
+      await writeAll(reader.tcp, connectResponse(407, why));
+      return undefined;
+    }
   }
   reader.consume(head.used);
   return { host: head.host, port: head.port };

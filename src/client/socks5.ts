@@ -22,6 +22,42 @@ export type SocksReplyCode = (typeof SOCKS_REPLY)[keyof typeof SOCKS_REPLY];
 /** The method "no authentication required" and the answer "no acceptable methods". */
 export const SOCKS_NO_AUTH = 0x00;
 export const SOCKS_NO_ACCEPTABLE = 0xff;
+/** The method "username/password" (RFC 1929). */
+export const SOCKS_USER_PASS = 0x02;
+
+/** Result of {@link parseUserPass}. */
+export type UserPass =
+  | { kind: "userpass"; username: string; password: string; used: number }
+  | { kind: "incomplete" }
+  | { kind: "error"; why: string };
+
+/**
+ * Parses RFC 1929's request `VER=1 ULEN UNAME PLEN PASSWD`. Names and passwords are bytes on the
+ * wire; they are decoded as UTF-8 (invalid bytes never match a configured text).
+ */
+export function parseUserPass(buf: Uint8Array): UserPass {
+  if (buf.byteLength < 2) return { kind: "incomplete" };
+  if (buf[0] !== 1) return { kind: "error", why: `username/password version ${buf[0]} is not 1` };
+  const ulen = buf[1];
+  if (ulen === 0) return { kind: "error", why: "empty user name" };
+  if (buf.byteLength < 2 + ulen + 1) return { kind: "incomplete" };
+  const plen = buf[2 + ulen];
+  if (plen === 0) return { kind: "error", why: "empty password" };
+  const used = 2 + ulen + 1 + plen;
+  if (buf.byteLength < used) return { kind: "incomplete" };
+  const text = new TextDecoder();
+  return {
+    kind: "userpass",
+    username: text.decode(buf.subarray(2, 2 + ulen)),
+    password: text.decode(buf.subarray(3 + ulen, used)),
+    used,
+  };
+}
+
+/** RFC 1929's answer: `VER=1 STATUS` (0 = success; anything else and the server closes). */
+export function userPassReply(ok: boolean): Uint8Array {
+  return Uint8Array.of(1, ok ? 0 : 1);
+}
 
 /** SOCKS5 commands. */
 export const SOCKS_CMD = { connect: 0x01, bind: 0x02, udp_associate: 0x03 } as const;

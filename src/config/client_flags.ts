@@ -7,7 +7,14 @@ import { dirname, resolve } from "node:path";
 import { ConfigError } from "./config_error.ts";
 import { applyLogEnv, type Env } from "./env.ts";
 import { checkPemFile, isInlinePem } from "./files.ts";
-import { parseTomlText, readConfigText, STDIN, validateConfigFile } from "./load.ts";
+import {
+  checkEndpoints,
+  parseTomlText,
+  readConfigText,
+  STDIN,
+  validateConfigFile,
+} from "./load.ts";
+import { resolveEndpointPath } from "./endpoint_credentials.ts";
 import type { LoadedConfig } from "./load.ts";
 import { resolveDialerPaths } from "./paths.ts";
 import { isLoopbackHost, LogSection, ServiceId, TransportProtocol } from "./schema.ts";
@@ -120,7 +127,8 @@ export async function loadClientFlagsConfig(
       throw flagError(
         "--socks",
         `${socks} is not a loopback address; anyone who reaches the endpoint would use ` +
-          "this client's token: use 127.0.0.1",
+          "this client's token: use 127.0.0.1 (an endpoint off loopback needs " +
+          "client.endpoint_credentials_file in a config file)",
       );
     }
     client.socks = socks;
@@ -130,10 +138,11 @@ export async function loadClientFlagsConfig(
     client.forward = [...fromFile, ...sources.forward.map(parseForwardFlag)];
   }
   const file = validateConfigFile(label, { ...raw, client });
-  const config = applyProxyEnv(
-    resolveDialerPaths(file.client ?? sectionMissing(label), base),
-    env,
+  const config = resolveEndpointPath(
+    applyProxyEnv(resolveDialerPaths(file.client ?? sectionMissing(label), base), env),
+    base,
   );
+  await checkEndpoints(config, label, env);
   if (sources.ca === undefined && config.ca !== undefined) {
     await checkPemFile({ file: label, keyPath: "client.ca" }, config.ca);
   }

@@ -23,6 +23,11 @@ import {
 } from "./schema.ts";
 import { resolveToken } from "./token.ts";
 import { applyProxyEnv, resolveProxyCredentials } from "./proxy_settings.ts";
+import {
+  exposedEndpoint,
+  resolveEndpointCredentials,
+  resolveEndpointPath,
+} from "./endpoint_credentials.ts";
 
 /** What a role runner needs, with every path absolute and the `[log]` section env-overridden. */
 export type LoadedConfig =
@@ -74,9 +79,9 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
       return { role, log, config, token: token ?? "" };
     }
     case "client": {
-      const config = applyProxyEnv(
-        resolveDialerPaths(file.client ?? missing(path, file, role), base),
-        env,
+      const config = resolveEndpointPath(
+        applyProxyEnv(resolveDialerPaths(file.client ?? missing(path, file, role), base), env),
+        base,
       );
       const problems = new Problems();
       if (config.ca !== undefined) {
@@ -90,6 +95,7 @@ export async function loadRoleConfig(path: string, role: Role, env: Env): Promis
         file: config.proxy_credentials_file,
         env,
       }));
+      await problems.check(checkEndpoints(config, label, env));
       problems.throwIfAny();
       return { role, log, config, token: token ?? "" };
     }
@@ -339,4 +345,18 @@ function missing(file: string, parsed: ConfigFileConfig, role: Role): never {
       }?`
       : undefined,
   });
+}
+
+/**
+ * The client's endpoint credentials are readable and well formed, and no proxy endpoint listens off
+ * loopback without them.
+ * @throws {ConfigError} naming the key
+ */
+export async function checkEndpoints(config: ClientConfig, label: string, env: Env): Promise<void> {
+  const credentials = await resolveEndpointCredentials(
+    { file: label, keyPath: "client.endpoint_credentials_file" },
+    { file: config.endpoint_credentials_file, env },
+  );
+  const exposed = exposedEndpoint(config, label, credentials !== undefined);
+  if (exposed) throw exposed;
 }

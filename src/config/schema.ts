@@ -548,24 +548,6 @@ export const ConnectorSection = z.strictObject({
 }).superRefine(backoffInOrder).superRefine(keepAliveWithinIdle);
 
 /** `[[client.forward]]`: a local listener whose connections become flows to a service. */
-/**
- * A proxy endpoint's address: loopback only, because the endpoint does not ask for credentials yet
- * and anyone who reaches it uses this client's token.
- */
-const LoopbackHostPort = HostPort.superRefine((value, ctx) => {
-  const parsed = parseHostPort(value);
-  if (!parsed.ok) return;
-  const h = parsed.value.hostname.toLowerCase();
-  if (!(h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h))) {
-    ctx.addIssue({
-      code: "custom",
-      message: `${value} is not a loopback address; a proxy endpoint bound elsewhere would let ` +
-        "anyone who reaches it use this client's token (credentials are not supported yet): " +
-        "use 127.0.0.1",
-    });
-  }
-});
-
 export const ClientForward = z.strictObject({
   listen: HostPort,
   service: ServiceId,
@@ -635,12 +617,17 @@ const ClientFields = z.strictObject({
   max_relay_connections: Count(1_000).default(16),
   forward: z.array(ClientForward).default([]).superRefine(distinctListeners),
   /**
-   * A SOCKS5 endpoint (CONNECT with service names) on this address; loopback only until the
-   * endpoint asks for credentials.
+   * A SOCKS5 endpoint (CONNECT with service names) on this address. Off loopback only with
+   * endpoint credentials (the loader checks it: ZTNA_ENDPOINT_CREDENTIALS may supply them).
    */
-  socks: LoopbackHostPort.optional(),
-  /** An HTTP CONNECT proxy endpoint on this address; loopback only, as `socks`. */
-  http_proxy: LoopbackHostPort.optional(),
+  socks: HostPort.optional(),
+  /** An HTTP CONNECT proxy endpoint on this address; off loopback only with credentials, as `socks`. */
+  http_proxy: HostPort.optional(),
+  /**
+   * A file whose first line is `user:password`: local programs must present it to `socks` (RFC 1929)
+   * and `http_proxy` (Proxy-Authorization: Basic). ZTNA_ENDPOINT_CREDENTIALS overrides it.
+   */
+  endpoint_credentials_file: z.string().min(1).optional(),
   /** Proxy requests may name a service `id` or `id.<service_suffix>`. */
   service_suffix: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).default("ztna"),
   /** Log in at an identity provider instead of reading token_file (`ztna login`). */

@@ -193,6 +193,9 @@ export function roleFiles(loaded: RoleConfig, configPath: string | undefined): R
     if (c.ca !== undefined && !isInlinePem(c.ca)) read.push(c.ca);
     if (c.token_file !== undefined) read.push(c.token_file);
     if (c.proxy_credentials_file !== undefined) read.push(c.proxy_credentials_file);
+    if (loaded.role === "client" && loaded.config.endpoint_credentials_file !== undefined) {
+      read.push(loaded.config.endpoint_credentials_file);
+    }
   }
   return { read: [...new Set(read)], write, run };
 }
