@@ -29,7 +29,7 @@ import { describeIssues } from "./_zod_issues.ts";
 /** The codes a token check can fail with. */
 export type TokenFailureCode = Extract<
   ErrorCode,
-  "token_invalid" | "token_expired" | "token_revoked"
+  "token_invalid" | "token_expired" | "token_revoked" | "state_unavailable"
 >;
 
 /** Outcome of {@link TokenVerifier.verify}; `why` is for local logs, peers get only `code`. */
@@ -101,8 +101,21 @@ export class TokenVerifier {
     return [...this.#keys.keys()];
   }
 
+  /**
+   * Refuses every token with `state_unavailable` while `why` is set (the revocation set may be
+   * stale: fail closed); undefined admits again.
+   */
+  failClosed(why: string | undefined): void {
+    this.#closedBecause = why;
+  }
+
+  #closedBecause: string | undefined;
+
   /** Checks `token` at time `nowMs` (milliseconds since the epoch); never throws. */
   async verify(token: string, nowMs: number): Promise<VerifyResult> {
+    if (this.#closedBecause !== undefined) {
+      return { ok: false, code: "state_unavailable", why: this.#closedBecause };
+    }
     try {
       return await this.#verify(token, nowMs);
     } catch (error) {

@@ -266,6 +266,11 @@ export const StoreSection = z.discriminatedUnion("kind", [
     password_file: FilePath.optional(),
     /** PEM bundle of CAs trusted for the database's certificate, instead of the system roots. */
     ca: FilePath.optional(),
+    /**
+     * How long the relay keeps admitting peers on its cached revocations while the database is
+     * unreachable; past it new HELLOs are refused `state_unavailable` (fail closed).
+     */
+    max_staleness_ms: Millis(86_400_000).default(30_000),
   }),
 ]);
 export type StoreConfig = z.output<typeof StoreSection>;

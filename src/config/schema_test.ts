@@ -88,7 +88,7 @@ Deno.test("IntermediateSection: the store is Deno KV unless [intermediate.store]
   };
   assert.deepEqual(
     IntermediateSection.parse({ ...RELAY, cert: "c", key: "k", store }).store,
-    store,
+    { ...store, max_staleness_ms: 30_000 },
   );
 });
 

@@ -42,6 +42,11 @@ export const ERRORS = {
   going_away: { wire: 0x401, retry: true, text: "peer is shutting down" },
   kicked: { wire: 0x402, retry: true, text: "connection closed by an operator" },
   replaced: { wire: 0x403, retry: true, text: "superseded by a newer connection" },
+  state_unavailable: {
+    wire: 0x404,
+    retry: true,
+    text: "relay cannot confirm revocations: its state store is unreachable",
+  },
   internal: { wire: 0x4ff, retry: true, text: "internal error" },
 } as const satisfies Record<string, { wire: number; retry: boolean; text: string }>;
 

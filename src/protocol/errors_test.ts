@@ -27,6 +27,7 @@ const PINNED: Record<ErrorCode, number> = {
   going_away: 0x401,
   kicked: 0x402,
   replaced: 0x403,
+  state_unavailable: 0x404,
   internal: 0x4ff,
 };
 
@@ -61,7 +62,7 @@ Deno.test("codeFromWire() round trips every code", () => {
 });
 
 Deno.test("codeFromWire() answers undefined for numbers it does not know", () => {
-  for (const wire of [0, 0x100, 0x109, 0x206, 0x309, 0x404, 0x4fe, 0x500, 0xffff, -1, 1.5, NaN]) {
+  for (const wire of [0, 0x100, 0x109, 0x206, 0x309, 0x405, 0x4fe, 0x500, 0xffff, -1, 1.5, NaN]) {
     assert.equal(codeFromWire(wire), undefined, `wire ${wire}`);
   }
 });

@@ -38,6 +38,8 @@ export interface FleetMembershipOptions {
   onChange: (relays: FleetRelay[]) => void;
   /** @default {a random id} */
   relayId?: string;
+  /** Told whether each heartbeat's round trip to the store succeeded (store_health.ts). */
+  onRoundTrip?: (ok: boolean) => void;
 }
 
 /** Heartbeats and the fleet as last read. */
@@ -130,7 +132,9 @@ export class FleetMembership {
       if (snapshot.relays.some((r) => r.heartbeatAt < cutoff)) await store.pruneRelays(cutoff);
       if (this.#failing) log.info("The fleet table answers again");
       this.#failing = false;
+      this.options.onRoundTrip?.(true);
     } catch (error) {
+      this.options.onRoundTrip?.(false);
       // Logged once per outage: the relay keeps its last view of the fleet meanwhile.
       if (!this.#failing) {
         log.warn("Cannot write this relay's heartbeat or read the fleet: {error}", {

@@ -18,7 +18,7 @@ import { memoryTuningHint } from "./memory_tuning.ts";
 import type { RunContext } from "../runtime/run_context.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
 import { join } from "node:path";
-import { AdminEndpoint, AuditRetention, type RelayView } from "../admin/mod.ts";
+import { AdminEndpoint, AuditRetention, type MetricFamily, type RelayView } from "../admin/mod.ts";
 import { describeFsError, formatHostPort } from "../config/mod.ts";
 import {
   KV_FILE_NAME,
@@ -37,6 +37,8 @@ import { linkTransport } from "../transport/mod.ts";
 import { claimStateDir } from "./state_dir.ts";
 import { FleetMembership } from "./fleet_membership.ts";
 import { FleetAnnouncer } from "./fleet_announcer.ts";
+import { fleetMetricFamilies } from "./fleet_metrics.ts";
+import { StoreHealth } from "./store_health.ts";
 
 export { Relay } from "./relay.ts";
 export { ConnectorRegistry } from "./registry.ts";
@@ -178,7 +180,11 @@ function bindError(error: unknown, listen: string): unknown {
 }
 
 /** The admin endpoint's view of the relay (src/admin knows the relay only through this). */
-function adminView(relay: Relay, revocations: RevocationSources): RelayView {
+function adminView(
+  relay: Relay,
+  revocations: RevocationSources,
+  moreMetrics: () => MetricFamily[],
+): RelayView {
   /** Services served at some point since start: shown "down" when their pool empties. */
   const seen = new Set<string>();
   const remote = (s: PeerSession) => {
@@ -225,7 +231,7 @@ function adminView(relay: Relay, revocations: RevocationSources): RelayView {
         : undefined;
     },
     revoke: (tokenId) => revocations.addStored([tokenId]),
-    metricFamilies: () => relayMetricFamilies(relay.metrics),
+    metricFamilies: () => [...relayMetricFamilies(relay.metrics), ...moreMetrics()],
     listening: () => relay.listening,
     draining: () => relay.draining,
   };
@@ -327,6 +333,25 @@ export async function runIntermediate(
   } catch (error) {
     throw bindError(error, config.listen);
   }
+  // A shared store that stops answering: keep sessions, admit on cached revocations for
+  // max_staleness_ms, then refuse new authentications until it answers again (zero trust).
+  const storeHealth = config.store.kind === "postgres"
+    ? new StoreHealth({
+      maxStalenessMs: config.store.max_staleness_ms,
+      onChange: (stale, ageMs) => {
+        verifier.failClosed(stale ? `state store unreachable for ${ageMs} ms` : undefined);
+        if (stale) {
+          log.error(
+            "The state store has not answered for {ageMs} ms (max_staleness_ms): refusing new " +
+              "authentications with state_unavailable; established sessions go on",
+            { ageMs },
+          );
+        } else log.info("The state store answers again: admitting new authentications");
+      },
+    })
+    : undefined;
+  storeHealth?.start();
+  stack.defer(() => storeHealth?.stop());
   // The fleet: this relay's heartbeat row, and the live relays told to peers that speak FLEET.
   const announcer = new FleetAnnouncer(() => relay.sessions);
   const fleet = new FleetMembership({
@@ -337,6 +362,7 @@ export async function runIntermediate(
       flows: relay.metrics.activeFlows,
     }),
     onChange: (relays) => announcer.set(relays),
+    onRoundTrip: (ok) => storeHealth?.report(ok),
   });
   stack.defer(() => fleet.stop());
   stack.defer(() => announcer.stop());
@@ -356,7 +382,7 @@ export async function runIntermediate(
   if (config.admin.enabled) {
     admin = await AdminEndpoint.start({
       config: config.admin,
-      relay: adminView(relay, revocations),
+      relay: adminView(relay, revocations, () => fleetMetricFamilies(fleet, storeHealth)),
       store,
       tls,
       acceptedKeyIds: verifier.keyIds,

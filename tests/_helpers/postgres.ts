@@ -18,6 +18,10 @@ export interface PostgresServer {
   caPath: string;
   /** Creates an empty database (each test gets its own, so they do not see each other's rows). */
   createDatabase(name: string): Promise<void>;
+  /** Stops the server and keeps its data (an outage); {@link PostgresServer.resume} starts it. */
+  pause(): Promise<void>;
+  /** Starts a paused server again on the same port, with the same data. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -112,11 +116,9 @@ export async function startPostgres(): Promise<PostgresServer> {
     "-c fsync=off",
     "-c max_connections=40",
   ].join(" ");
-  await run(
-    `${bin}/pg_ctl`,
-    ["-D", data, "-l", `${dir}/log`, "-w", "-o", options, "start"],
-    asUser,
-  );
+  const start = () =>
+    run(`${bin}/pg_ctl`, ["-D", data, "-l", `${dir}/log`, "-w", "-o", options, "start"], asUser);
+  await start();
   const caPem = await Deno.readTextFile(pki.caCertPath);
   const psql = (sqlText: string) =>
     run(`${bin}/psql`, [
@@ -139,6 +141,12 @@ export async function startPostgres(): Promise<PostgresServer> {
     caPath: pki.caCertPath,
     createDatabase: async (name) => {
       await psql(`CREATE DATABASE ${name}`);
+    },
+    pause: async () => {
+      await run(`${bin}/pg_ctl`, ["-D", data, "-m", "fast", "-w", "stop"], asUser);
+    },
+    resume: async () => {
+      await start();
     },
     stop: async () => {
       try {

@@ -73,6 +73,21 @@ Deno.test(
       },
     );
 
+    await t.step("a connector's config is checked as that connector", async () => {
+      const path = await fx.config(`[connector]
+relays = [{ address = "127.0.0.1:${relayPort}", server_name = "localhost" }]
+ca = "${fx.pki.caCertPath}"
+token_file = "${(await fx.token("connector", { subject: "conn-1" })).path}"
+[[connector.service]]
+id = "web"
+backend = "127.0.0.1:9"
+`);
+      const { code, report } = await doctorJson(["--config", path]);
+      assert.equal(code, 0);
+      assert.equal(report.role, "connector");
+      assert.ok(report.relays[0].quic?.ok && report.relays[0].quic.identity === "conn-1");
+    });
+
     await t.step("a service the token does not grant: exit 1, named", async () => {
       const path = await fx.config(clientConfig(relayPort, fx.pki.caCertPath, good.path));
       const { code, report } = await doctorJson(["--config", path, "--service", "db"]);

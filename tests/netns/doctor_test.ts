@@ -1,7 +1,8 @@
 /**
  * `ztna doctor` in the NAT lab gives the right verdict where the network is the problem: behind an
  * endpoint-independent NAT and a symmetric one (told apart from one socket seen at two relay
- * addresses), with all UDP dropped (TCP works: fine), and where only an HTTP proxy (tinyproxy, with
+ * addresses; a direct path brokered behind the first, "not possible" behind the second), with all
+ * UDP dropped (TCP works: fine), and where only an HTTP proxy (tinyproxy, with
  * Basic auth) leads out — with and without its credentials, the password never printed.
  * Needs root; skipped with the reason printed where namespaces cannot be made.
  * @module
@@ -67,6 +68,14 @@ ${extra}
       return { code: out.code, report: DoctorReport.parse(JSON.parse(out.stdout)), out };
     };
     const bothAddresses = await config([relay(ADDR.relay), relay(RELAY_ALIAS)]);
+    const doctorService = async (role: LabNamespace, path: string) => {
+      const cmd = [Deno.execPath(), ...RUN_FLAGS, `${REPO_ROOT}/main.ts`, "doctor", "--config"];
+      const out = await lab.exec(role, [...cmd, path, "--service", "web", "--json"], {
+        timeoutMs: 30_000,
+      });
+      assert.ok(out.stdout.startsWith("{"), `doctor printed no report: ${out.stderr}`);
+      return { code: out.code, report: DoctorReport.parse(JSON.parse(out.stdout)) };
+    };
 
     await t.step(
       "endpoint-independent NAT (cliA): one public port for both addresses",
@@ -85,6 +94,26 @@ ${extra}
       assert.equal(report.nat.mapping, "endpoint-dependent");
       assert.equal(new Set(report.nat.observations.map((o) => o.observed.port)).size, 2);
     });
+
+    await t.step(
+      "direct path to a service: brokered behind EIM, not behind symmetric NAT",
+      async () => {
+        // A connector that accepts direct paths, on the "internet" (no NAT in front of it).
+        await fx.connector([port], { web: "127.0.0.1:9" }, (await fx.token("connector")).path, {
+          wrapper: lab.wrapper("pub"),
+          extra: "direct = true",
+        });
+        const withService = (role: LabNamespace) => doctorService(role, bothAddresses);
+        const eim = await withService("cliA");
+        assert.equal(eim.code, 0);
+        assert.equal(eim.report.direct?.possible, true, JSON.stringify(eim.report.direct));
+        const symmetric = await withService("srvB");
+        assert.equal(symmetric.code, 0, "a relayed path still works");
+        assert.equal(symmetric.report.direct?.possible, false);
+        assert.equal(symmetric.report.direct?.code, "symmetric_nat");
+        assert.match(symmetric.report.verdict.line, /no direct path to web: .*symmetric/);
+      },
+    );
 
     const oneRelay = await config([relay(ADDR.relay)]);
     const cli = (...cmd: string[]) => lab.exec("cliA", ["iptables", "-w", ...cmd]);
