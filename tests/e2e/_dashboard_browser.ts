@@ -13,27 +13,8 @@
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from "../_helpers/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-
-/** Flags for Chromium on these machines: no sandbox as root, no network beyond loopback. */
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 Deno.test({
   name: "dashboard: sign in, watch a client appear, revoke its token, see it refused",
@@ -47,7 +28,7 @@ Deno.test({
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS],
       viewport: { width: 1360, height: 900 },
     });
     try {
