@@ -230,11 +230,13 @@ export function permissionFlags(
   ];
   if (files.write.length > 0) flags.push(`--allow-write=${files.write.join(",")}`);
   if (files.run.length > 0) flags.push(`--allow-run=${files.run.join(",")}`);
+  // The standard proxy variables: main.ts reads every variable of ENV_VARS before it knows the
+  // role (only the dialers use them; config proxy and no_proxy win over them).
+  const proxyVars = "HTTPS_PROXY,https_proxy,NO_PROXY,no_proxy";
   flags.push(
     loaded.role === "intermediate"
-      ? "--allow-env=ZTNA_*,NO_COLOR,GLIBC_TUNABLES"
-      // The dialers read the standard proxy variables (config proxy and no_proxy win over them).
-      : "--allow-env=ZTNA_*,NO_COLOR,HTTPS_PROXY,https_proxy,NO_PROXY,no_proxy",
+      ? `--allow-env=ZTNA_*,NO_COLOR,GLIBC_TUNABLES,${proxyVars}`
+      : `--allow-env=ZTNA_*,NO_COLOR,${proxyVars}`,
   );
   // Direct-path candidates list the host's interfaces; nothing else of `sys` is used.
   if (loaded.role !== "intermediate" && loaded.config.direct) {
