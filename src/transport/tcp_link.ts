@@ -135,6 +135,14 @@ export class TcpLink extends LinkMain {
     return this.#keyed.promise;
   }
 
+  /**
+   * The link key the relay gave this link (a bearer secret for its life): for tests that act as a
+   * peer ignoring the stream credit. Never logged.
+   */
+  get linkKey(): Uint8Array | undefined {
+    return this.#key;
+  }
+
   /** Idle OFFER connections now (for tests and logs). */
   get idleOffers(): number {
     return this.#idleOffers;

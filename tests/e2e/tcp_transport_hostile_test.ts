@@ -10,11 +10,19 @@ import { parsePrometheus, sampleValue } from "../../src/admin/mod.ts";
 import {
   codeFromWire,
   decodeClose,
+  decodeHeader,
   decodeLinkFrame,
   encodePreamble,
   type ErrorCode,
 } from "../../src/protocol/mod.ts";
-import { dialTcpLink, helloRelay, openTls, type TcpLinkOptions } from "../../src/transport/mod.ts";
+import {
+  ChunkReader,
+  connByteStream,
+  dialTcpLink,
+  helloRelay,
+  openTls,
+  type TcpLinkOptions,
+} from "../../src/transport/mod.ts";
 import { adminCall, eventually } from "../_helpers/admin_http.ts";
 import { Fixture, freeUdpPort } from "../_helpers/cluster.ts";
 
@@ -197,3 +205,44 @@ Deno.test("tcp transport: revocation closes a TCP peer with token_revoked", opts
   ]);
   assert.equal(codeFromWire(info.closeCode), "token_revoked");
 });
+
+Deno.test(
+  "tcp listener: a STREAM past max_streams_per_connection gets REPLY limit_exceeded",
+  opts,
+  async () => {
+    const { fx, tls, metric } = await setup("max_streams_per_connection = 3");
+    await using _fx = fx;
+    const link = await dialTcpLink(tls);
+    await helloRelay(link, "client", (await fx.token("client")).token);
+    const key = link.linkKey!;
+    // A peer that ignores its credit (2 here): three silent streams fill the link's 3, the next
+    // one is refused before its OPEN is read.
+    const held: Deno.TlsConn[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await openTls(tls);
+      await c.write(encodePreamble({ kind: "stream", key }));
+      held.push(c);
+    }
+    await eventually(
+      "three streams counted",
+      async () =>
+        await metric("ztna_tcp_connections_total", { kind: "stream" }) === 3 ? true : undefined,
+    );
+    const extra = await openTls(tls);
+    await extra.write(encodePreamble({ kind: "stream", key }));
+    const reader = new ChunkReader(connByteStream(extra).readable);
+    const reply = await reader.readHeader((b) => decodeHeader(b, "reply"));
+    assert.equal(reply.code, "limit_exceeded");
+    await eventually(
+      "limit_exceeded counted",
+      async () =>
+        await metric("ztna_refused_streams_total", { reason: "limit_exceeded" }) === 1
+          ? true
+          : undefined,
+    );
+    for (const c of held) {
+      c.close();
+    }
+    link.close({ closeCode: 0, reason: "" });
+  },
+);
