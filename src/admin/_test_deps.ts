@@ -7,7 +7,7 @@ import { generateSigningKeyPair, importPrivateKey, type SigningKey } from "../au
 import { MemoryStore } from "../store/mod.ts";
 import { AdminAuthenticator, hashAdminToken } from "./admin_auth.ts";
 import type { AdminDeps } from "./admin_context.ts";
-import type { ConnectionInfo, RefusalInfo, ServiceInfo } from "./api_schemas.ts";
+import type { ConnectionInfo, FleetRelayInfo, RefusalInfo, ServiceInfo } from "./api_schemas.ts";
 import type { MetricFamily } from "./prometheus.ts";
 import type { RelayView } from "./relay_view.ts";
 
@@ -22,6 +22,7 @@ export class FakeRelay implements RelayView {
   readonly kicked: string[] = [];
   readonly revoked: string[] = [];
   families: MetricFamily[] = [];
+  relays: FleetRelayInfo[] = [];
 
   connections(): ConnectionInfo[] {
     return this.conns.map((c) => ({ ...c }));
@@ -59,6 +60,9 @@ export class FakeRelay implements RelayView {
   }
   draining(): boolean {
     return this.isDraining;
+  }
+  fleet(): FleetRelayInfo[] {
+    return this.relays.map((r) => ({ ...r, addresses: [...r.addresses] }));
   }
 }
 

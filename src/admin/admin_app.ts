@@ -8,7 +8,7 @@
  * GET  /healthz  /readyz                     no token
  * GET  /metrics                              token unless metrics_public
  * GET  /  /dashboard  /dashboard/{app.js,format.js,app.css}  /favicon.ico (204)  no token (no data)
- * GET  /api/v1/connections | services | refusals | snapshot | events
+ * GET  /api/v1/connections | services | refusals | snapshot | events | fleet
  * GET  /api/v1/tokens | audit | admin-tokens
  * POST /api/v1/tokens  /api/v1/tokens/revoke  /api/v1/admin-tokens
  * POST /api/v1/connections/{connId}/kick
@@ -386,6 +386,12 @@ export class AdminApp {
         path: api("services"),
         access: "token",
         run: () => Promise.resolve(json({ items: this.deps.relay.services() })),
+      },
+      {
+        method: "GET",
+        path: api("fleet"),
+        access: "token",
+        run: () => Promise.resolve(json({ items: this.deps.relay.fleet() })),
       },
       {
         method: "GET",

@@ -62,6 +62,7 @@ const API_ROUTES: [string, string][] = [
   ["GET", "/api/v1/services"],
   ["GET", "/api/v1/refusals"],
   ["GET", "/api/v1/snapshot"],
+  ["GET", "/api/v1/fleet"],
   ["GET", "/api/v1/events"],
   ["GET", "/api/v1/tokens"],
   ["POST", "/api/v1/tokens"],
@@ -162,8 +163,21 @@ Deno.test("AdminApp lists connections, services, refusals and a snapshot", async
   assert.deepEqual((await call(app, "GET", "/api/v1/refusals")).json(), {
     items: deps.relay.refused,
   });
+  deps.relay.relays = [{
+    relayId: "r1",
+    addresses: [{ address: "relay1.example.com:443" }],
+    state: "up",
+    health: "up",
+    heartbeatAgeMs: 120,
+    startedAt: T0,
+    peers: 2,
+    flows: 1,
+    self: true,
+  }];
+  assert.deepEqual((await call(app, "GET", "/api/v1/fleet")).json(), { items: deps.relay.relays });
   const snap = Snapshot.parse((await call(app, "GET", "/api/v1/snapshot")).json());
   assert.deepEqual(snap.totals, { clients: 1, connectors: 1, activeFlows: 2, refusals: 1 });
+  assert.deepEqual(snap.fleet, deps.relay.relays);
 });
 
 Deno.test("AdminApp issues a token the relay's key verifies, stores its metadata and audits it", async () => {

@@ -159,12 +159,30 @@ export const CreatedAdminToken = z.strictObject({
   label: z.string(),
 });
 
+/** One relay of the fleet as this relay last read the store (`GET /api/v1/fleet`). */
+export const FleetRelayInfo = z.strictObject({
+  relayId: z.string(),
+  addresses: z.array(z.strictObject({ address: z.string(), server_name: z.string().optional() })),
+  state: z.enum(["up", "draining"]),
+  /** `stale`: no heartbeat within the fleet's expiry_ms. */
+  health: z.enum(["up", "draining", "stale"]),
+  heartbeatAgeMs: z.number().int().min(0),
+  startedAt: EpochMs,
+  peers: z.number().int().min(0),
+  flows: z.number().int().min(0),
+  /** The relay that answered. */
+  self: z.boolean(),
+});
+export type FleetRelayInfo = z.output<typeof FleetRelayInfo>;
+export const FleetList = z.strictObject({ items: z.array(FleetRelayInfo) });
+
 /** What `/api/v1/events` pushes every second, and `GET /api/v1/snapshot` answers. */
 export const Snapshot = z.strictObject({
   at: EpochMs,
   connections: z.array(ConnectionInfo),
   services: z.array(ServiceInfo),
   refusals: z.array(RefusalInfo),
+  fleet: z.array(FleetRelayInfo),
   totals: z.strictObject({
     clients: z.number().int(),
     connectors: z.number().int(),

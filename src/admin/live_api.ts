@@ -18,6 +18,7 @@ export function snapshot(deps: AdminDeps): Snapshot {
     connections,
     services: deps.relay.services(),
     refusals: deps.relay.refusals(SNAPSHOT_REFUSALS),
+    fleet: deps.relay.fleet(),
     totals: {
       clients: connections.filter((c) => c.role === "client").length,
       connectors: connections.filter((c) => c.role === "connector").length,

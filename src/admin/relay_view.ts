@@ -4,7 +4,7 @@
  * free of an import cycle: the relay starts the admin server, not the other way round).
  * @module
  */
-import type { ConnectionInfo, RefusalInfo, ServiceInfo } from "./api_schemas.ts";
+import type { ConnectionInfo, FleetRelayInfo, RefusalInfo, ServiceInfo } from "./api_schemas.ts";
 import type { MetricFamily } from "./prometheus.ts";
 
 /** A live, read-mostly view of the relay for the admin API. */
@@ -32,4 +32,6 @@ export interface RelayView {
   listening(): boolean;
   /** True once shutdown began. */
   draining(): boolean;
+  /** The fleet's relays as this relay last read them (itself alone with the embedded store). */
+  fleet(): FleetRelayInfo[];
 }

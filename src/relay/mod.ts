@@ -35,7 +35,7 @@ import { PolicyWatcher } from "./policy_watcher.ts";
 import { PolicyAudit } from "./policy_audit.ts";
 import { linkTransport } from "../transport/mod.ts";
 import { claimStateDir } from "./state_dir.ts";
-import { FleetMembership } from "./fleet_membership.ts";
+import { type FleetMember, FleetMembership } from "./fleet_membership.ts";
 import { FleetAnnouncer } from "./fleet_announcer.ts";
 import { fleetMetricFamilies } from "./fleet_metrics.ts";
 import { StoreHealth } from "./store_health.ts";
@@ -183,7 +183,7 @@ function bindError(error: unknown, listen: string): unknown {
 function adminView(
   relay: Relay,
   revocations: RevocationSources,
-  moreMetrics: () => MetricFamily[],
+  fleet: { metrics: () => MetricFamily[]; members: () => FleetMember[] },
 ): RelayView {
   /** Services served at some point since start: shown "down" when their pool empties. */
   const seen = new Set<string>();
@@ -231,7 +231,19 @@ function adminView(
         : undefined;
     },
     revoke: (tokenId) => revocations.addStored([tokenId]),
-    metricFamilies: () => [...relayMetricFamilies(relay.metrics), ...moreMetrics()],
+    metricFamilies: () => [...relayMetricFamilies(relay.metrics), ...fleet.metrics()],
+    fleet: () =>
+      fleet.members().map((m) => ({
+        relayId: m.relayId,
+        addresses: m.addresses,
+        state: m.state,
+        health: m.health,
+        heartbeatAgeMs: m.heartbeatAgeMs,
+        startedAt: m.startedAt,
+        peers: m.peers,
+        flows: m.flows,
+        self: m.self,
+      })),
     listening: () => relay.listening,
     draining: () => relay.draining,
   };
@@ -382,7 +394,10 @@ export async function runIntermediate(
   if (config.admin.enabled) {
     admin = await AdminEndpoint.start({
       config: config.admin,
-      relay: adminView(relay, revocations, () => fleetMetricFamilies(fleet, storeHealth)),
+      relay: adminView(relay, revocations, {
+        metrics: () => fleetMetricFamilies(fleet, storeHealth),
+        members: () => fleet.members(),
+      }),
       store,
       tls,
       acceptedKeyIds: verifier.keyIds,

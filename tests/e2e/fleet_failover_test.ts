@@ -19,7 +19,7 @@ import {
 } from "../_helpers/cluster.ts";
 import { startPostgres } from "../_helpers/postgres.ts";
 import { closedWith, rawSession } from "../_helpers/raw_peer.ts";
-import type { ZtnaProcess } from "../_helpers/ztna_process.ts";
+import { runZtna, type ZtnaProcess } from "../_helpers/ztna_process.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -111,6 +111,33 @@ Deno.test(
       assert.equal(await backendBehind(local), "web");
       assert.equal(clientRelayPort(client), portA);
 
+      // The fleet view, on any relay: three relays up, each with the connector among its peers.
+      const view = await runZtna([
+        "admin",
+        "fleet",
+        "--url",
+        relayA.url,
+        "--admin-token-file",
+        relayA.adminTokenPath,
+        "--json",
+      ]);
+      assert.equal(view.code, 0, view.stderr);
+      const fleet = JSON.parse(view.stdout).items as Array<
+        { health: string; peers: number; self: boolean }
+      >;
+      assert.deepEqual(fleet.map((r) => r.health), ["up", "up", "up"]);
+      assert.ok(fleet.every((r) => r.peers >= 1), view.stdout);
+      assert.equal(fleet.filter((r) => r.self).length, 1);
+      const table = await runZtna([
+        "admin",
+        "fleet",
+        "--url",
+        relayA.url,
+        "--admin-token-file",
+        relayA.adminTokenPath,
+      ]);
+      assert.match(table.stdout, /^RELAY +ADDRESSES +HEALTH +PEERS +FLOWS +HEARTBEAT/m);
+
       // Revocation on A reaches sessions on B and C (NOTIFY) within 5 s.
       const issued = await adminCall(relayA.url, "/api/v1/tokens", {
         token: relayA.adminToken,
@@ -144,15 +171,15 @@ Deno.test(
         }
       };
       // A flow held open through A keeps A draining for its whole drain_timeout_ms (1 s), when new
-    // flows on A would be refused: the client must have moved by then.
-    const held = await Deno.connect({ hostname: "127.0.0.1", port: local });
-    await held.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: web\r\n"));
-    await new Promise((r) => setTimeout(r, 300));
-    relayA.relay.kill("SIGTERM");
+      // flows on A would be refused: the client must have moved by then.
+      const held = await Deno.connect({ hostname: "127.0.0.1", port: local });
+      await held.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: web\r\n"));
+      await new Promise((r) => setTimeout(r, 300));
+      relayA.relay.kill("SIGTERM");
       const exitedA = relayA.relay.done;
       await stream(exitedA.then(() => new Promise((r) => setTimeout(r, 1_000))));
       held.close();
-    assert.equal(failed, 0, `${failed} of ${made} new connections failed during the drain`);
+      assert.equal(failed, 0, `${failed} of ${made} new connections failed during the drain`);
       const moved = clientRelayPort(client);
       assert.notEqual(moved, portA);
       console.log(`drain of A: ${made} new connections, none failed; client moved to ${moved}`);

@@ -268,6 +268,19 @@ function renderSnapshot(snap) {
     ),
   );
   fill(
+    "fleet",
+    snap.fleet.map((r) =>
+      el("tr", {}, [
+        el("td", {}, [el("code", { text: r.self ? `${r.relayId} (this relay)` : r.relayId })]),
+        td(r.addresses.map((a) => a.address).join(", ") || "not advertised", "mono"),
+        el("td", {}, [pill(r.health)]),
+        td(r.peers, "num"),
+        td(r.flows, "num"),
+        td(`${(r.heartbeatAgeMs / 1000).toFixed(1)} s ago`),
+      ])
+    ),
+  );
+  fill(
     "refusals",
     snap.refusals.map((r) =>
       el("tr", {}, [

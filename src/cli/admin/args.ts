@@ -186,6 +186,7 @@ const TOP_WORDS = [
   "help",
   "connections",
   "services",
+  "fleet",
   "tokens",
   "kick",
   "audit",
@@ -210,7 +211,7 @@ export function parseAdminArgs(args: readonly string[]): AdminInvocation {
   if (first === undefined) {
     throw new UsageError(
       "missing command; expected keygen, token issue|revoke, dev-certs, permissions, admin-token, " +
-        "connections, services, tokens, kick or audit",
+        "connections, services, fleet, tokens, kick or audit",
       {
         hint: 'run "ztna admin --help" for usage',
       },

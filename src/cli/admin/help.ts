@@ -21,7 +21,8 @@ Usage:
   ztna admin policy explain --identity <id> --service <id> (--policy <file> | --config <relay.toml>)
   ztna admin admin-token create [--out <file>]
   ztna admin admin-token hash --token-file <file>
-  ztna admin connections|services|audit  --admin-token-file <file> [--url <url>] [--ca <file>]
+  ztna admin connections|services|fleet|audit
+                                         --admin-token-file <file> [--url <url>] [--ca <file>]
   ztna admin tokens list|issue|revoke    --admin-token-file <file> ...
                                          (every command that calls a relay also takes --json)
   ztna admin kick --conn <connId>        --admin-token-file <file> ...
@@ -41,6 +42,7 @@ Offline commands (files only):
 Commands that call a relay's admin endpoint (default --url http://127.0.0.1:4434):
   connections         live peer connections
   services            services and their connector pools
+  fleet               the relays of the fleet: addresses, health, peers, heartbeat age
   tokens list         tokens issued through the relay (metadata only)
   tokens issue        issue a token with the relay's signing key
   tokens revoke       revoke a token now; live connections using it are closed
@@ -77,6 +79,17 @@ export const SERVICES_HELP =
   `Usage: ztna admin services --admin-token-file <file> [--url <url>] [--json]
 
 Lists every service the relay has seen, its health (up: a connector is online) and its pool.
+
+Flags:
+${REMOTE_FLAGS_HELP}
+`;
+
+/** `ztna admin fleet --help`. */
+export const FLEET_HELP = `Usage: ztna admin fleet --admin-token-file <file> [--url <url>] [--json]
+
+Lists the relays of the fleet as this relay last read the store's fleet table: id, advertised
+addresses, health (up, draining, stale: no heartbeat within expiry_ms), peers, flows and the age
+of the last heartbeat. With the embedded store the fleet is this relay alone.
 
 Flags:
 ${REMOTE_FLAGS_HELP}

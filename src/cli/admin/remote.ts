@@ -9,6 +9,7 @@ import type { z } from "zod";
 import {
   AuditPage,
   ConnectionList,
+  FleetList,
   generateAdminToken,
   hashAdminToken,
   IssuedTokenResponse,
@@ -48,6 +49,8 @@ export function runRemoteCommand(command: RemoteCommand, deps: RemoteDeps): Prom
       return connections(command, deps);
     case "services":
       return services(command, deps);
+    case "fleet":
+      return fleet(command, deps);
     case "tokens-list":
       return tokensList(command, deps);
     case "tokens-issue":
@@ -219,6 +222,24 @@ async function connections(command: Of<"connections">, { io }: RemoteDeps) {
       String(c.bytesIn),
       String(c.bytesOut),
       iso(c.since),
+    ]),
+  );
+  return 0;
+}
+
+async function fleet(command: Of<"fleet">, { io }: RemoteDeps) {
+  const list = await call(command, "/api/v1/fleet", FleetList);
+  if (command.json) return json(io, list);
+  table(
+    io,
+    ["RELAY", "ADDRESSES", "HEALTH", "PEERS", "FLOWS", "HEARTBEAT"],
+    list.items.map((r) => [
+      r.self ? `${r.relayId}*` : r.relayId,
+      r.addresses.map((a) => a.address).join(",") || "-",
+      r.health,
+      String(r.peers),
+      String(r.flows),
+      `${(r.heartbeatAgeMs / 1_000).toFixed(1)}s ago`,
     ]),
   );
   return 0;

@@ -1,6 +1,6 @@
 /**
  * The `ztna admin` commands that call a running relay's admin endpoint (`connections`, `services`,
- * `tokens list|issue|revoke`, `kick`, `audit`) and the local admin-token helpers (`admin-token
+ * `fleet`, `tokens list|issue|revoke`, `kick`, `audit`) and the local admin-token helpers (`admin-token
  * create|hash`): their zod schemas and flag specs, merged into the parser by admin_args.ts.
  * Pure: no I/O.
  * @module
@@ -12,6 +12,7 @@ import {
   ADMIN_TOKEN_HASH_HELP,
   AUDIT_HELP,
   CONNECTIONS_HELP,
+  FLEET_HELP,
   KICK_HELP,
   SERVICES_HELP,
   TOKENS_ISSUE_HELP,
@@ -68,6 +69,9 @@ export const ConnectionsCommand = z.strictObject({
 /** `ztna admin services`. */
 export const ServicesCommand = z.strictObject({ kind: z.literal("services"), ...Remote });
 
+/** `ztna admin fleet`. */
+export const FleetCommand = z.strictObject({ kind: z.literal("fleet"), ...Remote });
+
 /** `ztna admin tokens list`. */
 export const TokensListCommand = z.strictObject({
   kind: z.literal("tokens-list"),
@@ -121,6 +125,7 @@ export const AdminTokenHashCommand = z.strictObject({
 export const REMOTE_COMMAND_SCHEMAS = [
   ConnectionsCommand,
   ServicesCommand,
+  FleetCommand,
   TokensListCommand,
   TokensIssueCommand,
   TokensRevokeCommand,
@@ -137,6 +142,7 @@ export type RemoteCommand = z.output<(typeof REMOTE_COMMAND_SCHEMAS)[number]>;
 export const REMOTE_COMMAND_SPECS: readonly CommandSpec<RemoteCommand["kind"]>[] = [
   { kind: "connections", words: "connections", help: CONNECTIONS_HELP, flags: REMOTE_FLAGS },
   { kind: "services", words: "services", help: SERVICES_HELP, flags: REMOTE_FLAGS },
+  { kind: "fleet", words: "fleet", help: FLEET_HELP, flags: REMOTE_FLAGS },
   {
     kind: "tokens-list",
     words: "tokens list",
