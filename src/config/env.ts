@@ -19,8 +19,7 @@ export const ENV_VARS = {
   ZTNA_SERVER_NAME: "ztna connect and client: relay's TLS name when --server-name is not given",
   ZTNA_CA: "ztna connect and client: CA bundle (file or PEM text) when --ca is not given",
   ZTNA_PROXY_CREDENTIALS: "user:password for the HTTP proxy; overrides proxy_credentials_file",
-  ZTNA_ENDPOINT_CREDENTIALS:
-    "client: user:password local programs give its socks and http_proxy endpoints; overrides endpoint_credentials_file",
+  ZTNA_ENDPOINT_CREDENTIALS: "client: user:password its socks/http_proxy ask for; over the file",
   HTTPS_PROXY: "connector and client: HTTP proxy to the relays when proxy is not set",
   https_proxy: "as HTTPS_PROXY (HTTPS_PROXY wins when both are set)",
   NO_PROXY: "relays reached without the proxy when no_proxy is not set",
