@@ -274,6 +274,8 @@ export const StoreSection = z.discriminatedUnion("kind", [
   }),
 ]);
 export type StoreConfig = z.output<typeof StoreSection>;
+/** `[intermediate.store]` with kind = "postgres". */
+export type PostgresStoreConfig = Extract<StoreConfig, { kind: "postgres" }>;
 
 /** One address of `[intermediate.fleet] advertise`: `"host:port"` or `{ address, server_name }`. */
 const Advertised = z.union([

@@ -22,8 +22,8 @@ import { AdminEndpoint, AuditRetention, type MetricFamily, type RelayView } from
 import { describeFsError, formatHostPort } from "../config/mod.ts";
 import {
   KV_FILE_NAME,
+  openConfiguredPostgres,
   openKvStore,
-  openPostgresStore,
   PostgresStore,
   type Store,
 } from "../store/mod.ts";
@@ -121,28 +121,7 @@ function readTunables(): string | undefined {
  */
 async function openStore(config: IntermediateConfig): Promise<Store> {
   const store = config.store;
-  if (store.kind === "postgres") {
-    const fromEnv = Deno.env.get("ZTNA_DB_PASSWORD");
-    const password = fromEnv !== undefined && fromEnv !== ""
-      ? fromEnv
-      : store.password_file === undefined
-      ? undefined
-      // A trailing newline (echo > file) is not part of the password.
-      : (await Deno.readTextFile(store.password_file)).replace(/\r?\n$/, "");
-    const caCerts = store.ca === undefined ? undefined : [await readCaBundle(store.ca)];
-    try {
-      return await openPostgresStore({
-        url: store.url,
-        ...(password === undefined ? {} : { password }),
-        ...(caCerts === undefined ? {} : { caCerts }),
-      });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`Cannot open the PostgreSQL store (intermediate.store.url): ${reason}`, {
-        cause: error,
-      });
-    }
-  }
+  if (store.kind === "postgres") return await openConfiguredPostgres(store);
   const path = join(config.state_dir, KV_FILE_NAME);
   try {
     return await openKvStore(path);

@@ -40,3 +40,4 @@ export {
   SCHEMA_VERSION,
   SchemaVersionError,
 } from "./postgres_store.ts";
+export { openConfiguredPostgres } from "./configured_postgres.ts";

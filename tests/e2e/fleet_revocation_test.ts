@@ -2,7 +2,8 @@
  * Two relays (two processes) on one real PostgreSQL store: a token revoked through relay A's admin
  * API closes its connection on relay B with token_revoked within 5 s (NOTIFY), and B refuses a new
  * HELLO with it; with the listening database connections killed, and for a revocation row written
- * without NOTIFY at all, it still arrives within revocation_poll_ms (200 ms here) plus a margin.
+ * without NOTIFY at all, it still arrives within revocation_poll_ms (200 ms here) plus a margin;
+ * `ztna admin token revoke --config` with a relay config on PostgreSQL reaches relay B as well.
  * @module
  */
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { Fixture, freeUdpPort } from "../_helpers/cluster.ts";
 import { startPostgres } from "../_helpers/postgres.ts";
 import { closedWith, rawHello, rawSession } from "../_helpers/raw_peer.ts";
 import { openPostgresStore } from "../../src/store/mod.ts";
+import { runZtna } from "../_helpers/ztna_process.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -104,6 +106,35 @@ Deno.test(
         direct.close();
         await direct.ended;
       }
+      // ztna admin token revoke --config <relay.toml> on a relay whose store is PostgreSQL writes
+      // the database, so relay B closes the session too (it used to write A's file only).
+      const cli = await issue("cli");
+      const sessionB4 = await rawSession(portB, caPem, cli.token);
+      const relayToml = await fx.config(`[intermediate]
+cert = "${fx.pki.certPath}"
+key = "${fx.pki.keyPath}"
+token_public_keys = ["${fx.signing.publicPath}"]
+${store}
+`);
+      const revoked = await runZtna([
+        "admin",
+        "token",
+        "revoke",
+        "--id",
+        cli.credential.tokenId,
+        "--config",
+        relayToml,
+        "--reason",
+        "lost laptop",
+      ]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      assert.match(revoked.stdout, /revoked token \S+ in the shared store 127\.0\.0\.1:\d+\/fleet/);
+      assert.equal(await closedWith(sessionB4.conn, 5_000), "token_revoked");
+      assert.ok(!`${revoked.stdout}${revoked.stderr}`.includes(db.password));
+      const audit = await adminCall(relayA.url, "/api/v1/audit?limit=5", {
+        token: relayA.adminToken,
+      });
+      assert.match(audit.text, /cli:token-revoke/);
       console.log(
         `delivery to relay B: push ${pushMs} ms; LISTEN killed ${healMs} ms; poll only ${pollMs} ms`,
       );

@@ -27,6 +27,8 @@ import type { RemoteCommand } from "./remote_args.ts";
 import { formatSeconds } from "../duration.ts";
 import { permissions } from "./permissions.ts";
 import { runPolicyCommand } from "./policy.ts";
+import { revokeInStore, StoreUnavailableError } from "./store_revoke.ts";
+import type { PostgresStoreConfig } from "../../config/schema.ts";
 
 /** Where the admin commands print: results to `out` (stdout), notes and errors to `err` (stderr). */
 export interface AdminIo {
@@ -139,10 +141,14 @@ async function tokenIssue(command: Of<"token-issue">, { io, now }: AdminDeps): P
 }
 
 /**
- * The relay's revocation file as the relay resolves it (against its config file's folder).
+ * Where `token revoke --config` writes: the relay's shared store when it is PostgreSQL (every relay
+ * of the fleet hears it), else the relay's revocation file as the relay resolves it (against its
+ * config file's folder).
  * @throws {AdminFailure} when the config cannot be read, is invalid or names no revocation_file
  */
-async function relayRevocationFile(configPath: string): Promise<string> {
+async function relayRevocationTarget(
+  configPath: string,
+): Promise<{ kind: "file"; path: string } | { kind: "store"; store: PostgresStoreConfig }> {
   let file;
   try {
     file = parseConfigText(configPath, await readConfigText(configPath));
@@ -160,6 +166,7 @@ async function relayRevocationFile(configPath: string): Promise<string> {
   }
   const base = resolve(configPath, "..");
   const relay = resolveIntermediatePaths(file.intermediate, base);
+  if (relay.store.kind === "postgres") return { kind: "store", store: relay.store };
   if (relay.revocation_file === undefined) {
     throw new AdminFailure(
       `${configPath}: intermediate.revocation_file is not set, so the relay reads no revocation file`,
@@ -169,15 +176,28 @@ async function relayRevocationFile(configPath: string): Promise<string> {
       },
     );
   }
-  return relay.revocation_file;
+  return { kind: "file", path: relay.revocation_file };
 }
 
 async function tokenRevoke(command: Of<"token-revoke">, { io, now }: AdminDeps): Promise<number> {
   // Absolute, so the output says exactly which file changed (a relative path here once meant a
   // different file than the relay's, which resolves against its config folder).
-  const path = command.config !== undefined
-    ? await relayRevocationFile(command.config)
-    : resolve(command.revocationFile ?? "");
+  const target = command.config !== undefined
+    ? await relayRevocationTarget(command.config)
+    : { kind: "file" as const, path: resolve(command.revocationFile ?? "") };
+  if (target.kind === "store") {
+    try {
+      return await revokeInStore(target.store, command, io, now());
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      throw new AdminFailure(error.message, {
+        cause: error,
+        hint: "the relay's store is PostgreSQL: this command needs the database (URL, password " +
+          "file or ZTNA_DB_PASSWORD, CA) as the relay has it",
+      });
+    }
+  }
+  const path = target.path;
   const existing = await fsStep("read", path, () => readIfPresent(path));
   if (existing !== undefined && parseRevocationList(existing).ids.has(command.id)) {
     io.out(`token ${command.id} is already revoked in ${path}`);

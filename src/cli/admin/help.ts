@@ -265,6 +265,9 @@ prints the file's absolute path. The relay re-reads it within revocation_poll_ms
 refuses the token from then on, live sessions included. Revoking a token twice changes nothing.
 With --config the file is the relay's own revocation_file, resolved as the relay resolves it
 (against the config file's folder), so the list cannot end up where the relay does not look.
+When the relay's store is PostgreSQL (a fleet), --config writes the revocation into that database
+instead (password from the relay's password_file or ZTNA_DB_PASSWORD): every relay on it closes
+the token's connections within seconds, and the audit log records it.
 
 Flags:
   --id <token-id>           the id printed by "ztna admin token issue" (also shown by
