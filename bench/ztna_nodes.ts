@@ -70,6 +70,8 @@ export interface RelayOptions {
   tuned?: boolean;
   /** Command prefix that execs deno, e.g. a network namespace's (bench/netns.ts). */
   wrapper?: string[];
+  /** Environment over the tuning's (e.g. `DENO_V8_FLAGS` with `--trace-gc`). */
+  env?: Record<string, string>;
 }
 
 /** Starts `main.ts --role=intermediate` with a config written into the fixture's folder. */
@@ -95,7 +97,7 @@ ${admin}`);
   const relay = await spawnZtna("intermediate", path, {
     name: `relay-${options.name}`,
     cpuProfDir: options.cpuProfDir,
-    ...(options.tuned === false ? {} : { env: { ...RELAY_ENV } }),
+    env: { ...(options.tuned === false ? {} : RELAY_ENV), ...options.env },
     ...(options.wrapper ? { wrapper: options.wrapper } : {}),
   });
   try {
