@@ -7,6 +7,7 @@
  */
 import { closestMatch, type Env, envValue, LogSection, Role } from "../config/mod.ts";
 import { UsageError } from "./usage_error.ts";
+import { parseConnect, parseDoctor } from "./subcommands.ts";
 
 export { UsageError } from "./usage_error.ts";
 
@@ -160,7 +161,11 @@ function parseRole(value: string): Role {
   });
 }
 
-function parseChoice<T extends string>(flag: string, options: readonly T[], value: string): T {
+export function parseChoice<T extends string>(
+  flag: string,
+  options: readonly T[],
+  value: string,
+): T {
   const found = options.find((o) => o === value);
   if (found !== undefined) return found;
   const list = options.join(", ");
@@ -217,7 +222,10 @@ function noClientFlags(seen: Seen, what: string): void {
   }
 }
 
-function logFlags(seen: Seen): { logLevel?: LogLevelName; logFormat?: LogFormatName } {
+/** The log flags of any command, checked against the `[log]` choices. */
+export function logFlags(
+  seen: Partial<Record<"--log-level" | "--log-format", string>>,
+): { logLevel?: LogLevelName; logFormat?: LogFormatName } {
   const level = seen["--log-level"];
   const format = seen["--log-format"];
   return {
@@ -241,85 +249,6 @@ function parseDemo(args: readonly string[]): Command {
   if (seen["--help"] !== undefined) return { kind: "help", topic: "demo" };
   if (seen["--version"] !== undefined) return { kind: "version" };
   return { kind: "demo", ...logFlags(seen) };
-}
-
-/** The flags of `ztna connect`, each taking a value but --help. */
-const CONNECT_FLAGS = [
-  "--relay",
-  "--server-name",
-  "--ca",
-  "--config",
-  "--log-level",
-  "--log-format",
-  "--help",
-] as const;
-type ConnectFlag = (typeof CONNECT_FLAGS)[number];
-
-/**
- * `ztna connect SERVICE [--relay host:port] [--server-name name] [--ca file] [--config file]`: one
- * flow on stdin and stdout. Flags win over ZTNA_RELAY, ZTNA_SERVER_NAME, ZTNA_CA and ZTNA_CONFIG.
- */
-function parseConnect(args: readonly string[], env: Env): Command {
-  const seen: Partial<Record<ConnectFlag, string>> = {};
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith("-")) {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const written = eq < 0 ? arg : arg.slice(0, eq);
-    const name = written === "-c" ? "--config" : written === "-h" ? "--help" : written;
-    const flag = CONNECT_FLAGS.find((f) => f === name);
-    if (flag === undefined) {
-      const near = closestMatch(written, CONNECT_FLAGS);
-      throw new UsageError(
-        `unknown flag "${written}" for "ztna connect"${near ? `; did you mean "${near}"?` : ""}`,
-        { hint: 'run "ztna connect --help" for usage' },
-      );
-    }
-    if (seen[flag] !== undefined) throw new UsageError(`flag "${flag}" given more than once`);
-    if (flag === "--help") {
-      seen[flag] = "";
-      continue;
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined || value === "") {
-      throw new UsageError(`flag "${written}" needs a value`, {
-        hint: 'run "ztna connect --help" for usage',
-      });
-    }
-    seen[flag] = value;
-  }
-  if (seen["--help"] !== undefined) return { kind: "help", topic: "connect" };
-  if (positional.length !== 1) {
-    throw new UsageError(
-      positional.length === 0
-        ? 'missing the service: "ztna connect <service>"'
-        : `"ztna connect" takes one service, got ${positional.length}`,
-      { hint: "in ~/.ssh/config: ProxyCommand ztna connect %h" },
-    );
-  }
-  const relay = seen["--relay"] ?? envValue(env, "ZTNA_RELAY");
-  const configPath = seen["--config"] ?? envValue(env, "ZTNA_CONFIG");
-  if (relay === undefined && configPath === undefined) {
-    throw new UsageError("ztna connect needs a relay: --relay host:port, or a client config", {
-      hint: "pass --relay (or set ZTNA_RELAY), or --config <file> (or set ZTNA_CONFIG)",
-    });
-  }
-  const serverName = seen["--server-name"] ?? envValue(env, "ZTNA_SERVER_NAME");
-  const ca = seen["--ca"] ?? envValue(env, "ZTNA_CA");
-  const logs = { "--log-level": seen["--log-level"], "--log-format": seen["--log-format"] };
-  return {
-    kind: "connect",
-    service: positional[0].toLowerCase(),
-    ...(configPath === undefined ? {} : { configPath }),
-    ...(relay === undefined ? {} : { relay }),
-    ...(serverName === undefined ? {} : { serverName }),
-    ...(ca === undefined ? {} : { ca }),
-    ...logFlags(logs),
-  };
 }
 
 /**
@@ -393,75 +322,5 @@ function clientFlags(seen: Seen, env: Env): ClientFlags {
     ...(relay === undefined ? {} : { relay }),
     ...(serverName === undefined ? {} : { serverName }),
     ...(ca === undefined ? {} : { ca }),
-  };
-}
-
-/** The flags of `ztna doctor`; --json and --help take no value. */
-const DOCTOR_FLAGS = [
-  "--config",
-  "--relay",
-  "--server-name",
-  "--ca",
-  "--service",
-  "--json",
-  "--help",
-] as const;
-type DoctorFlag = (typeof DOCTOR_FLAGS)[number];
-const DOCTOR_HINT = 'run "ztna doctor --help" for usage';
-
-/**
- * `ztna doctor [--config file | --relay host:port [--server-name n] [--ca file]] [--service s]
- * [--json]`: the relay, TLS name and CA fall back to ZTNA_RELAY, ZTNA_SERVER_NAME and ZTNA_CA, the
- * config to ZTNA_CONFIG, as for the client.
- */
-function parseDoctor(args: readonly string[], env: Env): Command {
-  const seen: Partial<Record<DoctorFlag, string>> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith("-") || arg === "-") {
-      throw new UsageError(`unexpected argument "${arg}" for "ztna doctor"`, { hint: DOCTOR_HINT });
-    }
-    const eq = arg.indexOf("=");
-    const written = eq < 0 ? arg : arg.slice(0, eq);
-    const name = written === "-c" ? "--config" : written === "-h" ? "--help" : written;
-    const flag = DOCTOR_FLAGS.find((f) => f === name);
-    if (flag === undefined) {
-      const near = closestMatch(written, DOCTOR_FLAGS);
-      throw new UsageError(
-        `unknown flag "${written}" for "ztna doctor"${near ? `; did you mean "${near}"?` : ""}`,
-        { hint: DOCTOR_HINT },
-      );
-    }
-    if (seen[flag] !== undefined) throw new UsageError(`flag "${flag}" given more than once`);
-    if (flag === "--help" || flag === "--json") {
-      if (eq >= 0) throw new UsageError(`flag "${flag}" takes no value`);
-      seen[flag] = "";
-      continue;
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined || value === "" || (eq < 0 && value.startsWith("--"))) {
-      throw new UsageError(`flag "${written}" needs a value`, { hint: DOCTOR_HINT });
-    }
-    seen[flag] = value;
-  }
-  if (seen["--help"] !== undefined) return { kind: "help", topic: "doctor" };
-  const relay = seen["--relay"] ?? envValue(env, "ZTNA_RELAY");
-  const configPath = seen["--config"] ?? envValue(env, "ZTNA_CONFIG");
-  if (relay === undefined && configPath === undefined) {
-    throw new UsageError("ztna doctor needs a config file, or a relay", {
-      hint: "pass --config <file> (or set ZTNA_CONFIG), or --relay host:port (or set ZTNA_RELAY)",
-    });
-  }
-  const serverName = seen["--server-name"] ?? envValue(env, "ZTNA_SERVER_NAME");
-  const ca = seen["--ca"] ?? envValue(env, "ZTNA_CA");
-  const service = seen["--service"]?.toLowerCase();
-  return {
-    kind: "doctor",
-    ...(configPath === undefined ? {} : { configPath }),
-    ...(relay === undefined ? {} : { relay }),
-    ...(serverName === undefined ? {} : { serverName }),
-    ...(ca === undefined ? {} : { ca }),
-    ...(service === undefined ? {} : { service }),
-    json: seen["--json"] !== undefined,
   };
 }
