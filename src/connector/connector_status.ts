@@ -43,7 +43,7 @@ export class ConnectorStatus {
     const live = this.planes.all();
     const read = await Promise.all(live.map((p) => p.worker.stats(STATS_TIMEOUT_MS)));
     const totals: Totals = {
-      planes: live.map((p, i) => ({ current: i === 0, stats: read[i] })),
+      planes: read.map((stats, i) => ({ current: i === 0, stats })),
       flows: new Map(),
       refusals: new Map(),
       udpDrops: new Map(),

@@ -15,7 +15,6 @@ import { chromium } from "playwright-core";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from "../_helpers/chromium.ts";
 
-
 Deno.test({
   name: "dashboard: sign in, watch a client appear, revoke its token, see it refused",
   ignore: !hasChromium && Deno.env.get("CI") === undefined,
