@@ -3,7 +3,8 @@
  * API closes its connection on relay B with token_revoked within 5 s (NOTIFY), and B refuses a new
  * HELLO with it; with the listening database connections killed, and for a revocation row written
  * without NOTIFY at all, it still arrives within revocation_poll_ms (200 ms here) plus a margin;
- * `ztna admin token revoke --config` with a relay config on PostgreSQL reaches relay B as well.
+ * `ztna admin token revoke --config` with a relay config on PostgreSQL reaches relay B as well, and
+ * a revocation on A closes a direct path brokered by B (B tells its connector).
  * @module
  */
 import assert from "node:assert/strict";
@@ -13,6 +14,8 @@ import { startPostgres } from "../_helpers/postgres.ts";
 import { closedWith, rawHello, rawSession } from "../_helpers/raw_peer.ts";
 import { openPostgresStore } from "../../src/store/mod.ts";
 import { runZtna } from "../_helpers/ztna_process.ts";
+import { tcpServer } from "../_helpers/tcp.ts";
+import { brokerDirectPath, directForward, HeldFlow } from "../_helpers/direct_attacker.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -135,6 +138,35 @@ ${store}
         token: relayA.adminToken,
       });
       assert.match(audit.text, /cli:token-revoke/);
+      // A direct path brokered by relay B closes when the token is revoked on relay A: B hears
+      // the revocation from the store and tells its direct-capable connector.
+      const echo = tcpServer(async (conn) => {
+        await conn.readable.pipeTo(conn.writable).catch(() => {});
+      });
+      try {
+        const connector = await fx.connector(
+          [portB],
+          { web: `127.0.0.1:${echo.port}` },
+          (await fx.token("connector")).path,
+          { extra: "direct = true" },
+        );
+        const direct = await issue("direct");
+        const path = await brokerDirectPath(portB, caPem, direct.token);
+        const forward = directForward(path.conn);
+        const held = await HeldFlow.open(forward.port);
+        assert.ok(await held.ping("before the revocation"));
+        const revokedAt = Date.now();
+        await revokeOnA(direct.credential.tokenId);
+        assert.equal(await closedWith(path.conn, 5_000), "token_revoked");
+        console.log(`direct path via relay B closed ${Date.now() - revokedAt} ms after A revoked`);
+        await connector.waitFor(
+          /Closed the direct path of "?direct"? for "?web"?: "?token_revoked/,
+        );
+        held.close();
+        forward.close();
+      } finally {
+        echo.close();
+      }
       console.log(
         `delivery to relay B: push ${pushMs} ms; LISTEN killed ${healMs} ms; poll only ${pollMs} ms`,
       );
