@@ -3,7 +3,8 @@
  * flows go on; new HELLOs are still admitted within max_staleness_ms (3 s here), then refused
  * `state_unavailable` (fail closed), with /readyz 503 and ztna_store_fail_closed 1; when the
  * database starts again everything resumes without a restart. The database password appears in
- * no log line or admin answer.
+ * no log line or admin answer. Then a database migrated past this build's schema is refused at
+ * start with a message naming the fix.
  * @module
  */
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { adminCall, eventually } from "../_helpers/admin_http.ts";
 import { backendBehind, Fixture, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { startPostgres } from "../_helpers/postgres.ts";
 import { rawHello } from "../_helpers/raw_peer.ts";
+import { openPostgresStore, SCHEMA_VERSION } from "../../src/store/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -87,6 +89,35 @@ Deno.test(
         assert.ok(!text.includes(db.password), "the database password leaked");
       }
       await backend.shutdown();
+
+      // A newer relay migrated the database past what this build knows: this build refuses it
+      // at start, with a message that says what to do.
+      const direct = await openPostgresStore({
+        url: db.url("outage"),
+        password: db.password,
+        caCerts: [db.caPem],
+      });
+      try {
+        await direct.sql`UPDATE ztna_schema SET version = ${SCHEMA_VERSION + 1}`;
+      } finally {
+        direct.close();
+        await direct.ended;
+      }
+      const config = await fx.config(`[intermediate]
+listen = "127.0.0.1:${freeUdpPort()}"
+cert = "${fx.pki.certPath}"
+key = "${fx.pki.keyPath}"
+token_public_keys = ["${fx.signing.publicPath}"]
+state_dir = "${fx.dir}/state-old"
+store = { kind = "postgres", url = "${
+        db.url("outage")
+      }", password_file = "${passwordFile}", ca = "${caFile}" }
+`);
+      const old = fx.spawn(["--role=intermediate", "--config", config], "relay-old");
+      const status = await old.done;
+      assert.notEqual(status.code, 0);
+      assert.match(old.output, /schema is version \d+, newer than this relay knows/);
+      assert.match(old.output, /upgrade this relay/);
     } finally {
       if (paused) await db.resume();
       await db.stop();
