@@ -62,7 +62,8 @@ export class RelayRotation {
    */
   onControl(msg: ControlMessage, drained: () => void): boolean {
     if (msg.type === "drain") {
-      drained();
+      // With no other relay to go to, the session stays until the relay closes it.
+      if (this.list().length > 1) drained();
       return true;
     }
     if (msg.type !== "fleet") return false;

@@ -79,3 +79,10 @@ Deno.test("RelayRotation ends an attempt on DRAIN and keeps its session running"
   await new Promise((res) => setTimeout(res, 0));
   assert.equal(r.lingering.size, 0);
 });
+
+Deno.test("RelayRotation keeps its only relay's session on DRAIN (nowhere to go)", () => {
+  const r = rotation();
+  let drained = false;
+  assert.equal(r.onControl({ type: "drain" }, () => drained = true), true);
+  assert.equal(drained, false);
+});

@@ -412,10 +412,12 @@ export async function runIntermediate(
   // Peers move first: the fleet stops advertising this relay and its own peers hear DRAIN, so
   // new flows go elsewhere while the running ones finish.
   const told = announcer.drain();
+  // Read before this relay's own row says draining: is there anywhere for peers to go?
+  const elsewhere = fleet.members().some((m) => !m.self && m.health === "up");
   await Promise.race([fleet.drain(), new Promise((r) => setTimeout(r, FLEET_DRAIN_WRITE_MS))]);
-  // A flow a peer opened before it heard DRAIN is still admitted for this long; then the usual
-  // drain refuses new ones.
-  if (told > 0) {
+  // A flow a peer opened before it heard DRAIN is still admitted for this long, while peers move
+  // to another live relay; then the usual drain refuses new ones. Alone, there is nowhere to go.
+  if (told > 0 && elsewhere) {
     await new Promise((r) => setTimeout(r, Math.min(MOVE_GRACE_MS, config.drain_timeout_ms)));
   }
   // Drained while everything else still runs: the admin endpoint's /readyz reports "draining".
