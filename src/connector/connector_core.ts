@@ -65,6 +65,8 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
         queueDepth: config.udp_queue_depth,
         idleMs: config.udp_idle_timeout_ms,
       },
+      stats: state.stats,
+      tracker: state,
       log,
     })
     : undefined;

@@ -142,13 +142,13 @@ export class ConnectorStatus {
       .metric(
         "ztna_connector_flows_opened_total",
         "counter",
-        "Relayed flows that reached their backend, by service and protocol",
+        "Flows (relayed or direct) that reached their backend, by service and protocol",
         flows.map(({ labels, f }) => `ztna_connector_flows_opened_total{${labels}} ${f.opened}`),
       )
       .metric(
         "ztna_connector_flows_active",
         "gauge",
-        "Relayed flows open now, by service and protocol",
+        "Flows open now (relayed or direct), by service and protocol",
         flows.map(({ labels, f }) => `ztna_connector_flows_active{${labels}} ${f.active}`),
       )
       .metric(

@@ -36,6 +36,7 @@ import {
   serveUdpFlow,
 } from "./flow_server.ts";
 import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
+import type { ConnectorStats } from "./connector_stats.ts";
 import { ChunkReader, ControlChannel, demuxDatagrams } from "../transport/mod.ts";
 
 /** A relay this connector is registered with: its ticket key and the id it gave this connection. */
@@ -74,6 +75,10 @@ export interface DirectListenerOptions {
     queueDepth: number;
     idleMs: number;
   };
+  /** Counters for the status endpoint. */
+  stats?: ConnectorStats;
+  /** Flows in progress, shared with the relay links (a draining data plane waits for them). */
+  tracker?: { flowStarted(): void; flowEnded(): void };
   log: Logger;
 }
 
@@ -271,7 +276,11 @@ export class DirectListener {
           this.#end(path, ended);
           break;
         }
-        const p = this.#flow(next.value, identity, service, udp).finally(() => running.delete(p));
+        this.options.tracker?.flowStarted();
+        const p = this.#flow(next.value, identity, service, udp).finally(() => {
+          running.delete(p);
+          this.options.tracker?.flowEnded();
+        });
         running.add(p);
       }
       await Promise.all(running);
@@ -329,6 +338,7 @@ export class DirectListener {
       udpBudget: udp.budget,
       udpDrops: udp.drops,
       udpQueueDepth: udp.queueDepth,
+      stats: this.options.stats,
     };
   }
 

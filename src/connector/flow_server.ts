@@ -22,7 +22,7 @@ export interface FlowServerDeps {
   conn: PeerLink;
   /** This link's UDP flows by flow id. */
   udpFlows: Map<number, UdpFlow>;
-  /** Counters for the status endpoint (relayed flows). */
+  /** Counters for the status endpoint. */
   stats?: ConnectorStats;
   udpBudget: UdpBudget;
   udpDrops: UdpDrops;

@@ -191,3 +191,27 @@ backend = "127.0.0.1:${listed.port}"
     }
   },
 );
+
+Deno.test("connector status counts flows that came over a direct path", opts, async () => {
+  await using fx = await Fixture.create("connector-status-direct");
+  const backend = httpBackend("backend");
+  try {
+    const relayPort = freeUdpPort();
+    await fx.relay(relayPort);
+    const statusPort = freeTcpPort();
+    const { client, local } = await fx.attach([relayPort], backend.port, {
+      connector: { extra: `direct = true\nstatus_listen = "127.0.0.1:${statusPort}"` },
+      client: { extra: "direct = true", logLevel: "debug" },
+    });
+    await client.waitFor(/Direct path to "?web"? is up/, 15_000);
+    assert.equal(await curl(local), "backend GET /x 0");
+    await client.waitFor(/open via "?direct/);
+    const metrics = await metricsMatching(
+      `http://127.0.0.1:${statusPort}`,
+      /ztna_connector_flows_opened_total\{service="web",protocol="tcp"\} 1/,
+    );
+    assert.match(metrics, /^ztna_connector_flows_opened_total\{service="web",protocol="tcp"\} 1$/m);
+  } finally {
+    await backend.shutdown();
+  }
+});
