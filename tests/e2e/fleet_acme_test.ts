@@ -21,7 +21,8 @@ Deno.test(
     try {
       await db.createDatabase("acmefleet");
       await using fx = await Fixture.create("pg-acme");
-      await using world = await AcmeWorld.create(fx, { validitySeconds: 3_600 });
+      // Short-lived certificates, renewed at half their life: the fleet renews once, all adopt it.
+      await using world = await AcmeWorld.create(fx, { validitySeconds: 24 });
       const passwordFile = `${fx.dir}/db-password`;
       await Deno.writeTextFile(passwordFile, db.password, { mode: 0o600 });
       const caFile = `${fx.dir}/db-ca.pem`;
@@ -36,7 +37,7 @@ Deno.test(
           admin: "https",
           stateDir: `${fx.dir}/state-${name}`,
           intermediate: store,
-          acme: "retry_min_ms = 500\nretry_max_ms = 2000",
+          acme: "renew_before_fraction = 0.5\nretry_min_ms = 500\nretry_max_ms = 2000",
           ...(i === 2 ? {} : { httpPort: freeTcpPort() }),
         })
       ));
@@ -57,6 +58,28 @@ Deno.test(
       console.log(
         `relay ${orderer} ordered ${serial}, validated ${validated}; a, b and c serve it`,
       );
+
+      // The renewal: one relay orders again, every relay serves the new certificate (hot reload
+      // from the store, no restart), and nobody orders a third.
+      const renewDeadline = Date.now() + 25_000;
+      while (world.pebble.issuedSerials.length < 2) {
+        assert.ok(Date.now() < renewDeadline, "no renewal within 25 s");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const renewed = world.pebble.issuedSerials[1];
+      const serveDeadline = Date.now() + 5_000;
+      for (const { adminUrl } of started) {
+        const port = Number(new URL(adminUrl!).port);
+        while (
+          (await presentedCertificate(port, "localhost")).serial.replace(/^0+/, "") !== renewed
+        ) {
+          assert.ok(Date.now() < serveDeadline, `port ${port} still serves the old certificate`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      await new Promise((r) => setTimeout(r, 1_500));
+      assert.equal(world.pebble.issuedSerials.length, 2, "one renewal order for the fleet");
+      console.log(`renewed as ${renewed}; a, b and c serve it`);
       await Promise.all(started.map(({ relay }) => relay.stop()));
     } finally {
       await db.stop();
