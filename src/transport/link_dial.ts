@@ -39,7 +39,6 @@ export async function dialLink(
   const addr = parseHostPort(target.address);
   if (!addr.ok) throw new DialError({ kind: "unreachable", detail: addr.reason }, addr.reason);
   const serverName = target.server_name ?? addr.value.hostname;
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
   try {
     return await dialTcpLink({
       address: addr.value,
@@ -50,7 +49,8 @@ export async function dialLink(
       timeoutMs: options.timeoutMs,
       offers: options.offers,
       connect: options.connectTcp,
-      signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+      // The link keeps this for its later dials: the session's signal, not a deadline.
+      signal: options.signal,
     });
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);

@@ -40,6 +40,10 @@ export interface TcpLinkOptions {
   offers?: number;
   /** Opens TCP to the relay (directly, or through an HTTP proxy). @default {connectTcp} */
   connect?: (target: HostPortValue, signal?: AbortSignal) => Promise<Deno.TcpConn>;
+  /**
+   * Ends every dial of the link's life (MAIN, STREAM, OFFER) when aborted: the session's signal,
+   * never a deadline (each dial has its own `timeoutMs`).
+   */
   signal?: AbortSignal;
 }
 
@@ -83,11 +87,14 @@ async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
  * @throws from the TCP connect or TLS (certificate errors say so), ZtnaError on a bad answer
  */
 export async function dialTcpLink(options: TcpLinkOptions): Promise<TcpLink> {
-  const tls = await openTls(options, options.signal);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const tls = await openTls(options, signal);
   try {
     await writeAll(tls, encodePreamble({ kind: "main" }));
     const link = new TcpLink(tls, options);
-    const keyed = await deadline(link.keyed, options.timeoutMs ?? 10_000, options.signal);
+    const keyed = await deadline(link.keyed, timeoutMs, options.signal);
     if (keyed === TIMED_OUT) {
       link.close({ closeCode: 0, reason: "abandoned" });
       throw new ZtnaError("protocol_error", "the relay sent no link key in time");

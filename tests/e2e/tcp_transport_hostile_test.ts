@@ -18,6 +18,7 @@ import {
 import {
   ChunkReader,
   connByteStream,
+  dialLink,
   dialTcpLink,
   helloRelay,
   openTls,
@@ -243,6 +244,37 @@ Deno.test(
     for (const c of held) {
       c.close();
     }
+    link.close({ closeCode: 0, reason: "" });
+  },
+);
+
+Deno.test(
+  "tcp link: a flow opened long after the link's dial deadline still connects",
+  opts,
+  async () => {
+    const { fx, tls, metric } = await setup();
+    await using _fx = fx;
+    // Regression: the MAIN dial's deadline once stayed on the link and failed every later STREAM.
+    const link = await dialLink(
+      { address: `127.0.0.1:${tls.address.port}`, server_name: "localhost" },
+      {
+        transport: "tcp",
+        caCerts: tls.caCerts,
+        keepAliveMs: 500,
+        idleTimeoutMs: 5_000,
+        timeoutMs: 300,
+        signal: new AbortController().signal,
+      },
+    );
+    await helloRelay(link, "client", (await fx.token("client")).token);
+    await new Promise((r) => setTimeout(r, 800));
+    const stream = await link.createBidirectionalStream();
+    await stream.writable.getWriter().write(Uint8Array.of(0x10, 3, 0x77, 0x65, 0x62));
+    await eventually(
+      "the stream reached the relay",
+      async () =>
+        await metric("ztna_tcp_connections_total", { kind: "stream" }) === 1 ? true : undefined,
+    );
     link.close({ closeCode: 0, reason: "" });
   },
 );
