@@ -39,6 +39,7 @@ import { type FleetMember, FleetMembership } from "./fleet_membership.ts";
 import { FleetAnnouncer } from "./fleet_announcer.ts";
 import { fleetMetricFamilies } from "./fleet_metrics.ts";
 import { StoreHealth } from "./store_health.ts";
+import { FileRevocationsToStore } from "./file_revocations_to_store.ts";
 
 export { Relay } from "./relay.ts";
 export { ConnectorRegistry } from "./registry.ts";
@@ -257,11 +258,19 @@ export async function runIntermediate(
     verifier.setRevoked(ids);
     return relay.enforceRevocations();
   });
+  // In a fleet, the file's ids go into the shared store too, so every relay enforces them.
+  const fileToStore = config.revocation_file && store instanceof PostgresStore
+    ? new FileRevocationsToStore(store, { retryMs: config.revocation_poll_ms })
+    : undefined;
+  if (fileToStore) stack.defer(() => fileToStore.stop());
   const watcher = config.revocation_file
     ? new RevocationWatcher({
       path: config.revocation_file,
       pollMs: config.revocation_poll_ms,
-      apply: (ids) => revocations.setFile(ids),
+      apply: (ids) => {
+        revocations.setFile(ids);
+        fileToStore?.publish(ids);
+      },
     })
     : undefined;
   // Loaded before the relay listens: no peer is ever decided without the operator's policy.

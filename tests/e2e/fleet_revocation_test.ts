@@ -4,7 +4,8 @@
  * HELLO with it; with the listening database connections killed, and for a revocation row written
  * without NOTIFY at all, it still arrives within revocation_poll_ms (200 ms here) plus a margin;
  * `ztna admin token revoke --config` with a relay config on PostgreSQL reaches relay B as well, and
- * a revocation on A closes a direct path brokered by B (B tells its connector).
+ * a revocation on A closes a direct path brokered by B (B tells its connector), and an id written
+ * to relay C's own revocation file reaches B through the store.
  * @module
  */
 import assert from "node:assert/strict";
@@ -167,10 +168,34 @@ ${store}
       } finally {
         echo.close();
       }
+      // A revocation file read by one relay only (C's own) reaches relay B through the store.
+      const fileOfC = `${fx.dir}/revoked-c.txt`;
+      const configC = await fx.config(`[intermediate]
+listen = "127.0.0.1:${freeUdpPort()}"
+cert = "${fx.pki.certPath}"
+key = "${fx.pki.keyPath}"
+token_public_keys = ["${fx.signing.publicPath}"]
+revocation_file = "${fileOfC}"
+revocation_poll_ms = 200
+state_dir = "${fx.dir}/state-c"
+${store}
+[intermediate.admin]
+enabled = false
+`);
+      const relayC = fx.spawn(["--role=intermediate", "--config", configC], "relay-c");
+      await relayC.waitFor(/Relay listening on/);
+      const filed = await issue("filed");
+      const sessionB5 = await rawSession(portB, caPem, filed.token);
+      const filedAt = Date.now();
+      await Deno.writeTextFile(fileOfC, `${filed.credential.tokenId}\n`);
+      assert.equal(await closedWith(sessionB5.conn, 5_000), "token_revoked");
+      const fileMs = Date.now() - filedAt;
       console.log(
-        `delivery to relay B: push ${pushMs} ms; LISTEN killed ${healMs} ms; poll only ${pollMs} ms`,
+        `delivery to relay B: push ${pushMs} ms; LISTEN killed ${healMs} ms; poll only ${pollMs} ms; ` +
+          `relay C's revocation file ${fileMs} ms`,
       );
-      for (const r of [relayA, relayB]) r.relay.kill("SIGTERM");
+      for (const r of [relayA.relay, relayB.relay, relayC]) r.kill("SIGTERM");
+      await relayC.done;
       await Promise.all([relayA.relay.done, relayB.relay.done]);
     } finally {
       await db.stop();
