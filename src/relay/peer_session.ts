@@ -298,6 +298,11 @@ export class PeerSession implements ConnectorMember {
 
   #onStream: ((s: ByteStream) => void) | undefined;
   readonly #flows = new Set<Promise<void>>();
+
+  /** Settles when the flows this session carries now have ended; null when it carries none. */
+  flowsSettled(): Promise<unknown> | null {
+    return this.#flows.size === 0 ? null : Promise.all(this.#flows);
+  }
   /** Limit refusals of this connection can come fast: one line per limit and 10 s, with the count. */
   readonly #limitLines = new LogThrottle({ maxKeys: 4 });
 

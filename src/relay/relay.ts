@@ -9,8 +9,8 @@ import { getLogger } from "@logtape/logtape";
 import type { Identity, TokenVerifier } from "../auth/mod.ts";
 import { parseHostPort } from "../protocol/address.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
-import { ALPN, ALPN_TCP, type ErrorCode, ERRORS } from "../protocol/mod.ts";
-import { admitConnection, admitHandshakeRate, admitSource, type Refusal } from "./admission.ts";
+import { ALPN, ALPN_TCP, type ErrorCode } from "../protocol/mod.ts";
+import { ConnectionGate } from "./connection_gate.ts";
 import { ConnectorRegistry } from "./registry.ts";
 import { DirectBroker } from "./direct_broker.ts";
 import { KeyedRateLimiter } from "./token_bucket.ts";
@@ -20,8 +20,15 @@ import { RelayMetrics } from "./relay_metrics.ts";
 import { RefusalLog } from "./refusal_log.ts";
 import { RefusalObserver } from "./refusal_observer.ts";
 import type { RefusalEvent } from "./refusal_log.ts";
-import { evaluate, type Policy, type PolicyDecision, ruleLabel } from "../policy/mod.ts";
+import { evaluate, type Policy, type PolicyDecision } from "../policy/mod.ts";
+import {
+  closeRevoked,
+  endWithdrawn,
+  type EnforcementScope,
+  kickConnection,
+} from "./enforcement.ts";
 import { TcpRelayListener } from "./tcp_listener.ts";
+import { QuicRelayListener } from "./quic_listener.ts";
 import type { PeerLink } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "relay"]);
@@ -69,18 +76,15 @@ export class Relay {
   readonly verifier: TokenVerifier;
   readonly #clock: () => number;
   readonly #observer: RefusalObserver;
-  /** Sessions the relay itself closed (revoked, kicked): recorded once, not at every sweep. */
-  readonly #closedByRelay = new WeakSet<PeerSession>();
+  /** What revocation, policy and kick enforcement work on (enforcement.ts). */
+  readonly #scope: EnforcementScope;
   /** The revocation set at the last enforcement: what connected connectors were already told. */
   #announced = new Set<string>();
-  readonly #perIdentity = new Map<string, number>();
   readonly #flowOpens: KeyedRateLimiter;
   readonly #registrations: KeyedRateLimiter;
-  readonly #handshakes: KeyedRateLimiter;
-  readonly #handshakesPerSource: KeyedRateLimiter;
-  readonly #admitted = new WeakSet<PeerSession>();
-  #endpoint: Deno.QuicEndpoint | undefined;
-  #listener: Deno.QuicListener | undefined;
+  readonly #gate: ConnectionGate;
+  /** The QUIC endpoint and listener (`listen`), bound in {@link start}. */
+  #quic: QuicRelayListener | undefined;
   /** The TLS-over-TCP listener (`tcp_listen`), unless "off". */
   #tcp: TcpRelayListener | undefined;
   #observedSweep: ReturnType<typeof setInterval> | undefined;
@@ -92,6 +96,7 @@ export class Relay {
   /** When this relay was built: connectors re-home within a grace after it (admission.ts). */
   readonly #startedAt: number;
   readonly #deps: SessionDeps;
+  /** Sessions on the TCP transport (the QUIC listener keeps its own). */
   readonly #running = new Set<Promise<void>>();
   #shutdown: Promise<void> | undefined;
 
@@ -117,13 +122,14 @@ export class Relay {
       perSecond: limits.registrations_per_minute_per_identity / 60,
       burst: limits.registrations_per_minute_per_identity,
     });
-    this.#handshakes = new KeyedRateLimiter({
-      perSecond: limits.handshakes_per_second,
-      maxKeys: 1,
-    });
-    this.#handshakesPerSource = new KeyedRateLimiter({
-      perSecond: limits.handshakes_per_second_per_source,
-      burst: limits.handshake_burst_per_source,
+    this.#gate = new ConnectionGate({
+      limits,
+      draining: () => this.#draining,
+      sessions: () => this.sessions.size,
+      clock,
+      observer: this.#observer,
+      metrics: this.metrics,
+      log,
     });
     const allowFlowOpen = (identity: string) => this.#flowOpens.take(identity, clock());
     const stillValid = (identity: Identity) => this.#stillValid(identity);
@@ -137,6 +143,13 @@ export class Relay {
       observer: this.#observer,
       now: clock,
     });
+    this.#scope = {
+      sessions: this.sessions,
+      broker: this.broker,
+      metrics: this.metrics,
+      observer: this.#observer,
+      closedByRelay: new WeakSet(),
+    };
     this.#deps = {
       registry: this.registry,
       metrics: this.metrics,
@@ -162,7 +175,7 @@ export class Relay {
       allowRegistration: (identity) => this.#registrations.take(identity, clock()),
       registrationsPerMinute: limits.registrations_per_minute_per_identity,
       draining: () => this.#draining,
-      admitIdentity: (s) => this.#admit(s),
+      admitIdentity: (s) => this.#gate.admitIdentity(s, s.identity),
       release: (s) => this.#release(s),
       revokedTokenIds: () => [...this.verifier.revokedIds],
       decidePolicy: (identity, service, source) => this.decidePolicy(identity, service, source),
@@ -175,8 +188,8 @@ export class Relay {
 
   /** The bound UDP address (port resolved when the config asked for 0). @throws before start */
   get addr(): Deno.NetAddr {
-    if (!this.#endpoint) throw new Deno.errors.NotConnected("the relay has not started");
-    return this.#endpoint.addr;
+    if (!this.#quic) throw new Deno.errors.NotConnected("the relay has not started");
+    return this.#quic.addr;
   }
 
   /**
@@ -186,11 +199,16 @@ export class Relay {
   start(tls: TlsMaterial): void {
     const addr = parseHostPort(this.config.listen);
     if (!addr.ok) throw new RangeError(addr.reason);
-    this.#endpoint = new Deno.QuicEndpoint({
-      hostname: addr.value.hostname,
-      port: addr.value.port,
+    this.#quic = new QuicRelayListener(addr.value, {
+      admit: () => this.#gate.beforeHandshake(),
+      admitLink: (source) => this.#gate.afterHandshake(source),
+      serve: (link) => this.#runSession(link),
+      idleTimeoutMs: this.config.idle_timeout_ms,
+      maxStreamsPerConnection: this.config.limits.max_streams_per_connection,
+      metrics: this.metrics,
+      log,
     });
-    this.#listen(tls);
+    this.#quic.start(tls);
     this.#startTcp(tls);
     this.#observedSweep = setInterval(() => {
       for (const s of this.sessions) void s.checkObserved();
@@ -211,24 +229,9 @@ export class Relay {
 
   /** Swaps the certificate: a new listener on the same endpoint; established connections stay. */
   reloadTls(tls: TlsMaterial): void {
-    const old = this.#listener;
-    old?.stop();
-    this.#listen(tls);
+    this.#quic?.reloadTls(tls);
     this.#tcp?.reloadTls(tls);
     log.info("Reloaded the relay certificate");
-  }
-
-  #listen(tls: TlsMaterial): void {
-    const listener = this.#endpoint!.listen({
-      alpnProtocols: [ALPN],
-      cert: tls.cert,
-      key: tls.key,
-      maxIdleTimeout: this.config.idle_timeout_ms,
-      maxConcurrentBidirectionalStreams: this.config.limits.max_streams_per_connection,
-      maxConcurrentUnidirectionalStreams: 0,
-    });
-    this.#listener = listener;
-    void this.#accept(listener);
   }
 
   /** Starts the TCP transport's listener at `tcp_listen` (default: the QUIC host and port). */
@@ -240,8 +243,8 @@ export class Relay {
       : parseHostPort(where);
     if (!parsed.ok) throw new RangeError(parsed.reason);
     this.#tcp = new TcpRelayListener(parsed.value, {
-      admit: () => this.#admitBeforeHandshake(),
-      admitLink: (source) => this.#admitSource(source),
+      admit: () => this.#gate.beforeHandshake(),
+      admitLink: (source) => this.#gate.afterHandshake(source),
       onLink: (link) => {
         const p = this.#runSession(link).finally(() => this.#running.delete(p));
         this.#running.add(p);
@@ -270,127 +273,15 @@ export class Relay {
     });
   }
 
-  /** Draining, connection cap and global handshake rate, before any crypto work. */
-  #admitBeforeHandshake(): boolean {
-    const { limits } = this.config;
-    let admission = admitConnection({
-      draining: this.#draining,
-      sessions: this.sessions.size,
-      maxConnections: limits.max_connections,
-    });
-    if (admission.allow) {
-      const allowed = this.#handshakes.take("all", this.#clock());
-      admission = admitHandshakeRate(allowed, limits.handshakes_per_second);
-    }
-    if (!admission.allow) this.#refuseConnection(admission, "before the handshake");
-    return admission.allow;
-  }
-
-  /** The per-source handshake rate of a new connection from `source`. */
-  #admitSource(source: string): boolean {
-    const { handshakes_per_second_per_source: rate, handshake_burst_per_source: burst } =
-      this.config.limits;
-    const admission = admitSource(
-      this.#handshakesPerSource.take(source, this.#clock()),
-      rate,
-      burst,
-    );
-    if (!admission.allow) {
-      this.#refuseConnection(admission, "right after the handshake");
-      log.debug("Closed a connection from {source}: handshakes_per_second_per_source", { source });
-    }
-    return admission.allow;
-  }
-
   async #runSession(link: PeerLink): Promise<void> {
     const session = new PeerSession(link, this.#deps, log);
     this.sessions.add(session);
     await session.run();
   }
 
-  async #accept(listener: Deno.QuicListener): Promise<void> {
-    const { limits } = this.config;
-    while (true) {
-      let incoming: Deno.QuicIncoming;
-      try {
-        incoming = await listener.incoming();
-      } catch {
-        return; // listener stopped
-      }
-      // Deno 2.9.6: a pending incoming() on a stopped listener neither rejects nor stays idle; it
-      // may still receive one connection. Serve that one, then let the old loop end.
-      const stale = listener !== this.#listener;
-      let admission = admitConnection({
-        draining: this.#draining,
-        sessions: this.sessions.size,
-        maxConnections: limits.max_connections,
-      });
-      if (admission.allow) {
-        // Taken only now: a draining or full relay spends no handshake tokens.
-        const allowed = this.#handshakes.take("all", this.#clock());
-        admission = admitHandshakeRate(allowed, limits.handshakes_per_second);
-      }
-      if (!admission.allow) {
-        // Refused before any crypto work: the cheap answer to a handshake flood, and the only
-        // limit a spoofed-source flood meets (no Retry in Deno 2.9.6).
-        this.#refuseConnection(admission, "before the handshake");
-        incoming.refuse();
-      } else {
-        const p = this.#handshake(incoming).finally(() => this.#running.delete(p));
-        this.#running.add(p);
-      }
-      if (stale) return;
-    }
-  }
-
-  async #handshake(incoming: Deno.QuicIncoming): Promise<void> {
-    let conn: Deno.QuicConn;
-    try {
-      conn = await incoming.accept();
-    } catch (e) {
-      this.metrics.authFailures.inc("handshake_failed");
-      log.debug("QUIC handshake failed: {error}", { error: String(e) });
-      return;
-    }
-    // Deno 2.9.6 cannot read a QuicIncoming's address without losing it (each getter takes the
-    // attempt out of its resource, which refuses it), nor send a Retry. So the per-source limit acts
-    // only once a handshake completes (close at once, before any stream is read) and never sees a
-    // source that does not answer (spoofed): against those only handshakes_per_second counts
-    // (bench/spoofed_flood.ts).
-    if (!this.#admitSource(conn.remoteAddr.hostname)) {
-      conn.close({ closeCode: ERRORS.limit_exceeded.wire, reason: "limit_exceeded" });
-      return;
-    }
-    await this.#runSession(conn);
-  }
-
-  /** Reports a connection refused before it could say HELLO (no address at info: I1), throttled. */
-  #refuseConnection(refusal: Refusal, stage: string): void {
-    const { code, why: limit, rateLimit } = refusal;
-    this.#observer.refuse({
-      code,
-      ...(rateLimit ? { rateLimit } : { counter: this.metrics.authFailures }),
-      message: "Refused {count} connection(s) {stage}: {code} ({limit})",
-      properties: { stage, code, limit },
-      throttle: `${code} ${limit}`,
-    });
-  }
-
-  #admit(session: PeerSession): boolean {
-    const n = this.#perIdentity.get(session.identity) ?? 0;
-    if (n >= this.config.limits.max_connections_per_identity) return false;
-    this.#perIdentity.set(session.identity, n + 1);
-    this.#admitted.add(session);
-    return true;
-  }
-
   #release(session: PeerSession): void {
     this.sessions.delete(session);
-    if (this.#admitted.delete(session)) {
-      const n = (this.#perIdentity.get(session.identity) ?? 1) - 1;
-      if (n <= 0) this.#perIdentity.delete(session.identity);
-      else this.#perIdentity.set(session.identity, n);
-    }
+    this.#gate.release(session);
     this.#leavePools(session.connId, "its connection ended");
   }
 
@@ -416,32 +307,9 @@ export class Relay {
    * client need not be connected here at all); returns how many relay connections were closed.
    */
   enforceRevocations(): number {
-    const fresh = [...this.verifier.revokedIds].filter((id) => !this.#announced.has(id));
-    this.#announced = new Set(this.verifier.revokedIds);
-    if (fresh.length > 0) {
-      for (const s of this.sessions) {
-        if (s.role === "connector" && s.directServices.size > 0) {
-          void s.sendRevocations({ tokenIds: fresh });
-        }
-      }
-    }
-    let n = 0;
-    for (const s of this.sessions) {
-      if (s.tokenId && this.verifier.isRevoked(s.tokenId)) {
-        if (this.#closedByRelay.has(s)) continue;
-        this.#closedByRelay.add(s);
-        this.#observer.refuse({
-          code: "token_revoked",
-          identity: s.identity,
-          connId: s.connId,
-          message: "Closing connection {connId} of {identity}: token revoked",
-          properties: { connId: s.connId, identity: s.identity },
-        });
-        s.close("token_revoked");
-        n++;
-      }
-    }
-    return n;
+    const { announced, closed } = closeRevoked(this.#scope, this.verifier, this.#announced);
+    this.#announced = announced;
+    return closed;
   }
 
   /** The access policy in force, or undefined when token grants alone decide. */
@@ -481,67 +349,15 @@ export class Relay {
    * flows to services still allowed go on. Each ended flow or path is a refusal naming its rule.
    */
   enforcePolicy(): { flows: number; paths: number } {
-    let flows = 0;
-    for (const s of this.sessions) {
-      if (s.role !== "client" || s.liveFlows.size === 0) continue;
-      for (const flow of [...s.liveFlows]) {
-        const d = s.decidePolicy(flow.service);
-        if (d === undefined || d.allow) continue;
-        s.liveFlows.delete(flow);
-        this.#observer.refuse({
-          code: "unauthorized",
-          counter: this.metrics.flowsRefused,
-          label: "policy_withdrawn",
-          identity: s.identity,
-          service: flow.service,
-          connId: s.connId,
-          rule: ruleLabel(d),
-          message: "Closing a flow of {identity} to {service}: the policy no longer allows it",
-          properties: { identity: s.identity, service: flow.service },
-        });
-        flow.close("unauthorized");
-        flows++;
-      }
-    }
-    const sources = new Map<string, string | undefined>();
-    for (const s of this.sessions) if (s.role === "client") sources.set(s.identity, s.source);
-    const withdrawn = this.broker.withdraw((identity, service) =>
-      this.decidePolicy(identity, service, sources.get(identity.subject))
+    return endWithdrawn(
+      this.#scope,
+      (identity, service, source) => this.decidePolicy(identity, service, source),
     );
-    for (const p of withdrawn) {
-      this.#observer.refuse({
-        code: "unauthorized",
-        counter: this.metrics.directSessions,
-        label: "policy_withdrawn",
-        identity: p.identity.subject,
-        service: p.service,
-        rule: ruleLabel(p.decision),
-        message: "Closing direct paths of {identity} to {service}: the policy no longer allows it",
-        properties: { identity: p.identity.subject, service: p.service },
-      });
-      const connector = [...this.sessions].find((s) => s === p.connector);
-      void connector?.sendRevocations({ identity: p.identity.subject, service: p.service });
-    }
-    return { flows, paths: withdrawn.length };
   }
 
   /** Closes one connection with "kicked" (an operator's decision); false when no such connection. */
   kick(connId: string): boolean {
-    for (const s of this.sessions) {
-      if (s.connId !== connId || this.#closedByRelay.has(s)) continue;
-      this.#closedByRelay.add(s);
-      this.#observer.refuse({
-        code: "kicked",
-        identity: s.identity,
-        connId,
-        message: "Closing connection {connId} of {identity}: kicked by an operator",
-        properties: { connId, identity: s.identity },
-      });
-      s.close("kicked");
-      this.#kickDirect(s.identity);
-      return true;
-    }
-    return false;
+    return kickConnection(this.#scope, connId);
   }
 
   /** True once shutdown began: new connections and flows are refused with "going away". */
@@ -551,14 +367,7 @@ export class Relay {
 
   /** True while a QUIC listener accepts connections (started and not shutting down). */
   get listening(): boolean {
-    return this.#listener !== undefined && !this.#draining;
-  }
-
-  /** Tells every direct-capable connector to drop direct paths of `identity` (they bypass us). */
-  #kickDirect(identity: string): void {
-    for (const s of this.sessions) {
-      if (s.role === "connector" && s.directServices.size > 0) void s.sendRevocations({ identity });
-    }
+    return (this.#quic?.listening ?? false) && !this.#draining;
   }
 
   /**
@@ -571,23 +380,37 @@ export class Relay {
     return this.#shutdown;
   }
 
+  /** Resolves when no session has a flow left, or after `drainMs`. */
+  async #flowsEnded(drainMs: number): Promise<void> {
+    const timeout = AbortSignal.timeout(drainMs);
+    const timedOut = new Promise<void>((r) => timeout.addEventListener("abort", () => r()));
+    while (!timeout.aborted) {
+      const running = [...this.sessions].map((s) => s.flowsSettled()).filter((p) => p !== null);
+      if (running.length === 0) return;
+      // Flows admitted meanwhile (before the drain began) are waited for on the next round.
+      await Promise.race([Promise.all(running), timedOut]);
+    }
+  }
+
   async #shutdownOnce(drainMs: number): Promise<void> {
     this.#draining = true;
     clearInterval(this.#observedSweep);
     clearInterval(this.#policySweep);
-    this.#listener?.stop();
+    this.#quic?.stop();
     this.#tcp?.stop();
     log.info("Draining {flows} active flows for up to {drainMs} ms", {
       flows: this.metrics.activeFlows,
       drainMs,
     });
-    const deadline = this.#clock() + drainMs;
-    while (this.metrics.activeFlows > 0 && this.#clock() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await this.#flowsEnded(drainMs);
     for (const s of this.sessions) s.close("going_away");
-    await Promise.race([Promise.all(this.#running), new Promise((r) => setTimeout(r, 2_000))]);
-    this.#endpoint?.close({ closeCode: 0, reason: "going_away" });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tcpSessions = Promise.race([
+      Promise.all(this.#running),
+      new Promise((r) => timer = setTimeout(r, 2_000)),
+    ]);
+    await Promise.all([tcpSessions, this.#quic?.close(2_000)]);
+    clearTimeout(timer);
     log.info("Relay stopped");
   }
 }
