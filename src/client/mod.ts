@@ -21,7 +21,7 @@ import { DirectPaths } from "./direct_paths.ts";
 import { DeviceLogin, LoginError } from "./device_login.ts";
 import { LoginSession } from "./login_session.ts";
 import type { ErrorCode } from "../protocol/mod.ts";
-import { keepConnected, type SessionEnd } from "../transport/mod.ts";
+import { keepConnected, linkTransport, type SessionEnd } from "../transport/mod.ts";
 
 export { ForwardBindError } from "./bind_local.ts";
 export { lastingRefusal, runSession, type SessionHooks } from "./client_session.ts";
@@ -193,6 +193,7 @@ function liveState(
   return {
     relay: session ? relayAddress : undefined,
     relayConnections: session ? 1 + (session.streams?.extras.length ?? 0) : 0,
+    transport: session ? linkTransport(session.conn) : undefined,
     forwards: current.forward.map((f) => ({
       listen: f.listen,
       service: f.service,

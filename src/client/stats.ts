@@ -26,6 +26,8 @@ export interface ClientLiveState {
   relay: string | undefined;
   /** Connections to that relay (the session's first one and the extra ones of its pool). */
   relayConnections: number;
+  /** The transport of the current session: QUIC, or TLS over TCP where UDP is blocked. */
+  transport: "quic" | "tcp" | undefined;
   forwards: Array<{ listen: string; service: string; protocol: string }>;
   socks: string | undefined;
   httpProxy: string | undefined;
@@ -101,6 +103,7 @@ export class ClientStats {
       relay: live.relay ?? null,
       connected: live.relay !== undefined,
       relay_connections: live.relayConnections,
+      transport: live.transport ?? null,
       forwards: live.forwards,
       socks: live.socks ?? null,
       http_proxy: live.httpProxy ?? null,
@@ -126,6 +129,14 @@ export class ClientStats {
       .metric("ztna_client_relay_connections", "gauge", "Connections to the relay in use", [
         `ztna_client_relay_connections ${live.relayConnections}`,
       ])
+      .metric(
+        "ztna_client_relay_transport",
+        "gauge",
+        "1 for the transport of the relay session in use (quic, or tcp where UDP is blocked)",
+        (["quic", "tcp"] as const).map((t) =>
+          `ztna_client_relay_transport{transport="${t}"} ${live.transport === t ? 1 : 0}`
+        ),
+      )
       .metric(
         "ztna_client_flows_opened_total",
         "counter",

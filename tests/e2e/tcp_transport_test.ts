@@ -49,6 +49,7 @@ Deno.test(
       );
       assert.match(connector.output, /Connected to relay .* over tcp/);
       const [w, e, up, down] = [freeTcpPort(), freeTcpPort(), freeTcpPort(), freeTcpPort()];
+      const statusPort = freeTcpPort();
       const client = await fx.client(
         [relayPort],
         {
@@ -58,9 +59,12 @@ Deno.test(
           [`127.0.0.1:${down}`]: "source",
         },
         (await fx.token("client", { services: ["*"] })).path,
-        { extra: TCP },
+        { extra: `${TCP}\nstatus_listen = "127.0.0.1:${statusPort}"` },
       );
       assert.match(client.output, /Connected to relay .* over tcp/);
+      const metrics = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
+      assert.match(metrics, /^ztna_client_relay_transport\{transport="tcp"\} 1$/m);
+      assert.match(metrics, /^ztna_client_relay_transport\{transport="quic"\} 0$/m);
 
       const res = await fetch(`http://127.0.0.1:${w}/hello`, {
         method: "POST",
