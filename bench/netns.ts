@@ -39,6 +39,14 @@ export function parseUdpCounters(snmp: string): UdpCounters {
   };
 }
 
+/** Sum of the `drops` column of the /proc/net/udp sockets whose local port is `port`. */
+export function parseSocketDrops(procNetUdp: string, port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  return procNetUdp.split("\n").slice(1).map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length > 12 && f[1].endsWith(`:${hex}`))
+    .reduce((sum, f) => sum + Number(f[f.length - 1]), 0);
+}
+
 /** A namespace with loopback up; removed on dispose. */
 export class Netns implements AsyncDisposable {
   private constructor(readonly name: string) {}
@@ -66,6 +74,11 @@ export class Netns implements AsyncDisposable {
   /** The namespace's UDP counters. */
   async udp(): Promise<UdpCounters> {
     return parseUdpCounters(await run(["netns", "exec", this.name, "cat", "/proc/net/snmp"]));
+  }
+
+  /** Datagrams dropped so far by the UDP socket bound to `port` inside (last column of /proc/net/udp). */
+  async socketDrops(port: number): Promise<number> {
+    return parseSocketDrops(await run(["netns", "exec", this.name, "cat", "/proc/net/udp"]), port);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -85,7 +85,9 @@ function keepaliveRow(s: KeepaliveStep): string[] {
       ? "0 (relay alone)"
       : `${n0(s.open)} alive of ${n0(s.step)} (${s.loadProcesses} load processes)`,
     n0(s.closed),
-    n0(s.rcvbufDrops),
+    s.relaySocketDrops === undefined
+      ? n0(s.rcvbufDrops)
+      : `${n0(s.rcvbufDrops)} (relay ${n0(s.relaySocketDrops)})`,
     n1(s.relayCpuPercent),
     n0(s.packetsPerSecond),
     s.open > 0 ? n2(s.packetsPerSecond / s.open) : "—",
@@ -125,7 +127,9 @@ export function keepaliveSection(r: Input): string[] {
     ),
     "",
     `At 10,000 idle clients (${
-      a.extrapolated ? "extrapolated linearly from the largest step" : "measured"
+      a.extrapolated
+        ? "extrapolated linearly per alive client from the largest step where none closed"
+        : "measured"
     }): ` +
     `shipped **${n1(a.relayCpuPercent)} % CPU, ${n0(a.packetsPerSecond)} packets/s**; 20 s ` +
     `baseline ${n1(a.baselineCpuPercent)} % CPU, ${n0(a.baselinePacketsPerSecond)} packets/s.`,

@@ -456,6 +456,8 @@ export const KeepaliveStep = z.strictObject({
    * included): lost keep-alives are what closes idle clients.
    */
   rcvbufDrops: Count,
+  /** Of them, dropped by the relay's own socket (/proc/net/udp); absent without a namespace. */
+  relaySocketDrops: Count.optional(),
   relayRssKiB: Pos,
 });
 export type KeepaliveStep = z.infer<typeof KeepaliveStep>;

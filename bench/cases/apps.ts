@@ -58,8 +58,9 @@ export function parseWrk(
   out: string,
 ): { tps: number; latencyMs: number; p99Ms: number; errors: number } {
   const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(out)?.[1];
-  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)$/m.exec(out);
-  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)$/m.exec(out);
+  // wrk pads some values with a trailing space ("99%    1.37s ").
+  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
   if (!rps || !p50 || !p99) throw new Error(`wrk printed no rate or latency:\n${out}`);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);

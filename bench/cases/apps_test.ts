@@ -27,7 +27,7 @@ const WRK = `Running 5s test @ http://127.0.0.1:40000/
      50%  850.00us
      75%    1.50ms
      90%    3.00ms
-     99%    1.20s
+     99%    1.20s 
   140000 requests in 5.00s, 20.00MB read
   Socket errors: connect 0, read 3, write 0, timeout 1
   Non-2xx or 3xx responses: 2

@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { parseUdpCounters } from "../netns.ts";
+import { parseSocketDrops, parseUdpCounters } from "../netns.ts";
 import type { KeepaliveStep } from "../results_schema.ts";
 import { at10k, SERIES } from "./keepalive.ts";
 
@@ -72,4 +72,26 @@ Deno.test("at10k extrapolates the largest step's cost above the bare relay, per 
   ]);
   assert.equal(measured.extrapolated, false);
   assert.equal(measured.relayCpuPercent, 50);
+});
+
+Deno.test("at10k extrapolates from the largest step where no client closed", () => {
+  const dying = { ...step("shipped", 3_000, 30, 2_000), open: 1_000, closed: 2_000 };
+  const a = at10k([
+    step("shipped", 0, 1, 0),
+    step("shipped", 2_000, 9, 4_000),
+    dying,
+    step("baseline", 0, 1, 0),
+    step("baseline", 2_000, 2, 200),
+  ]);
+  assert.equal(a.relayCpuPercent, 1 + 8 * 5);
+});
+
+Deno.test("parseSocketDrops sums the drops of the sockets bound to one port", () => {
+  const udp =
+    `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  100: 0100007F:9C40 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0000000000000000 12
+  101: 0100007F:9C41 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0000000000000000 5
+`;
+  assert.equal(parseSocketDrops(udp, 40_000), 12);
+  assert.equal(parseSocketDrops(udp, 40_002), 0);
 });
