@@ -278,3 +278,15 @@ Deno.test(
     link.close({ closeCode: 0, reason: "" });
   },
 );
+
+Deno.test("tcp transport: token expiry closes a TCP peer with token_expired", opts, async () => {
+  const { fx, tls } = await setup();
+  await using _fx = fx;
+  const link = await dialTcpLink(tls);
+  await helloRelay(link, "client", (await fx.token("client", { ttlSeconds: 2 })).token);
+  const info = await Promise.race([
+    link.closed,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error("still open")), 6_000)),
+  ]);
+  assert.equal(codeFromWire(info.closeCode), "token_expired");
+});
