@@ -104,42 +104,78 @@ Deno.test(
   },
 );
 
-Deno.test("tcp transport carries a UDP flow in DATAGRAM frames", opts, async () => {
-  await using fx = await Fixture.create("tcpu");
-  const echo = udpEcho();
-  try {
-    const relayPort = freeUdpPort();
-    await fx.relay(relayPort);
-    await fx.connector(
-      [relayPort],
-      { dns: { backend: `127.0.0.1:${echo.port}`, protocol: "udp" } },
-      (await fx.token("connector", { services: ["dns"] })).path,
-      { extra: TCP },
-    );
-    const local = freeUdpPort();
-    await fx.client(
-      [relayPort],
-      { [`127.0.0.1:${local}`]: "dns@udp" },
-      (await fx.token("client", { services: ["dns"] })).path,
-      { extra: TCP },
-    );
-    const udp = udpClient(local);
+/** dnsmasq on a loopback UDP port answering app.example.test with 192.0.2.7. */
+function startDnsmasq(port: number): Deno.ChildProcess {
+  return new Deno.Command("dnsmasq", {
+    args: [
+      "--keep-in-foreground",
+      `--port=${port}`,
+      "--listen-address=127.0.0.1",
+      "--bind-interfaces",
+      "--no-resolv",
+      "--no-hosts",
+      "--user=root",
+      "--pid-file=",
+      "--address=/app.example.test/192.0.2.7",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+Deno.test(
+  "tcp transport carries UDP flows in DATAGRAM frames: dig → dnsmasq, an echo",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("tcpu");
+    const echo = udpEcho();
+    const dnsPort = freeUdpPort();
+    const dnsmasq = startDnsmasq(dnsPort);
     try {
-      let answered = 0;
-      for (let i = 0; i < 20; i++) {
-        const msg = new TextEncoder().encode(`datagram-${i}`);
-        await udp.send(msg);
-        const back = await udp.receive(2_000);
-        if (back && new TextDecoder().decode(back) === `datagram-${i}`) answered++;
+      const relayPort = freeUdpPort();
+      await fx.relay(relayPort);
+      await fx.connector(
+        [relayPort],
+        {
+          dns: { backend: `127.0.0.1:${dnsPort}`, protocol: "udp" },
+          echo: { backend: `127.0.0.1:${echo.port}`, protocol: "udp" },
+        },
+        (await fx.token("connector", { services: ["dns", "echo"] })).path,
+        { extra: TCP },
+      );
+      const [dnsLocal, echoLocal] = [freeUdpPort(), freeUdpPort()];
+      const client = await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${dnsLocal}`]: "dns@udp", [`127.0.0.1:${echoLocal}`]: "echo@udp" },
+        (await fx.token("client", { services: ["dns", "echo"] })).path,
+        { extra: TCP },
+      );
+      assert.match(client.output, /Connected to relay .* over tcp/);
+      const dig = await new Deno.Command("dig", {
+        args: ["@127.0.0.1", "-p", String(dnsLocal), "app.example.test", "A", "+short", "+tries=3"],
+        stdout: "piped",
+      }).output();
+      assert.equal(new TextDecoder().decode(dig.stdout).trim(), "192.0.2.7");
+      const udp = udpClient(echoLocal);
+      try {
+        let answered = 0;
+        for (let i = 0; i < 20; i++) {
+          const msg = new TextEncoder().encode(`datagram-${i}`);
+          await udp.send(msg);
+          const back = await udp.receive(2_000);
+          if (back && new TextDecoder().decode(back) === `datagram-${i}`) answered++;
+        }
+        assert.equal(answered, 20, "TCP carries every datagram at this rate");
+      } finally {
+        udp.close();
       }
-      assert.ok(answered >= 18, `${answered} of 20 datagrams came back`);
     } finally {
-      udp.close();
+      echo.close();
+      dnsmasq.kill();
+      await dnsmasq.status;
     }
-  } finally {
-    echo.close();
-  }
-});
+  },
+);
 
 Deno.test(
   "tcp listener: SIGHUP serves the reloaded certificate to new TCP connections",
