@@ -46,12 +46,16 @@ function configuredEntry(value: string): string {
 }
 
 /**
- * The relay's network: its QUIC listener, its admin endpoint, and with ACME the CA's directory host
+ * The relay's network: its QUIC listener, its TCP-transport listener when `tcp_listen` names another
+ * address, its admin endpoint, and with ACME the CA's directory host
  * (every ACME request of one CA goes to that host) and the HTTP-01 listener. A relay never dials a
  * peer: clients and connectors come to it.
  */
 function relayNet(config: IntermediateConfig): string[] {
   const entries = [configuredEntry(config.listen)];
+  if (config.tcp_listen !== undefined && config.tcp_listen !== "off") {
+    entries.push(configuredEntry(config.tcp_listen));
+  }
   if (config.admin.enabled) entries.push(configuredEntry(config.admin.listen));
   if (config.acme.enabled) {
     const directory = urlEntry(config.acme.directory_url);

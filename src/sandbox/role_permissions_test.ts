@@ -36,3 +36,16 @@ Deno.test("roleNetPermissions: a relay on PostgreSQL may reach the database's ho
     net.filter((entry) => entry !== "db.example.com:5432"),
   );
 });
+
+Deno.test("roleNetPermissions: a relay's tcp_listen on another address joins its network", () => {
+  const base = { token_public_keys: ["/etc/ztna/k.pub"], cert: "/c.pem", key: "/k.pem" };
+  const other = IntermediateSection.parse({
+    ...base,
+    listen: "0.0.0.0:4433",
+    tcp_listen: "0.0.0.0:443",
+  });
+  const net = roleNetPermissions({ role: "intermediate", config: other });
+  assert.ok(Array.isArray(net) && net.includes("0.0.0.0:443"), String(net));
+  const off = IntermediateSection.parse({ ...base, listen: "0.0.0.0:4433", tcp_listen: "off" });
+  assert.ok(!String(roleNetPermissions({ role: "intermediate", config: off })).includes(":443,"));
+});
