@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 
 /**
  * Floor of each folder. 0: the wire's words, lifecycle, certificates; 1: identities and config;
- * 2: I/O below the roles; 3: services a relay hosts; 4: the roles; 5: roles in sandboxes; 6: entry points.
+ * 2: I/O below the roles; 3: services a relay hosts, direct paths (both ends); 4: the roles;
+ * 5: roles in sandboxes; 6: entry points.
  */
 const FLOORS: Record<string, number> = {
   protocol: 0,
@@ -23,10 +24,10 @@ const FLOORS: Record<string, number> = {
   transport: 2,
   acme: 3,
   admin: 3,
+  p2p: 3, // direct paths, both ends: below the client and connector that use them, and the doctor
   relay: 4,
   connector: 4,
   client: 4,
-  p2p: 4,
   doctor: 4, // like a dialing role: probes relays through transport/ with a config/ dialer's settings
   sandbox: 5,
   cli: 6,

@@ -10,11 +10,11 @@ import {
   dialLink,
   helloRelay,
   linkTransport,
-  noteObserved,
   type RelaySession,
   runRelaySession,
   type SessionEnd,
 } from "../transport/mod.ts";
+import { noteObserved } from "../p2p/mod.ts";
 import { type PooledSession, RelayPool } from "./relay_pool.ts";
 import type { SessionHolder } from "./session_holder.ts";
 import type { ProxyCredentials } from "../protocol/proxy_url.ts";

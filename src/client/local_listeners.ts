@@ -12,7 +12,7 @@ import { serveProxyConn } from "./proxy_endpoint.ts";
 import type { SessionHolder } from "./session_holder.ts";
 import { UdpForward } from "./udp_forward.ts";
 import { clientStats } from "./stats.ts";
-import type { DirectPaths } from "./direct_paths.ts";
+import type { DirectPaths } from "../p2p/mod.ts";
 import { bindLocal } from "./bind_local.ts";
 import { clientEndpointCredentials } from "../config/endpoint_credentials.ts";
 

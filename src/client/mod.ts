@@ -17,7 +17,7 @@ import { grantsLine } from "./grants_line.ts";
 import { lastingRefusal, runSession } from "./client_session.ts";
 import { RelayRotation } from "./relay_rotation.ts";
 import { learnPatterns } from "../config/net_pattern.ts";
-import { DirectPaths } from "./direct_paths.ts";
+import { DirectPaths } from "../p2p/mod.ts";
 import { DeviceLogin, LoginError } from "./device_login.ts";
 import { LoginSession } from "./login_session.ts";
 import type { ErrorCode } from "../protocol/mod.ts";

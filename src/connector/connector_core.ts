@@ -11,11 +11,12 @@ import { runRelayLink } from "./relay_link.ts";
 import { FleetLinks } from "./fleet_links.ts";
 import { learnPatterns } from "../config/net_pattern.ts";
 import { UdpBudget, UdpDrops } from "./udp_flows.ts";
-import { DirectListener } from "./direct_listener.ts";
+import { DirectListener, type InterfaceAddress } from "../p2p/mod.ts";
+import { directConnFlows } from "./direct_flows.ts";
 import { makeEphemeralCert } from "../pki/ephemeral_cert.ts";
 import { DataPlaneState } from "./data_plane_state.ts";
 import type { ProxyCredentials } from "../protocol/proxy_url.ts";
-import { type InterfaceAddress, keepConnected } from "../transport/mod.ts";
+import { keepConnected } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "connector"]);
 
@@ -55,17 +56,20 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
     ? new DirectListener({
       endpoint: new Deno.QuicEndpoint({ hostname: "0.0.0.0", port: config.direct_port }),
       cert: await makeEphemeralCert(),
-      backends,
-      connectTimeoutMs: config.connect_timeout_ms,
       idleTimeoutMs: config.direct_idle_timeout_ms,
       punchTimeoutMs: config.direct_punch_timeout_ms,
-      udp: {
-        budget: udpBudget,
-        drops: udpDrops,
-        queueDepth: config.udp_queue_depth,
-        idleMs: config.udp_idle_timeout_ms,
-      },
-      stats: state.stats,
+      flows: directConnFlows({
+        backends,
+        connectTimeoutMs: config.connect_timeout_ms,
+        udp: {
+          budget: udpBudget,
+          drops: udpDrops,
+          queueDepth: config.udp_queue_depth,
+          idleMs: config.udp_idle_timeout_ms,
+        },
+        stats: state.stats,
+        log,
+      }),
       tracker: state,
       log,
     })

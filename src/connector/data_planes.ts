@@ -7,7 +7,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { ConnectorConfig, LogConfig } from "../config/schema.ts";
-import { hostInterfaces } from "../transport/mod.ts";
+import { hostInterfaces } from "../p2p/mod.ts";
 import type { EgressLauncher, EgressWorker } from "./egress_sandbox.ts";
 import { egressNetPermissions } from "./sandbox_permissions.ts";
 import type { FromWorker } from "./worker_messages.ts";

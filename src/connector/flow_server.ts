@@ -9,7 +9,7 @@ import { decodeHeader, encodeHeader, type FlowHeader, ZtnaError } from "../proto
 import type { BackendTable } from "./backend_dialer.ts";
 import { resolveBackend } from "./resolve_backend.ts";
 import { type UdpBudget, type UdpDrops, UdpFlow } from "./udp_flows.ts";
-import { ChunkReader, runTcpFlow } from "../transport/mod.ts";
+import { ChunkReader, demuxDatagrams, runTcpFlow } from "../transport/mod.ts";
 import type { ConnectorStats } from "./connector_stats.ts";
 import type { ByteStream, PeerLink } from "../transport/mod.ts";
 
@@ -188,4 +188,31 @@ export function expireIdleUdpFlows(
     }
   }
   return n;
+}
+
+/**
+ * Client → backend datagrams of one connection, looked up in its own flow table only, and the
+ * sweep of its idle UDP flows; both until the connection closes. Used for relay and direct links.
+ */
+export async function serveUdpDatagrams(
+  deps: Pick<FlowServerDeps, "conn" | "udpFlows" | "udpDrops">,
+  idleMs: number,
+): Promise<void> {
+  const { udpFlows, udpDrops } = deps;
+  const sweeper = setInterval(
+    () => expireIdleUdpFlows(udpFlows, idleMs),
+    Math.max(100, Math.min(5_000, idleMs / 4)),
+  );
+  try {
+    await demuxDatagrams(
+      deps.conn,
+      (flowId) => {
+        const flow = udpFlows.get(flowId);
+        return flow && ((payload) => flow.toBackend(payload));
+      },
+      (reason) => udpDrops.inc(reason),
+    );
+  } finally {
+    clearInterval(sweeper);
+  }
 }

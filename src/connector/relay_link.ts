@@ -6,19 +6,12 @@
 import type { Logger } from "@logtape/logtape";
 import type { ConnectorConfig, RelayTargetConfig } from "../config/schema.ts";
 import type { BackendTable } from "./backend_dialer.ts";
-import { expireIdleUdpFlows, type FlowServerDeps, serveFlow } from "./flow_server.ts";
+import { type FlowServerDeps, serveFlow, serveUdpDatagrams } from "./flow_server.ts";
 import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
-import type { DirectListener } from "./direct_listener.ts";
 import type { DataPlaneState, LinkControl } from "./data_plane_state.ts";
-import {
-  demuxDatagrams,
-  directCandidates,
-  type InterfaceAddress,
-  noteObserved,
-  runRelaySession,
-  type SessionEnd,
-} from "../transport/mod.ts";
-import { FLOW_ACCEPT_VERSION } from "../protocol/mod.ts";
+import { type DirectListener, type InterfaceAddress, noteObserved } from "../p2p/mod.ts";
+import { type RelaySession, runRelaySession, type SessionEnd } from "../transport/mod.ts";
+import { type ControlMessage, FLOW_ACCEPT_VERSION } from "../protocol/mod.ts";
 import type { FleetRelay } from "../protocol/mod.ts";
 import type { PeerLink } from "../transport/mod.ts";
 import type { ProxyCredentials } from "../protocol/proxy_url.ts";
@@ -49,6 +42,17 @@ export interface RelayLinkDeps {
   onFleet?: (relays: FleetRelay[]) => void;
 }
 
+/** One live session with a relay, as its control messages need it. */
+interface LinkSession {
+  target: RelayTargetConfig;
+  session: RelaySession;
+  link: LinkControl;
+  /** Set when this session may broker direct paths (the relay gave a ticket key). */
+  authority?: { ticketKey: string; connId: string };
+  deps: RelayLinkDeps;
+  log: Logger;
+}
+
 /** Runs one session with `target` to its end. Never throws. */
 export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Promise<SessionEnd> {
   const { config, log } = deps;
@@ -70,106 +74,102 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
     offers: config.tcp_offers,
     signal: deps.signal,
     log: rlog,
-  }, async (session) => {
-    const serverDeps: FlowServerDeps = {
-      backends: deps.backends,
-      connectTimeoutMs: config.connect_timeout_ms,
-      log: rlog,
-      conn: session.conn,
-      udpFlows: new Map<number, UdpFlow>(),
-      udpBudget: deps.udpBudget,
-      udpDrops: deps.udpDrops,
-      udpQueueDepth: config.udp_queue_depth,
-      sendAccept: session.welcome.version >= FLOW_ACCEPT_VERSION,
-      stats: deps.state?.stats,
-    };
-    const flows = serveIncoming(session.conn, serverDeps, deps.state);
-    const datagrams = pumpDatagrams(session.conn, serverDeps);
-    const sweep = Math.max(100, Math.min(5_000, config.udp_idle_timeout_ms / 4));
-    const sweeper = setInterval(
-      () => expireIdleUdpFlows(serverDeps.udpFlows, config.udp_idle_timeout_ms),
-      sweep,
-    );
-    const authority = session.welcome.ticketKey && deps.direct
-      ? { ticketKey: session.welcome.ticketKey, connId: session.welcome.connId }
-      : undefined;
-    if (authority) deps.direct?.authorities.add(authority);
-    const link: LinkControl = {
-      relay: target.address,
-      version: session.welcome.version,
-      services: new Set(),
-      send: (m) => session.control.send(m),
-      close: () => session.conn.close({ closeCode: 0, reason: "connector reload" }),
-    };
-    deps.state?.links.add(link);
-    for (const service of deps.backends.services) {
+  }, (session) => serveSession(target, session, deps, rlog));
+}
+
+/** Serves one authenticated session: its flows and datagrams, registrations, control messages. */
+async function serveSession(
+  target: RelayTargetConfig,
+  session: RelaySession,
+  deps: RelayLinkDeps,
+  log: Logger,
+): Promise<void> {
+  const { config } = deps;
+  const serverDeps: FlowServerDeps = {
+    backends: deps.backends,
+    connectTimeoutMs: config.connect_timeout_ms,
+    log,
+    conn: session.conn,
+    udpFlows: new Map<number, UdpFlow>(),
+    udpBudget: deps.udpBudget,
+    udpDrops: deps.udpDrops,
+    udpQueueDepth: config.udp_queue_depth,
+    sendAccept: session.welcome.version >= FLOW_ACCEPT_VERSION,
+    stats: deps.state?.stats,
+  };
+  const flows = serveIncoming(session.conn, serverDeps, deps.state);
+  const datagrams = serveUdpDatagrams(serverDeps, config.udp_idle_timeout_ms);
+  const authority = session.welcome.ticketKey && deps.direct
+    ? { ticketKey: session.welcome.ticketKey, connId: session.welcome.connId }
+    : undefined;
+  if (authority) deps.direct?.authorities.add(authority);
+  const link: LinkControl = {
+    relay: target.address,
+    version: session.welcome.version,
+    services: new Set(),
+    send: (m) => session.control.send(m),
+    close: () => session.conn.close({ closeCode: 0, reason: "connector reload" }),
+  };
+  deps.state?.links.add(link);
+  for (const service of deps.backends.services) {
+    await session.control.send({
+      type: "register",
+      service,
+      protocols: deps.backends.protocols(service),
+      direct: authority !== undefined,
+    });
+  }
+  const ls: LinkSession = { target, session, link, authority, deps, log };
+  while (true) {
+    const msg = await session.control.next().catch(() => null);
+    if (msg === null) break;
+    await onControl(ls, msg);
+  }
+  deps.state?.links.delete(link);
+  if (authority) deps.direct?.authorities.delete(authority);
+  await flows;
+  await datagrams;
+}
+
+/** Acts on one control message of the relay. */
+async function onControl(ls: LinkSession, msg: ControlMessage): Promise<void> {
+  const { session, link, deps, log } = ls;
+  const relay = ls.target.address;
+  if (msg.type === "observed") {
+    noteObserved(session, msg, log);
+  } else if (msg.type === "direct_revoke") {
+    if (msg.identity !== undefined) deps.direct?.kick(msg.identity, msg.service);
+    if (msg.tokenIds !== undefined) deps.direct?.revokeTokens(msg.tokenIds);
+  } else if (msg.type === "direct_offer") {
+    if (!deps.direct || !ls.authority) {
       await session.control.send({
-        type: "register",
-        service,
-        protocols: deps.backends.protocols(service),
-        direct: authority !== undefined,
+        type: "direct_refused",
+        sessionId: msg.sessionId,
+        code: "unauthorized",
       });
+      return;
     }
-    while (true) {
-      const msg = await session.control.next().catch(() => null);
-      if (msg === null) break;
-      if (msg.type === "observed") {
-        noteObserved(session, msg, rlog);
-      } else if (msg.type === "direct_revoke") {
-        if (msg.identity !== undefined) deps.direct?.kick(msg.identity, msg.service);
-        if (msg.tokenIds !== undefined) deps.direct?.revokeTokens(msg.tokenIds);
-      } else if (msg.type === "direct_offer") {
-        const direct = deps.direct;
-        if (!direct || !authority) {
-          await session.control.send({
-            type: "direct_refused",
-            sessionId: msg.sessionId,
-            code: "unauthorized",
-          });
-          continue;
-        }
-        const candidates = directCandidates(
-          session.observed,
-          direct.options.endpoint.addr.port,
-          deps.interfaces,
-        );
-        await session.control.send({
-          type: "direct_accept",
-          sessionId: msg.sessionId,
-          candidates,
-          cert: direct.options.cert.cert,
-          serverName: direct.options.cert.serverName,
-        });
-        rlog.debug("Punching toward {identity} for {service}: theirs {theirs}, ours {ours}", {
-          identity: msg.identity,
-          service: msg.service,
-          theirs: msg.candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
-          ours: candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
-        });
-        direct.punch(msg.candidates);
-      } else if (msg.type === "fleet") {
-        deps.onFleet?.(msg.relays);
-      } else if (msg.type === "ack") {
-        rlog.info("Registered service {service}", { service: msg.service });
-        link.services.add(msg.service);
-        deps.state?.answered(target.address, msg.service);
-      } else if (msg.type === "unregistered") {
-        link.services.delete(msg.service);
-        rlog.info("Unregistered service {service}", { service: msg.service });
-      } else if (msg.type === "nack") {
-        deps.state?.answered(target.address, msg.service);
-        rlog.error("Relay refused to register service {service}: {code}; not retrying", {
-          service: msg.service,
-          code: msg.code,
-        });
-      }
-    }
-    clearInterval(sweeper);
-    deps.state?.links.delete(link);
-    if (authority) deps.direct?.authorities.delete(authority);
-    await flows;
-    await datagrams;
-  });
+    const answerer = {
+      observed: session.observed,
+      send: (m: ControlMessage) => session.control.send(m),
+    };
+    await deps.direct.answerOffer(msg, answerer, deps.interfaces, log);
+  } else if (msg.type === "fleet") {
+    deps.onFleet?.(msg.relays);
+  } else if (msg.type === "ack") {
+    log.info("Registered service {service}", { service: msg.service });
+    link.services.add(msg.service);
+    deps.state?.answered(relay, msg.service);
+  } else if (msg.type === "unregistered") {
+    link.services.delete(msg.service);
+    log.info("Unregistered service {service}", { service: msg.service });
+  } else if (msg.type === "nack") {
+    deps.state?.answered(relay, msg.service);
+    log.error("Relay refused to register service {service}: {code}; not retrying", {
+      service: msg.service,
+      code: msg.code,
+    });
+  }
 }
 
 async function serveIncoming(
@@ -190,16 +190,4 @@ async function serveIncoming(
     running.add(p);
   }
   await Promise.all(running);
-}
-
-/** Client → backend datagrams: looked up in this link's own flow table only. */
-function pumpDatagrams(conn: PeerLink, deps: FlowServerDeps): Promise<void> {
-  return demuxDatagrams(
-    conn,
-    (flowId) => {
-      const flow = deps.udpFlows.get(flowId);
-      return flow && ((payload) => flow.toBackend(payload));
-    },
-    (reason) => deps.udpDrops.inc(reason),
-  );
 }

@@ -4,7 +4,8 @@
  * The doctor does not punch: a brokered path is reported as possible unless the mapping forbids it.
  * @module
  */
-import { directCandidates, hostInterfaces, type RelaySession } from "../transport/mod.ts";
+import { directCandidates, hostInterfaces } from "../p2p/mod.ts";
+import type { RelaySession } from "../transport/mod.ts";
 import { deadline, TIMED_OUT } from "../runtime/deadline.ts";
 import type { DirectFacts, NatFacts } from "./report.ts";
 

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { type Candidate, MAX_CANDIDATES } from "../protocol/mod.ts";
-import type { RelaySession } from "./dial.ts";
+import type { RelaySession } from "../transport/mod.ts";
 
 export { MAX_CANDIDATES };
 

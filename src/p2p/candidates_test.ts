@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
 import { directCandidates, MAX_CANDIDATES, noteObserved } from "./candidates.ts";
-import type { RelaySession } from "./dial.ts";
+import type { RelaySession } from "../transport/mod.ts";
 
 const observed = { hostname: "198.18.0.2", port: 40_000 };
 

@@ -1,82 +1,73 @@
 /**
  * The connector's side of direct (P2P) paths: a QUIC listener on the same endpoint it dials its
  * relays from (so the address the relay observed is where peers punch to), accepting only peers
- * that present a relay-signed ticket for this connector, and serving them the ticket's service with
- * the same allow-list as relayed flows — TCP flows, and UDP flows with the same per-flow sockets,
- * caps and idle expiry as relayed ones (their datagrams travel on the direct connection; flow ids
- * are assigned here, in the REPLY, unique per listener). Punching sends QUIC Initials toward the
- * client's candidates so this side's NAT lets the client's packets in.
+ * that present a relay-signed ticket for this connector, and handing their flows for the ticket's
+ * service to the connector's flow serving (`DirectListenerOptions.flows`: the same allow-list as
+ * relayed flows — TCP flows, and UDP flows with the same per-flow sockets, caps and idle expiry;
+ * their datagrams travel on the direct connection; flow ids are assigned here, in the REPLY, unique
+ * per listener). Punching sends QUIC Initials toward the client's candidates so this side's NAT
+ * lets the client's packets in.
  *
  * A path lives no longer than its ticket allows (`pxp`: the client token's expiry or the relay's
  * maximum path lifetime): it is closed at that instant unless the client presents a fresh ticket
- * for the same session on the path's control stream, and every new flow re-checks it. Revocations
- * the relays send (by token id, replayed whole at each registration) close matching paths at once.
- * Times are read on this connector's clock.
+ * for the same session on the path's control stream, and every new flow re-checks it
+ * (path_tickets.ts). Revocations the relays send (by token id, replayed whole at each
+ * registration) close matching paths at once.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { type TicketClaims, verifyTicket } from "../auth/ticket.ts";
 import {
   ALPN,
   type Candidate,
+  type ControlMessage,
   decodeHeader,
   encodeHeader,
   type ErrorCode,
   ERRORS,
+  type FlowHeader,
   PROTOCOL_VERSIONS,
   ZtnaError,
 } from "../protocol/mod.ts";
 import type { EphemeralCert } from "../pki/ephemeral_cert.ts";
-import type { BackendTable } from "./backend_dialer.ts";
-import {
-  expireIdleUdpFlows,
-  type FlowServerDeps,
-  refuseFlow,
-  serveTcpFlow,
-  serveUdpFlow,
-} from "./flow_server.ts";
-import type { UdpBudget, UdpDrops, UdpFlow } from "./udp_flows.ts";
-import type { ConnectorStats } from "./connector_stats.ts";
-import { ChunkReader, ControlChannel, demuxDatagrams } from "../transport/mod.ts";
+import { ChunkReader, ControlChannel } from "../transport/mod.ts";
+import { directCandidates, type InterfaceAddress } from "./candidates.ts";
+import { type DirectPath, PathTickets, type TicketAuthority } from "./path_tickets.ts";
 
-/** A relay this connector is registered with: its ticket key and the id it gave this connection. */
-export interface TicketAuthority {
-  ticketKey: string;
-  connId: string;
+/** One flow opened on a direct path, its service the ticket's, as the listener hands it on. */
+export type DirectFlow = Pick<FlowHeader, "flowId" | "service" | "identity" | "protocol">;
+
+/** Where a flow's stream stands when it is handed on: its OPEN header read, nothing answered. */
+export interface DirectFlowStream {
+  reader: ChunkReader;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  stream: Deno.QuicBidirectionalStream;
 }
 
-/** Revoked token ids a connector remembers at most (the oldest is forgotten first). */
-export const MAX_REVOKED_IDS = 1_000_000;
-
-/** One accepted direct connection and what its current ticket allows. */
-interface DirectPath {
-  readonly conn: Deno.QuicConn;
-  readonly identity: string;
-  readonly service: string;
-  readonly sessionId: string;
-  tokenId: string;
-  tokenExpiresAt: number;
-  endsAt: number;
-  timer?: ReturnType<typeof setTimeout>;
+/**
+ * What serves the flows of one accepted direct connection (the connector's backends: the same
+ * allow-list, caps and idle expiry as relayed flows). The listener admits and routes; this serves.
+ */
+export interface DirectConnFlows {
+  /** Serves one flow to its end: REPLY, then its bytes or datagrams. */
+  serve(flow: DirectFlow, io: DirectFlowStream): Promise<void>;
+  /** Answers a flow the ticket does not allow with `code` and closes its stream. */
+  refuse(
+    flow: Pick<DirectFlow, "flowId" | "service">,
+    io: DirectFlowStream,
+    code: ErrorCode,
+  ): Promise<void>;
+  /** The connection's datagrams (client → backend) until it ends. */
+  datagrams(): Promise<void>;
 }
 
 /** Options of {@link DirectListener}. */
 export interface DirectListenerOptions {
   endpoint: Deno.QuicEndpoint;
   cert: EphemeralCert;
-  backends: BackendTable;
-  connectTimeoutMs: number;
   idleTimeoutMs: number;
   punchTimeoutMs: number;
-  /** UDP settings shared with relayed flows; without them direct paths refuse UDP flows. */
-  udp?: {
-    budget: UdpBudget;
-    drops: UdpDrops;
-    queueDepth: number;
-    idleMs: number;
-  };
-  /** Counters for the status endpoint. */
-  stats?: ConnectorStats;
+  /** Serving of an accepted connection's flows, opened once its ticket checked out. */
+  flows: (conn: Deno.QuicConn) => DirectConnFlows;
   /** Flows in progress, shared with the relay links (a draining data plane waits for them). */
   tracker?: { flowStarted(): void; flowEnded(): void };
   log: Logger;
@@ -84,15 +75,13 @@ export interface DirectListenerOptions {
 
 /** Serves direct connections until the endpoint closes. */
 export class DirectListener {
-  readonly authorities = new Set<TicketAuthority>();
   #flowIds = 0;
   readonly #live = new Set<Deno.QuicConn>();
-  readonly #paths = new Map<Deno.QuicConn, DirectPath>();
-  /** Token ids the relays said are revoked; a union over every relay and connection. */
-  readonly #revoked = new Set<string>();
+  readonly #tickets: PathTickets;
 
   constructor(readonly options: DirectListenerOptions) {
     const { endpoint, cert, idleTimeoutMs } = options;
+    this.#tickets = new PathTickets(options.log);
     const listener = endpoint.listen({
       alpnProtocols: [ALPN],
       cert: cert.cert,
@@ -102,6 +91,11 @@ export class DirectListener {
       maxConcurrentUnidirectionalStreams: 0,
     });
     void this.#accept(listener);
+  }
+
+  /** The relays whose tickets this listener takes (one per registered relay connection). */
+  get authorities(): Set<TicketAuthority> {
+    return this.#tickets.authorities;
   }
 
   async #accept(listener: Deno.QuicListener): Promise<void> {
@@ -117,8 +111,7 @@ export class DirectListener {
       this.#live.add(conn);
       void this.#serve(conn).finally(() => {
         this.#live.delete(conn);
-        clearTimeout(this.#paths.get(conn)?.timer);
-        this.#paths.delete(conn);
+        this.#tickets.forget(conn);
       });
     }
   }
@@ -128,11 +121,7 @@ export class DirectListener {
    * (the relay's access policy took it away: `unauthorized`); returns how many.
    */
   kick(identity: string, service?: string): number {
-    if (service === undefined) return this.#closeWhere((p) => p.identity === identity, "kicked");
-    return this.#closeWhere(
-      (p) => p.identity === identity && p.service === service,
-      "unauthorized",
-    );
+    return this.#tickets.kick(identity, service);
   }
 
   /**
@@ -140,70 +129,7 @@ export class DirectListener {
    * The set only grows (bounded): a relay replays its whole set at every registration.
    */
   revokeTokens(tokenIds: readonly string[]): number {
-    for (const id of tokenIds) {
-      this.#revoked.delete(id); // re-inserted as the newest
-      this.#revoked.add(id);
-    }
-    for (const id of this.#revoked) {
-      if (this.#revoked.size <= MAX_REVOKED_IDS) break;
-      this.#revoked.delete(id);
-    }
-    return this.#closeWhere((p) => this.#revoked.has(p.tokenId), "token_revoked");
-  }
-
-  #closeWhere(
-    match: (p: DirectPath) => boolean,
-    code: "kicked" | "token_revoked" | "unauthorized",
-  ): number {
-    let n = 0;
-    for (const path of this.#paths.values()) {
-      if (!match(path)) continue;
-      this.#end(path, code);
-      n++;
-    }
-    return n;
-  }
-
-  /** Closes one path with `code` and says so once. */
-  #end(path: DirectPath, code: ErrorCode): void {
-    if (!this.#paths.delete(path.conn)) return;
-    clearTimeout(path.timer);
-    this.options.log.warn("Closed the direct path of {identity} for {service}: {code}", {
-      identity: path.identity,
-      service: path.service,
-      code,
-    });
-    try {
-      path.conn.close({ closeCode: ERRORS[code].wire, reason: code });
-    } catch { /* already closed */ }
-  }
-
-  /** Why `path` may serve nothing more now, or undefined while its ticket holds. */
-  #expired(path: DirectPath, now = Date.now()): ErrorCode | undefined {
-    if (this.#revoked.has(path.tokenId)) return "token_revoked";
-    if (now >= path.tokenExpiresAt) return "token_expired";
-    if (now >= path.endsAt) return "path_expired";
-    return undefined;
-  }
-
-  /** Arms the timer that ends `path` at the instant its ticket runs out. */
-  #arm(path: DirectPath): void {
-    clearTimeout(path.timer);
-    const ms = Math.max(0, Math.min(path.endsAt - Date.now(), 2 ** 31 - 1));
-    path.timer = setTimeout(() => {
-      const code = this.#expired(path);
-      if (code) this.#end(path, code);
-      else this.#arm(path); // a timer fired early
-    }, ms);
-  }
-
-  /** Takes a ticket's claims as the path's limits, after the checks that apply to it now. */
-  #admit(claims: TicketClaims): ErrorCode | undefined {
-    if (this.#revoked.has(claims.tid)) return "token_revoked";
-    const now = Date.now();
-    if (now >= claims.texp) return "token_expired";
-    if (now >= claims.pxp) return "path_expired";
-    return undefined;
+    return this.#tickets.revokeTokens(tokenIds);
   }
 
   /** Closes every direct connection (shutdown). */
@@ -213,82 +139,20 @@ export class DirectListener {
     }
   }
 
-  /** Checks a ticket against every relay this connector is registered with. */
-  async #check(ticket: string) {
-    let last = { ok: false as const, code: "unauthenticated" as const, why: "no relay session" };
-    for (const a of this.authorities) {
-      const r = await verifyTicket(a.ticketKey, ticket, a.connId);
-      if (r.ok) return r;
-      last = { ok: false, code: "unauthenticated", why: r.why };
-    }
-    return last;
-  }
-
   async #serve(conn: Deno.QuicConn): Promise<void> {
-    const { log } = this.options;
     const streams = conn.incomingBidirectionalStreams.getReader();
     try {
-      const first = await Promise.race([
-        streams.read(),
-        new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5_000)),
-      ]);
-      if (first === "timeout" || first.done) {
-        throw new ZtnaError("hello_timeout", "no direct HELLO");
-      }
-      const control = new ControlChannel(first.value);
-      const hello = await control.next();
-      if (hello?.type !== "direct_hello") {
-        throw new ZtnaError("unauthenticated", "first message is not direct_hello");
-      }
-      if (!hello.versions.some((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v))) {
-        throw new ZtnaError("version_unsupported", "no common version");
-      }
-      const check = await this.#check(hello.ticket);
-      if (!check.ok) throw new ZtnaError(check.code, check.why);
-      const claims = check.claims;
-      const refusal = this.#admit(claims);
-      if (refusal) throw new ZtnaError(refusal, `ticket names a token that is ${refusal}`);
-      const { sub: identity, svc: service } = claims;
-      const path: DirectPath = {
-        conn,
-        identity,
-        service,
-        sessionId: claims.sid,
-        tokenId: claims.tid,
-        tokenExpiresAt: claims.texp,
-        endsAt: claims.pxp,
-      };
-      this.#paths.set(conn, path);
-      this.#arm(path);
-      await control.send({ type: "direct_welcome", service, expiresAt: path.endsAt });
-      log.info("Direct path from {identity} for {service} accepted", { identity, service });
+      const { control, path } = await this.#welcome(conn, streams);
       const refreshes = this.#serveRefreshes(control, path);
       // Datagrams are read only now that the ticket checked out: before, none is processed.
-      const udp = this.#udpDeps(conn);
-      const datagrams = udp && this.#pumpDatagrams(conn, udp);
-      const running = new Set<Promise<void>>();
-      while (true) {
-        const next = await streams.read().catch(() => ({ done: true as const, value: undefined }));
-        if (next.done) break;
-        // A flow is opened on the ticket as it stands now, whatever the timer has not yet done.
-        const ended = this.#expired(path);
-        if (ended) {
-          this.#end(path, ended);
-          break;
-        }
-        this.options.tracker?.flowStarted();
-        const p = this.#flow(next.value, identity, service, udp).finally(() => {
-          running.delete(p);
-          this.options.tracker?.flowEnded();
-        });
-        running.add(p);
-      }
-      await Promise.all(running);
+      const flows = this.options.flows(conn);
+      const datagrams = flows.datagrams();
+      await this.#serveFlows(streams, path, flows);
       await datagrams;
       await refreshes;
     } catch (e) {
       const code = e instanceof ZtnaError ? e.code : "protocol_error";
-      log.warn("Refused a direct connection: {code}", { code });
+      this.options.log.warn("Refused a direct connection: {code}", { code });
       try {
         conn.close({ closeCode: ERRORS[code].wire, reason: code });
       } catch { /* closed */ }
@@ -296,26 +160,87 @@ export class DirectListener {
   }
 
   /**
+   * The path's first stream: a `direct_hello` with a common version and a ticket that checks out,
+   * answered with `direct_welcome`. @throws {ZtnaError} with the refusal's code
+   */
+  async #welcome(
+    conn: Deno.QuicConn,
+    streams: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>,
+  ): Promise<{ control: ControlChannel; path: DirectPath }> {
+    const first = await Promise.race([
+      streams.read(),
+      new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5_000)),
+    ]);
+    if (first === "timeout" || first.done) {
+      throw new ZtnaError("hello_timeout", "no direct HELLO");
+    }
+    const control = new ControlChannel(first.value);
+    const hello = await control.next();
+    if (hello?.type !== "direct_hello") {
+      throw new ZtnaError("unauthenticated", "first message is not direct_hello");
+    }
+    if (!hello.versions.some((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v))) {
+      throw new ZtnaError("version_unsupported", "no common version");
+    }
+    const check = await this.#tickets.check(hello.ticket);
+    if (!check.ok) throw new ZtnaError(check.code, check.why);
+    const refusal = this.#tickets.refusal(check.claims);
+    if (refusal) throw new ZtnaError(refusal, `ticket names a token that is ${refusal}`);
+    const path = this.#tickets.open(conn, check.claims);
+    const { identity, service } = path;
+    await control.send({ type: "direct_welcome", service, expiresAt: path.endsAt });
+    this.options.log.info("Direct path from {identity} for {service} accepted", {
+      identity,
+      service,
+    });
+    return { control, path };
+  }
+
+  /** Serves each new stream of the path as a flow, while its ticket holds; waits for them all. */
+  async #serveFlows(
+    streams: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>,
+    path: DirectPath,
+    flows: DirectConnFlows,
+  ): Promise<void> {
+    const { tracker } = this.options;
+    const running = new Set<Promise<void>>();
+    while (true) {
+      const next = await streams.read().catch(() => ({ done: true as const, value: undefined }));
+      if (next.done) break;
+      // A flow is opened on the ticket as it stands now, whatever the timer has not yet done.
+      const ended = this.#tickets.expired(path);
+      if (ended) {
+        this.#tickets.end(path, ended);
+        break;
+      }
+      tracker?.flowStarted();
+      const p = this.#flow(next.value, path, flows).finally(() => {
+        running.delete(p);
+        tracker?.flowEnded();
+      });
+      running.add(p);
+    }
+    await Promise.all(running);
+  }
+
+  /**
    * Reads fresh tickets on the path's control stream: one for the same session, identity and
    * service extends the path; anything else ends it (fail closed).
    */
   async #serveRefreshes(control: ControlChannel, path: DirectPath): Promise<void> {
-    const { log } = this.options;
-    while (this.#paths.has(path.conn)) {
+    const tickets = this.#tickets;
+    while (tickets.has(path)) {
       const msg = await control.next().catch(() => null);
       if (msg === null) return;
-      if (msg.type !== "direct_refresh") return this.#end(path, "protocol_error");
-      const check = await this.#check(msg.ticket);
+      if (msg.type !== "direct_refresh") return tickets.end(path, "protocol_error");
+      const check = await tickets.check(msg.ticket);
       const claims = check.ok ? check.claims : undefined;
       const same = claims && claims.sid === path.sessionId && claims.sub === path.identity &&
         claims.svc === path.service;
-      const refusal = !check.ok ? check.code : !same ? "unauthorized" : this.#admit(claims);
-      if (refusal) return this.#end(path, refusal);
-      path.tokenId = claims!.tid;
-      path.tokenExpiresAt = claims!.texp;
-      path.endsAt = claims!.pxp;
-      this.#arm(path);
-      log.debug("Direct path of {identity} for {service} renewed until {until}", {
+      const refusal = !check.ok ? check.code : !same ? "unauthorized" : tickets.refusal(claims);
+      if (refusal) return tickets.end(path, refusal);
+      tickets.renew(path, claims!);
+      this.options.log.debug("Direct path of {identity} for {service} renewed until {until}", {
         identity: path.identity,
         service: path.service,
         until: new Date(path.endsAt).toISOString(),
@@ -325,76 +250,60 @@ export class DirectListener {
     }
   }
 
-  /** What serving UDP flows on `conn` needs; undefined when UDP is not configured. */
-  #udpDeps(conn: Deno.QuicConn): FlowServerDeps | undefined {
-    const { udp, backends, connectTimeoutMs, log } = this.options;
-    if (!udp) return undefined;
-    return {
-      backends,
-      connectTimeoutMs,
-      log,
-      conn,
-      udpFlows: new Map<number, UdpFlow>(),
-      udpBudget: udp.budget,
-      udpDrops: udp.drops,
-      udpQueueDepth: udp.queueDepth,
-      stats: this.options.stats,
-    };
-  }
-
-  /** Client → backend datagrams of `conn`'s own UDP flows, and their idle sweep, until it ends. */
-  async #pumpDatagrams(conn: Deno.QuicConn, deps: FlowServerDeps): Promise<void> {
-    const idleMs = this.options.udp!.idleMs;
-    const sweeper = setInterval(
-      () => expireIdleUdpFlows(deps.udpFlows, idleMs),
-      Math.max(100, Math.min(5_000, idleMs / 4)),
-    );
-    try {
-      await demuxDatagrams(
-        conn,
-        (flowId) => {
-          const flow = deps.udpFlows.get(flowId);
-          return flow && ((payload) => flow.toBackend(payload));
-        },
-        (reason) => deps.udpDrops.inc(reason),
-      );
-    } finally {
-      clearInterval(sweeper);
-    }
-  }
-
+  /** One flow of the path: its OPEN header must name the ticket's service. */
   async #flow(
     stream: Deno.QuicBidirectionalStream,
-    identity: string,
-    service: string,
-    udp: FlowServerDeps | undefined,
+    path: DirectPath,
+    flows: DirectConnFlows,
   ): Promise<void> {
-    const reader = new ChunkReader(stream.readable);
-    const writer = stream.writable.getWriter();
+    const io = {
+      reader: new ChunkReader(stream.readable),
+      writer: stream.writable.getWriter(),
+      stream,
+    };
     const flowId = (this.#flowIds = (this.#flowIds + 1) >>> 0);
+    const { identity, service } = path;
     try {
-      const open = await reader.readHeader((b) => decodeHeader(b, "open"));
-      // The ticket names one service; UDP flows need the connector's UDP settings.
-      if (open.service !== service || (open.protocol === "udp" && !udp)) {
-        const code = open.service !== service ? "unauthorized" : "unknown_service";
-        return await refuseFlow(
-          { flowId, service: open.service },
-          writer,
-          reader,
-          new ZtnaError(code, code),
-          this.options.log,
-        );
+      const open = await io.reader.readHeader((b) => decodeHeader(b, "open"));
+      // The ticket names one service.
+      if (open.service !== service) {
+        return await flows.refuse({ flowId, service: open.service }, io, "unauthorized");
       }
-      if (open.protocol === "udp") {
-        return await serveUdpFlow({ flowId, service, identity }, reader, writer, udp!);
-      }
-      await serveTcpFlow({ flowId, service, identity }, reader, writer, stream, this.options);
+      await flows.serve({ flowId, service, identity, protocol: open.protocol }, io);
     } catch (e) {
       const code = e instanceof ZtnaError ? e.code : "protocol_error";
-      await writer.write(encodeHeader({ type: "reply", code, flowId })).catch(() => {});
-      await writer.close().catch(() => {});
-      await reader.cancel(code);
+      await io.writer.write(encodeHeader({ type: "reply", code, flowId })).catch(() => {});
+      await io.writer.close().catch(() => {});
+      await io.reader.cancel(code);
     }
+  }
+
+  /**
+   * Answers a relay's `direct_offer` on its control stream: this side's candidates, certificate
+   * and name in `direct_accept`, then punching toward the client's candidates.
+   */
+  async answerOffer(
+    offer: Extract<ControlMessage, { type: "direct_offer" }>,
+    relay: { observed: Candidate; send(m: ControlMessage): Promise<void> },
+    interfaces: readonly InterfaceAddress[],
+    log: Logger,
+  ): Promise<void> {
+    const { endpoint, cert } = this.options;
+    const candidates = directCandidates(relay.observed, endpoint.addr.port, interfaces);
+    await relay.send({
+      type: "direct_accept",
+      sessionId: offer.sessionId,
+      candidates,
+      cert: cert.cert,
+      serverName: cert.serverName,
+    });
+    log.debug("Punching toward {identity} for {service}: theirs {theirs}, ours {ours}", {
+      identity: offer.identity,
+      service: offer.service,
+      theirs: offer.candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
+      ours: candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
+    });
+    this.#punch(offer.candidates);
   }
 
   /**
@@ -402,7 +311,7 @@ export class DirectListener {
    * candidate. They are not meant to connect (the client does not listen); they are paced and end
    * at the punch deadline.
    */
-  punch(candidates: Candidate[]): void {
+  #punch(candidates: Candidate[]): void {
     const { endpoint, cert, punchTimeoutMs } = this.options;
     for (const c of candidates) {
       Deno.connectQuic<false>({

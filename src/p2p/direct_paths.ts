@@ -11,13 +11,8 @@
 import type { Logger } from "@logtape/logtape";
 import { ALPN, type ControlMessage, ERRORS, PROTOCOL_VERSIONS } from "../protocol/mod.ts";
 import { deadline, TIMED_OUT } from "../runtime/mod.ts";
-import {
-  ControlChannel,
-  directCandidates,
-  hostInterfaces,
-  linkTransport,
-  type RelaySession,
-} from "../transport/mod.ts";
+import { ControlChannel, linkTransport, type RelaySession } from "../transport/mod.ts";
+import { directCandidates, hostInterfaces } from "./candidates.ts";
 
 /** Settings of {@link DirectPaths}. */
 export interface DirectPathsOptions {

@@ -1,16 +1,10 @@
 /**
  * Moving bytes over QUIC for the roles: dialing a relay with its certificate verified and the HELLO
  * exchange, staying connected with backoff, the control channel, stream reading, TCP flows over
- * streams, datagram queues and demultiplexing, and direct-path candidates.
+ * streams, datagram queues and demultiplexing.
  * @module
  */
 export { backoffDelay, type BackoffOptions } from "./backoff.ts";
-export {
-  directCandidates,
-  hostInterfaces,
-  type InterfaceAddress,
-  noteObserved,
-} from "./candidates.ts";
 export { ChunkReader, REUSED_READ_BYTES } from "./chunk_reader.ts";
 export { ControlChannel } from "./control_channel.ts";
 export { demuxDatagrams } from "./datagram_demux.ts";

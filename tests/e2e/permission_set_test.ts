@@ -24,7 +24,7 @@ Deno.test("the ztna permission set grants no run, ffi, blanket access, and sys o
   assert.equal(set.all, undefined);
   assert.equal(set.run, undefined);
   assert.equal(set.ffi, undefined);
-  // Interface addresses are direct-path candidates (src/transport/candidates.ts); nothing else.
+  // Interface addresses are direct-path candidates (src/p2p/candidates.ts); nothing else.
   assert.deepEqual(set.sys, ["networkInterfaces"]);
   assert.ok(Array.isArray(set.read) && Array.isArray(set.write) && Array.isArray(set.env));
   // GLIBC_TUNABLES: read only, so the relay can say when its allocator tuning is missing.
