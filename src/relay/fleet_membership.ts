@@ -13,6 +13,9 @@ import type { FleetSnapshot, RelayRecord, Store } from "../store/mod.ts";
 
 const log = getLogger(["ztna", "relay", "fleet"]);
 
+/** Least time one heartbeat's round trip may take before it counts as failed. */
+const MIN_ROUND_TRIP_BUDGET_MS = 2_000;
+
 /** Dead rows stay this many expiry periods (shown as "stale" in the admin view), then go. */
 const PRUNE_AFTER_EXPIRIES = 3;
 
@@ -111,7 +114,19 @@ export class FleetMembership {
 
   /** One heartbeat at a time: a slow store never piles them up. */
   #beat(): Promise<void> {
-    this.#tick ??= this.#beatOnce().finally(() => this.#tick = undefined);
+    // A round trip stuck on a dead connection must not hold back the next ones: past its budget
+    // it counts as failed and the next tick starts afresh (the stuck query ends on its own).
+    const budget = Math.max(2 * this.options.config.heartbeat_ms, MIN_ROUND_TRIP_BUDGET_MS);
+    this.#tick ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.options.onRoundTrip?.(false);
+        resolve();
+      }, budget);
+      void this.#beatOnce().finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }).finally(() => this.#tick = undefined);
     return this.#tick;
   }
 

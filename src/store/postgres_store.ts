@@ -339,11 +339,17 @@ export class PostgresStore implements Store {
       const rows = await sql`SELECT token_id FROM ztna_revocation`;
       report(rows.map((row) => TokenIdRow.parse(row).token_id));
     };
-    // One poll at a time: a slow database never piles up queries.
+    // One poll at a time: a slow database never piles up queries. An outage is logged once,
+    // not at every poll, and its end once.
+    let failing = false;
     const poll = () =>
-      polling ??= pollOnce().catch((error) => {
-        if (this.#closed || signal.aborted) return;
-        log.warn("Cannot poll the store for revocations: {error}; retrying in {pollMs} ms", {
+      polling ??= pollOnce().then(() => {
+        if (failing) log.info("The store answers revocation polls again");
+        failing = false;
+      }, (error) => {
+        if (this.#closed || signal.aborted || failing) return;
+        failing = true;
+        log.warn("Cannot poll the store for revocations: {error}; retrying every {pollMs} ms", {
           error: String(error),
           pollMs: options.pollMs,
         });
