@@ -5,7 +5,8 @@
  * connections) against a small HTTP backend (bench/http_backend.ts) — directly, through ztna
  * (client forward → relay → connector), `ssh -L`, `ssh -J` and stunnel. Reported as ratios to
  * direct and to `ssh -J`. Each run lasts `--app-seconds`; the paths of one workload run one after
- * the other, so a busy machine shifts them alike.
+ * the other, so a busy machine shifts them alike. Without pgbench, wrk or the PostgreSQL server the
+ * case is skipped, and the report says which is missing.
  * @module
  */
 import { freeTcpPort } from "../../tests/_helpers/cluster.ts";
@@ -120,21 +121,37 @@ async function tcpReady(port: number, what: string, signal: AbortSignal): Promis
   }
 }
 
-/** Runs case 10. */
+/** Whether Debian's PostgreSQL server binaries (initdb, what tests/_helpers/postgres.ts runs) exist. */
+async function hasPostgresServer(): Promise<boolean> {
+  try {
+    for await (const v of Deno.readDir("/usr/lib/postgresql")) {
+      const initdb = await Deno.stat(`/usr/lib/postgresql/${v.name}/bin/initdb`).catch(() => null);
+      if (initdb?.isFile) return true;
+    }
+  } catch { /* no folder */ }
+  return false;
+}
+
+/** Runs case 10; undefined (and a skip note) when pgbench, wrk or PostgreSQL is missing. */
 export async function runAppsCase(
   lab: Lab,
   options: BenchOptions,
   ctx: { signal: AbortSignal; log: (line: string) => void },
-): Promise<AppsCase> {
+): Promise<AppsCase | undefined> {
   const { fx } = lab;
   const { log, signal } = ctx;
-  const [pgbench, wrk] = await Promise.all([findProgram("pgbench"), findProgram("wrk")]);
-  if (!pgbench || !wrk) {
-    throw new Error(
-      `Case apps needs pgbench and wrk (Debian packages postgresql-client and wrk): ${
-        !pgbench ? "pgbench" : "wrk"
-      } not found`,
-    );
+  const [pgbench, wrk, postgres] = await Promise.all([
+    findProgram("pgbench"),
+    findProgram("wrk"),
+    hasPostgresServer(),
+  ]);
+  if (!pgbench || !wrk || !postgres) {
+    const missing = [!pgbench && "pgbench", !wrk && "wrk", !postgres && "the PostgreSQL server"]
+      .filter(Boolean).join(", ");
+    const why = `${missing} not installed (Debian packages postgresql and wrk)`;
+    lab.skipped.push({ what: "case apps (real applications)", why });
+    log(`skipping case apps: ${why}`);
+    return undefined;
   }
   await using stack = new AsyncDisposableStack();
   log("apps: starting PostgreSQL and the HTTP backend");
