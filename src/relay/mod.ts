@@ -35,25 +35,14 @@ import { PolicyWatcher } from "./policy_watcher.ts";
 import { PolicyAudit } from "./policy_audit.ts";
 import { linkTransport } from "../transport/mod.ts";
 import { claimStateDir } from "./state_dir.ts";
-import { type FleetMember, FleetMembership } from "./fleet_membership.ts";
-import { FleetAnnouncer } from "./fleet_announcer.ts";
-import { fleetMetricFamilies } from "./fleet_metrics.ts";
-import { StoreHealth } from "./store_health.ts";
+import type { FleetMember } from "./fleet_membership.ts";
+import { joinFleet } from "./relay_fleet.ts";
 import { FileRevocationsToStore } from "./file_revocations_to_store.ts";
 
 export { Relay } from "./relay.ts";
 export { ConnectorRegistry } from "./registry.ts";
 
 const log = getLogger(["ztna", "relay"]);
-
-/** The draining mark in the fleet table is worth this long of a stop; a dead database gets no more. */
-const FLEET_DRAIN_WRITE_MS = 1_000;
-
-/**
- * After DRAIN, how long the relay still admits new flows: what a peer sent before it heard DRAIN
- * arrives within a round trip, and a client has moved by then (its next relay is already linked).
- */
-const MOVE_GRACE_MS = 1_000;
 
 async function readTls(config: IntermediateConfig): Promise<TlsMaterial> {
   if (config.cert === undefined || config.key === undefined) {
@@ -333,41 +322,8 @@ export async function runIntermediate(
   } catch (error) {
     throw bindError(error, config.listen);
   }
-  // A shared store that stops answering: keep sessions, admit on cached revocations for
-  // max_staleness_ms, then refuse new authentications until it answers again (zero trust).
-  const storeHealth = config.store.kind === "postgres"
-    ? new StoreHealth({
-      maxStalenessMs: config.store.max_staleness_ms,
-      onChange: (stale, ageMs) => {
-        verifier.failClosed(stale ? `state store unreachable for ${ageMs} ms` : undefined);
-        if (stale) {
-          log.error(
-            "The state store has not answered for {ageMs} ms (max_staleness_ms): refusing new " +
-              "authentications with state_unavailable; established sessions go on",
-            { ageMs },
-          );
-        } else log.info("The state store answers again: admitting new authentications");
-      },
-    })
-    : undefined;
-  storeHealth?.start();
-  stack.defer(() => storeHealth?.stop());
-  // The fleet: this relay's heartbeat row, and the live relays told to peers that speak FLEET.
-  const announcer = new FleetAnnouncer(() => relay.sessions);
-  const fleet = new FleetMembership({
-    config: config.fleet,
-    store,
-    load: () => ({
-      peers: [...relay.sessions].filter((s) => s.welcomed).length,
-      flows: relay.metrics.activeFlows,
-    }),
-    onChange: (relays) => announcer.set(relays),
-    onRoundTrip: (ok) => storeHealth?.report(ok),
-  });
-  stack.defer(() => fleet.stop());
-  stack.defer(() => announcer.stop());
-  announcer.start();
-  await fleet.start();
+  // The fleet: heartbeats, FLEET to peers, and the store's health (relay_fleet.ts).
+  const fleet = await joinFleet({ config, store, relay, verifier, stack });
   const hint = options.memoryHint === false
     ? undefined
     : memoryTuningHint(Deno.build.os, readTunables());
@@ -383,7 +339,7 @@ export async function runIntermediate(
     admin = await AdminEndpoint.start({
       config: config.admin,
       relay: adminView(relay, revocations, {
-        metrics: () => fleetMetricFamilies(fleet, storeHealth),
+        metrics: () => fleet.metricFamilies(),
         members: () => fleet.members(),
       }),
       store,
@@ -420,15 +376,7 @@ export async function runIntermediate(
   });
   // Peers move first: the fleet stops advertising this relay and its own peers hear DRAIN, so
   // new flows go elsewhere while the running ones finish.
-  const told = announcer.drain();
-  // Read before this relay's own row says draining: is there anywhere for peers to go?
-  const elsewhere = fleet.members().some((m) => !m.self && m.health === "up");
-  await Promise.race([fleet.drain(), new Promise((r) => setTimeout(r, FLEET_DRAIN_WRITE_MS))]);
-  // A flow a peer opened before it heard DRAIN is still admitted for this long, while peers move
-  // to another live relay; then the usual drain refuses new ones. Alone, there is nowhere to go.
-  if (told > 0 && elsewhere) {
-    await new Promise((r) => setTimeout(r, Math.min(MOVE_GRACE_MS, config.drain_timeout_ms)));
-  }
+  await fleet.movePeers();
   // Drained while everything else still runs: the admin endpoint's /readyz reports "draining".
   await relay.shutdown(config.drain_timeout_ms);
 }
