@@ -120,7 +120,11 @@ export class TcpRelayListener {
         if (listener !== this.#listener) return;
         continue; // a failed accept (e.g. too many open files) must not end the listener
       }
-      void this.#serve(conn);
+      // Never an unhandled rejection: one connection's failure must not end the relay.
+      this.#serve(conn).catch((e) => {
+        this.#deps.log.debug("TCP connection failed: {error}", { error: String(e) });
+        close(conn);
+      });
     }
   }
 

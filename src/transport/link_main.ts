@@ -85,7 +85,9 @@ export abstract class LinkMain implements PeerLink {
     this.control = this.#controlStream();
     const tick = Math.max(50, Math.min(options.keepAliveMs || Infinity, options.idleTimeoutMs / 4));
     this.#timer = setInterval(() => this.#onTick(), tick);
-    void this.#readLoop(options.prefix ?? new Uint8Array(0));
+    // After the subclass's constructor: bytes already read (the prefix) may hold a malformed frame,
+    // whose close calls onClosed(), which reads the subclass's fields.
+    queueMicrotask(() => void this.#readLoop(options.prefix ?? new Uint8Array(0)));
   }
 
   /** True once the link is closed. */

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { parsePrometheus, sampleValue } from "../../src/admin/mod.ts";
 import {
   codeFromWire,
+  concatBytes,
   decodeClose,
   decodeHeader,
   decodeLinkFrame,
@@ -98,9 +99,16 @@ Deno.test(
     );
 
     const big = await openTls(tls);
-    await big.write(encodePreamble({ kind: "main" }));
-    await big.write(Uint8Array.of(0x01, 0xff, 0xff, 0xff)); // CONTROL of 16 MiB
+    // One write, so the relay reads the oversized header with the preamble (a regression: the
+    // link then closed inside its constructor and the relay crashed).
+    await big.write(
+      concatBytes(encodePreamble({ kind: "main" }), Uint8Array.of(0x01, 0xff, 0xff, 0xff)),
+    ); // CONTROL of 16 MiB
     assert.equal(await closeCode(big), "frame_too_large");
+    const again = await openTls(tls);
+    await again.write(encodePreamble({ kind: "main" }));
+    await again.write(Uint8Array.of(0x01, 0xff, 0xff, 0xff));
+    assert.equal(await closeCode(again), "frame_too_large");
     await eventually(
       "frame_too_large counted",
       async () =>
