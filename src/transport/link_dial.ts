@@ -10,7 +10,8 @@ import { DialError, type DialOptions, dialRelay, helloRelay, type RelaySession }
 import type { RelayTarget } from "./dial.ts";
 import { type AttemptState, chooseLink } from "./link_choice.ts";
 import type { PeerLink } from "./peer_link.ts";
-import { dialTcpLink } from "./tcp_link.ts";
+import { dialTcpLink, LinkRefused } from "./tcp_link.ts";
+import { codeFromWire } from "../protocol/mod.ts";
 
 /** Which transport to dial. */
 export type TransportChoice = "auto" | "quic" | "tcp";
@@ -53,6 +54,12 @@ export async function dialLink(
       signal: options.signal,
     });
   } catch (e) {
+    if (e instanceof LinkRefused) {
+      const code = codeFromWire(e.closeCode) ?? "unknown";
+      throw new DialError({ kind: "refused", code }, `Relay refused the connection: ${code}`, {
+        cause: e,
+      });
+    }
     const detail = e instanceof Error ? e.message : String(e);
     if (/certificate|UnknownIssuer|NotValidForName|Expired/i.test(detail)) {
       throw new DialError(

@@ -29,7 +29,14 @@ export {
 } from "./peer_link.ts";
 export { LINK_DATAGRAM_INBOX, LinkMain, type LinkMainOptions } from "./link_main.ts";
 export { connByteStream, type ConnStreamOptions, type StreamConn } from "./tls_stream.ts";
-export { dialTcpLink, MAX_OFFERS, openTls, TcpLink, type TcpLinkOptions } from "./tcp_link.ts";
+export {
+  dialTcpLink,
+  LinkRefused,
+  MAX_OFFERS,
+  openTls,
+  TcpLink,
+  type TcpLinkOptions,
+} from "./tcp_link.ts";
 export { type AttemptState, type ChoiceStep, chooseLink, probeDelayMs } from "./link_choice.ts";
 export { connectRelay, dialLink, type LinkDialOptions, type TransportChoice } from "./link_dial.ts";
 export { type ProxyPlan, proxyPlan } from "./http_proxy_choice.ts";

@@ -94,17 +94,32 @@ export async function dialTcpLink(options: TcpLinkOptions): Promise<TcpLink> {
   try {
     await writeAll(tls, encodePreamble({ kind: "main" }));
     const link = new TcpLink(tls, options);
-    const keyed = await deadline(link.keyed, timeoutMs, options.signal);
-    if (keyed === TIMED_OUT) {
+    // The relay may refuse the link instead (a rate limit, draining): its CLOSE comes before KEY.
+    const ended = link.closed.then((i) => i, () => ({ closeCode: 0, reason: "lost" }));
+    const first = await deadline(
+      Promise.race([link.keyed.then(() => undefined), ended]),
+      timeoutMs,
+      options.signal,
+    );
+    if (first === TIMED_OUT) {
       link.close({ closeCode: 0, reason: "abandoned" });
       throw new ZtnaError("protocol_error", "the relay sent no link key in time");
     }
+    if (first !== undefined) throw new LinkRefused(first.closeCode, first.reason);
     return link;
   } catch (e) {
     try {
       tls.close();
     } catch { /* closed */ }
     throw e;
+  }
+}
+
+/** The relay closed a MAIN connection before its KEY: `closeCode` says why (errors.ts). */
+export class LinkRefused extends Error {
+  override readonly name = "LinkRefused";
+  constructor(readonly closeCode: number, reason: string) {
+    super(`The relay closed the TCP link before its key: ${reason || closeCode}`);
   }
 }
 

@@ -22,6 +22,7 @@ import {
   dialLink,
   dialTcpLink,
   helloRelay,
+  LinkRefused,
   openTls,
   type TcpLinkOptions,
 } from "../../src/transport/mod.ts";
@@ -85,7 +86,7 @@ Deno.test(
   "tcp listener: garbage preamble and oversized frame are closed with their codes",
   opts,
   async () => {
-    const { fx, tls, metric } = await setup();
+    const { fx, tls, metric } = await setup("handshake_burst_per_source = 100");
     await using _fx = fx;
     const garbage = await openTls(tls);
     await garbage.write(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
@@ -116,6 +117,21 @@ Deno.test(
           ? true
           : undefined,
     );
+    // Random bytes after a MAIN preamble, in one write and in two: every one closed, the relay
+    // still serves an honest peer.
+    for (let i = 0; i < 20; i++) {
+      const noise = crypto.getRandomValues(new Uint8Array(1 + (i * 37) % 200));
+      const c = await openTls(tls);
+      if (i % 2 === 0) await c.write(concatBytes(encodePreamble({ kind: "main" }), noise));
+      else {
+        await c.write(encodePreamble({ kind: "main" }));
+        await c.write(noise);
+      }
+      await closeCode(c, 2_000);
+    }
+    const honest = await dialTcpLink(tls);
+    await helloRelay(honest, "client", (await fx.token("client")).token);
+    honest.close({ closeCode: 0, reason: "" });
   },
 );
 
@@ -298,3 +314,22 @@ Deno.test("tcp transport: token expiry closes a TCP peer with token_expired", op
   ]);
   assert.equal(codeFromWire(info.closeCode), "token_expired");
 });
+
+Deno.test(
+  "tcp listener: links past the per-source handshake rate are refused at once",
+  opts,
+  async () => {
+    const { fx, tls, metric } = await setup(
+      "handshakes_per_second_per_source = 1\nhandshake_burst_per_source = 2",
+    );
+    await using _fx = fx;
+    const links = [await dialTcpLink(tls), await dialTcpLink(tls)];
+    const started = Date.now();
+    const refused = await dialTcpLink(tls).then(() => undefined, (e: unknown) => e);
+    assert.ok(refused instanceof LinkRefused, String(refused));
+    assert.equal(codeFromWire(refused.closeCode), "limit_exceeded");
+    assert.ok(Date.now() - started < 2_000, "refused at once, not at the dial deadline");
+    assert.ok(await metric("ztna_rate_limited_total", { limit: "handshakes_per_source" }) >= 1);
+    for (const l of links) l.close({ closeCode: 0, reason: "" });
+  },
+);
