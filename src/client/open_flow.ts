@@ -73,25 +73,66 @@ export function noteRateLimited(service: string, waitMs: number, log: Logger): v
 
 /** Opens a flow for `service` and runs it; closes `tcp` in every case. */
 export async function openFlow(tcp: ByteConn, options: OpenFlowOptions): Promise<FlowOutcome> {
-  const { service, replyTimeoutMs, log, direct, holder, relayWaitMs = 0 } = options;
-  let session = options.session;
-  // A live direct path carries the flow. If it is dead, broken while opening, or its connector has
-  // no backend connection for us, the relay does (a backend refusal is the backend's answer).
-  let path: "direct" | "relay" = direct ? "direct" : "relay";
-  let req: FlowRequest | undefined = direct
-    ? await requestFlow({ conn: direct }, service, "tcp", replyTimeoutMs, log)
-    : undefined;
-  if (req && !req.ok && (req.lost || req.code === "no_connector" || req.code === "flow_reset")) {
-    log.debug("Flow to {service} not opened on the direct path ({code}); using the relay", {
-      service,
-      code: req.code,
-    });
-    req = undefined;
+  const { service, log } = options;
+  const onDirect = options.direct && await requestOnDirect(options.direct, options);
+  const path: "direct" | "relay" = onDirect ? "direct" : "relay";
+  const req = onDirect ?? await requestOnRelay(options);
+  if (!req.ok) {
+    await refuseLocal(tcp, req, options);
+    return req;
   }
+  const { flowId, reader, writer, stream, release } = req.flow;
+  try {
+    await options.answer?.opened();
+    await sendFirstBytes(writer, options.firstBytes);
+  } catch {
+    // The local client left before the flow started.
+    release();
+    await closeFlowStream(req.flow, "local client gone");
+    closeQuietly(tcp);
+    return { ok: false, code: "flow_reset" };
+  }
+  writer.releaseLock();
+  log.debug("Flow {flowId} to {service} open via {path}", { flowId, service, path });
+  clientStats.flowOpened(service, path);
+  // Counted at the local socket: what the local program sent and what it was given back.
+  const counts = { sent: 0, received: 0 };
+  const result = await runTcpFlow(countedConn(tcp, counts), reader, stream.writable).finally(() => {
+    release();
+    clientStats.flowEnded(service, path, counts.sent, counts.received);
+  });
+  log.debug("Flow {flowId} ended: sent {sent}, received {received}", { flowId, ...result });
+  return { ok: true };
+}
+
+/**
+ * The flow on the service's live direct path, or undefined when the relay should carry it: the
+ * path is dead, broke while opening, or its connector has no backend connection for us (a backend
+ * refusal is the backend's answer, and stands).
+ */
+async function requestOnDirect(
+  direct: PeerLink,
+  { service, replyTimeoutMs, log }: OpenFlowOptions,
+): Promise<FlowRequest | undefined> {
+  const req = await requestFlow({ conn: direct }, service, "tcp", replyTimeoutMs, log);
+  if (req.ok || !(req.lost || req.code === "no_connector" || req.code === "flow_reset")) return req;
+  log.debug("Flow to {service} not opened on the direct path ({code}); using the relay", {
+    service,
+    code: req.code,
+  });
+  return undefined;
+}
+
+/**
+ * The flow through the relay: a rate-limited OPEN is tried again with backoff, and one whose relay
+ * connection died is opened on the next, both within `relayWaitMs`.
+ */
+async function requestOnRelay(options: OpenFlowOptions): Promise<FlowRequest> {
+  const { service, replyTimeoutMs, log, holder, relayWaitMs = 0 } = options;
+  let session = options.session;
   const waitUntil = Date.now() + relayWaitMs;
   let retries = 0;
-  while (!req) {
-    path = "relay";
+  while (true) {
     const attempt = await requestFlow(session, service, "tcp", replyTimeoutMs, log);
     if (!attempt.ok && attempt.code === "limit_exceeded") {
       // The relay's flow-open rate refused this OPEN before anything was forwarded, and no local
@@ -103,76 +144,65 @@ export async function openFlow(tcp: ByteConn, options: OpenFlowOptions): Promise
         continue;
       }
     }
-    if (attempt.ok || !attempt.lost || !holder) {
-      req = attempt;
-      break;
-    }
+    if (attempt.ok || !attempt.lost || !holder) return attempt;
     // The relay connection died under this flow: wait for the next one.
     const next = await holder.next(session, waitUntil - Date.now());
-    if (!next) {
-      req = attempt;
-      break;
-    }
+    if (!next) return attempt;
     log.debug("Flow to {service} moves to the new relay connection", { service });
     session = next;
   }
-  if (!req.ok) {
-    if (req.lost && holder) {
-      log.warn(
-        "Closed a local connection for {service}: no relay connection within {waitMs} ms " +
-          "(the last one was lost: {code})",
-        { service, waitMs: relayWaitMs, code: req.code },
-      );
-    } else log.warn("Flow to {service} refused: {code}", { service, code: req.code });
-    clientStats.dropped(service, req.lost && holder ? "no_relay" : req.code);
-    await options.answer?.refused(req.code).catch(() => {});
-    try {
-      tcp.close();
-    } catch { /* already closed */ }
-    return req;
-  }
-  const { flowId, reader, writer, stream, release } = req.flow;
-  try {
-    await options.answer?.opened();
-    const first = options.firstBytes;
-    if (first && first.byteLength > 0) {
-      const frame = new Uint8Array(FRAME_HEADER + first.byteLength);
-      frame.set(first, FRAME_HEADER);
-      await writer.write(sealDataFrame(frame, first.byteLength));
-    }
-  } catch {
-    // The local client left before the flow started.
-    release();
-    await closeFlowStream(req.flow, "local client gone");
-    try {
-      tcp.close();
-    } catch { /* already closed */ }
-    return { ok: false, code: "flow_reset" };
-  }
-  writer.releaseLock();
-  log.debug("Flow {flowId} to {service} open via {path}", { flowId, service, path });
-  clientStats.flowOpened(service, path);
-  // Counted at the local socket: what the local program sent and what it was given back.
-  let sent = 0;
-  let received = 0;
-  const counted: ByteConn = {
+}
+
+/** Says why a flow was refused (log, counter, the proxy front end's answer) and closes `tcp`. */
+async function refuseLocal(
+  tcp: ByteConn,
+  req: Extract<FlowRequest, { ok: false }>,
+  { service, log, holder, relayWaitMs = 0, answer }: OpenFlowOptions,
+): Promise<void> {
+  if (req.lost && holder) {
+    log.warn(
+      "Closed a local connection for {service}: no relay connection within {waitMs} ms " +
+        "(the last one was lost: {code})",
+      { service, waitMs: relayWaitMs, code: req.code },
+    );
+  } else log.warn("Flow to {service} refused: {code}", { service, code: req.code });
+  clientStats.dropped(service, req.lost && holder ? "no_relay" : req.code);
+  await answer?.refused(req.code).catch(() => {});
+  closeQuietly(tcp);
+}
+
+/** Sends the bytes the local client sent after its proxy request as the flow's first frame. */
+async function sendFirstBytes(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  first: Uint8Array | undefined,
+): Promise<void> {
+  if (!first || first.byteLength === 0) return;
+  const frame = new Uint8Array(FRAME_HEADER + first.byteLength);
+  frame.set(first, FRAME_HEADER);
+  await writer.write(sealDataFrame(frame, first.byteLength));
+}
+
+/** `tcp`, counting the bytes read from it (`sent`) and written to it (`received`) into `counts`. */
+function countedConn(tcp: ByteConn, counts: { sent: number; received: number }): ByteConn {
+  return {
     read: async (p) => {
       const n = await tcp.read(p);
-      if (n !== null) sent += n;
+      if (n !== null) counts.sent += n;
       return n;
     },
     write: async (p) => {
       const n = await tcp.write(p);
-      received += n;
+      counts.received += n;
       return n;
     },
     close: () => tcp.close(),
     closeWrite: () => tcp.closeWrite(),
   };
-  const result = await runTcpFlow(counted, reader, stream.writable).finally(() => {
-    release();
-    clientStats.flowEnded(service, path, sent, received);
-  });
-  log.debug("Flow {flowId} ended: sent {sent}, received {received}", { flowId, ...result });
-  return { ok: true };
+}
+
+/** Closes `conn`, which may already be closed. */
+function closeQuietly(conn: ByteConn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
 }

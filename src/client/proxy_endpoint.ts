@@ -1,43 +1,38 @@
 /**
  * The client's proxy front ends: a SOCKS5 endpoint (RFC 1928, CONNECT) and an HTTP CONNECT endpoint
  * on one local port each, where a request names a service (`id` or `id.<suffix>`) instead of a
- * forward per port. Each accepted connection is read up to its request (bounded, with a deadline),
- * checked against the token's grants, and becomes a flow; every refusal gets the protocol's own code
- * and a log line saying why. With endpoint credentials configured, every connection must present
- * them first (SOCKS5: RFC 1929 username/password; HTTP: Proxy-Authorization Basic).
+ * forward per port. Each accepted connection is read up to its request (bounded, with a deadline:
+ * proxy_request.ts), checked against the token's grants, and becomes a flow; every refusal gets the
+ * protocol's own code (proxy_answers.ts) and a log line saying why. With endpoint credentials
+ * configured, every connection must present them first (SOCKS5: RFC 1929 username/password; HTTP:
+ * Proxy-Authorization Basic).
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { ErrorCode } from "../protocol/mod.ts";
 import { openFlow } from "./open_flow.ts";
 import type { SessionHolder } from "./session_holder.ts";
-import {
-  parseGreeting,
-  parseRequest,
-  parseUserPass,
-  SOCKS_CMD,
-  SOCKS_NO_ACCEPTABLE,
-  SOCKS_NO_AUTH,
-  SOCKS_REPLY,
-  SOCKS_USER_PASS,
-  socksReply,
-  type SocksReplyCode,
-  userPassReply,
-} from "./socks5.ts";
-import {
-  connectResponse,
-  MAX_CONNECT_HEAD,
-  parseBasicAuth,
-  parseConnectHead,
-} from "./http_connect.ts";
+import { SOCKS_REPLY, socksReply } from "./socks5.ts";
 import type { EndpointCredentials } from "../config/endpoint_credentials.ts";
-import { credentialsMatch } from "./endpoint_auth.ts";
-import { type NameRefusal, resolveServiceName } from "./service_name.ts";
+import { resolveServiceName } from "./service_name.ts";
 import { SocksUdpAssociation } from "./socks_udp.ts";
+import {
+  type LocalRefusal,
+  localRefusalAnswer,
+  openedAnswer,
+  type ProxyKind,
+  refusedAnswer,
+} from "./proxy_answers.ts";
+import {
+  httpRequest,
+  type ProxyTarget,
+  RequestReader,
+  socksRequest,
+  writeAll,
+} from "./proxy_request.ts";
 
 /** Settings of a proxy endpoint. */
 export interface ProxyEndpointOptions {
-  kind: "socks" | "http";
+  kind: ProxyKind;
   suffix: string;
   holder: SessionHolder;
   relayWaitMs: number;
@@ -54,150 +49,18 @@ export interface ProxyEndpointOptions {
 /** A local client has this long to send its whole proxy request. */
 const REQUEST_DEADLINE_MS = 10_000;
 
-/** Why a request was refused before any flow: a name problem or no relay session. */
-type LocalRefusal = NameRefusal | "no_relay";
-
-const SOCKS_FOR_LOCAL: Record<LocalRefusal, SocksReplyCode> = {
-  unknown_service: SOCKS_REPLY.host_unreachable,
-  not_granted: SOCKS_REPLY.not_allowed,
-  no_relay: SOCKS_REPLY.network_unreachable,
-};
-const HTTP_FOR_LOCAL: Record<LocalRefusal, number> = {
-  unknown_service: 404,
-  not_granted: 403,
-  no_relay: 503,
-};
-
-/** The SOCKS5 reply for a flow the relay or connector refused. */
-export function socksCodeFor(code: ErrorCode | "unknown"): SocksReplyCode {
-  switch (code) {
-    case "unauthorized":
-    case "token_expired":
-    case "token_revoked":
-    case "token_invalid":
-      return SOCKS_REPLY.not_allowed;
-    case "unknown_service":
-    case "no_connector":
-    case "invalid_service_id":
-      return SOCKS_REPLY.host_unreachable;
-    case "backend_refused":
-    case "backend_unreachable":
-      return SOCKS_REPLY.connection_refused;
-    case "backend_timeout":
-      return SOCKS_REPLY.ttl_expired;
-    default:
-      return SOCKS_REPLY.general_failure;
-  }
-}
-
-/** The HTTP status for a flow the relay or connector refused. */
-export function httpStatusFor(code: ErrorCode | "unknown"): number {
-  switch (code) {
-    case "unauthorized":
-    case "token_expired":
-    case "token_revoked":
-    case "token_invalid":
-      return 403;
-    case "unknown_service":
-    case "invalid_service_id":
-      return 404;
-    case "no_connector":
-    case "limit_exceeded":
-    case "relay_overloaded":
-      return 503;
-    case "backend_timeout":
-      return 504;
-    default:
-      return 502;
-  }
-}
-
-/** Reads from `tcp` into a bounded buffer until `parse` says it has enough. */
-class RequestReader {
-  #buf = new Uint8Array(MAX_CONNECT_HEAD);
-  #len = 0;
-  constructor(readonly tcp: Deno.TcpConn) {}
-
-  /** The unread bytes. */
-  get pending(): Uint8Array {
-    return this.#buf.subarray(0, this.#len);
-  }
-
-  consume(n: number): void {
-    this.#buf.copyWithin(0, n, this.#len);
-    this.#len -= n;
-  }
-
-  /** Reads more; false at EOF or when the buffer is full. */
-  async more(): Promise<boolean> {
-    if (this.#len >= this.#buf.byteLength) return false;
-    const n = await this.tcp.read(this.#buf.subarray(this.#len));
-    if (n === null) return false;
-    this.#len += n;
-    return true;
-  }
-}
-
-type Incomplete = { kind: "incomplete" };
-
-async function until<T extends { kind: string }>(
-  reader: RequestReader,
-  parse: (b: Uint8Array) => T | Incomplete,
-): Promise<T | undefined> {
-  while (true) {
-    const r = parse(reader.pending);
-    if (isComplete(r)) return r;
-    if (!await reader.more()) return undefined;
-  }
-}
-
-function isComplete<T extends { kind: string }>(r: T | Incomplete): r is T {
-  return r.kind !== "incomplete";
-}
-
-async function writeAll(tcp: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.byteLength) at += await tcp.write(bytes.subarray(at));
-}
-
 /** Serves one local connection of a proxy endpoint; closes it in every case; never throws. */
-export async function serveProxyConn(tcp: Deno.TcpConn, options: ProxyEndpointOptions) {
+export async function serveProxyConn(
+  tcp: Deno.TcpConn,
+  options: ProxyEndpointOptions,
+): Promise<void> {
   const { log, kind } = options;
   const reader = new RequestReader(tcp);
-  const timer = setTimeout(() => {
-    try {
-      tcp.close();
-    } catch { /* done already */ }
-  }, REQUEST_DEADLINE_MS);
-  let target: { host: string; port: number; udp?: true } | undefined;
-  try {
-    const expected = await expectedCredentials(options);
-    target = expected === "unreadable"
-      ? undefined
-      : kind === "socks"
-      ? await socksRequest(reader, log, options.udp !== undefined, expected)
-      : await httpRequest(reader, log, expected);
-  } catch {
-    target = undefined; // the local client left, or sent nothing in time
-  } finally {
-    clearTimeout(timer);
-  }
-  if (!target) {
-    try {
-      tcp.close();
-    } catch { /* closed by the deadline */ }
-    return;
-  }
+  const target = await readTarget(reader, options);
+  if (!target) return closeQuietly(tcp);
   const refuseLocal = async (code: LocalRefusal) => {
-    await writeAll(
-      tcp,
-      kind === "socks"
-        ? socksReply(SOCKS_FOR_LOCAL[code])
-        : connectResponse(HTTP_FOR_LOCAL[code], code),
-    ).catch(() => {});
-    try {
-      tcp.close();
-    } catch { /* already closed */ }
+    await writeAll(tcp, localRefusalAnswer(kind, code)).catch(() => {});
+    closeQuietly(tcp);
   };
   const session = await options.holder.wait(options.relayWaitMs);
   if (!session) {
@@ -233,20 +96,33 @@ export async function serveProxyConn(tcp: Deno.TcpConn, options: ProxyEndpointOp
     relayWaitMs: options.relayWaitMs,
     firstBytes: reader.pending.slice(),
     answer: {
-      opened: () =>
-        writeAll(
-          tcp,
-          kind === "socks" ? socksReply(SOCKS_REPLY.succeeded) : connectResponse(200),
-        ),
-      refused: (code) =>
-        writeAll(
-          tcp,
-          kind === "socks"
-            ? socksReply(socksCodeFor(code))
-            : connectResponse(httpStatusFor(code), code),
-        ),
+      opened: () => writeAll(tcp, openedAnswer(kind)),
+      refused: (code) => writeAll(tcp, refusedAnswer(kind, code)),
     },
   });
+}
+
+/**
+ * The request's target, read within {@link REQUEST_DEADLINE_MS} (the connection is closed at the
+ * deadline); undefined when it was refused (and answered), or the client left or was too slow.
+ */
+async function readTarget(
+  reader: RequestReader,
+  options: ProxyEndpointOptions,
+): Promise<ProxyTarget | undefined> {
+  const { log, kind } = options;
+  const timer = setTimeout(() => closeQuietly(reader.tcp), REQUEST_DEADLINE_MS);
+  try {
+    const expected = await expectedCredentials(options);
+    if (expected === "unreadable") return undefined;
+    return kind === "socks"
+      ? await socksRequest(reader, log, options.udp !== undefined, expected)
+      : await httpRequest(reader, log, expected);
+  } catch {
+    return undefined; // the local client left, or sent nothing in time
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -306,6 +182,7 @@ async function serveUdpAssociate(
   closeQuietly(tcp);
 }
 
+/** Closes `conn`, which may already be closed (e.g. by the request deadline). */
 function closeQuietly(conn: Deno.Conn): void {
   try {
     conn.close();
@@ -325,106 +202,4 @@ async function expectedCredentials(
     });
     return "unreadable";
   }
-}
-
-/**
- * SOCKS5 greeting (and, with `expected`, RFC 1929 username/password) and request; answers refusals
- * itself and returns the CONNECT target, or the UDP ASSOCIATE's client port (with `udp`) when
- * `udp` is served.
- */
-async function socksRequest(
-  reader: RequestReader,
-  log: Logger,
-  udp: boolean,
-  expected: EndpointCredentials | undefined,
-) {
-  const tcp = reader.tcp;
-  const greeting = await until(reader, parseGreeting);
-  if (!greeting) return undefined;
-  if (greeting.kind === "error") {
-    log.warn("Refused a SOCKS5 client: {why}", { why: greeting.why });
-    return undefined;
-  }
-  reader.consume(greeting.used);
-  const method = expected ? SOCKS_USER_PASS : SOCKS_NO_AUTH;
-  if (!greeting.methods.includes(method)) {
-    log.warn("Refused a SOCKS5 client: it offers no method this endpoint speaks ({method})", {
-      method: expected ? "username/password: this endpoint requires credentials" : "no auth",
-    });
-    await writeAll(tcp, Uint8Array.of(5, SOCKS_NO_ACCEPTABLE));
-    return undefined;
-  }
-  await writeAll(tcp, Uint8Array.of(5, method));
-  if (expected && !await socksAuthenticated(reader, log, expected)) return undefined;
-  const request = await until(reader, parseRequest);
-  if (!request) return undefined;
-  if (request.kind === "error") {
-    log.warn("Refused a SOCKS5 request: {why}", { why: request.why });
-    await writeAll(tcp, socksReply(request.code));
-    return undefined;
-  }
-  reader.consume(request.used);
-  if (udp && request.command === SOCKS_CMD.udp_associate) {
-    return { host: request.host, port: request.port, udp: true as const };
-  }
-  if (request.command !== SOCKS_CMD.connect) {
-    log.warn("Refused a SOCKS5 request: command {command} is not supported ({supported})", {
-      command: request.command,
-      supported: udp ? "CONNECT and UDP ASSOCIATE" : "CONNECT only",
-    });
-    await writeAll(tcp, socksReply(SOCKS_REPLY.command_not_supported));
-    return undefined;
-  }
-  return { host: request.host, port: request.port };
-}
-
-/** RFC 1929: reads the user name and password, answers, and says whether they match. */
-async function socksAuthenticated(
-  reader: RequestReader,
-  log: Logger,
-  expected: EndpointCredentials,
-): Promise<boolean> {
-  const given = await until(reader, parseUserPass);
-  if (!given) return false;
-  if (given.kind === "error") {
-    log.warn("Refused a SOCKS5 client: {why}", { why: given.why });
-    await writeAll(reader.tcp, userPassReply(false));
-    return false;
-  }
-  reader.consume(given.used);
-  const ok = credentialsMatch(expected, given);
-  await writeAll(reader.tcp, userPassReply(ok));
-  // Neither the user name nor the password is logged: a mistyped password is often another one.
-  if (!ok) log.warn("Refused a SOCKS5 client: wrong user name or password");
-  return ok;
-}
-
-/** HTTP CONNECT head; answers refusals itself (407 without the right credentials) and returns the target. */
-async function httpRequest(
-  reader: RequestReader,
-  log: Logger,
-  expected: EndpointCredentials | undefined,
-) {
-  const head = await until(reader, parseConnectHead);
-  if (!head) return undefined;
-  if (head.kind === "error") {
-    log.warn("Refused an HTTP proxy request: {why}", { why: head.why });
-    await writeAll(reader.tcp, connectResponse(head.status, head.why));
-    return undefined;
-  }
-  if (expected) {
-    const given = head.proxyAuthorization === undefined
-      ? undefined
-      : parseBasicAuth(head.proxyAuthorization);
-    if (!given || !credentialsMatch(expected, given)) {
-      const why = head.proxyAuthorization === undefined
-        ? "credentials required"
-        : "wrong user name or password";
-      log.warn("Refused an HTTP proxy request: {why}", { why });
-      await writeAll(reader.tcp, connectResponse(407, why));
-      return undefined;
-    }
-  }
-  reader.consume(head.used);
-  return { host: head.host, port: head.port };
 }
