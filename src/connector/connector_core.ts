@@ -53,26 +53,7 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
   }, udpDrops);
   options.onState?.(state);
   const direct = config.direct
-    ? new DirectListener({
-      endpoint: new Deno.QuicEndpoint({ hostname: "0.0.0.0", port: config.direct_port }),
-      cert: await makeEphemeralCert(),
-      idleTimeoutMs: config.direct_idle_timeout_ms,
-      punchTimeoutMs: config.direct_punch_timeout_ms,
-      flows: directConnFlows({
-        backends,
-        connectTimeoutMs: config.connect_timeout_ms,
-        udp: {
-          budget: udpBudget,
-          drops: udpDrops,
-          queueDepth: config.udp_queue_depth,
-          idleMs: config.udp_idle_timeout_ms,
-        },
-        stats: state.stats,
-        log,
-      }),
-      tracker: state,
-      log,
-    })
+    ? await directListenerFor(config, backends, { budget: udpBudget, drops: udpDrops }, state)
     : undefined;
   if (direct) {
     const addr = direct.options.endpoint.addr;
@@ -124,4 +105,35 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
     });
   }
   log.info("Connector stopped");
+}
+
+/**
+ * The direct-path listener on the endpoint the relay links dial from (the address the relay
+ * observes is where clients punch to), serving flows as relayed ones are served.
+ */
+async function directListenerFor(
+  config: ConnectorConfig,
+  backends: BackendTable,
+  udp: { budget: UdpBudget; drops: UdpDrops },
+  state: DataPlaneState,
+): Promise<DirectListener> {
+  return new DirectListener({
+    endpoint: new Deno.QuicEndpoint({ hostname: "0.0.0.0", port: config.direct_port }),
+    cert: await makeEphemeralCert(),
+    idleTimeoutMs: config.direct_idle_timeout_ms,
+    punchTimeoutMs: config.direct_punch_timeout_ms,
+    flows: directConnFlows({
+      backends,
+      connectTimeoutMs: config.connect_timeout_ms,
+      udp: {
+        ...udp,
+        queueDepth: config.udp_queue_depth,
+        idleMs: config.udp_idle_timeout_ms,
+      },
+      stats: state.stats,
+      log,
+    }),
+    tracker: state,
+    log,
+  });
 }
