@@ -127,7 +127,7 @@ const SMOKE: Sizes = {
 export const USAGE = `Usage: deno task bench [-- options]
 
   --only LIST          cases to run, comma-separated: tcp, ttfb, relay, udp, sandbox, direct,
-                       recovery, keepalive, apps (default all; --smoke: the first six)
+                       recovery, keepalive, apps, fleet (default all; --smoke: the first six)
   --reps N             repetitions per measurement (default ${FULL.reps})
   --mib N              MiB per bulk transfer (default ${FULL.mib})
   --rtts N             timed 64-byte round trips (default ${FULL.rtts})
@@ -175,7 +175,7 @@ function intList(value: string | undefined, name: string, fallback: number[]): n
  * after kill -9; keepalive: steady state at thousands of clients) or need PostgreSQL, pgbench and
  * wrk (apps), so they take minutes, not seconds; tests/e2e/crash_recovery_test.ts checks recovery.
  */
-export const NOT_IN_SMOKE: readonly CaseId[] = ["recovery", "keepalive", "apps"];
+export const NOT_IN_SMOKE: readonly CaseId[] = ["recovery", "keepalive", "apps", "fleet"];
 
 function cases(value: string | undefined, preset: BenchOptions["preset"]): CaseId[] {
   if (value === undefined) {

@@ -6,6 +6,7 @@
  */
 import { TCP_METRICS } from "./cases/tcp.ts";
 import { appsSection, keepaliveSection, recoverySection } from "./report_ops.ts";
+import { fleetSection } from "./report_fleet.ts";
 import type { BenchResult, IdleStep, TcpPathId } from "./results_schema.ts";
 import { FLOW_METRICS, type Spread, spread, type TcpMetric } from "./stats.ts";
 
@@ -413,6 +414,7 @@ export function renderReport(r: ReportInput): string {
     ...recoverySection(r),
     ...keepaliveSection(r),
     ...appsSection(r),
+    ...fleetSection(r),
     ...targetsSection(r),
   ].join("\n");
 }

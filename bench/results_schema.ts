@@ -534,6 +534,23 @@ export const Machine = z.strictObject({
   loadavgAtEnd: z.array(NonNeg),
 });
 
+// ---- Case 11: a fleet of relays on PostgreSQL ----
+
+/** One store's rates, one operation at a time. */
+const StoreRates = z.strictObject({ hellosPerSecond: NonNeg, flowOpensPerSecond: NonNeg });
+
+/** Case 11. */
+export const FleetCase = z.strictObject({
+  runs: Pos,
+  /** kill -9 of the client's relay → first new connection answered through another relay. */
+  failoverMs: Spread,
+  /** Revoked through relay A's admin API → the token's session on relay C closed. */
+  revocationMs: Spread,
+  /** The same operations against a relay on Deno KV and a fleet relay on PostgreSQL. */
+  store: z.strictObject({ kv: StoreRates, postgres: StoreRates }),
+});
+export type FleetCase = z.infer<typeof FleetCase>;
+
 /** Case ids for `--only`. */
 export const CaseId = z.enum([
   "tcp",
@@ -545,6 +562,7 @@ export const CaseId = z.enum([
   "recovery",
   "keepalive",
   "apps",
+  "fleet",
 ]);
 export type CaseId = z.infer<typeof CaseId>;
 
@@ -593,6 +611,7 @@ export const BenchResult = z.strictObject({
   recovery: RecoveryCase.optional(),
   keepalive: KeepaliveCase.optional(),
   apps: AppsCase.optional(),
+  fleet: FleetCase.optional(),
   targets: z.array(Target),
   markdown: z.string(),
 });

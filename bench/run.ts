@@ -25,6 +25,7 @@ import { runAppsCase } from "./cases/apps.ts";
 import { runDirectCase } from "./cases/direct.ts";
 import { runKeepaliveCase } from "./cases/keepalive.ts";
 import { runRecoveryCase } from "./cases/recovery.ts";
+import { runFleetCase } from "./cases/fleet.ts";
 import { runRelayCase } from "./cases/relay_capacity.ts";
 import { runSandboxCase } from "./cases/sandbox.ts";
 import { runTcpCase } from "./cases/tcp.ts";
@@ -84,7 +85,16 @@ async function measure(
   const ctx = { signal, log };
   const results: Pick<
     BenchResult,
-    "tcp" | "ttfb" | "relay" | "udp" | "sandbox" | "direct" | "recovery" | "keepalive" | "apps"
+    | "tcp"
+    | "ttfb"
+    | "relay"
+    | "udp"
+    | "sandbox"
+    | "direct"
+    | "recovery"
+    | "keepalive"
+    | "apps"
+    | "fleet"
   > = {};
   const t0 = performance.now();
   let skipped;
@@ -105,6 +115,7 @@ async function measure(
       recovery: async () => void (results.recovery = await runRecoveryCase(lab, options, ctx)),
       keepalive: async () => void (results.keepalive = await runKeepaliveCase(lab, options, ctx)),
       apps: async () => void (results.apps = await runAppsCase(lab, options, ctx)),
+      fleet: async () => void (results.fleet = await runFleetCase(lab, options, ctx)),
     };
     for (const c of options.only) {
       signal.throwIfAborted();
