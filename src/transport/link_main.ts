@@ -158,6 +158,12 @@ export abstract class LinkMain implements PeerLink {
   protected detach(info: LinkCloseInfo): void {
     if (this.#detached || this.#isClosed) return;
     this.#detached = true;
+    this.#closeInputs();
+    this.#settle.resolve(info);
+  }
+
+  /** Ends what the roles read: incoming streams, the control stream, pending datagram reads. */
+  #closeInputs(): void {
     try {
       this.#incoming.close();
     } catch { /* already closed */ }
@@ -166,7 +172,6 @@ export abstract class LinkMain implements PeerLink {
     } catch { /* already closed or errored */ }
     this.#datagramWaiter?.resolve();
     this.#controlPulled?.resolve();
-    this.#settle.resolve(info);
   }
 
   /** True once {@link detach}ed or closed. */
@@ -179,14 +184,7 @@ export abstract class LinkMain implements PeerLink {
     if (this.#isClosed) return;
     this.#isClosed = true;
     clearInterval(this.#timer);
-    try {
-      this.#incoming.close();
-    } catch { /* already closed */ }
-    try {
-      this.#controlIn.close();
-    } catch { /* already closed or errored */ }
-    this.#datagramWaiter?.resolve();
-    this.#controlPulled?.resolve();
+    this.#closeInputs();
     this.onClosed();
     void flushed.catch(() => {}).finally(() => {
       try {

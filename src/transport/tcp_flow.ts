@@ -10,6 +10,7 @@ import {
   END_FRAME,
   type ErrorCode,
   FRAME_HEADER,
+  type FrameEvent,
   resetFrame,
   sealDataFrame,
 } from "../protocol/mod.ts";
@@ -47,47 +48,65 @@ export async function runTcpFlow(
   input: ChunkReader,
   output: WritableStream<Uint8Array>,
 ): Promise<TcpFlowResult> {
-  const writer = output.getWriter();
-  const result: TcpFlowResult = {
+  const flow = new TcpFlow(tcp, input, output.getWriter());
+  await Promise.all([flow.send(), flow.receive()]);
+  flow.closeTcp();
+  if (!flow.aborted) await flow.writer.close().catch(() => {});
+  return flow.result;
+}
+
+/** One flow's two directions and the abort they share. */
+class TcpFlow {
+  readonly result: TcpFlowResult = {
     sent: "aborted",
     received: "aborted",
     bytesSent: 0,
     bytesReceived: 0,
   };
-  let aborted = false;
-  let tcpClosed = false;
-  const closeTcp = () => {
-    if (tcpClosed) return;
-    tcpClosed = true;
-    try {
-      tcp.close();
-    } catch { /* already closed by the other direction */ }
-  };
-  const abort = (code: ErrorCode) => {
-    if (aborted) return;
-    aborted = true;
-    closeTcp();
-    void input.cancel("flow aborted");
-    // Tell the peer this flow is dead; if the stream is gone too, closing is all that is left.
-    writer.write(resetFrame(code)).catch(() => {});
-    writer.close().catch(() => {});
-  };
+  aborted = false;
+  #tcpClosed = false;
 
-  const send = async () => {
+  constructor(
+    readonly tcp: ByteConn,
+    readonly input: ChunkReader,
+    readonly writer: WritableStreamDefaultWriter<Uint8Array>,
+  ) {}
+
+  closeTcp(): void {
+    if (this.#tcpClosed) return;
+    this.#tcpClosed = true;
+    try {
+      this.tcp.close();
+    } catch { /* already closed by the other direction */ }
+  }
+
+  abort(code: ErrorCode): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.closeTcp();
+    void this.input.cancel("flow aborted");
+    // Tell the peer this flow is dead; if the stream is gone too, closing is all that is left.
+    this.writer.write(resetFrame(code)).catch(() => {});
+    this.writer.close().catch(() => {});
+  }
+
+  /** TCP → stream: DATA frames, END at TCP EOF. */
+  async send(): Promise<void> {
+    const { tcp, writer, result } = this;
     // One buffer per flow: each frame is written (awaited) before the next TCP read refills it.
     const buf = new Uint8Array(FRAME_HEADER + DATA_CHUNK);
-    while (!aborted) {
+    while (!this.aborted) {
       let n: number | null;
       try {
         n = await tcp.read(buf.subarray(FRAME_HEADER));
       } catch {
-        if (!aborted) {
+        if (!this.aborted) {
           result.sent = "reset";
-          abort("flow_reset");
+          this.abort("flow_reset");
         }
         return;
       }
-      if (aborted) return;
+      if (this.aborted) return;
       try {
         if (n === null) {
           await writer.write(END_FRAME);
@@ -98,62 +117,63 @@ export async function runTcpFlow(
         result.bytesSent += n;
         await writer.write(sealDataFrame(buf, n));
       } catch {
-        abort("flow_reset");
+        this.abort("flow_reset");
         return;
       }
     }
-  };
+  }
 
-  const receive = async () => {
+  /** Stream → TCP: frames parsed and acted on in order. */
+  async receive(): Promise<void> {
     const parser = new DataFrameParser();
-    while (!aborted) {
+    while (!this.aborted) {
       let chunk: Uint8Array | null;
       try {
         // Valid until the next read: every event below is awaited before the loop reads again.
-        chunk = await input.nextReusing();
+        chunk = await this.input.nextReusing();
       } catch {
-        abort("flow_reset");
+        this.abort("flow_reset");
         return;
       }
       if (chunk === null) {
         // A stream that finishes without END was aborted somewhere upstream (see data_frames.ts).
-        if (!parser.finished) abort("flow_reset");
+        if (!parser.finished) this.abort("flow_reset");
         return;
       }
       for (const ev of parser.push(chunk)) {
-        if (aborted) return;
-        switch (ev.kind) {
-          case "data":
-            try {
-              await writeAll(tcp, ev.payload);
-              result.bytesReceived += ev.payload.byteLength;
-            } catch {
-              abort("flow_reset");
-              return;
-            }
-            break;
-          case "end":
-            result.received = "end";
-            try {
-              await tcp.closeWrite();
-            } catch { /* peer already gone: the send side will notice */ }
-            break;
-          case "reset":
-            result.received = "reset";
-            result.peerCode = ev.code;
-            abort("flow_reset");
-            return;
-          case "error":
-            result.peerCode = ev.code;
-            abort(ev.code);
-            return;
-        }
+        if (this.aborted || !await this.#onFrame(ev)) return;
       }
     }
-  };
+  }
 
-  await Promise.all([send(), receive()]);
-  closeTcp();
-  if (!aborted) await writer.close().catch(() => {});
-  return result;
+  /** Acts on one frame from the peer; false when this direction is over. */
+  async #onFrame(ev: FrameEvent): Promise<boolean> {
+    const { result } = this;
+    switch (ev.kind) {
+      case "data":
+        try {
+          await writeAll(this.tcp, ev.payload);
+          result.bytesReceived += ev.payload.byteLength;
+        } catch {
+          this.abort("flow_reset");
+          return false;
+        }
+        return true;
+      case "end":
+        result.received = "end";
+        try {
+          await this.tcp.closeWrite();
+        } catch { /* peer already gone: the send side will notice */ }
+        return true;
+      case "reset":
+        result.received = "reset";
+        result.peerCode = ev.code;
+        this.abort("flow_reset");
+        return false;
+      case "error":
+        result.peerCode = ev.code;
+        this.abort(ev.code);
+        return false;
+    }
+  }
 }

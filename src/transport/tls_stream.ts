@@ -29,68 +29,15 @@ export interface ConnStreamOptions {
 
 /** Wraps `conn`; from now on only the returned stream reads, writes or closes it. */
 export function connByteStream(conn: StreamConn, options: ConnStreamOptions = {}): ByteStream {
-  let readDone = false;
-  let writeDone = false;
-  let closed = false;
-  const closeNow = () => {
-    if (closed) return;
-    closed = true;
-    try {
-      conn.close();
-    } catch { /* already closed */ }
-    options.onClose?.();
-  };
-  const maybeClose = () => {
-    if (readDone && writeDone) closeNow();
-  };
-  let prefix = options.prefix && options.prefix.byteLength > 0 ? options.prefix : undefined;
-  let firstRead = options.firstRead;
+  const life = new ConnLife(conn, options.onClose);
+  const source = new ConnSource(conn, life, options);
   const readable = new ReadableStream({
     type: "bytes",
     autoAllocateChunkSize: CHUNK,
-    async pull(c: ReadableByteStreamController) {
-      if (prefix) {
-        c.enqueue(prefix.slice());
-        prefix = undefined;
-        return;
-      }
-      if (firstRead) {
-        const first = await firstRead.catch((e: unknown) => e instanceof Error ? e : new Error());
-        firstRead = undefined;
-        if (first instanceof Error || first === null) {
-          readDone = true;
-          if (first === null) c.close();
-          else c.error(first);
-          if (first === null) c.byobRequest?.respond(0);
-          maybeClose();
-          return;
-        }
-        c.enqueue(first);
-        return;
-      }
-      const req = c.byobRequest!;
-      const view = req.view!;
-      let n: number | null;
-      try {
-        n = await conn.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-      } catch (e) {
-        readDone = true;
-        c.error(e);
-        closeNow();
-        return;
-      }
-      if (n === null) {
-        readDone = true;
-        c.close();
-        req.respond(0);
-        maybeClose();
-        return;
-      }
-      req.respond(n);
-    },
+    pull: (c: ReadableByteStreamController) => source.pull(c),
     cancel() {
-      readDone = true;
-      maybeClose();
+      life.readDone = true;
+      life.maybeClose();
     },
   });
   const writable = new WritableStream<Uint8Array>({
@@ -102,13 +49,92 @@ export function connByteStream(conn: StreamConn, options: ConnStreamOptions = {}
       try {
         await conn.closeWrite();
       } catch { /* the connection is gone already */ }
-      writeDone = true;
-      maybeClose();
+      life.writeDone = true;
+      life.maybeClose();
     },
     abort() {
-      writeDone = true;
-      closeNow();
+      life.writeDone = true;
+      life.closeNow();
     },
   });
   return { readable: readable as ReadableStream<Uint8Array>, writable };
+}
+
+/** Which directions of a wrapped connection are done; closes it once, when both are or on error. */
+class ConnLife {
+  readDone = false;
+  writeDone = false;
+  #closed = false;
+
+  constructor(readonly conn: StreamConn, readonly onClose?: () => void) {}
+
+  closeNow(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+    this.onClose?.();
+  }
+
+  maybeClose(): void {
+    if (this.readDone && this.writeDone) this.closeNow();
+  }
+}
+
+/** The readable side: the prefix, the read pending before the wrap, then reads into the buffer. */
+class ConnSource {
+  #prefix: Uint8Array | undefined;
+  #firstRead: Promise<Uint8Array | null> | undefined;
+
+  constructor(readonly conn: StreamConn, readonly life: ConnLife, options: ConnStreamOptions) {
+    this.#prefix = options.prefix && options.prefix.byteLength > 0 ? options.prefix : undefined;
+    this.#firstRead = options.firstRead;
+  }
+
+  async pull(c: ReadableByteStreamController): Promise<void> {
+    if (this.#prefix) {
+      c.enqueue(this.#prefix.slice());
+      this.#prefix = undefined;
+      return;
+    }
+    if (this.#firstRead) return await this.#pullFirst(c, this.#firstRead);
+    const req = c.byobRequest!;
+    const view = req.view!;
+    let n: number | null;
+    try {
+      n = await this.conn.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    } catch (e) {
+      this.life.readDone = true;
+      c.error(e);
+      this.life.closeNow();
+      return;
+    }
+    if (n === null) {
+      this.life.readDone = true;
+      c.close();
+      req.respond(0);
+      this.life.maybeClose();
+      return;
+    }
+    req.respond(n);
+  }
+
+  /** Delivers the read that was pending before the wrap: its bytes, its end, or its error. */
+  async #pullFirst(
+    c: ReadableByteStreamController,
+    firstRead: Promise<Uint8Array | null>,
+  ): Promise<void> {
+    const first = await firstRead.catch((e: unknown) => e instanceof Error ? e : new Error());
+    this.#firstRead = undefined;
+    if (first instanceof Error || first === null) {
+      this.life.readDone = true;
+      if (first === null) c.close();
+      else c.error(first);
+      if (first === null) c.byobRequest?.respond(0);
+      this.life.maybeClose();
+      return;
+    }
+    c.enqueue(first);
+  }
 }
