@@ -40,7 +40,7 @@ export interface RunClientOptions {
 /**
  * Runs the client until `ctx.signal` aborts. On reload it opens and closes forwards and proxy
  * endpoints to match the re-read config; flows on listeners that stay are not touched. Each part
- * is an owner on one stack, so the stop undoes the start in reverse (kept as one function, ~90
+ * is an owner on one stack, so the stop undoes the start in reverse (kept as one function, ~100
  * lines, so that order reads top to bottom).
  */
 export async function runClient(

@@ -36,17 +36,7 @@ export class SessionHolder {
       if (this.#current && this.#current !== dead) return this.#current;
       if (left <= 0) return undefined;
       // The dead session is still current until its connection's close is seen: wait for a set().
-      const s = await new Promise<RelaySession | undefined>((resolve) => {
-        const waiter = (s: RelaySession) => {
-          clearTimeout(timer);
-          resolve(s);
-        };
-        const timer = setTimeout(() => {
-          this.#waiters.delete(waiter);
-          resolve(undefined);
-        }, left);
-        this.#waiters.add(waiter);
-      });
+      const s = await this.#nextSet(left);
       if (s && s !== dead) return s;
     }
   }
@@ -54,6 +44,11 @@ export class SessionHolder {
   /** The live session, or the next one within `timeoutMs`, or undefined. */
   wait(timeoutMs: number): Promise<RelaySession | undefined> {
     if (this.#current) return Promise.resolve(this.#current);
+    return this.#nextSet(timeoutMs);
+  }
+
+  /** The session of the next set() within `timeoutMs`, or undefined. */
+  #nextSet(timeoutMs: number): Promise<RelaySession | undefined> {
     return new Promise((resolve) => {
       const waiter = (s: RelaySession) => {
         clearTimeout(timer);

@@ -162,23 +162,13 @@ export class ClientStats {
         "ztna_client_drops_total",
         "counter",
         "Local connections (or UDP sources) that got no flow, by service and reason",
-        [...this.#drops].map(([key, count]) => {
-          const [service, reason] = key.split("\u0000");
-          return `ztna_client_drops_total{service="${promLabel(service)}",reason="${
-            promLabel(reason)
-          }"} ${count}`;
-        }),
+        byServiceAndReason("ztna_client_drops_total", this.#drops),
       )
       .metric(
         "ztna_client_udp_datagram_drops_total",
         "counter",
         "UDP datagrams dropped at this client, by service and reason",
-        [...this.#datagramDrops].map(([key, count]) => {
-          const [service, reason] = key.split("\u0000");
-          return `ztna_client_udp_datagram_drops_total{service="${promLabel(service)}",reason="${
-            promLabel(reason)
-          }"} ${count}`;
-        }),
+        byServiceAndReason("ztna_client_udp_datagram_drops_total", this.#datagramDrops),
       )
       .toString();
   }
@@ -186,3 +176,11 @@ export class ClientStats {
 
 /** The client's counters (one client per process and sandbox Worker). */
 export const clientStats = new ClientStats();
+
+/** Sample lines of counter `name` over counts keyed by service and reason. */
+function byServiceAndReason(name: string, counts: Map<string, number>): string[] {
+  return [...counts].map(([key, count]) => {
+    const [service, reason] = key.split("\u0000");
+    return `${name}{service="${promLabel(service)}",reason="${promLabel(reason)}"} ${count}`;
+  });
+}

@@ -30,6 +30,12 @@ type Answer = Extract<
   { type: "direct_ready" | "direct_refused" | "direct_renewed" }
 >;
 
+/** The broker's go-ahead: the connector's candidates, certificate and the ticket. */
+type Ready = Extract<Answer, { type: "direct_ready" }>;
+
+/** Ends an attempt: why, what to log (info once, then debug), how many retry periods to wait. */
+type Fail = (reason: string, message?: string, hold?: number) => void;
+
 /** A live path: its connection, its control stream, and what renewing it needs. */
 interface LivePath {
   conn: Deno.QuicConn;
@@ -102,19 +108,9 @@ export class DirectPaths {
     }
   }
 
+  /** One attempt: ask the relay's broker, punch, say HELLO with its ticket, keep the path. */
   async #attempt(service: string, session: RelaySession, state: PathState): Promise<void> {
-    const { log, retryMs } = this.options;
-    const fail = (
-      reason: string,
-      message = "Direct path to {service} failed: {reason}; using the relay",
-      hold = 1,
-    ) => {
-      state.nextTryAt = Date.now() + retryMs * hold;
-      // Said once at info; repeats of the same reason (e.g. no direct-capable connector) at debug.
-      const level = state.lastFailure === reason ? "debug" : "info";
-      state.lastFailure = reason;
-      log[level](message, { service, reason });
-    };
+    const fail = this.#failer(service, state);
     const { requestId, answer } = this.#ask();
     try {
       // Interfaces are listed per attempt: a laptop changes networks.
@@ -126,67 +122,15 @@ export class DirectPaths {
       await session.control.send({ type: "direct_request", requestId, service, candidates });
       const a = await answer;
       if (a === "timeout") return fail("no answer from the relay");
-      if (a.type === "direct_refused" && a.code === "no_connector") {
-        // Not a failure: the relay offers direct paths only through connectors that accept them
-        // ([connector] direct = true, off by default); relayed flows are unaffected.
-        return fail(
-          "no_direct_connector",
-          "No direct path to {service}: no connector of it accepts direct paths now " +
-            "([connector] direct = true enables them); using the relay",
-        );
-      }
-      if (a.type === "direct_refused") {
-        // A refusal that will not heal by itself is asked again ever more rarely (up to 64 ×
-        // direct_retry_ms): the relay is not flooded, and access granted later is still found.
-        const heals = a.code === "unknown" || ERRORS[a.code].retry;
-        const refusals = state.refusals = heals ? 0 : (state.refusals ?? 0) + 1;
-        return fail(`relay answered ${a.code}`, undefined, 2 ** Math.min(6, refusals));
-      }
-      if (a.type !== "direct_ready") return fail(`relay answered ${a.type}`);
-      log.debug("Dialing {theirs} for a direct path to {service}; announced {ours}", {
+      if (a.type !== "direct_ready") return this.#refused(a, state, fail);
+      this.options.log.debug("Dialing {theirs} for a direct path to {service}; announced {ours}", {
         service,
         theirs: a.candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
         ours: candidates.map((c) => `${c.hostname}:${c.port}`).join(" "),
       });
-      const punched = await this.#punch(a);
-      if ("failure" in punched) return fail(punched.failure);
-      const conn = punched;
-      const control = new ControlChannel(await conn.createBidirectionalStream());
-      await control.send({
-        type: "direct_hello",
-        versions: [...PROTOCOL_VERSIONS],
-        ticket: a.ticket,
-      });
-      const welcome = await welcomeOn(control);
-      if (!welcome) {
-        conn.close({ closeCode: 0, reason: "" });
-        return fail("connector refused the ticket");
-      }
-      const live: LivePath = {
-        conn,
-        control,
-        sessionId: a.sessionId,
-        expiresAt: welcome.expiresAt,
-      };
-      state.live = live;
-      state.lastFailure = undefined;
-      state.refusals = 0;
-      log.info("Direct path to {service} is up", { service });
-      log.debug("Direct path to {service} goes via {address}", {
-        service,
-        address: `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`,
-      });
-      report(session, service, "direct");
-      this.#scheduleRenewal(service, live);
-      conn.closed.catch(() => undefined).finally(() => {
-        clearTimeout(live.renewal);
-        if (state.live !== live) return;
-        state.live = undefined;
-        state.nextTryAt = Date.now() + retryMs;
-        log.warn("Direct path to {service} lost; using the relay", { service });
-        const current = this.options.session();
-        if (current) report(current, service, "relay");
-      });
+      const opened = await this.#open(a);
+      if ("failure" in opened) return fail(opened.failure);
+      this.#keep(service, session, state, opened);
     } catch (e) {
       fail(e instanceof Error ? e.message : String(e));
     } finally {
@@ -194,15 +138,95 @@ export class DirectPaths {
     }
   }
 
-  /** Dials every candidate at once; the first handshake wins, the others are closed. */
+  /**
+   * How an attempt for `service` fails: the next one waits `retryMs` × `hold`; the reason is said
+   * once at info, its repeats (e.g. no direct-capable connector) at debug.
+   */
+  #failer(service: string, state: PathState): Fail {
+    const { log, retryMs } = this.options;
+    return (
+      reason,
+      message = "Direct path to {service} failed: {reason}; using the relay",
+      hold = 1,
+    ) => {
+      state.nextTryAt = Date.now() + retryMs * hold;
+      const level = state.lastFailure === reason ? "debug" : "info";
+      state.lastFailure = reason;
+      log[level](message, { service, reason });
+    };
+  }
+
+  /** The broker's answer other than `direct_ready`: when to ask again, and why not now. */
+  #refused(a: Exclude<Answer, { type: "direct_ready" }>, state: PathState, fail: Fail): void {
+    if (a.type === "direct_refused" && a.code === "no_connector") {
+      // Not a failure: the relay offers direct paths only through connectors that accept them
+      // ([connector] direct = true, off by default); relayed flows are unaffected.
+      return fail(
+        "no_direct_connector",
+        "No direct path to {service}: no connector of it accepts direct paths now " +
+          "([connector] direct = true enables them); using the relay",
+      );
+    }
+    if (a.type === "direct_refused") {
+      // A refusal that will not heal by itself is asked again ever more rarely (up to 64 ×
+      // direct_retry_ms): the relay is not flooded, and access granted later is still found.
+      const heals = a.code === "unknown" || ERRORS[a.code].retry;
+      const refusals = state.refusals = heals ? 0 : (state.refusals ?? 0) + 1;
+      return fail(`relay answered ${a.code}`, undefined, 2 ** Math.min(6, refusals));
+    }
+    return fail(`relay answered ${a.type}`);
+  }
+
+  /** Punches toward the brokered candidates and authenticates with the ticket on the winner. */
+  async #open(a: Ready): Promise<LivePath | { failure: string }> {
+    const punched = await this.#punch(a);
+    if ("failure" in punched) return punched;
+    const conn = punched;
+    const control = new ControlChannel(await conn.createBidirectionalStream());
+    await control.send({
+      type: "direct_hello",
+      versions: [...PROTOCOL_VERSIONS],
+      ticket: a.ticket,
+    });
+    const welcome = await welcomeOn(control);
+    if (!welcome) {
+      conn.close({ closeCode: 0, reason: "" });
+      return { failure: "connector refused the ticket" };
+    }
+    return { conn, control, sessionId: a.sessionId, expiresAt: welcome.expiresAt };
+  }
+
+  /** Makes `live` the path of `service`: flows take it, renewals keep it, its loss is noticed. */
+  #keep(service: string, session: RelaySession, state: PathState, live: LivePath): void {
+    const { log, retryMs } = this.options;
+    const { conn } = live;
+    state.live = live;
+    state.lastFailure = undefined;
+    state.refusals = 0;
+    log.info("Direct path to {service} is up", { service });
+    log.debug("Direct path to {service} goes via {address}", {
+      service,
+      address: `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`,
+    });
+    report(session, service, "direct");
+    this.#scheduleRenewal(service, live);
+    conn.closed.catch(() => undefined).finally(() => {
+      clearTimeout(live.renewal);
+      if (state.live !== live) return;
+      state.live = undefined;
+      state.nextTryAt = Date.now() + retryMs;
+      log.warn("Direct path to {service} lost; using the relay", { service });
+      const current = this.options.session();
+      if (current) report(current, service, "relay");
+    });
+  }
+
   /**
    * Dials every candidate at once; the first handshake wins, the others are closed. Without a
    * winner, says why: every dial refused (a TLS failure names itself: the connector's certificate
    * is not the brokered one) or none answered before the punch deadline (NAT).
    */
-  async #punch(
-    a: Extract<Answer, { type: "direct_ready" }>,
-  ): Promise<Deno.QuicConn | { failure: string }> {
+  async #punch(a: Ready): Promise<Deno.QuicConn | { failure: string }> {
     const { endpoint, punchTimeoutMs, idleTimeoutMs } = this.options;
     let winner: Deno.QuicConn | undefined;
     const attempts = a.candidates.map((c) =>
