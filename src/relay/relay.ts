@@ -266,7 +266,28 @@ export class Relay {
       metrics: this.metrics,
       log,
     });
-    this.#tcp.start(tls);
+    const address = `${parsed.value.hostname}:${parsed.value.port}`;
+    try {
+      this.#tcp.start(tls);
+    } catch (e) {
+      this.#tcp = undefined;
+      // By default TCP takes the QUIC port's number, which another program may hold on TCP: the
+      // relay still serves QUIC, and says what peers where UDP is blocked lose.
+      if (where === undefined && e instanceof Deno.errors.AddrInUse) {
+        log.warn(
+          "TCP transport not started: TCP {address} is in use by another program, so peers " +
+            'where UDP is blocked cannot reach this relay (set intermediate.tcp_listen, or "off")',
+          { address },
+        );
+        return;
+      }
+      throw new Error(
+        `Cannot listen on TCP ${address} (intermediate.tcp_listen): ${
+          e instanceof Error ? e.message.split(" (os error")[0] : String(e)
+        }; set intermediate.tcp_listen to a free address of this host, or "off"`,
+        { cause: e },
+      );
+    }
     log.info("Relay TCP transport listening on {address} (ALPN {alpn})", {
       address: `${this.#tcp.addr.hostname}:${this.#tcp.addr.port}`,
       alpn: ALPN_TCP,

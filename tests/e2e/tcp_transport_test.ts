@@ -231,3 +231,30 @@ Deno.test(
     }
   },
 );
+
+Deno.test("tcp listener: a TCP port held by another program", opts, async (t) => {
+  await using fx = await Fixture.create("tcpbusy");
+  await t.step("by default: the relay serves QUIC and warns", async () => {
+    const relayPort = freeUdpPort();
+    using _held = Deno.listen({ hostname: "127.0.0.1", port: relayPort });
+    const relay = await fx.relay(relayPort);
+    await relay.waitFor(/TCP transport not started: TCP "?127\.0\.0\.1:\d+"? is in use/);
+    await fx.client(
+      [relayPort],
+      { [`127.0.0.1:${freeTcpPort()}`]: "web" },
+      (await fx.token("client")).path,
+    );
+  });
+  await t.step("named in tcp_listen: the relay refuses to start and names the key", async () => {
+    const busy = freeTcpPort();
+    using _held = Deno.listen({ hostname: "127.0.0.1", port: busy });
+    await assert.rejects(
+      () =>
+        fx.relay(
+          freeUdpPort(),
+          `tcp_listen = "127.0.0.1:${busy}"\nstate_dir = "${fx.dir}/state-2"`,
+        ),
+      /Cannot listen on TCP 127\.0\.0\.1:\d+ \(intermediate\.tcp_listen\)/,
+    );
+  });
+});
