@@ -1,8 +1,8 @@
 /**
- * The admin endpoint as a function from Request to Response: routes, bearer authentication,
- * body and query validation, per-request timeouts, the event stream cap, audit of refused sign-ins,
- * and one error path that turns every failure into problem+json. No sockets: admin_server.ts puts
- * it behind Deno.serve, unit tests call {@link AdminApp.handle} directly.
+ * The admin endpoint as a function from Request to Response: routes (the table: routes.ts), bearer
+ * authentication, body and query validation, per-request timeouts, the event stream cap, audit of
+ * refused sign-ins, and one error path that turns every failure into problem+json. No sockets:
+ * admin_server.ts puts it behind Deno.serve, unit tests call {@link AdminApp.handle} directly.
  *
  * ```
  * GET  /healthz  /readyz                     no token
@@ -20,28 +20,13 @@ import { deadline, TIMED_OUT } from "../runtime/deadline.ts";
 import { getLogger } from "@logtape/logtape";
 import type { z } from "zod";
 import type { AdminDeps, RequestContext } from "./admin_context.ts";
-import {
-  CreateAdminTokenRequest,
-  IssueTokenRequest,
-  PageQuery,
-  type Readiness,
-  RevokeTokenRequest,
-} from "./api_schemas.ts";
-import { DASHBOARD_FILES, DASHBOARD_PAGE, type DashboardAsset } from "./dashboard.ts";
+import type { Readiness } from "./api_schemas.ts";
 import { eventStream } from "./events.ts";
-import { COMMON_HEADERS, json, MAX_BODY_BYTES, readJsonBody, readQuery } from "./http_io.ts";
-import { kickHandler, listAuditHandler, snapshot } from "./live_api.ts";
-import { AdminMetrics, metricsText } from "./metrics_endpoint.ts";
+import { MAX_BODY_BYTES, readJsonBody } from "./http_io.ts";
+import { snapshot } from "./live_api.ts";
+import { AdminMetrics } from "./metrics_endpoint.ts";
 import { AdminProblem, problemResponse } from "./problem.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
-import {
-  createAdminTokenHandler,
-  deleteAdminTokenHandler,
-  issueTokenHandler,
-  listAdminTokensHandler,
-  listTokensHandler,
-  revokeTokenHandler,
-} from "./tokens_api.ts";
+import { adminRoutes, type Route } from "./routes.ts";
 
 const log = getLogger(["ztna", "admin"]);
 
@@ -58,43 +43,6 @@ export interface AdminAppOptions {
   /** Refused sign-ins audited per minute; the rest are only counted. @default {60} */
   auditedAuthFailuresPerMinute?: number;
 }
-
-type Access = "public" | "token" | "metrics";
-
-interface Route {
-  method: "GET" | "POST" | "DELETE";
-  path: RegExp;
-  access: Access;
-  /** Event streams are not bounded by the request timeout. */
-  streaming?: boolean;
-  run(req: Request, match: RegExpMatchArray, ctx: RequestContext): Promise<Response>;
-}
-
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
-
-/** A dashboard file, under the CSP. */
-function asset(file: DashboardAsset): Promise<Response> {
-  return Promise.resolve(
-    new Response(file.body, {
-      headers: {
-        ...COMMON_HEADERS,
-        "content-type": file.contentType,
-        "content-security-policy": CSP,
-      },
-    }),
-  );
-}
-
-const CONN_ID = "([0-9a-f]{8})";
 
 /** The admin endpoint. */
 export class AdminApp {
@@ -139,7 +87,13 @@ export class AdminApp {
     this.#intervalMs = eventIntervalMs;
     this.#maxBody = maxBodyBytes;
     this.#auditBudget = auditedAuthFailuresPerMinute;
-    this.#routes = this.#table();
+    this.#routes = adminRoutes({
+      deps,
+      metrics: this.metrics,
+      readiness: () => this.#readiness(),
+      events: (req) => this.#events(req),
+      body: (req, schema) => this.#body(req, schema),
+    });
   }
 
   /** Ends every open event stream; new ones may start (certificate reload). */
@@ -291,198 +245,5 @@ export class AdminApp {
       checks,
       ...(cert === undefined ? {} : { certificateNotAfter: cert.notAfterMs }),
     };
-  }
-
-  /**
-   * The route table: one entry per endpoint, read as data (method, path, who may call it, what
-   * runs). Long on purpose: splitting it would scatter the API's one overview.
-   */
-  #table(): Route[] {
-    const api = (path: string) => new RegExp(`^/api/v1/${path}$`);
-    return [
-      {
-        method: "GET",
-        path: /^\/healthz$/,
-        access: "public",
-        run: () => Promise.resolve(json({ status: "ok" })),
-      },
-      {
-        method: "GET",
-        path: /^\/readyz$/,
-        access: "public",
-        run: async () => {
-          const r = await this.#readiness();
-          return json(r, r.ready ? 200 : 503);
-        },
-      },
-      {
-        method: "GET",
-        path: /^\/metrics$/,
-        access: "metrics",
-        run: () =>
-          Promise.resolve(
-            new Response(metricsText(this.deps, this.metrics), {
-              headers: { ...COMMON_HEADERS, "content-type": PROMETHEUS_CONTENT_TYPE },
-            }),
-          ),
-      },
-      {
-        method: "GET",
-        path: /^\/$/,
-        access: "public",
-        run: () =>
-          Promise.resolve(
-            new Response(null, {
-              status: 302,
-              headers: { ...COMMON_HEADERS, location: "/dashboard" },
-            }),
-          ),
-      },
-      {
-        method: "GET",
-        path: /^\/dashboard\/?$/,
-        access: "public",
-        run: () => asset(DASHBOARD_PAGE),
-      },
-      {
-        // Browsers ask for it on every dashboard load; 204 keeps the log and console clean.
-        method: "GET",
-        path: /^\/favicon\.ico$/,
-        access: "public",
-        run: () =>
-          Promise.resolve(
-            new Response(null, {
-              status: 204,
-              headers: { ...COMMON_HEADERS, "cache-control": "max-age=86400" },
-            }),
-          ),
-      },
-      {
-        method: "GET",
-        path: /^\/dashboard\/([a-z_]+\.(?:js|css))$/,
-        access: "public",
-        run: (req, m) => {
-          const file = DASHBOARD_FILES.get(m[1]);
-          if (file === undefined) {
-            throw new AdminProblem("not_found", `No resource at ${new URL(req.url).pathname}`);
-          }
-          return asset(file);
-        },
-      },
-      {
-        method: "GET",
-        path: api("connections"),
-        access: "token",
-        run: () => Promise.resolve(json({ items: this.deps.relay.connections() })),
-      },
-      {
-        method: "POST",
-        path: api(`connections/${CONN_ID}/kick`),
-        access: "token",
-        run: async (_req, m, ctx) => json(await kickHandler(ctx, m[1])),
-      },
-      {
-        method: "GET",
-        path: api("services"),
-        access: "token",
-        run: () => Promise.resolve(json({ items: this.deps.relay.services() })),
-      },
-      {
-        method: "GET",
-        path: api("fleet"),
-        access: "token",
-        run: () => Promise.resolve(json({ items: this.deps.relay.fleet() })),
-      },
-      {
-        method: "GET",
-        path: api("refusals"),
-        access: "token",
-        run: () => Promise.resolve(json({ items: this.deps.relay.refusals(1_000) })),
-      },
-      {
-        method: "GET",
-        path: api("snapshot"),
-        access: "token",
-        run: () => Promise.resolve(json(snapshot(this.deps))),
-      },
-      {
-        method: "GET",
-        path: api("events"),
-        access: "token",
-        streaming: true,
-        run: (req) => Promise.resolve(this.#events(req)),
-      },
-      {
-        method: "GET",
-        path: api("tokens"),
-        access: "token",
-        run: async (req, _m, ctx) =>
-          json(await listTokensHandler(ctx, readQuery(new URL(req.url), PageQuery))),
-      },
-      {
-        method: "POST",
-        path: api("tokens"),
-        access: "token",
-        run: async (req, _m, ctx) => {
-          const issued = await issueTokenHandler(ctx, await this.#body(req, IssueTokenRequest));
-          log.info("Admin {actor} issued token {tokenId} for {identity}", {
-            actor: ctx.actor,
-            tokenId: issued.credential.tokenId,
-            identity: issued.credential.subject,
-          });
-          return json(issued, 201);
-        },
-      },
-      {
-        method: "POST",
-        path: api("tokens/revoke"),
-        access: "token",
-        run: async (req, _m, ctx) => {
-          const result = await revokeTokenHandler(ctx, await this.#body(req, RevokeTokenRequest));
-          log.info("Admin {actor} revoked token {tokenId}; closed {count} connections", {
-            actor: ctx.actor,
-            tokenId: result.tokenId,
-            count: result.closedConnections,
-          });
-          return json(result);
-        },
-      },
-      {
-        method: "GET",
-        path: api("audit"),
-        access: "token",
-        run: async (req, _m, ctx) =>
-          json(await listAuditHandler(ctx, readQuery(new URL(req.url), PageQuery))),
-      },
-      {
-        method: "GET",
-        path: api("admin-tokens"),
-        access: "token",
-        run: async (_req, _m, ctx) => json(await listAdminTokensHandler(ctx)),
-      },
-      {
-        method: "POST",
-        path: api("admin-tokens"),
-        access: "token",
-        run: async (req, _m, ctx) => {
-          const created = await createAdminTokenHandler(
-            ctx,
-            await this.#body(req, CreateAdminTokenRequest),
-          );
-          log.info("Admin {actor} created admin token {id} ({label})", {
-            actor: ctx.actor,
-            id: created.id,
-            label: created.label,
-          });
-          return json(created, 201);
-        },
-      },
-      {
-        method: "DELETE",
-        path: api("admin-tokens/([0-9a-f]{12})"),
-        access: "token",
-        run: async (_req, m, ctx) => json(await deleteAdminTokenHandler(ctx, m[1])),
-      },
-    ];
   }
 }
