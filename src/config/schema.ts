@@ -426,8 +426,8 @@ const DialerFields = {
   direct_idle_timeout_ms: Millis(600_000).default(2_500),
   /**
    * How to reach the relays: "quic" (UDP), "tcp" (TLS over TCP, where UDP is blocked or through
-   * an HTTP proxy), or "auto": QUIC first, TCP too when QUIC has not authenticated within
-   * tcp_fallback_ms, the first to authenticate wins; while on TCP, QUIC is tried again every
+   * an HTTP proxy), or "auto": QUIC first, TCP too when QUIC has not connected (no answer over UDP)
+   * within tcp_fallback_ms, the first to authenticate wins; while on TCP, QUIC is tried again every
    * quic_probe_ms and new flows move to it when it authenticates.
    */
   transport: z.enum(["auto", "quic", "tcp"]).default("auto"),

@@ -1,13 +1,21 @@
 /**
  * The choice between QUIC and TLS over TCP for `transport = "auto"`, as a pure function of what
- * each attempt has done so far and the time: QUIC first; TCP too once QUIC has not authenticated
- * within the fallback delay, or at once when QUIC failed; the first to authenticate wins; a relay's
- * refusal (bad token, revoked) is final whichever transport heard it.
+ * each attempt has done so far and the time: QUIC first; TCP too once QUIC has not even connected
+ * (its handshake, i.e. UDP answers) within the fallback delay, or at once when QUIC failed; the
+ * first to authenticate wins; a relay's refusal (bad token, revoked) is final whichever transport
+ * heard it. A QUIC connection that is up but still awaiting WELCOME (a busy relay verifying the
+ * token) does not start TCP: UDP works, and TCP would wait for the same verification.
  * @module
  */
 
 /** Where one transport's attempt stands. */
-export type AttemptState = "idle" | "pending" | "authenticated" | "failed" | "refused";
+export type AttemptState =
+  | "idle"
+  | "pending"
+  | "connected"
+  | "authenticated"
+  | "failed"
+  | "refused";
 
 /** What the dialer does next. */
 export type ChoiceStep =
@@ -23,7 +31,8 @@ export function chooseLink(
   if (s.quic === "authenticated") return { kind: "use", transport: "quic" };
   if (s.tcp === "authenticated") return { kind: "use", transport: "tcp" };
   if (s.quic === "refused" || s.tcp === "refused") return { kind: "fail", why: "refused" };
-  if (s.tcp === "idle" && (s.quic === "failed" || s.elapsedMs >= s.fallbackMs)) {
+  const quicSilent = s.quic === "pending" && s.elapsedMs >= s.fallbackMs;
+  if (s.tcp === "idle" && (s.quic === "failed" || quicSilent)) {
     return { kind: "start_tcp" };
   }
   if (s.quic === "failed" && s.tcp === "failed") return { kind: "fail", why: "unreachable" };

@@ -16,6 +16,11 @@ Deno.test("chooseLink() waits for QUIC until the fallback delay, then starts TCP
   assert.deepEqual(at("pending", "pending", 900), { kind: "wait" });
 });
 
+Deno.test("chooseLink() does not start TCP while QUIC is up and awaiting WELCOME", () => {
+  assert.deepEqual(at("connected", "idle", 5_000), { kind: "wait" });
+  assert.deepEqual(at("failed", "idle", 5_000), { kind: "start_tcp" });
+});
+
 Deno.test("chooseLink() starts TCP at once when QUIC failed early", () => {
   assert.deepEqual(at("failed", "idle", 10), { kind: "start_tcp" });
   assert.deepEqual(at("failed", "failed", 10), { kind: "fail", why: "unreachable" });

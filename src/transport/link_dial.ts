@@ -83,8 +83,10 @@ async function attempt(
   options: LinkDialOptions & { transport: "quic" | "tcp" },
   role: "client" | "connector",
   token: string | { idToken: string },
+  connected: () => void = () => {},
 ): Promise<RelaySession> {
   const link = await dialLink(target, options);
+  connected();
   try {
     return await helloRelay(link, role, token);
   } catch (e) {
@@ -120,15 +122,22 @@ export async function connectRelay(
   let wake: () => void = () => {};
   const run = (transport: "quic" | "tcp") => {
     state[transport] = "pending";
-    running[transport] = attempt(target, { ...options, transport }, role, token).then((s) => {
-      sessions[transport] = s;
-      state[transport] = "authenticated";
-    }, (e) => {
-      errors[transport] = e;
-      state[transport] = e instanceof DialError && e.failure.kind === "refused"
-        ? "refused"
-        : "failed";
-    }).finally(() => wake());
+    const connected = () => {
+      if (state[transport] === "pending") state[transport] = "connected";
+      wake();
+    };
+    running[transport] = attempt(target, { ...options, transport }, role, token, connected).then(
+      (s) => {
+        sessions[transport] = s;
+        state[transport] = "authenticated";
+      },
+      (e) => {
+        errors[transport] = e;
+        state[transport] = e instanceof DialError && e.failure.kind === "refused"
+          ? "refused"
+          : "failed";
+      },
+    ).finally(() => wake());
   };
   run("quic");
   while (true) {
