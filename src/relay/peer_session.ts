@@ -5,19 +5,20 @@
  * @module
  */
 import { serveRegistrations } from "./connector_registrations.ts";
+import { serveClientControl } from "./client_control.ts";
+import { checkHello } from "./hello_check.ts";
+import { refuseFlowStream, refuseStream } from "./stream_refusal.ts";
 import { deadline, TIMED_OUT } from "../runtime/mod.ts";
 import type { Logger } from "@logtape/logtape";
-import { authorizeHello, type Identity } from "../auth/mod.ts";
+import type { Identity } from "../auth/mod.ts";
 import {
   type ControlMessageInput,
-  encodeHeader,
   type ErrorCode,
   ERRORS,
   FLOW_ACCEPT_VERSION,
   type Hello,
   MAX_CONTROL_MESSAGE,
   MAX_REVOKE_BATCH,
-  PROTOCOL_VERSIONS,
   ZtnaError,
 } from "../protocol/mod.ts";
 import { type ConnectorMember, type FlowDeps, relayClientFlow } from "./flow_relay.ts";
@@ -237,42 +238,16 @@ export class PeerSession implements ConnectorMember {
       }
       const identity = await this.#authenticate(hello, control);
       if (!identity) return;
-      this.#watchExpiry(identity);
+      this.watchExpiry(identity);
       try {
         if (identity.role === "connector") {
-          this.#onStream = (s) => this.#refuseStream(s, "connector_stream");
+          this.#onStream = (s) => refuseStream(s, "connector_stream", this.deps.metrics);
           await this.#welcome(control, identity);
           await serveRegistrations(this, control, this.#who!, this.#log);
         } else {
-          const log = this.#log;
-          this.#onStream = (s) => {
-            const { maxStreamsPerConnection: maxStreams, maxPendingOpens } = this.deps;
-            if (this.#flows.size >= maxStreams) {
-              const limit = `max_streams_per_connection = ${maxStreams}`;
-              return this.#refuseFlowStream(s, "limit_exceeded", limit);
-            }
-            if (this.pendingOpens >= maxPendingOpens) {
-              const limit = `max_pending_opens_per_connection = ${maxPendingOpens}`;
-              return this.#refuseFlowStream(s, "pending_opens", limit, true);
-            }
-            const p = relayClientFlow(s, identity, this, this.deps, log).finally(() =>
-              this.#flows.delete(p)
-            );
-            this.#flows.add(p);
-            // QUIC gives the client credit for maxStreams streams, the control stream one of them:
-            // from here its next flow waits for a free stream, which the relay never sees.
-            if (this.#flows.size === maxStreams - 1) {
-              this.deps.metrics.capsReached.inc("streams_per_connection");
-              const limit = `max_streams_per_connection = ${maxStreams}`;
-              if (this.#limitLines.hit(limit, this.deps.clock()) > 0) {
-                this.#log.info("Client uses all its streams ({limit}): its next flows wait", {
-                  limit,
-                });
-              }
-            }
-          };
+          this.#onStream = (s) => this.#acceptFlowStream(s, identity);
           await this.#welcome(control, identity);
-          await this.#serveClientControl(control);
+          await serveClientControl(this, control, identity, this.#log);
         }
       } finally {
         clearTimeout(this.#expiry);
@@ -313,39 +288,40 @@ export class PeerSession implements ConnectorMember {
       const next = await streams.read().catch(() => ({ done: true as const, value: undefined }));
       if (next.done) return;
       if (this.#onStream) this.#onStream(next.value);
-      else this.#refuseStream(next.value, "before_hello");
+      else refuseStream(next.value, "before_hello", this.deps.metrics);
     }
   }
 
-  #refuseStream(s: ByteStream, reason: string): void {
-    this.deps.metrics.refusedStreams.inc(reason);
-    s.readable.cancel(reason).catch(() => {});
-    s.writable.close().catch(() => {});
-  }
-
-  /** Refuses a client's flow stream at a limit before its OPEN is read: REPLY limit_exceeded. */
-  #refuseFlowStream(
-    s: ByteStream,
-    reason: string,
-    limit: string,
-    pendingOpens = false,
-  ): void {
-    this.deps.observer.refuse({
-      code: "limit_exceeded",
-      counter: this.deps.metrics.refusedStreams,
-      label: reason,
-      ...(pendingOpens ? { rateLimit: "pending_opens_per_connection" as const } : {}),
-      record: false,
-      message: "Refused {count} flow stream(s): limit_exceeded ({limit})",
-      properties: { limit },
-      throttle: `${this.connId} ${limit}`,
-      logger: this.#log,
-    });
-    s.readable.cancel(reason).catch(() => {});
-    const writer = s.writable.getWriter();
-    writer.write(encodeHeader({ type: "reply", code: "limit_exceeded", flowId: 0 }))
-      .then(() => writer.close())
-      .catch(() => {});
+  /** A client's flow stream: refused at the stream or pending-open limit, else relayed. */
+  #acceptFlowStream(s: ByteStream, identity: Identity): void {
+    const { maxStreamsPerConnection: maxStreams, maxPendingOpens } = this.deps;
+    const refuse = { observer: this.deps.observer, metrics: this.deps.metrics, log: this.#log };
+    if (this.#flows.size >= maxStreams) {
+      const limit = `max_streams_per_connection = ${maxStreams}`;
+      return refuseFlowStream(s, { reason: "limit_exceeded", limit, connId: this.connId }, refuse);
+    }
+    if (this.pendingOpens >= maxPendingOpens) {
+      const limit = `max_pending_opens_per_connection = ${maxPendingOpens}`;
+      const reason = "pending_opens";
+      return refuseFlowStream(
+        s,
+        { reason, limit, connId: this.connId, pendingOpens: true },
+        refuse,
+      );
+    }
+    const p = relayClientFlow(s, identity, this, this.deps, this.#log).finally(() =>
+      this.#flows.delete(p)
+    );
+    this.#flows.add(p);
+    // QUIC gives the client credit for maxStreams streams, the control stream one of them: from
+    // here its next flow waits for a free stream, which the relay never sees.
+    if (this.#flows.size === maxStreams - 1) {
+      this.deps.metrics.capsReached.inc("streams_per_connection");
+      const limit = `max_streams_per_connection = ${maxStreams}`;
+      if (this.#limitLines.hit(limit, this.deps.clock()) > 0) {
+        this.#log.info("Client uses all its streams ({limit}): its next flows wait", { limit });
+      }
+    }
   }
 
   async #refuse(code: ErrorCode, why: string, control?: ControlChannel): Promise<void> {
@@ -363,65 +339,15 @@ export class PeerSession implements ConnectorMember {
   }
 
   async #authenticate(hello: Hello, control: ControlChannel): Promise<Identity | undefined> {
-    const common = hello.versions.filter((v) =>
-      (PROTOCOL_VERSIONS as readonly number[]).includes(v)
-    );
-    if (common.length === 0) {
-      await this.#refuse("version_unsupported", `peer speaks ${hello.versions.join(",")}`, control);
+    const outcome = await checkHello(hello, this.deps, this.#log);
+    if (!outcome.ok) {
+      if (outcome.version !== undefined) this.version = outcome.version;
+      await this.#refuse(outcome.code, outcome.why, control);
       return;
     }
-    this.version = Math.max(...common);
-    if (hello.id_token !== undefined) return await this.#login(hello, control);
-    if (hello.token === "") {
-      await this.#refuse("unauthenticated", "HELLO without a token", control);
-      return;
-    }
-    const verified = await this.deps.verify(hello.token);
-    if (!verified.ok) {
-      await this.#refuse(verified.code, verified.why, control);
-      return;
-    }
-    return await this.#admitVerified(verified.identity, hello, control);
-  }
-
-  /** A HELLO with an ID token: single sign-on, answered with a freshly issued ztna token. */
-  async #login(hello: Hello, control: ControlChannel): Promise<Identity | undefined> {
-    if (!this.deps.login) {
-      await this.#refuse("unauthenticated", "login without [intermediate.oidc]", control);
-      return;
-    }
-    if (hello.token !== "" || hello.role !== "client") {
-      await this.#refuse(
-        "unauthenticated",
-        "login HELLO must be a client's, without token",
-        control,
-      );
-      return;
-    }
-    const result = await this.deps.login(hello.id_token!);
-    if (!result.ok) {
-      await this.#refuse(result.code, result.why, control);
-      return;
-    }
-    this.#issuedToken = result.grant.token;
-    this.#log.info("Login of {identity} (groups {groups}): issued token {tokenId}", {
-      identity: result.grant.identity.subject,
-      groups: (result.grant.identity.groups ?? []).join(","),
-      tokenId: result.grant.identity.tokenId,
-    });
-    return await this.#admitVerified(result.grant.identity, hello, control);
-  }
-
-  async #admitVerified(
-    identity: Identity,
-    hello: Hello,
-    control: ControlChannel,
-  ): Promise<Identity | undefined> {
-    const decision = authorizeHello(identity, hello.role);
-    if (!decision.allow) {
-      await this.#refuse(decision.code, decision.why, control);
-      return;
-    }
+    const { identity } = outcome;
+    this.version = outcome.version;
+    this.#issuedToken = outcome.issuedToken;
     this.identity = identity.subject;
     this.role = identity.role;
     this.tokenId = identity.tokenId;
@@ -469,79 +395,13 @@ export class PeerSession implements ConnectorMember {
     });
   }
 
-  #watchExpiry(identity: Identity): void {
+  /** (Re)arms the close at the token's expiry; a refreshed login moves it. */
+  watchExpiry(identity: Identity): void {
     clearTimeout(this.#expiry);
     const ms = Math.max(0, Math.min(identity.expiresAtMs - this.deps.clock(), 2 ** 31 - 1));
     this.#expiry = setTimeout(() => {
       this.#log.info("Token of {identity} expired; closing", { identity: identity.subject });
       this.close("token_expired");
     }, ms);
-  }
-
-  /** After HELLO a client sends only direct-path requests on its control stream. */
-  /**
-   * A logged-in client's refresh: a new ID token for the same person becomes a new ztna token, and
-   * the session goes on under it. The identity object is updated in place because this session's
-   * flows hold it: their expiry and revocation checks, and the policy's groups, follow at once.
-   */
-  async #refreshLogin(control: ControlChannel, identity: Identity, idToken: string): Promise<void> {
-    const result = this.deps.login
-      ? await this.deps.login(idToken, identity.subject)
-      : { ok: false as const, code: "unauthenticated" as const, why: "no [intermediate.oidc]" };
-    if (!result.ok) {
-      this.deps.observer.refuse({
-        code: result.code,
-        counter: this.deps.metrics.authFailures,
-        connId: this.connId,
-        identity: identity.subject,
-        message: "Refused the login refresh of {identity}: {code} ({why})",
-        properties: { identity: identity.subject, code: result.code, why: result.why },
-        logger: this.#log,
-      });
-      await control.send({ type: "login_refused", code: result.code });
-      return;
-    }
-    const { grant } = result;
-    Object.assign(identity, grant.identity);
-    this.tokenId = grant.identity.tokenId;
-    this.#watchExpiry(identity);
-    this.#log.info("Login of {identity} refreshed (groups {groups}): token {tokenId}", {
-      identity: identity.subject,
-      groups: (identity.groups ?? []).join(","),
-      tokenId: identity.tokenId,
-    });
-    await control.send({
-      type: "login_refreshed",
-      token: grant.token,
-      tokenExpiresAt: identity.expiresAtMs,
-    });
-    this.deps.reenforcePolicy();
-  }
-
-  async #serveClientControl(control: ControlChannel): Promise<void> {
-    const identity = this.#who!;
-    while (true) {
-      const msg = await control.next();
-      if (msg === null) return;
-      if (msg.type === "path_report") {
-        if (this.paths.get(msg.service) !== msg.path) {
-          this.paths.set(msg.service, msg.path);
-          this.deps.metrics.pathChanges.inc(msg.path);
-          this.#log.info("Flows of {identity} to {service} now take the {path} path", {
-            identity: identity.subject,
-            service: msg.service,
-            path: msg.path,
-          });
-        }
-        continue;
-      }
-      if (msg.type === "login_refresh") {
-        await this.#refreshLogin(control, identity, msg.id_token);
-        continue;
-      }
-      if (msg.type === "direct_request") await this.deps.broker.request(this, identity, msg);
-      else if (msg.type === "direct_renew") await this.deps.broker.renew(this, identity, msg);
-      else throw new ZtnaError("protocol_error", `unexpected ${msg.type} message from a client`);
-    }
   }
 }
