@@ -3,7 +3,7 @@
  * the account key per directory, the certificate with its private key, the pending HTTP-01
  * challenges (so whichever relay the CA reaches answers), and the order lock (one relay orders at
  * a time; `pg_try_advisory_xact_lock`, held by a transaction open for the order). Tables
- * (migration 3 of postgres_store.ts): `ztna_acme_account(directory_url, key_pem)`,
+ * (migration 3 of postgres_schema.ts): `ztna_acme_account(directory_url, key_pem)`,
  * `ztna_acme_certificate(id = 1, record)`, `ztna_acme_challenge(token, key_authorization,
  * created_at)`. Private keys are stored as PEM: the database's access control and TLS protect
  * them, as the state_dir's file modes do for one relay (docs/SECURITY.md).

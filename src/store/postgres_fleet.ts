@@ -1,7 +1,7 @@
 /**
  * The fleet table of the PostgreSQL store: each relay's heartbeat row, stamped with the database's
  * clock (`clock_timestamp()`), so ages compare one clock and a relay whose own clock is off is
- * neither taken for dead nor kept alive. Table (migration 2 of postgres_store.ts):
+ * neither taken for dead nor kept alive. Table (migration 2 of postgres_schema.ts):
  * `ztna_relay(relay_id, heartbeat_at, record)`; `record` is the {@link RelayRecord} without
  * `heartbeatAt`, which is the column.
  * @module

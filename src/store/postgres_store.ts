@@ -4,16 +4,7 @@
  * native addon). TLS to the server is always on and always verified (finding C1); the password comes
  * from the caller (a file or `ZTNA_DB_PASSWORD`), never from the URL.
  *
- * Tables (schema version {@link SCHEMA_VERSION}, applied at open under an advisory lock):
- * ```
- * ztna_schema(version)                       one row: the schema version in the database
- * ztna_credential(token_id, issued_at, record)  listed by (issued_at, token_id) newest first
- * ztna_revocation(token_id, record)
- * ztna_admin_token(id, record)
- * ztna_audit(id, record)                     ids sort by time (collation "C": byte order)
- * ztna_relay(relay_id, heartbeat_at, record)  the fleet's heartbeats (postgres_fleet.ts)
- * ztna_acme_account, ztna_acme_certificate, ztna_acme_challenge  shared ACME (postgres_acme.ts)
- * ```
+ * Tables and migrations: postgres_schema.ts (applied at open under an advisory lock).
  * Records are JSON (`jsonb`), parsed with their zod schema when read back, like the KV store.
  * A revocation sends `NOTIFY ztna_revocations, '<token id>'` in the transaction that inserts it
  * (delivered on commit), which the fleet's other relays hear through `LISTEN`; their poll every
@@ -26,8 +17,8 @@ import "../runtime/npm_env.ts";
 import postgres from "postgres";
 import { z } from "zod";
 import * as fleet from "./postgres_fleet.ts";
-import { FLEET_MIGRATION } from "./postgres_fleet.ts";
-import { ACME_MIGRATION, postgresAcme } from "./postgres_acme.ts";
+import { postgresAcme } from "./postgres_acme.ts";
+import { migrate } from "./postgres_schema.ts";
 import { REVOCATION_CHANNEL, watchRevocations } from "./postgres_revocation_watch.ts";
 import {
   AdminTokenRecord,
@@ -50,6 +41,7 @@ import {
 } from "./store.ts";
 
 export { REVOCATION_CHANNEL } from "./postgres_revocation_watch.ts";
+export { SCHEMA_VERSION, SchemaVersionError } from "./postgres_schema.ts";
 
 /** The client's handle; `postgres.Sql` without custom types. */
 type Sql = postgres.Sql<Record<string, never>>;
@@ -65,36 +57,8 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
 }
 
-/**
- * Migrations, applied in order; index + 1 is the version a migration brings the schema to. Never
- * edit a released one: append. Each runs in the transaction that records its version.
- */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE ztna_credential (
-     token_id text COLLATE "C" PRIMARY KEY,
-     issued_at bigint NOT NULL,
-     record jsonb NOT NULL);
-   CREATE INDEX ztna_credential_by_time ON ztna_credential (issued_at DESC, token_id DESC);
-   CREATE TABLE ztna_revocation (token_id text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);
-   CREATE TABLE ztna_admin_token (id text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);
-   CREATE TABLE ztna_audit (id text COLLATE "C" PRIMARY KEY, record jsonb NOT NULL);`,
-  FLEET_MIGRATION,
-  ACME_MIGRATION,
-];
-
-/** The schema version this build knows; a database at a higher one is refused. */
-export const SCHEMA_VERSION = MIGRATIONS.length;
-
-/** Key of the advisory lock that serializes migrations between relays starting together. */
-const MIGRATION_LOCK = 0x7a74_6e61; // "ztna"
-
 /** Audit entries deleted per statement when pruning: bounded work per round trip. */
 const PRUNE_BATCH = 500;
-
-/** A database whose schema this relay cannot use. */
-export class SchemaVersionError extends Error {
-  override readonly name = "SchemaVersionError";
-}
 
 /** The opaque credential cursor: the (issuedAt, tokenId) of the last item given out. */
 const CredentialCursor = z.tuple([z.number().int().min(0), z.string().min(1).max(64)]);
@@ -114,7 +78,6 @@ function decodeCursor<T extends z.ZodType>(schema: T, cursor: string): z.output<
 }
 
 const Row = z.object({ record: z.unknown() });
-const VersionRow = z.object({ version: z.number().int() });
 
 /** Parses the connection URL, refusing what does not belong in it. */
 function parseUrl(url: string) {
@@ -179,29 +142,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw error;
   }
   return new PostgresStore(sql);
-}
-
-/** Applies the migrations the database lacks, one relay at a time. */
-async function migrate(sql: Sql): Promise<void> {
-  await sql.begin(async (tx) => {
-    // Held until this transaction ends: a second relay starting now waits, then sees the result.
-    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
-    await tx`CREATE TABLE IF NOT EXISTS ztna_schema (version integer NOT NULL)`;
-    const rows = await tx`SELECT version FROM ztna_schema`;
-    let version = rows.length === 0 ? 0 : VersionRow.parse(rows[0]).version;
-    if (version > SCHEMA_VERSION) {
-      throw new SchemaVersionError(
-        `Cannot use the database: its schema is version ${version}, newer than this relay knows ` +
-          `(${SCHEMA_VERSION}); upgrade this relay to the version the others run`,
-      );
-    }
-    if (rows.length === 0) await tx`INSERT INTO ztna_schema (version) VALUES (0)`;
-    while (version < SCHEMA_VERSION) {
-      await tx.unsafe(MIGRATIONS[version]);
-      version++;
-      await tx`UPDATE ztna_schema SET version = ${version}`;
-    }
-  });
 }
 
 /** The PostgreSQL store. */
