@@ -9,13 +9,14 @@ import { getLogger } from "@logtape/logtape";
 import type { Identity, TokenVerifier } from "../auth/mod.ts";
 import { parseHostPort } from "../protocol/address.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
-import { ALPN, ALPN_TCP, type ErrorCode } from "../protocol/mod.ts";
+import { ALPN, type ErrorCode } from "../protocol/mod.ts";
 import { ConnectionGate } from "./connection_gate.ts";
 import { ConnectorRegistry } from "./registry.ts";
 import { DirectBroker } from "./direct_broker.ts";
 import { KeyedRateLimiter } from "./token_bucket.ts";
 import type { ConnectorMember } from "./flow_relay.ts";
 import { PeerSession, type SessionDeps } from "./peer_session.ts";
+import { sessionDeps } from "./session_deps.ts";
 import { RelayMetrics } from "./relay_metrics.ts";
 import { RefusalLog } from "./refusal_log.ts";
 import { RefusalObserver } from "./refusal_observer.ts";
@@ -27,7 +28,8 @@ import {
   type EnforcementScope,
   kickConnection,
 } from "./enforcement.ts";
-import { TcpRelayListener } from "./tcp_listener.ts";
+import type { TcpRelayListener } from "./tcp_listener.ts";
+import { startTcpListener } from "./tcp_start.ts";
 import { QuicRelayListener } from "./quic_listener.ts";
 import type { PeerLink } from "../transport/mod.ts";
 
@@ -150,30 +152,19 @@ export class Relay {
       observer: this.#observer,
       closedByRelay: new WeakSet(),
     };
-    this.#deps = {
+    this.#deps = sessionDeps(limits, {
       registry: this.registry,
       metrics: this.metrics,
       observer: this.#observer,
+      broker: this.broker,
       clock,
       verify: (token) => this.verifier.verify(token, clock()),
       stillValid,
-      nextFlowId: () => (this.#flowIds = (this.#flowIds + 1) >>> 0),
-      headerTimeoutMs: limits.hello_timeout_ms,
-      openTimeoutMs: limits.flow_open_timeout_ms,
-      acceptTimeoutMs: limits.flow_accept_timeout_ms,
-      connectorWaitMs: limits.connector_wait_ms,
-      uptimeMs: () => clock() - this.#startedAt,
-      registrationGraceMs: limits.registration_grace_ms,
-      dropMember: (member, why) => this.#leavePools(member.connId, why),
-      helloTimeoutMs: limits.hello_timeout_ms,
-      maxFlows: limits.max_flows,
-      maxStreamsPerConnection: limits.max_streams_per_connection,
-      queueDepth: limits.datagram_queue_depth,
-      broker: this.broker,
-      maxPendingOpens: limits.max_pending_opens_per_connection,
       allowFlowOpen,
       allowRegistration: (identity) => this.#registrations.take(identity, clock()),
-      registrationsPerMinute: limits.registrations_per_minute_per_identity,
+      nextFlowId: () => (this.#flowIds = (this.#flowIds + 1) >>> 0),
+      uptimeMs: () => clock() - this.#startedAt,
+      dropMember: (member, why) => this.#leavePools(member.connId, why),
       draining: () => this.#draining,
       admitIdentity: (s) => this.#gate.admitIdentity(s, s.identity),
       release: (s) => this.#release(s),
@@ -183,7 +174,7 @@ export class Relay {
       reenforcePolicy: () => {
         if (this.#policy) this.enforcePolicy();
       },
-    };
+    });
   }
 
   /** The bound UDP address (port resolved when the config asked for 0). @throws before start */
@@ -209,7 +200,18 @@ export class Relay {
       log,
     });
     this.#quic.start(tls);
-    this.#startTcp(tls);
+    this.#tcp = startTcpListener(this.config, tls, {
+      quicAddr: this.#quic.addr,
+      admit: () => this.#gate.beforeHandshake(),
+      admitLink: (source) => this.#gate.afterHandshake(source),
+      onLink: (link) => {
+        const p = this.#runSession(link).finally(() => this.#running.delete(p));
+        this.#running.add(p);
+      },
+      clock: this.#clock,
+      metrics: this.metrics,
+      log,
+    });
     this.#observedSweep = setInterval(() => {
       for (const s of this.sessions) void s.checkObserved();
     }, OBSERVED_CHECK_MS);
@@ -232,66 +234,6 @@ export class Relay {
     this.#quic?.reloadTls(tls);
     this.#tcp?.reloadTls(tls);
     log.info("Reloaded the relay certificate");
-  }
-
-  /** Starts the TCP transport's listener at `tcp_listen` (default: the QUIC host and port). */
-  #startTcp(tls: TlsMaterial): void {
-    const { tcp_listen: where, limits } = this.config;
-    if (where === "off") return;
-    const parsed = where === undefined
-      ? { ok: true as const, value: { hostname: this.addr.hostname, port: this.addr.port } }
-      : parseHostPort(where);
-    if (!parsed.ok) throw new RangeError(parsed.reason);
-    this.#tcp = new TcpRelayListener(parsed.value, {
-      admit: () => this.#gate.beforeHandshake(),
-      admitLink: (source) => this.#gate.afterHandshake(source),
-      onLink: (link) => {
-        const p = this.#runSession(link).finally(() => this.#running.delete(p));
-        this.#running.add(p);
-      },
-      link: {
-        keepAliveMs: 0,
-        idleTimeoutMs: this.config.idle_timeout_ms,
-        streamCredit: Math.max(1, limits.max_streams_per_connection - 1),
-        maxOffers: limits.max_idle_offers_per_connection,
-        offerWaitMs: limits.flow_open_timeout_ms,
-        clock: this.#clock,
-        onProtocolError: (code) => {
-          this.metrics.protocolErrors.inc(code);
-          log.warn("Closing a TCP link after malformed input: {code}", { code });
-        },
-      },
-      preambleTimeoutMs: limits.hello_timeout_ms,
-      maxPendingPerSource: limits.tcp_pending_per_source,
-      metrics: this.metrics,
-      log,
-    });
-    const address = `${parsed.value.hostname}:${parsed.value.port}`;
-    try {
-      this.#tcp.start(tls);
-    } catch (e) {
-      this.#tcp = undefined;
-      // By default TCP takes the QUIC port's number, which another program may hold on TCP: the
-      // relay still serves QUIC, and says what peers where UDP is blocked lose.
-      if (where === undefined && e instanceof Deno.errors.AddrInUse) {
-        log.warn(
-          "TCP transport not started: TCP {address} is in use by another program, so peers " +
-            'where UDP is blocked cannot reach this relay (set intermediate.tcp_listen, or "off")',
-          { address },
-        );
-        return;
-      }
-      throw new Error(
-        `Cannot listen on TCP ${address} (intermediate.tcp_listen): ${
-          e instanceof Error ? e.message.split(" (os error")[0] : String(e)
-        }; set intermediate.tcp_listen to a free address of this host, or "off"`,
-        { cause: e },
-      );
-    }
-    log.info("Relay TCP transport listening on {address} (ALPN {alpn})", {
-      address: `${this.#tcp.addr.hostname}:${this.#tcp.addr.port}`,
-      alpn: ALPN_TCP,
-    });
   }
 
   async #runSession(link: PeerLink): Promise<void> {
