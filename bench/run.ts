@@ -207,5 +207,7 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exitCode = await main(Deno.args);
+  // Every process the run started is stopped by now; exit even if an op is still pending (after
+  // an interrupt, a wait abandoned mid-case can keep the event loop alive until --max-minutes).
+  Deno.exit(await main(Deno.args));
 }

@@ -80,15 +80,20 @@ async function runTool(
   args: string[],
   env: Record<string, string>,
   timeoutMs: number,
+  signal: AbortSignal,
 ): Promise<string> {
   const p = new HelperProcess(command, args, { name: command.split("/").pop() ?? command, env });
   const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+  const stop = () => p.kill("SIGKILL");
+  signal.addEventListener("abort", stop, { once: true });
   try {
     const status = await p.done;
+    signal.throwIfAborted();
     if (!status.success) throw new Error(`${args.join(" ")} failed:\n${p.output}`);
     return p.output;
   } finally {
     clearTimeout(timer);
+    signal.removeEventListener("abort", stop);
   }
 }
 
@@ -174,7 +179,7 @@ export async function runAppsCase(
     PGSSLMODE: "verify-full",
     PGSSLROOTCERT: pg.caPath,
   });
-  await runTool(pgbench, ["-i", "-q", "-s", "1"], pgEnv(pg.port), 120_000);
+  await runTool(pgbench, ["-i", "-q", "-s", "1"], pgEnv(pg.port), 120_000, signal);
 
   const paths: Partial<Record<AppPathId, PathPorts>> = {
     direct: { pg: pg.port, http: httpPort },
@@ -258,6 +263,7 @@ export async function runAppsCase(
           ],
           {},
           timeoutMs,
+          signal,
         );
         run = { path: id, workload, ...parseWrk(out) };
       } else {
@@ -272,6 +278,7 @@ export async function runAppsCase(
           ],
           pgEnv(ports.pg),
           timeoutMs,
+          signal,
         );
         run = { path: id, workload, ...parsePgbench(out) };
       }

@@ -167,10 +167,10 @@ export async function runKeepaliveCase(
       )));
     for (const step of options.keepaliveIdle) {
       const lines = await Promise.all(loads.map(async (load) => {
-        const m = await load.waitFor(
-          new RegExp(`Holding (\\{"step":${share(step)},.*\\})`),
-          STEP_TIMEOUT_MS,
-        );
+        const m = await Promise.race([
+          load.waitFor(new RegExp(`Holding (\\{"step":${share(step)},.*\\})`), STEP_TIMEOUT_MS),
+          aborted(ctx.signal),
+        ]);
         return HoldingLine.parse(JSON.parse(m[1]));
       }));
       const held = {
@@ -187,6 +187,14 @@ export async function runKeepaliveCase(
 }
 
 type HoldLine = z.infer<typeof HoldingLine>;
+
+/** Rejects when `signal` aborts: a wait of minutes for a load step ends with the run (Ctrl-C). */
+export function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
 
 /**
  * Both series at {@link TARGET} clients: measured when a step held that many, else the cost above
