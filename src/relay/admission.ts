@@ -12,6 +12,7 @@ import type { PolicyDecision } from "../policy/mod.ts";
 import { ruleLabel } from "../policy/mod.ts";
 import type { ErrorCode } from "../protocol/mod.ts";
 import { poolKey } from "./registry.ts";
+import { type LinkTransport, linkTransport, type PeerLink } from "../transport/peer_link.ts";
 
 /** A refusal: the code the peer gets, why (for logs), and the rate limit that bit, if one did. */
 export interface Refusal {
@@ -122,7 +123,7 @@ export function admitOpen(s: OpenState): Admission {
 
 /** The pools a flow can be served from: the connector registry, as far as admission reads it. */
 export interface Pools<M> {
-  pick(key: string, exclude?: ReadonlySet<string>): M | undefined;
+  pick(key: string, exclude?: ReadonlySet<string>, prefer?: (m: M) => boolean): M | undefined;
   isKnown(key: string): boolean;
 }
 
@@ -145,16 +146,32 @@ export interface MemberState<M> {
   uptimeMs?: number;
   /** `limits.registration_grace_ms`. @default {REGISTRATION_GRACE_MS} */
   graceMs?: number;
+  /**
+   * Members preferred among the healthy ones (those on the transport of the client's link the
+   * flow came on, see {@link sameTransport}); any healthy member when none is. @default {none}
+   */
+  prefer?: (m: M) => boolean;
 }
 
 /**
- * The pool member a flow goes to: healthy before suspect, fewest flows, round robin (registry.ts),
- * never one in `exclude`. None left: `no_connector` when the service had a connector since start
+ * The preference of a flow that came on a client link over `transport`: the member on the same
+ * transport (a connector's TCP lane for a flow from a client's TCP lane, its QUIC link otherwise),
+ * so a TCP flow is spliced TLS to TLS at the relay and UDP flows stay on QUIC.
+ */
+export function sameTransport<M extends { readonly conn: PeerLink }>(
+  transport: LinkTransport,
+): (m: M) => boolean {
+  return (m) => linkTransport(m.conn) === transport;
+}
+
+/**
+ * The pool member a flow goes to: healthy before suspect, preferred (`prefer`) before not, fewest
+ * flows, round robin (registry.ts), never one in `exclude`. None left: `no_connector` when the service had a connector since start
  * (or the relay started less than {@link REGISTRATION_GRACE_MS} ago), `unknown_service` otherwise.
  */
 export function admitMember<M>(s: MemberState<M>): Admission<{ member: M; pool: string }> {
   const pool = poolKey(s.service, s.protocol);
-  const member = s.pools.pick(pool, s.exclude);
+  const member = s.pools.pick(pool, s.exclude, s.prefer);
   if (member !== undefined) return { allow: true, member, pool };
   if (s.pools.isKnown(pool)) {
     return refuse(

@@ -16,8 +16,10 @@ import {
   type FlowState,
   mayWaitForConnector,
   REGISTRATION_GRACE_MS,
+  sameTransport,
 } from "./admission.ts";
 import { ConnectorRegistry } from "./registry.ts";
+import type { PeerLink } from "../transport/peer_link.ts";
 
 const NOW = 1_800_000_000_000;
 
@@ -175,4 +177,28 @@ Deno.test("admitRegistration(): the registration rate, then the grant", () => {
   assert.equal(outcome(admitRegistration(connector, "db", true, 120)), "unauthorized");
   assert.equal(outcome(admitRegistration(identity(), "web", true, 120)), "unauthorized");
   assert.equal(outcome(admitRegistration(connector, "-bad", true, 120)), "invalid_service_id");
+});
+
+Deno.test("admitMember(): prefers the member on the client link's transport (sameTransport)", () => {
+  type M = { connId: string; activeFlows: number; suspect?: boolean; conn: PeerLink };
+  const link = (transport?: "tcp") => ({ transport }) as unknown as PeerLink;
+  const registry = new ConnectorRegistry<M>();
+  const quic: M = { connId: "q", activeFlows: 3, conn: link() };
+  const tcp: M = { connId: "t", activeFlows: 4, conn: link("tcp") };
+  registry.add("web", quic);
+  registry.add("web", tcp);
+  const pick = (over: Partial<Parameters<typeof admitMember<M>>[0]> = {}) =>
+    admitMember({ service: "web", protocol: "tcp", pools: registry, ...over });
+  const fromTcp = pick({ prefer: sameTransport("tcp") });
+  assert.ok(fromTcp.allow && fromTcp.member === tcp, "a flow from a TCP lane: the TCP member");
+  const fromQuic = pick({ prefer: sameTransport("quic") });
+  assert.ok(fromQuic.allow && fromQuic.member === quic, "a flow from QUIC: the QUIC member");
+  quic.activeFlows = 9;
+  const still = pick({ prefer: sameTransport("quic") });
+  assert.ok(still.allow && still.member === quic, "the transport before the load");
+  quic.suspect = true;
+  const fallback = pick({ prefer: sameTransport("quic") });
+  assert.ok(fallback.allow && fallback.member === tcp, "a silent preferred one: any healthy one");
+  const none = pick({ prefer: sameTransport("quic"), exclude: new Set(["t"]) });
+  assert.ok(none.allow && none.member === quic, "then a suspect");
 });

@@ -1,6 +1,7 @@
 /**
  * Who serves which service: a pool of connectors per service id, and the choice of one for a new
- * flow (healthy members first, then least active flows, then round robin). Pure bookkeeping: no
+ * flow (healthy members first, preferred ones among them — the client link's transport — then
+ * least active flows, then round robin). Pure bookkeeping: no
  * I/O; waiting for a member to register is the caller's (it subscribes with {@link onAdd}).
  * @module
  */
@@ -71,15 +72,19 @@ export class ConnectorRegistry<M extends PoolMember> {
 
   /**
    * Picks a member for a new flow: among the members not in `exclude` (already tried for this
-   * flow), the healthy ones if any (suspects otherwise), the one with the fewest active flows; ties
-   * rotate so equal members share the load.
+   * flow), the healthy ones if any (suspects otherwise); among those, the ones `prefer` accepts if
+   * any (a connector's member on the transport the flow came on: its TCP lane for a flow from a
+   * client's TCP lane); then the one with the fewest active flows; ties rotate so equal members
+   * share the load.
    */
-  pick(service: string, exclude?: ReadonlySet<string>): M | undefined {
+  pick(service: string, exclude?: ReadonlySet<string>, prefer?: (m: M) => boolean): M | undefined {
     const pool = this.#pools.get(service);
     if (!pool || pool.length === 0) return undefined;
     const open = exclude ? pool.filter((m) => !exclude.has(m.connId)) : pool;
     const healthy = open.filter((m) => !m.suspect);
-    const from = healthy.length > 0 ? healthy : open;
+    const usable = healthy.length > 0 ? healthy : open;
+    const preferred = prefer ? usable.filter(prefer) : [];
+    const from = preferred.length > 0 ? preferred : usable;
     if (from.length === 0) return undefined;
     const least = Math.min(...from.map((m) => m.activeFlows));
     const start = (this.#cursor.get(service) ?? 0) % pool.length;

@@ -150,3 +150,23 @@ Deno.test("ConnectorRegistry passes over suspect and excluded members, and says 
   reg.add("ssh", member("d"));
   assert.deepEqual(added, ["web"]);
 });
+
+Deno.test("ConnectorRegistry prefers healthy members `prefer` accepts, else any healthy one", () => {
+  type M = PoolMember & { transport: "quic" | "tcp" };
+  const reg = new ConnectorRegistry<M>();
+  const quic: M = { connId: "q", activeFlows: 0, transport: "quic" };
+  const tcp: M = { connId: "t", activeFlows: 5, transport: "tcp" };
+  reg.add("db", quic);
+  reg.add("db", tcp);
+  const onTcp = (m: M) => m.transport === "tcp";
+  assert.equal(reg.pick("db"), quic, "without a preference: fewest flows");
+  assert.equal(reg.pick("db", undefined, onTcp), tcp, "the preference beats load");
+  assert.equal(reg.pick("db", undefined, (m) => m.transport === "quic"), quic);
+  tcp.suspect = true;
+  assert.equal(reg.pick("db", undefined, onTcp), quic, "a suspect preferred one: any healthy");
+  tcp.suspect = false;
+  assert.equal(reg.pick("db", new Set(["t"]), onTcp), quic, "a tried preferred one: the other");
+  quic.suspect = true;
+  tcp.suspect = true;
+  assert.equal(reg.pick("db", undefined, onTcp), tcp, "all suspect: the preference among them");
+});
