@@ -16,7 +16,7 @@ import {
   ZtnaError,
 } from "../protocol/mod.ts";
 import { ChunkReader } from "../transport/mod.ts";
-import type { ConnectorMember, FlowDeps } from "./flow_relay.ts";
+import type { ConnectorMember, FlowDeps } from "./flow_deps.ts";
 import type { ByteStream, PeerLink } from "../transport/mod.ts";
 
 /** A member's REPLY to FLOW, and the stream to splice when it is `ok`. */
@@ -107,12 +107,87 @@ function suspect(
   });
 }
 
+/** A FLOW sent on a member's new stream: what every way the attempt ends works on. */
+interface Offer {
+  member: ConnectorMember;
+  reader: ChunkReader;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  flowId: number;
+  /** When the REPLY is due (`deps.clock()` time). */
+  deadline: number;
+}
+
+/** The stream ended without an answer: only the stream, or the whole connection (it leaves). */
+async function lost(o: Offer, deps: FlowDeps): Promise<Attempt> {
+  await o.writer.close().catch(() => {});
+  await o.reader.cancel("connection lost");
+  if (!(await isClosed(o.member.conn))) return { kind: "next", why: "stream_ended" };
+  deps.dropMember(o.member, "its connection closed");
+  return { kind: "next", why: "connection_lost" };
+}
+
+/** The flow fails with `code`: the client hears it, no other member is tried. */
+async function failed(o: Offer, code: ErrorCode): Promise<Attempt> {
+  await o.writer.close().catch(() => {});
+  await o.reader.cancel(code);
+  return { kind: "failed", code, flowId: o.flowId };
+}
+
+/** An answer that broke: a typed error (a refusal, a bad header) fails the flow, else it is lost. */
+function broken(o: Offer, error: unknown, deps: FlowDeps): Promise<Attempt> {
+  return error instanceof ZtnaError ? failed(o, error.code) : lost(o, deps);
+}
+
+/** A new stream on the member's connection, or why the flow moves on without one. */
+async function openStream(
+  member: ConnectorMember,
+  deps: FlowDeps,
+): Promise<ByteStream | { kind: "next"; why: NotTaken }> {
+  try {
+    return await member.conn.createBidirectionalStream();
+  } catch (e) {
+    // Deno 2.9.6 throws RangeError when the peer allows no more streams: full, not gone.
+    if (e instanceof RangeError) return { kind: "next", why: "streams_exhausted" };
+    deps.dropMember(member, "its connection cannot open a stream");
+    return { kind: "next", why: "connection_lost" };
+  }
+}
+
+/**
+ * Protocol 3: waits for the member's first answer (ACCEPT, or an early REPLY) within the accept
+ * deadline. Past it, when another member of `pool` not yet `tried` could take the flow, this one
+ * is suspect and the flow moves on; with nobody else it keeps waiting until the REPLY deadline,
+ * looking again whenever a member registers. Returns the answer, or how the attempt ended.
+ */
+async function awaitAccept(
+  o: Offer,
+  first: Promise<AcceptHeader | ReplyHeader>,
+  others: { pool: string; tried: ReadonlySet<string> },
+  deps: FlowDeps,
+  log: Logger,
+): Promise<Attempt | { answer: AcceptHeader | ReplyHeader }> {
+  let answer = await settle(first, deps.acceptTimeoutMs);
+  while (answer === "timeout" || answer === "woken") {
+    if (deps.registry.hasOther(others.pool, new Set([...others.tried, o.member.connId]))) {
+      suspect(o.member, first, { reader: o.reader, writer: o.writer }, deps, log);
+      return { kind: "next", why: "no_accept" };
+    }
+    // Nobody else to try: a slow but live connector still serves the flow. Look again when a
+    // member registers (a restarted connector, while this one may be dead).
+    const left = o.deadline - deps.clock();
+    if (left <= 0) return await failed(o, "backend_timeout");
+    const stop = new AbortController();
+    answer = await settle(first, left, registration(deps, left, stop.signal));
+    stop.abort();
+  }
+  if ("error" in answer) return await broken(o, answer.error, deps);
+  return { answer: answer.value };
+}
+
 /**
  * Offers a flow to one pool member: a stream, FLOW, then (protocol 3) ACCEPT within the accept
- * deadline — past it, when another member could take the flow, this one is suspect and the flow
- * moves on; with nobody else it keeps waiting, and moves as soon as another member registers —
- * then the REPLY within the open deadline. A member whose connection cannot take the stream is
- * dropped from every pool at once.
+ * deadline (see {@link awaitAccept}), then the REPLY within the open deadline. A member whose
+ * connection cannot take the stream is dropped from every pool at once.
  */
 export async function openOn(
   member: ConnectorMember,
@@ -122,28 +197,18 @@ export async function openOn(
   deps: FlowDeps,
   log: Logger,
 ): Promise<Attempt> {
-  let upstream: ByteStream;
-  try {
-    upstream = await member.conn.createBidirectionalStream();
-  } catch (e) {
-    // Deno 2.9.6 throws RangeError when the peer allows no more streams: full, not gone.
-    if (e instanceof RangeError) return { kind: "next", why: "streams_exhausted" };
-    deps.dropMember(member, "its connection cannot open a stream");
-    return { kind: "next", why: "connection_lost" };
-  }
-  const reader = new ChunkReader(upstream.readable);
-  const writer = upstream.writable.getWriter();
+  const upstream = await openStream(member, deps);
+  if ("kind" in upstream) return upstream;
   const { flowId } = header;
-  const deadline = deps.clock() + deps.openTimeoutMs;
-  const lost = async (): Promise<Attempt> => {
-    await writer.close().catch(() => {});
-    await reader.cancel("connection lost");
-    if (!(await isClosed(member.conn))) return { kind: "next", why: "stream_ended" };
-    deps.dropMember(member, "its connection closed");
-    return { kind: "next", why: "connection_lost" };
+  const o: Offer = {
+    member,
+    reader: new ChunkReader(upstream.readable),
+    writer: upstream.writable.getWriter(),
+    flowId,
+    deadline: deps.clock() + deps.openTimeoutMs,
   };
   try {
-    await writer.write(
+    await o.writer.write(
       encodeHeader(
         header.protocol === "udp"
           ? { type: "flow", ...header, protocol: "udp" }
@@ -151,53 +216,29 @@ export async function openOn(
       ),
     );
   } catch {
-    return await lost();
+    return await lost(o, deps);
   }
-  const failed = async (code: ErrorCode): Promise<Attempt> => {
-    await writer.close().catch(() => {});
-    await reader.cancel(code);
-    return { kind: "failed", code, flowId };
-  };
-  const readReply = () => reader.readHeader((b) => decodeHeader(b, "reply"));
+  const readReply = () => o.reader.readHeader((b) => decodeHeader(b, "reply"));
   let first: Promise<AcceptHeader | ReplyHeader> = member.sendsAccept
-    ? reader.readHeader(decodeAcceptOrReply)
+    ? o.reader.readHeader(decodeAcceptOrReply)
     : readReply();
   first.catch(() => {}); // settled below, or watched by suspect()
   if (member.sendsAccept) {
-    let answer = await settle(first, deps.acceptTimeoutMs);
-    while (answer === "timeout" || answer === "woken") {
-      if (deps.registry.hasOther(pool, new Set([...tried, member.connId]))) {
-        suspect(member, first, { reader, writer }, deps, log);
-        return { kind: "next", why: "no_accept" };
-      }
-      // Nobody else to try: a slow but live connector still serves the flow. Look again when a
-      // member registers (a restarted connector, while this one may be dead).
-      const left = deadline - deps.clock();
-      if (left <= 0) return await failed("backend_timeout");
-      const stop = new AbortController();
-      answer = await settle(first, left, registration(deps, left, stop.signal));
-      stop.abort();
-    }
-    if ("error" in answer) {
-      if (answer.error instanceof ZtnaError) return await failed(answer.error.code);
-      return await lost();
-    }
+    const accepted = await awaitAccept(o, first, { pool, tried }, deps, log);
+    if (!("answer" in accepted)) return accepted;
     member.suspect = false; // it answered
-    if (answer.value.type === "accept") first = readReply();
+    if (accepted.answer.type === "accept") first = readReply();
   }
-  const reply = await settle(first, deadline - deps.clock());
-  if (reply === "timeout" || reply === "woken") return await failed("backend_timeout");
-  if ("error" in reply) {
-    if (reply.error instanceof ZtnaError) return await failed(reply.error.code);
-    return await lost();
-  }
-  if (reply.value.type !== "reply") return await failed("protocol_error");
+  const reply = await settle(first, o.deadline - deps.clock());
+  if (reply === "timeout" || reply === "woken") return await failed(o, "backend_timeout");
+  if ("error" in reply) return await broken(o, reply.error, deps);
+  if (reply.value.type !== "reply") return await failed(o, "protocol_error");
   return {
     kind: "opened",
     pool,
     flowId,
     reply: reply.value,
-    connector: reader,
-    connectorWriter: writer,
+    connector: o.reader,
+    connectorWriter: o.writer,
   };
 }

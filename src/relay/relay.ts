@@ -14,7 +14,7 @@ import { ConnectionGate } from "./connection_gate.ts";
 import { ConnectorRegistry } from "./registry.ts";
 import { DirectBroker } from "./direct_broker.ts";
 import { KeyedRateLimiter } from "./token_bucket.ts";
-import type { ConnectorMember } from "./flow_relay.ts";
+import type { ConnectorMember } from "./flow_deps.ts";
 import { PeerSession, type SessionDeps } from "./peer_session.ts";
 import { sessionDeps } from "./session_deps.ts";
 import { RelayMetrics } from "./relay_metrics.ts";
