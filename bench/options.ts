@@ -127,7 +127,8 @@ const SMOKE: Sizes = {
 export const USAGE = `Usage: deno task bench [-- options]
 
   --only LIST          cases to run, comma-separated: tcp, ttfb, relay, udp, sandbox, direct,
-                       recovery, keepalive, apps, fleet (default all; --smoke: the first six)
+                       recovery, keepalive, apps, fleet, transport (default all; --smoke: the
+                       first six)
   --reps N             repetitions per measurement (default ${FULL.reps})
   --mib N              MiB per bulk transfer (default ${FULL.mib})
   --rtts N             timed 64-byte round trips (default ${FULL.rtts})
@@ -174,8 +175,16 @@ function intList(value: string | undefined, name: string, fallback: number[]): n
  * Cases a `--smoke` run leaves out unless named: they wait for real timers (recovery: idle timeouts
  * after kill -9; keepalive: steady state at thousands of clients) or need PostgreSQL, pgbench and
  * wrk (apps), so they take minutes, not seconds; tests/e2e/crash_recovery_test.ts checks recovery.
+ * transport (case 12) starts its own relay, two ztna pairs and two idle-peer relays: 1–2 minutes
+ * even at smoke sizes; bench/cases/tcp_transport_test.ts checks its summary and targets.
  */
-export const NOT_IN_SMOKE: readonly CaseId[] = ["recovery", "keepalive", "apps", "fleet"];
+export const NOT_IN_SMOKE: readonly CaseId[] = [
+  "recovery",
+  "keepalive",
+  "apps",
+  "fleet",
+  "transport",
+];
 
 function cases(value: string | undefined, preset: BenchOptions["preset"]): CaseId[] {
   if (value === undefined) {

@@ -5,6 +5,8 @@
  * Targets:
  * - `ztna`: a relay; each connection is `dialRelay` + `helloRelay` (src/transport/dial.ts) with a
  *   valid client token — TLS handshake, control stream, HELLO, token check, WELCOME.
+ * - `ztna-tcp`: the same relay over its TCP transport (TLS over TCP): `dialTcpLink`
+ *   (src/transport/tcp_link.ts, no OFFER connections) + `helloRelay` (case 12's idle peers).
  * - `bare`: the QUIC datagram hop's server (baselines/quic_datagram_hop.ts); each connection is the
  *   QUIC handshake plus one stream with one byte each way, the bare analogue of HELLO/WELCOME.
  *
@@ -28,6 +30,7 @@
  */
 import { parseArgs } from "node:util";
 import { dialRelay, helloRelay } from "../src/transport/dial.ts";
+import { dialTcpLink } from "../src/transport/tcp_link.ts";
 import { ALPN_DATAGRAM_HOP } from "./baselines/quic_datagram_hop.ts";
 
 /** Default keep-alive of idle connections: rare, so 10,000 of them cost the relay little CPU. */
@@ -35,16 +38,22 @@ const IDLE_KEEPALIVE_MS = 20_000;
 /** Default idle timeout of the load's connections; case 4's relay has the same. */
 const IDLE_TIMEOUT_MS = 60_000;
 
+/** What the load closes: a QUIC connection or a TCP-transport link. */
+interface Closable {
+  close(info: { closeCode: number; reason: string }): void;
+  readonly closed: Promise<unknown>;
+}
+
 /** One established connection and what keeps it alive. */
 interface Held {
-  conn: Deno.QuicConn;
+  conn: Closable;
   /** The control stream (ztna) or the hello stream (bare); referenced so it stays open. */
   keep: unknown;
   /** Set when the connection closed on its own. */
   dead: boolean;
 }
 
-function hold(conn: Deno.QuicConn, keep: unknown): Held {
+function hold(conn: Closable, keep: unknown): Held {
   const held: Held = { conn, keep, dead: false };
   const died = () => {
     held.dead = true;
@@ -57,7 +66,7 @@ function hold(conn: Deno.QuicConn, keep: unknown): Held {
 type Opener = () => Promise<Held>;
 
 interface LoadArgs {
-  target: "ztna" | "bare";
+  target: Target;
   port: number;
   ca: string;
   token: string;
@@ -66,7 +75,28 @@ interface LoadArgs {
   idleTimeoutMs: number;
 }
 
+type Target = "ztna" | "ztna-tcp" | "bare";
+const TARGETS: readonly string[] = ["ztna", "ztna-tcp", "bare"];
+
 function opener(a: LoadArgs): Opener {
+  if (a.target === "ztna-tcp") {
+    return async () => {
+      const link = await dialTcpLink({
+        address: { hostname: "127.0.0.1", port: a.port },
+        serverName: "localhost",
+        caCerts: [a.ca],
+        keepAliveMs: a.keepAliveMs,
+        idleTimeoutMs: a.idleTimeoutMs,
+      });
+      try {
+        const session = await helloRelay(link, "client", a.token);
+        return hold(link, session);
+      } catch (e) {
+        link.close({ closeCode: 0, reason: "" });
+        throw e;
+      }
+    };
+  }
   if (a.target === "ztna") {
     const relay = { address: `127.0.0.1:${a.port}`, server_name: "localhost" };
     return async () => {
@@ -112,7 +142,7 @@ function opener(a: LoadArgs): Opener {
   };
 }
 
-function closeQuiet(conn: Deno.QuicConn): void {
+function closeQuiet(conn: Closable): void {
   try {
     conn.close({ closeCode: 0, reason: "" });
   } catch { /* already closed */ }
@@ -210,6 +240,10 @@ function positive(value: string | undefined, name: string): number {
   return n;
 }
 
+function isTarget(value: string | undefined): value is Target {
+  return value !== undefined && TARGETS.includes(value);
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -229,14 +263,14 @@ if (import.meta.main) {
     strict: true,
   });
   const target = values.target;
-  if (target !== "ztna" && target !== "bare") {
+  if (!isTarget(target)) {
     throw new RangeError(
-      `Cannot run the relay load as '--target' must be ztna or bare: current value is ${target}`,
+      `Cannot run the relay load as '--target' must be ztna, ztna-tcp or bare: current value is ${target}`,
     );
   }
   if (!values.ca) throw new RangeError("Cannot run the relay load as '--ca' is missing");
   const tokenFile = values["token-file"];
-  if (target === "ztna" && !tokenFile) {
+  if (target !== "bare" && !tokenFile) {
     throw new RangeError("Cannot run the relay load as '--token-file' is missing");
   }
   const endpoint = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });

@@ -7,6 +7,7 @@
 import { TCP_METRICS } from "./cases/tcp.ts";
 import { appsSection, keepaliveSection, recoverySection } from "./report_ops.ts";
 import { fleetSection } from "./report_fleet.ts";
+import { transportSection } from "./report_transport.ts";
 import type { BenchResult, IdleStep, TcpPathId } from "./results_schema.ts";
 import { FLOW_METRICS, type Spread, spread, type TcpMetric } from "./stats.ts";
 
@@ -415,6 +416,7 @@ export function renderReport(r: ReportInput): string {
     ...keepaliveSection(r),
     ...appsSection(r),
     ...fleetSection(r),
+    ...transportSection(r),
     ...targetsSection(r),
   ].join("\n");
 }

@@ -551,6 +551,57 @@ export const FleetCase = z.strictObject({
 });
 export type FleetCase = z.infer<typeof FleetCase>;
 
+// ---- Case 12: the TCP transport (issue 17) ----
+
+/** Paths of case 12: ztna over its TCP transport and over QUIC, and the baselines. */
+export const TransportPathId = z.enum(["tcp", "quic", "pipe", "sshJ", "stunnel"]);
+export type TransportPathId = z.infer<typeof TransportPathId>;
+
+/** One repetition of one path of case 12 (the metrics of cases 1–2). */
+export const TransportRep = TcpRep.extend({ path: TransportPathId });
+export type TransportRep = z.infer<typeof TransportRep>;
+
+/** A new connection through an already running path: milliseconds to its first echo byte. */
+export const TransportFirstByte = z.strictObject({
+  path: TransportPathId,
+  rep: Pos,
+  firstByteMs: Pos,
+  /** Connection attempts until one was answered (1 = the first). */
+  attempts: Pos,
+});
+export type TransportFirstByte = z.infer<typeof TransportFirstByte>;
+
+/** The relay's memory with idle authenticated peers of one transport (a fresh relay each). */
+export const TransportIdle = z.strictObject({
+  transport: z.enum(["tcp", "quic"]),
+  /** Peers asked for. */
+  peers: Pos,
+  /** Peers open and authenticated at the reading. */
+  open: Count,
+  failed: Count,
+  /** Seconds it took to open them. */
+  seconds: NonNeg,
+  baseRssKiB: Pos,
+  rssKiB: Pos,
+  /** (RSS − base RSS) ÷ open peers. */
+  kibPerPeer: Num,
+  errors: z.record(z.string(), Count),
+});
+export type TransportIdle = z.infer<typeof TransportIdle>;
+
+/** Case 12. */
+export const TransportCase = z.strictObject({
+  paths: z.array(z.strictObject({ id: TransportPathId, label: z.string() })).min(1),
+  flows: Pos,
+  runs: z.array(TransportRep).min(1),
+  firstBytes: z.array(TransportFirstByte),
+  summary: z.partialRecord(TransportPathId, TcpSummary.extend({ firstByteMs: Spread })),
+  /** ztna over TCP ÷ each other path, paired per repetition. */
+  ratios: z.array(RatioRow.extend({ baseline: TransportPathId, firstByteMs: Spread })),
+  idle: z.array(TransportIdle),
+});
+export type TransportCase = z.infer<typeof TransportCase>;
+
 /** Case ids for `--only`. */
 export const CaseId = z.enum([
   "tcp",
@@ -563,6 +614,7 @@ export const CaseId = z.enum([
   "keepalive",
   "apps",
   "fleet",
+  "transport",
 ]);
 export type CaseId = z.infer<typeof CaseId>;
 
@@ -612,6 +664,7 @@ export const BenchResult = z.strictObject({
   keepalive: KeepaliveCase.optional(),
   apps: AppsCase.optional(),
   fleet: FleetCase.optional(),
+  transport: TransportCase.optional(),
   targets: z.array(Target),
   markdown: z.string(),
 });

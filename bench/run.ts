@@ -14,7 +14,10 @@
  * 8.   recovery after kill -9 of a pool member, the only connector, the relay: time to the first
  *      new connection that succeeds, and failed connections;
  * 9.   keep-alive cost: relay CPU and packets/s at N idle clients, shipped keep-alive vs 20 s;
- * 10.  real applications: pgbench and wrk through ztna, `ssh -L`, `ssh -J`, stunnel and directly.
+ * 10.  real applications: pgbench and wrk through ztna, `ssh -L`, `ssh -J`, stunnel and directly;
+ * 11.  a fleet of relays on PostgreSQL;
+ * 12.  the TCP transport: ztna over TLS/TCP vs ztna over QUIC, the two-hop QUIC pipe, `ssh -J` and
+ *      stunnel — throughput, round trips, a new connection's first byte, relay memory per idle peer.
  *
  * Writes `<out>/<YYYY-MM-DD>.json` (raw samples, machine, verdicts; validated against
  * results_schema.ts) and `<out>/latest.md`, and prints the markdown. Every process it starts is
@@ -29,6 +32,7 @@ import { runFleetCase } from "./cases/fleet.ts";
 import { runRelayCase } from "./cases/relay_capacity.ts";
 import { runSandboxCase } from "./cases/sandbox.ts";
 import { runTcpCase } from "./cases/tcp.ts";
+import { runTransportCase } from "./cases/tcp_transport.ts";
 import { runTtfbCase } from "./cases/ttfb.ts";
 import { runUdpCase } from "./cases/udp.ts";
 import { ensureTools, findTools } from "./debian_tools.ts";
@@ -95,6 +99,7 @@ async function measure(
     | "keepalive"
     | "apps"
     | "fleet"
+    | "transport"
   > = {};
   const t0 = performance.now();
   let skipped;
@@ -116,6 +121,7 @@ async function measure(
       keepalive: async () => void (results.keepalive = await runKeepaliveCase(lab, options, ctx)),
       apps: async () => void (results.apps = await runAppsCase(lab, options, ctx)),
       fleet: async () => void (results.fleet = await runFleetCase(lab, options, ctx)),
+      transport: async () => void (results.transport = await runTransportCase(lab, options, ctx)),
     };
     for (const c of options.only) {
       signal.throwIfAborted();

@@ -12,7 +12,7 @@ export interface Spread {
 }
 
 /** Comparison of a target. */
-export type TargetOp = "≥" | "≤" | "<";
+export type TargetOp = "≥" | "≤" | "<" | ">";
 
 /**
  * Nearest-rank percentile (`p` in 0–100) of `samples`.
@@ -92,6 +92,8 @@ export function meets(value: number, op: TargetOp, goal: number): boolean {
       return value <= goal;
     case "<":
       return value < goal;
+    case ">":
+      return value > goal;
   }
 }
 

@@ -12,10 +12,11 @@ import type {
   SandboxCase,
   Target,
   TcpCase,
+  TransportCase,
   UdpCase,
 } from "./results_schema.ts";
 import { tcpMetrics } from "./cases/tcp.ts";
-import { meets, type Spread, tcpVerdicts } from "./stats.ts";
+import { meets, type Spread, type TargetOp, type TcpMetric, tcpVerdicts } from "./stats.ts";
 
 /** ztna's relay RSS with 10,000 idle clients stays below this. */
 export const RELAY_RSS_GOAL_MIB = 1_024;
@@ -167,6 +168,41 @@ function recoveryTargets(rec: RecoveryCase): Target[] {
   return [...pool, ...restarts];
 }
 
+/** Issue 17's targets for the TCP transport, judged on case 12's paired ratios. */
+export const TRANSPORT_TARGETS: ReadonlyArray<{
+  baseline: "quic" | "sshJ";
+  metric: TcpMetric;
+  op: TargetOp;
+  goal: number;
+  name: string;
+}> = [
+  { baseline: "quic", metric: "uploadMbps", op: "≥", goal: 1.3, name: "1-flow upload" },
+  { baseline: "quic", metric: "downloadMbps", op: "≥", goal: 1.3, name: "1-flow download" },
+  { baseline: "quic", metric: "p50Us", op: "≤", goal: 0.8, name: "p50 round trip" },
+  { baseline: "sshJ", metric: "uploadMbps", op: ">", goal: 1, name: "1-flow upload" },
+  { baseline: "sshJ", metric: "downloadMbps", op: ">", goal: 1, name: "1-flow download" },
+  { baseline: "sshJ", metric: "parallelUploadMbps", op: ">", goal: 1, name: "16-flow upload" },
+  { baseline: "sshJ", metric: "parallelDownloadMbps", op: ">", goal: 1, name: "16-flow download" },
+];
+
+/** Targets of case 12: ztna over TCP ÷ ztna over QUIC and ÷ `ssh -J`, same run. */
+function transportTargets(t: TransportCase): Target[] {
+  const label = { quic: "ztna over QUIC", sshJ: "ssh -J" } as const;
+  return TRANSPORT_TARGETS.flatMap((g) => {
+    const row = t.ratios.find((r) => r.baseline === g.baseline);
+    if (!row) return [];
+    const s = row[g.metric];
+    return [{
+      case: "transport",
+      name: `TCP transport ÷ ${label[g.baseline]}, ${g.name.replace("16-flow", `${t.flows}-flow`)}`,
+      value: s.median,
+      shown: range(s, ratio),
+      goal: `${g.op} ${g.goal.toFixed(2)}`,
+      result: verdict(meets(s.median, g.op, g.goal)),
+    }];
+  });
+}
+
 /** Every target of the cases that ran, in case order. */
 export function judgeTargets(
   results: {
@@ -175,6 +211,7 @@ export function judgeTargets(
     udp?: UdpCase;
     sandbox?: SandboxCase;
     recovery?: RecoveryCase;
+    transport?: TransportCase;
   },
 ): Target[] {
   return [
@@ -183,5 +220,6 @@ export function judgeTargets(
     ...(results.udp ? udpTargets(results.udp) : []),
     ...(results.sandbox ? sandboxTargets(results.sandbox) : []),
     ...(results.recovery ? recoveryTargets(results.recovery) : []),
+    ...(results.transport ? transportTargets(results.transport) : []),
   ];
 }

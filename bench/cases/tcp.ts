@@ -121,8 +121,8 @@ export function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
-/** The metrics of one repetition. */
-export function tcpMetrics(r: TcpRep): TcpMetrics {
+/** The metrics of one repetition (of cases 1–2, or of case 12). */
+export function tcpMetrics(r: Omit<TcpRep, "path">): TcpMetrics {
   return {
     uploadMbps: r.upload.mbps,
     downloadMbps: r.download.mbps,
