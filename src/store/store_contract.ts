@@ -43,19 +43,11 @@ async function all<T>(
   return pages;
 }
 
-/** Registers the contract tests for one implementation. */
-export function storeContract(name: string, open: OpenStore): void {
-  const test = (what: string, body: (store: Store) => Promise<void>) =>
-    Deno.test(`${name} ${what}`, async () => {
-      const { store, cleanup } = await open();
-      try {
-        await body(store);
-      } finally {
-        store.close();
-        await cleanup?.();
-      }
-    });
+/** Registers one contract test: `body` gets a fresh store, closed after it. */
+type ContractTest = (what: string, body: (store: Store) => Promise<void>) => void;
 
+/** Credentials: stored, unique, schema-checked, listed newest first in pages. */
+function credentialTests(test: ContractTest): void {
   test("stores a credential and reads it back equal", async (store) => {
     const record = sampleCredential(1, { services: ["web", "db"], role: "connector" });
     await store.putCredential(record);
@@ -95,7 +87,10 @@ export function storeContract(name: string, open: OpenStore): void {
     await assert.rejects(() => store.listAudit({ limit: 501 }), RangeError);
     await assert.rejects(() => store.listCredentials({ limit: 1, cursor: "bogus" }), RangeError);
   });
+}
 
+/** Revocations: of known and unknown token ids, idempotent. */
+function revocationTests(test: ContractTest): void {
   test("revokes a known token: marks the credential and lists the revocation", async (store) => {
     const record = sampleCredential(1);
     await store.putCredential(record);
@@ -124,7 +119,10 @@ export function storeContract(name: string, open: OpenStore): void {
     assert.equal(listed.length, 1);
     assert.equal(listed[0].tokenId, id);
   });
+}
 
+/** Admin token hashes: kept and deleted by id. */
+function adminTokenTests(test: ContractTest): void {
   test("keeps admin token hashes and deletes them by id", async (store) => {
     const record = {
       id: "0123456789ab",
@@ -139,7 +137,10 @@ export function storeContract(name: string, open: OpenStore): void {
     assert.equal(await store.deleteAdminToken(record.id), false);
     assert.deepEqual(await store.listAdminTokens(), []);
   });
+}
 
+/** The audit log: time-sorted ids, pages newest first, pruning in batches. */
+function auditTests(test: ContractTest): void {
   test("appends audit entries with time-sorted ids and pages them newest first", async (store) => {
     const written: AuditEntry[] = [];
     for (let i = 0; i < 5; i++) {
@@ -187,7 +188,10 @@ export function storeContract(name: string, open: OpenStore): void {
     const left = await store.listAudit({ limit: 10 });
     assert.deepEqual(left.items.map((e) => e.target), ["young5001", "young5000"]);
   });
+}
 
+/** The fleet's heartbeat rows. */
+function fleetTests(test: ContractTest): void {
   test("keeps one heartbeat row per relay, stamped by the store's clock", async (store) => {
     const beat = (relayId: string, peers: number) => ({
       relayId,
@@ -216,7 +220,26 @@ export function storeContract(name: string, open: OpenStore): void {
     assert.equal(await store.pruneRelays(first.now + 60_000), 1);
     assert.deepEqual((await store.listRelays()).relays, []);
   });
+}
 
+/** Registers the contract tests for one implementation. */
+export function storeContract(name: string, open: OpenStore): void {
+  const test = (what: string, body: (store: Store) => Promise<void>) =>
+    Deno.test(`${name} ${what}`, async () => {
+      const { store, cleanup } = await open();
+      try {
+        await body(store);
+      } finally {
+        store.close();
+        await cleanup?.();
+      }
+    });
+
+  credentialTests(test);
+  revocationTests(test);
+  adminTokenTests(test);
+  auditTests(test);
+  fleetTests(test);
   test("refuses to work once closed", async (store) => {
     store.close();
     store.close();
