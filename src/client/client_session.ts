@@ -78,22 +78,27 @@ export function runSession(
     // Further connections present the token this session authenticated with (after a login, the
     // one the relay issued), so they carry the same identity and grants.
     const sameToken = relaySession.welcome.issuedToken ?? token;
+    const dialOn = async (transport: "quic" | "tcp") => {
+      const conn = await dialLink(target, { ...dialOptions, transport, signal });
+      try {
+        // After a login refresh, the newest issued token: the first may be near its end.
+        return await helloRelay(conn, "client", hooks.currentToken?.() ?? sameToken);
+      } catch (e) {
+        conn.close({ closeCode: 0, reason: "" });
+        throw e;
+      }
+    };
+    const transport = linkTransport(relaySession.conn);
     const streams = new RelayPool(relaySession, {
       maxConnections: config.max_relay_connections,
       idleCloseMs: EXTRA_CONNECTION_IDLE_MS,
       log,
-      dial: async () => {
-        // Further connections take the transport the session authenticated over.
-        const transport = linkTransport(relaySession.conn);
-        const conn = await dialLink(target, { ...dialOptions, transport, signal });
-        try {
-          // After a login refresh, the newest issued token: the first may be near its end.
-          return await helloRelay(conn, "client", hooks.currentToken?.() ?? sameToken);
-        } catch (e) {
-          conn.close({ closeCode: 0, reason: "" });
-          throw e;
-        }
-      },
+      // Further connections take the transport the session authenticated over.
+      dial: () => dialOn(transport),
+      // The TCP lane: beside a QUIC session of transport "auto" (a proxy makes it TCP already).
+      ...(config.tcp_lane && dialOptions.transport === "auto" && transport === "quic"
+        ? { dialLane: () => dialOn("tcp"), laneRetryMs: config.quic_probe_ms }
+        : {}),
     });
     const session: PooledSession = Object.assign(relaySession, { streams });
     holder.set(session);

@@ -4,7 +4,9 @@
  * authenticated with the same token, up to `max_relay_connections` or until the relay refuses one
  * (`max_connections_per_identity`). Only at that ceiling does a flow wait for a free stream. An
  * extra connection closes once it has carried no flow for `idleCloseMs`. Design: docs/PROTOCOL.md,
- * "Flow capacity of one client".
+ * "Flow capacity of one client". With a TCP lane (`dialLane`: a TLS-over-TCP link to the same relay
+ * beside a QUIC primary), TCP flows open there first; UDP flows, and TCP flows the lane cannot take,
+ * stay on the QUIC connections ("TCP lane" in docs/PROTOCOL.md).
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -21,8 +23,11 @@ export interface StreamLease {
 
 /** Where new flow streams come from. */
 export interface StreamSource {
-  /** A stream for a flow to `service`; waits at the ceiling. @throws when no connection is left */
-  openStream(service: string, log?: Logger): Promise<StreamLease>;
+  /**
+   * A stream for a `protocol` flow to `service` (TCP by default); waits at the ceiling.
+   * @throws when no connection is left
+   */
+  openStream(service: string, log?: Logger, protocol?: "tcp" | "udp"): Promise<StreamLease>;
 }
 
 /** The client's relay session with the pool its flows open streams from. */
@@ -36,6 +41,13 @@ export interface RelayPoolOptions {
   maxConnections: number;
   /** An extra connection without flows closes after this long, in milliseconds. */
   idleCloseMs: number;
+  /**
+   * Dials and authenticates the TCP lane (TLS over TCP to the same relay, same token); absent: no
+   * lane. It counts among `maxConnections`. @throws {DialError}
+   */
+  dialLane?(): Promise<RelaySession>;
+  /** After the lane failed or closed, the next try waits about this long. @default {30000} */
+  laneRetryMs?: number;
   log: Logger;
 }
 
@@ -43,6 +55,8 @@ interface Member {
   session: RelaySession;
   flows: number;
   primary: boolean;
+  /** The TCP lane: carries TCP flows only, never idles out while the pool lives. */
+  lane?: boolean;
   closed: boolean;
   idle?: ReturnType<typeof setTimeout>;
 }
@@ -85,11 +99,20 @@ export class RelayPool implements StreamSource {
   #retired = false;
   #waitLogged = false;
   #next = 0;
+  #lane: Member | undefined;
+  #laneLogged = false;
+  #laneTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(primary: RelaySession, options: RelayPoolOptions) {
     this.#options = options;
     this.#perConnection = Math.max(1, primary.welcome.limits.maxStreams - 1);
     this.#members.push({ session: primary, flows: 0, primary: true, closed: false });
+    if (options.dialLane) void this.#openLane();
+  }
+
+  /** The TCP lane's link while it is open (for logs and tests). */
+  get lane(): RelaySession | undefined {
+    return this.#lane && !this.#lane.closed ? this.#lane.session : undefined;
   }
 
   /** Live connections, primary included (for logs and tests). */
@@ -105,11 +128,18 @@ export class RelayPool implements StreamSource {
   /** Stops growing; extra connections close as soon as their flows end. */
   retire(): void {
     this.#retired = true;
+    clearTimeout(this.#laneTimer);
     for (const m of this.#members) if (!m.primary && m.flows === 0) this.#close(m, "retired");
     this.#dialed.resolve();
   }
 
-  async openStream(service: string, log?: Logger): Promise<StreamLease> {
+  async openStream(
+    service: string,
+    log?: Logger,
+    protocol: "tcp" | "udp" = "tcp",
+  ): Promise<StreamLease> {
+    const onLane = protocol === "tcp" ? await this.#laneStream() : undefined;
+    if (onLane) return onLane;
     const growUntil = Date.now() + GROW_WAIT_MS;
     while (true) {
       // Fullest first among those with credit left, so idle extras drain and close; the ones
@@ -118,7 +148,7 @@ export class RelayPool implements StreamSource {
         rank(a.flows, this.#perConnection) - rank(b.flows, this.#perConnection)
       );
       for (const m of order) {
-        if (m.closed) continue;
+        if (m.closed || m.lane) continue;
         let stream: ByteStream | undefined;
         try {
           stream = await tryStream(m.session.conn);
@@ -149,6 +179,56 @@ export class RelayPool implements StreamSource {
     return await this.#waitForStream(service, log);
   }
 
+  /** A stream on the TCP lane, or undefined when there is none or it has no credit now. */
+  async #laneStream(): Promise<StreamLease | undefined> {
+    const lane = this.#lane;
+    if (!lane || lane.closed) return undefined;
+    try {
+      const stream = await tryStream(lane.session.conn);
+      return stream ? this.#lease(lane, stream) : undefined;
+    } catch {
+      this.#lost(lane);
+      return undefined;
+    }
+  }
+
+  /**
+   * Dials the TCP lane; when that fails, or later when the lane closes, tries again after about
+   * `laneRetryMs` while the pool lives. Flows meanwhile take QUIC; the first failure is logged.
+   */
+  async #openLane(): Promise<void> {
+    const { log, dialLane } = this.#options;
+    if (!dialLane || this.#retired) return;
+    try {
+      const session = await dialLane();
+      if (this.#retired) {
+        session.conn.close({ closeCode: 0, reason: "retired" });
+        return;
+      }
+      const m: Member = { session, flows: 0, primary: false, lane: true, closed: false };
+      this.#members.push(m);
+      this.#lane = m;
+      log.info("TCP lane open: TCP flows to this relay ride TLS over TCP, UDP flows stay on QUIC");
+      await this.#watch(m);
+      if (this.#retired) return;
+      this.#noteLaneDown("it closed");
+    } catch (e) {
+      this.#noteLaneDown(e instanceof Error ? e.message : String(e));
+    }
+    if (this.#retired) return;
+    const ms = Math.round((this.#options.laneRetryMs ?? 30_000) * (0.75 + Math.random() / 2));
+    this.#laneTimer = setTimeout(() => void this.#openLane(), ms);
+  }
+
+  #noteLaneDown(why: string): void {
+    if (this.#laneLogged) return;
+    this.#laneLogged = true;
+    this.#options.log.warn(
+      "TCP lane to the relay not available ({why}): TCP flows use QUIC, retrying in the background",
+      { why },
+    );
+  }
+
   /** No further connection will come: the pool is retired, full, or the relay refused one. */
   #atCeiling(): boolean {
     return this.#retired || this.#capped || this.#members.length >= this.#options.maxConnections;
@@ -175,7 +255,7 @@ export class RelayPool implements StreamSource {
   #free(): number {
     let free = 0;
     for (const m of this.#members) {
-      if (!m.closed) free += Math.max(0, this.#perConnection - m.flows);
+      if (!m.closed && !m.lane) free += Math.max(0, this.#perConnection - m.flows);
     }
     return free;
   }
@@ -254,6 +334,7 @@ export class RelayPool implements StreamSource {
     clearTimeout(m.idle);
     if (m.primary) return;
     if (this.#retired) return this.#close(m, "retired");
+    if (m.lane) return;
     m.idle = setTimeout(() => {
       if (m.flows === 0) this.#close(m, "idle");
     }, this.#options.idleCloseMs);
@@ -283,7 +364,7 @@ export class RelayPool implements StreamSource {
 
   /** At the ceiling: waits for a free stream on one connection, round robin, and says so once. */
   async #waitForStream(service: string, log?: Logger): Promise<StreamLease> {
-    const live = this.#members.filter((m) => !m.closed);
+    const live = this.#members.filter((m) => !m.closed && !m.lane);
     const m = live[this.#next++ % live.length];
     if (!this.#waitLogged) {
       this.#waitLogged = true;

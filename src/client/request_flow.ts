@@ -82,7 +82,7 @@ export async function requestFlow(
   let lease: StreamLease;
   try {
     lease = session.streams
-      ? await session.streams.openStream(service, log)
+      ? await session.streams.openStream(service, log, protocol)
       : await openStreamOn(session.conn, service, log);
   } catch {
     return { ok: false, code: "no_connector", lost: true };

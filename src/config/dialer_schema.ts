@@ -77,6 +77,12 @@ const DialerFields = {
   tcp_fallback_ms: Millis(60_000).default(500),
   /** With transport = "auto", while on TCP: how often QUIC is tried again (±25 % jitter). */
   quic_probe_ms: Millis(3_600_000).default(30_000),
+  /**
+   * With transport = "auto" and a session on QUIC: also keep a TLS-over-TCP link (the TCP lane) to
+   * the same relay, same token, and carry TCP flows on it (2–2.8× the throughput of QUIC here);
+   * UDP flows, direct paths and control stay on QUIC. Where TCP does not reach, QUIC carries all.
+   */
+  tcp_lane: z.boolean().default(false),
 };
 
 /**

@@ -16,7 +16,7 @@ import { directConnFlows } from "./direct_flows.ts";
 import { makeEphemeralCert } from "../pki/ephemeral_cert.ts";
 import { DataPlaneState } from "./data_plane_state.ts";
 import type { ProxyCredentials } from "../protocol/proxy_url.ts";
-import { keepConnected } from "../transport/mod.ts";
+import { keepConnected, proxyPlan } from "../transport/mod.ts";
 
 const log = getLogger(["ztna", "connector"]);
 
@@ -67,34 +67,40 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
     patterns: learnPatterns(config.learn_relays),
     signal,
     log,
-    loop: (target, linkSignal) =>
-      keepConnected(
-        () =>
-          links.retired(target.address)
-            ? Promise.resolve({ authenticated: false })
-            : runRelayLink(target, {
-              config,
-              token,
-              caCerts,
-              proxyCredentials: options.proxyCredentials,
-              backends,
-              udpBudget,
-              udpDrops,
-              direct,
-              interfaces: options.interfaces ?? [],
-              state,
-              signal: linkSignal,
-              log,
-              onFleet: (relays) => links.learn(relays),
-            }),
-        {
-          label: target.address,
-          log,
-          signal: linkSignal,
-          minMs: config.reconnect_min_ms,
-          maxMs: config.reconnect_max_ms,
-        },
-      ),
+    loop: (target, linkSignal) => {
+      const link = (lane: boolean) =>
+        keepConnected(
+          () =>
+            links.retired(target.address)
+              ? Promise.resolve({ authenticated: false })
+              : runRelayLink(target, {
+                config,
+                token,
+                caCerts,
+                proxyCredentials: options.proxyCredentials,
+                backends,
+                udpBudget,
+                udpDrops,
+                direct,
+                interfaces: options.interfaces ?? [],
+                state,
+                signal: linkSignal,
+                log,
+                onFleet: (relays) => links.learn(relays),
+                lane,
+              }),
+          {
+            label: lane ? `${target.address} (TCP lane)` : target.address,
+            log,
+            signal: linkSignal,
+            minMs: config.reconnect_min_ms,
+            maxMs: config.reconnect_max_ms,
+          },
+        );
+      return wantsLane(config, target.address)
+        ? Promise.all([link(false), link(true)]).then(() => {})
+        : link(false);
+    },
   });
   await links.run();
   direct?.closeAll();
@@ -105,6 +111,15 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
     });
   }
   log.info("Connector stopped");
+}
+
+/**
+ * Whether a relay gets a TCP lane beside the QUIC link: `tcp_lane` with transport "auto" and no
+ * HTTP proxy for it ("tcp" and a proxy already put everything on TCP; "quic" means QUIC only).
+ */
+function wantsLane(config: ConnectorConfig, address: string): boolean {
+  return config.tcp_lane && config.transport === "auto" &&
+    proxyPlan(config, address, "auto").transport === "auto";
 }
 
 /**

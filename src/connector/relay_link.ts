@@ -40,6 +40,11 @@ export interface RelayLinkDeps {
   log: Logger;
   /** The fleet's live relays, from the relay's FLEET message (fleet_links.ts). */
   onFleet?: (relays: FleetRelay[]) => void;
+  /**
+   * This is the TCP lane beside the QUIC link (`tcp_lane`): TLS over TCP whatever `transport`
+   * says, no direct-path authority (the QUIC link has it), the same registrations.
+   */
+  lane?: boolean;
 }
 
 /** One live session with a relay, as its control messages need it. */
@@ -56,7 +61,9 @@ interface LinkSession {
 /** Runs one session with `target` to its end. Never throws. */
 export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Promise<SessionEnd> {
   const { config, log } = deps;
-  const rlog = log.with({ relay: target.address });
+  const rlog = log.with(
+    deps.lane ? { relay: target.address, lane: "tcp" } : { relay: target.address },
+  );
   return runRelaySession(target, {
     role: "connector",
     token: deps.token,
@@ -64,9 +71,9 @@ export function runRelayLink(target: RelayTargetConfig, deps: RelayLinkDeps): Pr
     keepAliveMs: config.keepalive_ms,
     idleTimeoutMs: config.idle_timeout_ms,
     maxIncomingStreams: MAX_INCOMING_FLOWS,
-    endpoint: deps.direct?.options.endpoint,
+    endpoint: deps.lane ? undefined : deps.direct?.options.endpoint,
     // Through the HTTP proxy when one applies to this relay (then over TCP only).
-    ...proxyPlan(config, target.address, config.transport, {
+    ...proxyPlan(config, target.address, deps.lane ? "tcp" : config.transport, {
       credentials: deps.proxyCredentials,
     }),
     tcpFallbackMs: config.tcp_fallback_ms,
@@ -99,7 +106,7 @@ async function serveSession(
   };
   const flows = serveIncoming(session.conn, serverDeps, deps.state);
   const datagrams = serveUdpDatagrams(serverDeps, config.udp_idle_timeout_ms);
-  const authority = session.welcome.ticketKey && deps.direct
+  const authority = session.welcome.ticketKey && deps.direct && !deps.lane
     ? { ticketKey: session.welcome.ticketKey, connId: session.welcome.connId }
     : undefined;
   if (authority) deps.direct?.authorities.add(authority);
