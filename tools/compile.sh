@@ -15,6 +15,7 @@ cd "$root"
 INCLUDES=(
   src/sandbox/role_worker.ts
   src/connector/egress_worker.ts
+  src/connector/egress_launcher.ts
 )
 
 output=""

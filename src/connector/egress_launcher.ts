@@ -13,12 +13,18 @@ type ToLauncher =
   | { type: "post"; id: number; message: unknown }
   | { type: "terminate"; id: number };
 
+/**
+ * The shipped egress Worker; main names it (or a test build's entry) in each spawn. Written as a
+ * literal so `deno compile`'s include list is checked against it (tests/e2e/compile_guard_test.ts).
+ */
+const EGRESS_WORKER = new URL("./egress_worker.ts", import.meta.url);
+
 const scope = self as unknown as Worker;
 const workers = new Map<number, Worker>();
 
 function spawn(id: number, url: string, net: string[] | true): void {
   try {
-    const worker = new Worker(url, {
+    const worker = new Worker(url === "" ? EGRESS_WORKER : url, {
       type: "module",
       deno: {
         permissions: {

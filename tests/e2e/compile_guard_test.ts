@@ -83,8 +83,10 @@ Deno.test("every Worker entry under src/ is in tools/compile.sh's --include list
     );
   }
   assert.deepEqual(problems, []);
-  // The two sandboxes of the shipped binary are what this guards today.
+  // The sandboxes of the shipped binary (and the connector's launcher of egress Workers) are what
+  // this guards today.
   assert.deepEqual([...entries].sort(), [
+    "src/connector/egress_launcher.ts",
     "src/connector/egress_worker.ts",
     "src/sandbox/role_worker.ts",
   ]);
