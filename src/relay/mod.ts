@@ -1,84 +1,38 @@
 /**
- * The intermediate role: loads TLS material and token keys, opens the state store, runs the relay
- * and its admin endpoint until stopped, reloads certificates, keys, revocations and admin tokens
- * on SIGHUP. Revocations come from the revocation file and the store (admin API; with PostgreSQL
- * also those made on the fleet's other relays, pushed by NOTIFY and polled) together. With
- * `[intermediate.acme]` the certificate comes from src/acme instead of files, and each renewal is
- * put in service the way SIGHUP does it (new listener, same endpoint; admin endpoint reloaded).
+ * The intermediate role: runs the relay and the parts around it until stopped. The runner reads
+ * as the list of its parts in start-up order, each put on one AsyncDisposableStack as it starts,
+ * so teardown is the reverse of start-up: the state folder and store (store_open.ts), single
+ * sign-on (login_start.ts), the Relay, the revocation sources (relay_revocations.ts), the policy
+ * watcher, the certificate (relay_certificates.ts: files or ACME), the listeners, the fleet
+ * (relay_fleet.ts), the audit retention and the admin endpoint (relay_admin.ts), and SIGHUP
+ * (relay_reload.ts).
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-// Types only: the ACME module (and the npm ACME client behind it, ~25 MiB of heap) is loaded only
-// when [intermediate.acme] is enabled.
-import type { AcmeTestHooks, CertificateManager } from "../acme/mod.ts";
-import { importPrivateKey, importPublicKeys, TokenVerifier } from "../auth/mod.ts";
-import { readCaBundle } from "../config/files.ts";
-import { LoginExchange } from "./login_exchange.ts";
-import { memoryTuningHint } from "./memory_tuning.ts";
-import type { RunContext } from "../runtime/run_context.ts";
+import type { AcmeTestHooks } from "../acme/mod.ts";
+import type { AdminEndpoint } from "../admin/mod.ts";
+import { TokenVerifier } from "../auth/mod.ts";
 import type { IntermediateConfig } from "../config/schema.ts";
-import { join } from "node:path";
-import { AdminEndpoint, AuditRetention, type MetricFamily, type RelayView } from "../admin/mod.ts";
-import { describeFsError, formatHostPort } from "../config/mod.ts";
-import {
-  KV_FILE_NAME,
-  openConfiguredPostgres,
-  openKvStore,
-  PostgresStore,
-  type Store,
-} from "../store/mod.ts";
-import type { PeerSession } from "./peer_session.ts";
-import { Relay, type TlsMaterial } from "./relay.ts";
-import { relayMetricFamilies } from "./relay_metrics.ts";
-import { RevocationSources, RevocationWatcher } from "./revocation_watcher.ts";
-import { PolicyWatcher } from "./policy_watcher.ts";
+import type { RunContext } from "../runtime/run_context.ts";
+import type { Store } from "../store/mod.ts";
+import type { LoginExchange } from "./login_exchange.ts";
+import { startLogin } from "./login_start.ts";
+import { memoryTuningHint } from "./memory_tuning.ts";
 import { PolicyAudit } from "./policy_audit.ts";
-import { linkTransport } from "../transport/mod.ts";
-import { claimStateDir } from "./state_dir.ts";
-import type { FleetMember } from "./fleet_membership.ts";
+import { PolicyWatcher } from "./policy_watcher.ts";
+import { Relay, type TlsMaterial } from "./relay.ts";
+import { auditRetention, startAdmin } from "./relay_admin.ts";
+import { RelayCertificates } from "./relay_certificates.ts";
 import { joinFleet } from "./relay_fleet.ts";
-import { FileRevocationsToStore } from "./file_revocations_to_store.ts";
+import { readKeys, reloadRelay } from "./relay_reload.ts";
+import { RelayRevocations } from "./relay_revocations.ts";
+import { claimStateDir } from "./state_dir.ts";
+import { openStore } from "./store_open.ts";
 
 export { Relay } from "./relay.ts";
 export { ConnectorRegistry } from "./registry.ts";
 
 const log = getLogger(["ztna", "relay"]);
-
-async function readTls(config: IntermediateConfig): Promise<TlsMaterial> {
-  if (config.cert === undefined || config.key === undefined) {
-    // The schema requires both unless ACME is enabled, and then this is never called.
-    throw new Error("Cannot read the relay certificate: intermediate.cert and key are not set");
-  }
-  return { cert: await Deno.readTextFile(config.cert), key: await Deno.readTextFile(config.key) };
-}
-
-/**
- * Single sign-on: the key that signs tokens after a login must be one the relay itself accepts
- * (else every login would be welcomed with a token the next connection refuses).
- * @throws {Error} when the key is not among token_public_keys, or the provider cannot be read
- */
-async function startLogin(config: IntermediateConfig, verifier: TokenVerifier) {
-  const oidc = config.oidc!;
-  // The config loader already required one of the two (src/config/load.ts).
-  const keyPath = oidc.signing_key ?? config.admin.token_signing_key!;
-  const signer = await importPrivateKey(await Deno.readTextFile(keyPath), keyPath);
-  if (!verifier.keyIds.includes(signer.kid)) {
-    throw new Error(
-      `Cannot sign tokens after a login with ${keyPath}: its public key is not in ` +
-        "intermediate.token_public_keys, so the relay would refuse the tokens it issues",
-    );
-  }
-  const login = new LoginExchange(oidc, signer, {
-    ...(oidc.ca ? { caCerts: [await readCaBundle(oidc.ca)] } : {}),
-  });
-  try {
-    await login.start();
-  } catch (error) {
-    login.close();
-    throw error;
-  }
-  return login;
-}
 
 /** Options of {@link runIntermediate} beyond the config; main.ts passes none. */
 export interface IntermediateOptions {
@@ -88,39 +42,12 @@ export interface IntermediateOptions {
   memoryHint?: boolean;
 }
 
-async function readKeys(config: IntermediateConfig) {
-  const sources = await Promise.all(
-    config.token_public_keys.map(async (path) => ({ path, pem: await Deno.readTextFile(path) })),
-  );
-  return importPublicKeys(sources);
-}
-
 /** GLIBC_TUNABLES, or undefined when unset or not readable under the permissions given. */
 function readTunables(): string | undefined {
   try {
     return Deno.env.get("GLIBC_TUNABLES");
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Opens the state store: Deno KV under `state_dir` (claimed by {@link claimStateDir} first), or
- * the PostgreSQL database of `[intermediate.store]`, its password from ZTNA_DB_PASSWORD or
- * password_file (the loader checked that one of them is there).
- */
-async function openStore(config: IntermediateConfig): Promise<Store> {
-  const store = config.store;
-  if (store.kind === "postgres") return await openConfiguredPostgres(store);
-  const path = join(config.state_dir, KV_FILE_NAME);
-  try {
-    return await openKvStore(path);
-  } catch (error) {
-    const { reason } = describeFsError(error, "write");
-    throw new Error(
-      `Cannot open the state store ${path}: ${reason}; set intermediate.state_dir to a writable folder`,
-      { cause: error },
-    );
   }
 }
 
@@ -148,74 +75,48 @@ function bindError(error: unknown, listen: string): unknown {
   return error;
 }
 
-/** The admin endpoint's view of the relay (src/admin knows the relay only through this). */
-function adminView(
-  relay: Relay,
-  revocations: RevocationSources,
-  fleet: { metrics: () => MetricFamily[]; members: () => FleetMember[] },
-): RelayView {
-  /** Services served at some point since start: shown "down" when their pool empties. */
-  const seen = new Set<string>();
-  const remote = (s: PeerSession) => {
-    try {
-      return formatHostPort(s.conn.remoteAddr);
-    } catch {
-      return "?";
-    }
-  };
-  return {
-    connections: () =>
-      [...relay.sessions].map((s) => ({
-        connId: s.connId,
-        identity: s.identity,
-        role: s.role ?? "pending",
-        remote: remote(s),
-        services: [...s.services],
-        path: [...s.paths.values()].includes("direct") ? "direct" as const : "relay" as const,
-        transport: linkTransport(s.conn),
-        bytesIn: s.bytesFromPeer,
-        bytesOut: s.bytesToPeer,
-        activeFlows: s.activeFlows,
-        since: s.connectedAt,
-        ...(s.tokenId === undefined ? {} : { tokenId: s.tokenId }),
-      })),
-    services: () => {
-      for (const service of relay.registry.services()) seen.add(service);
-      return [...seen].sort().map((service) => {
-        const members = relay.registry.members(service).map((m) => ({
-          connId: m.connId,
-          identity: m.identity,
-          activeFlows: m.activeFlows,
-        }));
-        return { service, health: members.length > 0 ? "up" as const : "down" as const, members };
-      });
-    },
-    refusals: (limit) => relay.refusals.recent(limit),
-    refusalsTotal: () => relay.refusals.total,
-    activeFlows: () => relay.metrics.activeFlows,
-    kick: (connId) => {
-      const session = [...relay.sessions].find((s) => s.connId === connId);
-      return session !== undefined && relay.kick(connId)
-        ? { identity: session.identity }
-        : undefined;
-    },
-    revoke: (tokenId) => revocations.addStored([tokenId]),
-    metricFamilies: () => [...relayMetricFamilies(relay.metrics), ...fleet.metrics()],
-    fleet: () =>
-      fleet.members().map((m) => ({
-        relayId: m.relayId,
-        addresses: m.addresses,
-        state: m.state,
-        health: m.health,
-        heartbeatAgeMs: m.heartbeatAgeMs,
-        startedAt: m.startedAt,
-        peers: m.peers,
-        flows: m.flows,
-        self: m.self,
-      })),
-    listening: () => relay.listening,
-    draining: () => relay.draining,
-  };
+/** Puts `owner` on `stack`, then starts it: a start that fails is torn down with the rest. */
+async function started<T extends { start(): Promise<unknown>; stop(): unknown }>(
+  stack: AsyncDisposableStack,
+  owner: T,
+): Promise<T> {
+  stack.defer(async () => {
+    await owner.stop();
+  });
+  await owner.start();
+  return owner;
+}
+
+/** The Relay, refusals its policy decided going to the store's audit log. */
+function buildRelay(
+  config: IntermediateConfig,
+  verifier: TokenVerifier,
+  store: Store,
+  login: LoginExchange | undefined,
+): Relay {
+  const policyAudit = new PolicyAudit(store);
+  return new Relay(config, {
+    verifier,
+    audit: (event) => policyAudit.record(event),
+    ...(login ? { login: (idToken, sameSubject) => login.exchange(idToken, sameSubject) } : {}),
+  });
+}
+
+/** Binds the relay's listeners (QUIC, then TCP), a failed QUIC bind worded with its fix. */
+function listen(relay: Relay, tls: TlsMaterial, config: IntermediateConfig): void {
+  try {
+    relay.start(tls);
+  } catch (error) {
+    throw bindError(error, config.listen);
+  }
+}
+
+/** Resolves when `signal` aborts (at once when it has). */
+function stopped(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
 }
 
 /**
@@ -233,147 +134,51 @@ export async function runIntermediate(
   stack.use(await claimStateDir(config.state_dir));
   const store = await openStore(config);
   stack.defer(() => store.close());
-  const policyAudit = new PolicyAudit(store);
   const login = config.oidc ? await startLogin(config, verifier) : undefined;
   if (login) stack.defer(() => login.close());
-  const relay = new Relay(config, {
-    verifier,
-    audit: (event) => policyAudit.record(event),
-    ...(login ? { login: (idToken, sameSubject) => login.exchange(idToken, sameSubject) } : {}),
-  });
+  const relay = buildRelay(config, verifier, store, login);
   // Torn down last but for the store: a failed start-up closes at once (the stop drains first).
   stack.defer(() => relay.shutdown(0));
-  const revocations = new RevocationSources((ids) => {
-    verifier.setRevoked(ids);
-    return relay.enforceRevocations();
-  });
-  // In a fleet, the file's ids go into the shared store too, so every relay enforces them.
-  const fileToStore = config.revocation_file && store instanceof PostgresStore
-    ? new FileRevocationsToStore(store, { retryMs: config.revocation_poll_ms })
-    : undefined;
-  if (fileToStore) stack.defer(() => fileToStore.stop());
-  const watcher = config.revocation_file
-    ? new RevocationWatcher({
-      path: config.revocation_file,
-      pollMs: config.revocation_poll_ms,
-      apply: (ids) => {
-        revocations.setFile(ids);
-        fileToStore?.publish(ids);
-      },
-    })
-    : undefined;
+  const revocations = new RelayRevocations(config, { store, verifier, relay });
   // Loaded before the relay listens: no peer is ever decided without the operator's policy.
-  const policyWatcher = config.policy_file
-    ? new PolicyWatcher({
-      path: config.policy_file,
-      pollMs: config.policy_poll_ms,
-      apply: (policy) => relay.setPolicy(policy),
-    })
+  const policy = config.policy_file
+    ? await started(
+      stack,
+      new PolicyWatcher({
+        path: config.policy_file,
+        pollMs: config.policy_poll_ms,
+        apply: (loaded) => relay.setPolicy(loaded),
+      }),
+    )
     : undefined;
-  if (policyWatcher) {
-    stack.defer(() => policyWatcher.stop());
-    await policyWatcher.start();
-  }
   let admin: AdminEndpoint | undefined;
-  const acmeModule = config.acme.enabled ? await import("../acme/mod.ts") : undefined;
-  const acme: CertificateManager | undefined = acmeModule
-    ? new acmeModule.CertificateManager(config.acme, {
-      stateDir: config.state_dir,
-      metrics: {
-        renewals: relay.metrics.acmeRenewals.preset(["issue", "renew"]),
-        failures: relay.metrics.acmeFailures.preset(acmeModule.ACME_ERROR_CODES),
-      },
-      onRenewed: async (pair) => {
-        tls = { cert: pair.cert, key: pair.key };
-        relay.reloadTls(tls);
-        log.info("Serving the renewed ACME certificate {serial}", { serial: pair.info.serial });
-        await admin?.reload(tls);
-      },
-      ...(options.acmeTestHooks ? { testHooks: options.acmeTestHooks } : {}),
-      // A fleet on PostgreSQL shares one account and certificate; one relay orders at a time.
-      ...(store instanceof PostgresStore ? { shared: store.acme } : {}),
-    })
-    : undefined;
-  if (acme) stack.defer(() => acme.stop());
-  let tls: TlsMaterial;
-  try {
-    tls = acme ? await acme.start(ctx.signal) : await readTls(config);
-  } catch (error) {
-    // Stopped while waiting for the first certificate: a clean stop, not a failure.
-    if (acmeModule && error instanceof acmeModule.AcmeError && error.code === "aborted") return;
-    throw error;
-  }
-  // Revocations made through the admin API survive restarts: they live in the store.
-  revocations.addStored((await store.listRevocations()).map((r) => r.tokenId));
-  // A shared store (PostgreSQL) also tells of revocations made on the fleet's other relays: they
-  // close this relay's sessions and direct paths as a local revocation does.
-  const storeWatch = new AbortController();
-  stack.defer(() => storeWatch.abort());
-  await store.watchRevocations((ids) => {
-    log.info("The store reports {count} newly revoked token ids", { count: ids.length });
-    revocations.addStored(ids);
-  }, { pollMs: config.revocation_poll_ms, signal: storeWatch.signal });
-  if (watcher) {
-    stack.defer(() => watcher.stop());
-    await watcher.start();
-  }
-  try {
-    relay.start(tls);
-  } catch (error) {
-    throw bindError(error, config.listen);
-  }
+  const certificates = await RelayCertificates.load(config, {
+    relay,
+    store,
+    onRenewed: (tls) => admin?.reload(tls),
+    ...(options.acmeTestHooks ? { acmeTestHooks: options.acmeTestHooks } : {}),
+  });
+  stack.defer(() => certificates.stop());
+  // Undefined when stopped while waiting for the first certificate: a clean stop.
+  if (await certificates.start(ctx.signal) === undefined) return;
+  await started(stack, revocations);
+  listen(relay, certificates.current, config);
   // The fleet: heartbeats, FLEET to peers, and the store's health (relay_fleet.ts).
   const fleet = await joinFleet({ config, store, relay, verifier, stack });
   const hint = options.memoryHint === false
     ? undefined
     : memoryTuningHint(Deno.build.os, readTunables());
   if (hint) log.info(hint);
-  const retention = new AuditRetention(
-    store,
-    config.admin.audit_retention_days,
-    (n) => relay.metrics.auditPruned.inc("retention", n),
-  );
-  stack.defer(() => retention.stop());
-  await retention.start();
+  await started(stack, auditRetention(config, store, relay));
   if (config.admin.enabled) {
-    admin = await AdminEndpoint.start({
-      config: config.admin,
-      relay: adminView(relay, revocations, {
-        metrics: () => fleet.metricFamilies(),
-        members: () => fleet.members(),
-      }),
-      store,
-      tls,
-      acceptedKeyIds: verifier.keyIds,
-    });
-    const started = admin;
-    stack.defer(() => started.shutdown());
+    const { current: tls } = certificates;
+    const parts = { relay, revocations: revocations.sources, fleet, store, tls, verifier };
+    const endpoint = admin = await startAdmin(config, parts);
+    stack.defer(() => endpoint.shutdown());
   }
-  ctx.onReload(async () => {
-    try {
-      // With ACME the current certificate is the manager's; SIGHUP puts it in service again.
-      const pair = acme?.current;
-      tls = pair ? { cert: pair.cert, key: pair.key } : await readTls(config);
-      relay.reloadTls(tls);
-    } catch (e) {
-      log.error("Certificate reload failed, keeping the current one: {error}", {
-        error: String(e),
-      });
-    }
-    try {
-      verifier.setKeys(await readKeys(config));
-      log.info("Reloaded {count} token public keys", { count: config.token_public_keys.length });
-    } catch (e) {
-      log.error("Token key reload failed, keeping the current keys: {error}", { error: String(e) });
-    }
-    await watcher?.reload();
-    await policyWatcher?.reload();
-    await admin?.reload(tls);
-  });
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) resolve();
-    ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-  });
+  const reloadable = { config, certificates, verifier, revocations, policy, admin };
+  ctx.onReload(() => reloadRelay(reloadable));
+  await stopped(ctx.signal);
   // Peers move first: the fleet stops advertising this relay and its own peers hear DRAIN, so
   // new flows go elsewhere while the running ones finish.
   await fleet.movePeers();
