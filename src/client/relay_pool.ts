@@ -187,7 +187,7 @@ export class RelayPool implements StreamSource {
       const stream = await tryStream(lane.session.conn);
       return stream ? this.#lease(lane, stream) : undefined;
     } catch {
-      this.#lost(lane);
+      // This flow's TLS connection failed (a dead link is noticed by #watch): QUIC takes it.
       return undefined;
     }
   }

@@ -16,7 +16,8 @@ import { directConnFlows } from "./direct_flows.ts";
 import { makeEphemeralCert } from "../pki/ephemeral_cert.ts";
 import { DataPlaneState } from "./data_plane_state.ts";
 import type { ProxyCredentials } from "../protocol/proxy_url.ts";
-import { keepConnected, proxyPlan } from "../transport/mod.ts";
+import { keepConnected, proxyPlan, type SessionEnd } from "../transport/mod.ts";
+import { quietLogger } from "./quiet_log.ts";
 
 const log = getLogger(["ztna", "connector"]);
 
@@ -68,35 +69,46 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
     signal,
     log,
     loop: (target, linkSignal) => {
-      const link = (lane: boolean) =>
-        keepConnected(
-          () =>
-            links.retired(target.address)
-              ? Promise.resolve({ authenticated: false })
-              : runRelayLink(target, {
-                config,
-                token,
-                caCerts,
-                proxyCredentials: options.proxyCredentials,
-                backends,
-                udpBudget,
-                udpDrops,
-                direct,
-                interfaces: options.interfaces ?? [],
-                state,
-                signal: linkSignal,
-                log,
-                onFleet: (relays) => links.learn(relays),
-                lane,
-              }),
-          {
-            label: lane ? `${target.address} (TCP lane)` : target.address,
-            log,
+      const link = (lane: boolean) => {
+        // The lane says once that it cannot connect, then retries quietly until it does.
+        let down = false;
+        const linkLog = lane ? quietLogger(log, () => down) : log;
+        const session = async (): Promise<SessionEnd> => {
+          if (links.retired(target.address)) return { authenticated: false };
+          const end = await runRelayLink(target, {
+            config,
+            token,
+            caCerts,
+            proxyCredentials: options.proxyCredentials,
+            backends,
+            udpBudget,
+            udpDrops,
+            direct,
+            interfaces: options.interfaces ?? [],
+            state,
             signal: linkSignal,
-            minMs: config.reconnect_min_ms,
-            maxMs: config.reconnect_max_ms,
-          },
-        );
+            log: linkLog,
+            onFleet: (relays) => links.learn(relays),
+            lane,
+          });
+          if (lane && !end.authenticated && !down && !linkSignal.aborted) {
+            log.warn(
+              "TCP lane to relay {relay} not available: its QUIC link carries every flow; " +
+                "retrying quietly",
+              { relay: target.address },
+            );
+          }
+          down = lane && !end.authenticated;
+          return end;
+        };
+        return keepConnected(session, {
+          label: lane ? `${target.address} (TCP lane)` : target.address,
+          log: linkLog,
+          signal: linkSignal,
+          minMs: config.reconnect_min_ms,
+          maxMs: config.reconnect_max_ms,
+        });
+      };
       return wantsLane(config, target.address)
         ? Promise.all([link(false), link(true)]).then(() => {})
         : link(false);

@@ -15,7 +15,9 @@ import {
   admitMember,
   mayWaitForConnector,
   type Refusal,
+  sameTransport,
 } from "./admission.ts";
+import { linkTransport, type PeerLink } from "../transport/mod.ts";
 import type { ConnectorMember, FlowDeps, PolicyPeer } from "./flow_deps.ts";
 import { type Opened, openOn, registration } from "./member_open.ts";
 
@@ -49,7 +51,7 @@ function policyOf(peer: PolicyPeer, service: string): { policy?: PolicyDecision 
 /** The flow's admission (admission.ts) from the relay's state now; a rate limit that bit is counted. */
 function admit(
   f: FlowOpen,
-  peer: PolicyPeer,
+  peer: PolicyPeer & { readonly conn: PeerLink },
   deps: FlowDeps,
 ): Admission<{ member: ConnectorMember; pool: string }> {
   const { identity, service, protocol } = f;
@@ -67,6 +69,7 @@ function admit(
     uptimeMs: deps.uptimeMs(),
     graceMs: deps.registrationGraceMs,
     ...policyOf(peer, service),
+    prefer: sameTransport(linkTransport(peer.conn)),
   });
   if (!choice.allow && choice.rateLimit) deps.metrics.rateLimited.inc(choice.rateLimit);
   return choice;
@@ -89,7 +92,7 @@ function refusalOf(choice: Refusal): FlowRefusal {
  */
 export async function openOnPool(
   f: FlowOpen,
-  peer: PolicyPeer,
+  peer: PolicyPeer & { readonly conn: PeerLink },
   deps: FlowDeps,
   log: Logger,
 ): Promise<Taken | FlowRefusal> {
@@ -105,6 +108,7 @@ export async function openOnPool(
       exclude: tried,
       uptimeMs: deps.uptimeMs(),
       graceMs: deps.registrationGraceMs,
+      prefer: sameTransport(linkTransport(peer.conn)),
     });
   while (true) {
     if (!choice.allow && mayWaitForConnector(choice, waitUntil - deps.clock())) {
