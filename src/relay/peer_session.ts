@@ -25,6 +25,7 @@ import { type ConnectorMember, type FlowDeps, relayClientFlow } from "./flow_rel
 import { type DatagramDeps, type DatagramPeer, pumpDatagrams } from "./udp_links.ts";
 import type { DirectBroker } from "./direct_broker.ts";
 import { LogThrottle } from "./log_throttle.ts";
+import type { LoginExchange } from "./login_exchange.ts";
 import type { PolicyDecision } from "../policy/mod.ts";
 import { type ByteStream, ControlChannel, linkTransport, type PeerLink } from "../transport/mod.ts";
 
@@ -51,18 +52,7 @@ export interface SessionDeps extends FlowDeps, DatagramDeps {
    * Verifies an ID token and signs a ztna token for its person (`[intermediate.oidc]`); undefined
    * when single sign-on is off. `sameSubject`: a refresh must be for the session's own person.
    */
-  login:
-    | ((
-      idToken: string,
-      sameSubject?: string,
-    ) => Promise<
-      { ok: true; grant: { token: string; identity: Identity } } | {
-        ok: false;
-        code: ErrorCode;
-        why: string;
-      }
-    >)
-    | undefined;
+  login: LoginExchange["exchange"] | undefined;
   /** Decides live flows again under the policy (a refreshed login may bring other groups). */
   reenforcePolicy(): void;
   /** The access policy's answer, or undefined when the relay runs without a policy file. */
