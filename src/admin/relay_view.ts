@@ -1,7 +1,8 @@
 /**
- * What the admin endpoint needs from a running relay, as an interface: src/relay/mod.ts builds it
- * over the real Relay, unit tests build a fake one. Keeps src/admin free of relay internals (and
- * free of an import cycle: the relay starts the admin server, not the other way round).
+ * What the admin endpoint needs from a running relay, as an interface: src/relay/relay_admin.ts
+ * builds it over the real Relay, unit tests build a fake one. Keeps src/admin free of relay
+ * internals (and free of an import cycle: the relay starts the admin server, not the other way
+ * round).
  * @module
  */
 import type { ConnectionInfo, FleetRelayInfo, RefusalInfo, ServiceInfo } from "./api_schemas.ts";

@@ -77,7 +77,7 @@ export class PeerSession implements ConnectorMember {
   /** The protocol version agreed in WELCOME: the highest both sides speak. */
   version = 2;
 
-  /** A connector of protocol 3 or later answers each FLOW with ACCEPT (flow_relay.ts). */
+  /** A connector of protocol 3 or later answers each FLOW with ACCEPT (member_open.ts). */
   get sendsAccept(): boolean {
     return this.version >= FLOW_ACCEPT_VERSION;
   }
