@@ -81,6 +81,8 @@ const DialerFields = {
    * With transport = "auto" and a session on QUIC: also keep a TLS-over-TCP link (the TCP lane) to
    * the same relay, same token, and carry TCP flows on it (2–2.8× the throughput of QUIC here);
    * UDP flows, direct paths and control stay on QUIC. Where TCP does not reach, QUIC carries all.
+   * Off by default for now: a login refresh reaches the lane after the primary connection has
+   * reported it (docs/PROTOCOL.md, "TCP lane").
    */
   tcp_lane: z.boolean().default(false),
 };

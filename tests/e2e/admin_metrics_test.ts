@@ -45,6 +45,8 @@ Deno.test("relay metrics move as peers connect, flows open and refusals happen",
       [relayPort],
       { web: `127.0.0.1:${backend.port}`, admin: `127.0.0.1:${backend.port}` },
       (await fx.token("connector", { services: ["*"] })).path,
+      // One connection per peer: the counts below are per connection (a lane adds one each).
+      { extra: "tcp_lane = false" },
     );
     const web = freeTcpPort();
     const denied = freeTcpPort();
@@ -52,6 +54,7 @@ Deno.test("relay metrics move as peers connect, flows open and refusals happen",
       [relayPort],
       { [`127.0.0.1:${web}`]: "web", [`127.0.0.1:${denied}`]: "admin" },
       (await fx.token("client", { services: ["web"] })).path,
+      { extra: "tcp_lane = false" },
     );
     const connected = await scrape();
     assert.equal(value(connected, "ztna_connections_open", { role: "client" }), 1);

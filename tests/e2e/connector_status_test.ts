@@ -56,6 +56,8 @@ relays = [{ address = "127.0.0.1:${relayPort}", server_name = "localhost" }]
 ca = "${fx.pki.caCertPath}"
 token_file = "${(await fx.token("connector", { services: ["web", "hold", "dead"] })).path}"
 status_listen = "127.0.0.1:${statusPort}"
+# One link per relay: relay_links_up below counts links (a TCP lane is a second one).
+tcp_lane = false
 [[connector.service]]
 id = "web"
 backend = "127.0.0.1:${web.port}"

@@ -22,8 +22,12 @@ Deno.test(
     await using fx = await Fixture.create("lim-maxconn");
     const backend = httpBackend("honest");
     try {
-      // The honest connector and client hold two of the three connections.
-      const w = await limitedRelay(fx, backend.port, "max_connections = 3");
+      // The honest connector and client hold two of the three connections (one each: no lane).
+      const noLane = { extra: "tcp_lane = false" };
+      const w = await limitedRelay(fx, backend.port, "max_connections = 3", {
+        connector: noLane,
+        client: noLane,
+      });
       const third = await rawConnect(w.relayPort, w.caPem);
       // The relay counts a connection once its handshake is done: wait until it holds the third.
       const before = await w.settle("ztna_connections_open", { role: "pending" }, 1);
@@ -193,7 +197,12 @@ Deno.test(
     await using fx = await Fixture.create("lim-registrations");
     const backend = httpBackend("honest");
     try {
-      const w = await limitedRelay(fx, backend.port, "registrations_per_minute_per_identity = 2");
+      // One link per connector: a TCP lane would register every service a second time.
+      const noLane = { extra: "tcp_lane = false" };
+      const w = await limitedRelay(fx, backend.port, "registrations_per_minute_per_identity = 2", {
+        connector: noLane,
+        client: noLane,
+      });
       const before = await w.scrape();
       const services = ["svc-a", "svc-b", "svc-c", "svc-d"];
       const target = `127.0.0.1:${backend.port}`;
@@ -201,6 +210,7 @@ Deno.test(
         [w.relayPort],
         Object.fromEntries(services.map((s) => [s, target])),
         (await fx.token("connector", { services })).path,
+        noLane,
       );
       // Registered in config order: the first two within the rate, the other two refused.
       await greedy.waitFor(/Relay refused to register service "?svc-d"?: "?limit_exceeded/);
