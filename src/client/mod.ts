@@ -246,15 +246,16 @@ function reload(listeners: LocalListeners, next: ClientConfig): void {
 /**
  * How a login refresh reaches the relay: every connection of the session was authenticated with an
  * issued token that ends, so each gets the refresh and flows on further connections outlive the
- * first token too. The relay answers each; only the primary connection's answer is read.
+ * first token too. The relay answers each; the others' answers are awaited before the primary gets
+ * it, whose answer the login session reads.
  */
 function refresher(holder: SessionHolder) {
   const current = holder.current as PooledSession | undefined;
   if (!current) return undefined;
   return async (msg: Parameters<typeof current.control.send>[0]) => {
-    for (const extra of current.streams?.extras ?? []) {
-      void extra.control.send(msg).catch(() => {});
-    }
+    // The others first, each until the relay answered (at most 5 s): when the primary's answer
+    // says "Login refreshed", the new grants hold on every connection (the TCP lane's included).
+    await current.streams?.refreshExtras((s) => s.control.send(msg), 5_000);
     await current.control.send(msg);
   };
 }

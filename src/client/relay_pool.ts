@@ -59,6 +59,8 @@ interface Member {
   lane?: boolean;
   closed: boolean;
   idle?: ReturnType<typeof setTimeout>;
+  /** Called when the relay answers a login refresh on this connection (or it closes). */
+  answered?: () => void;
 }
 
 /** After a failed dial (not a refusal), no new dial for this long: flows wait for streams instead. */
@@ -305,9 +307,38 @@ export class RelayPool implements StreamSource {
     }
   }
 
-  /** Reads (and drops) what the relay says on an extra connection's control stream until it ends. */
+  /**
+   * Sends a login refresh on every extra connection (the lane too) and waits until each answered
+   * it, at most `timeoutMs`: once the primary then answers, every connection holds the new grants.
+   */
+  async refreshExtras(send: (s: RelaySession) => Promise<void>, timeoutMs: number): Promise<void> {
+    const extras = this.#members.filter((m) => !m.primary && !m.closed);
+    await Promise.all(extras.map(async (m) => {
+      const answered = new Promise<void>((r) => m.answered = r);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await send(m.session);
+        await Promise.race([answered, new Promise((r) => timer = setTimeout(r, timeoutMs))]);
+      } catch {
+        /* closed meanwhile */
+      } finally {
+        clearTimeout(timer);
+        m.answered = undefined;
+      }
+    }));
+  }
+
+  /**
+   * Reads what the relay says on an extra connection's control stream until it ends: answers to a
+   * login refresh wake {@link refreshExtras}; the rest (observed addresses) is dropped.
+   */
   async #watch(m: Member): Promise<void> {
-    while ((await m.session.control.next().catch(() => null)) !== null) { /* observed updates */ }
+    while (true) {
+      const msg = await m.session.control.next().catch(() => null);
+      if (msg === null) break;
+      if (msg.type === "login_refreshed" || msg.type === "login_refused") m.answered?.();
+    }
+    m.answered?.();
     await m.session.conn.closed.catch(() => undefined);
     this.#lost(m);
   }
