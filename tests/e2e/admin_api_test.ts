@@ -159,7 +159,10 @@ Deno.test(
       const tokenPath = `${fx.dir}/alice.token`;
       await Deno.writeTextFile(tokenPath, token, { mode: 0o600 });
       const local = freeTcpPort();
-      const client = await fx.client([relayPort], { [`127.0.0.1:${local}`]: "web" }, tokenPath);
+      // One connection: the revocation below counts the connections it closes (a lane is one more).
+      const client = await fx.client([relayPort], { [`127.0.0.1:${local}`]: "web" }, tokenPath, {
+        extra: "tcp_lane = false",
+      });
       assert.match(await (await fetch(`http://127.0.0.1:${local}/`)).text(), /^backend GET/);
 
       const live = await eventually("the client in /api/v1/connections", async () => {
