@@ -11,24 +11,8 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { DialError, type RelaySession } from "../transport/mod.ts";
-import type { ByteStream, PeerLink } from "../transport/mod.ts";
-
-/** A flow's stream, the connection it runs on, and the call that frees its place. */
-export interface StreamLease {
-  stream: ByteStream;
-  conn: PeerLink;
-  /** Ends the flow's claim on its connection; idempotent. */
-  release(): void;
-}
-
-/** Where new flow streams come from. */
-export interface StreamSource {
-  /**
-   * A stream for a `protocol` flow to `service` (TCP by default); waits at the ceiling.
-   * @throws when no connection is left
-   */
-  openStream(service: string, log?: Logger, protocol?: "tcp" | "udp"): Promise<StreamLease>;
-}
+import type { ByteStream } from "../transport/mod.ts";
+import { type StreamLease, type StreamSource, tryStream } from "./stream_lease.ts";
 
 /** The client's relay session with the pool its flows open streams from. */
 export type PooledSession = RelaySession & { streams: RelayPool };
@@ -68,17 +52,6 @@ const DIAL_PAUSE_MS = 1_000;
 
 /** A flow tries to get a further connection this long before it waits for a free stream instead. */
 const GROW_WAIT_MS = 10_000;
-
-/** Opens a stream on `conn` at once, or undefined when the peer gives no stream credit now. */
-async function tryStream(conn: PeerLink): Promise<ByteStream | undefined> {
-  try {
-    return await conn.createBidirectionalStream();
-  } catch (e) {
-    // Deno 2.9.6 throws RangeError when the peer allows no more concurrent streams.
-    if (e instanceof RangeError) return undefined;
-    throw e;
-  }
-}
 
 /** Sort key of a connection carrying `flows`: fullest with credit first, full ones last. */
 function rank(flows: number, perConnection: number): number {

@@ -6,7 +6,7 @@
 import type { Logger } from "@logtape/logtape";
 import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
 import { ChunkReader } from "../transport/mod.ts";
-import type { StreamLease, StreamSource } from "./relay_pool.ts";
+import type { StreamLease, StreamSource } from "./stream_lease.ts";
 import type { ByteStream, PeerLink } from "../transport/mod.ts";
 
 /** An open flow's stream halves and its relay-assigned id. */

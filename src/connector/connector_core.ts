@@ -5,9 +5,9 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { ConnectorConfig } from "../config/schema.ts";
+import type { ConnectorConfig, RelayTargetConfig } from "../config/schema.ts";
 import { BackendTable } from "./backend_dialer.ts";
-import { runRelayLink } from "./relay_link.ts";
+import { type RelayLinkDeps, runRelayLink } from "./relay_link.ts";
 import { FleetLinks } from "./fleet_links.ts";
 import { learnPatterns } from "../config/net_pattern.ts";
 import { UdpBudget, UdpDrops } from "./udp_flows.ts";
@@ -69,49 +69,29 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
     signal,
     log,
     loop: (target, linkSignal) => {
-      const link = (lane: boolean) => {
-        // The lane says once that it cannot connect, then retries quietly until it does.
-        let down = false;
-        const linkLog = lane ? quietLogger(log, () => down) : log;
-        const session = async (): Promise<SessionEnd> => {
-          if (links.retired(target.address)) return { authenticated: false };
-          const end = await runRelayLink(target, {
-            config,
-            token,
-            caCerts,
-            proxyCredentials: options.proxyCredentials,
-            backends,
-            udpBudget,
-            udpDrops,
-            direct,
-            interfaces: options.interfaces ?? [],
-            state,
-            signal: linkSignal,
-            log: linkLog,
-            onFleet: (relays) => links.learn(relays),
-            lane,
-          });
-          if (lane && !end.authenticated && !down && !linkSignal.aborted) {
-            log.warn(
-              "TCP lane to relay {relay} not available: its QUIC link carries every flow; " +
-                "retrying quietly",
-              { relay: target.address },
-            );
-          }
-          down = lane && !end.authenticated;
-          return end;
-        };
-        return keepConnected(session, {
-          label: lane ? `${target.address} (TCP lane)` : target.address,
-          log: linkLog,
-          signal: linkSignal,
-          minMs: config.reconnect_min_ms,
-          maxMs: config.reconnect_max_ms,
-        });
+      const deps: RelayLinkDeps = {
+        config,
+        token,
+        caCerts,
+        proxyCredentials: options.proxyCredentials,
+        backends,
+        udpBudget,
+        udpDrops,
+        direct,
+        interfaces: options.interfaces ?? [],
+        state,
+        signal: linkSignal,
+        log,
+        onFleet: (relays) => links.learn(relays),
       };
+      const retired = () => links.retired(target.address);
       return wantsLane(config, target.address)
-        ? Promise.all([link(false), link(true)]).then(() => {})
-        : link(false);
+        ? Promise.all([
+          keepLink(target, deps, retired, false),
+          keepLink(target, deps, retired, true),
+        ])
+          .then(() => {})
+        : keepLink(target, deps, retired, false);
     },
   });
   await links.run();
@@ -123,6 +103,41 @@ export async function runConnectorCore(options: ConnectorCoreOptions): Promise<v
     });
   }
   log.info("Connector stopped");
+}
+
+/**
+ * Keeps one link to `target` (its QUIC link, or with `lane` its TCP lane) connected with backoff
+ * until the link's signal aborts or the fleet retires the relay.
+ */
+function keepLink(
+  target: RelayTargetConfig,
+  deps: RelayLinkDeps,
+  retired: () => boolean,
+  lane: boolean,
+): Promise<void> {
+  // The lane says once that it cannot connect, then retries quietly until it does.
+  let down = false;
+  const linkLog = lane ? quietLogger(deps.log, () => down) : deps.log;
+  const session = async (): Promise<SessionEnd> => {
+    if (retired()) return { authenticated: false };
+    const end = await runRelayLink(target, { ...deps, log: linkLog, lane });
+    if (lane && !end.authenticated && !down && !deps.signal.aborted) {
+      deps.log.warn(
+        "TCP lane to relay {relay} not available: its QUIC link carries every flow; " +
+          "retrying quietly",
+        { relay: target.address },
+      );
+    }
+    down = lane && !end.authenticated;
+    return end;
+  };
+  return keepConnected(session, {
+    label: lane ? `${target.address} (TCP lane)` : target.address,
+    log: linkLog,
+    signal: deps.signal,
+    minMs: deps.config.reconnect_min_ms,
+    maxMs: deps.config.reconnect_max_ms,
+  });
 }
 
 /**
