@@ -73,8 +73,7 @@ async function refreshLogin(
   }
   const { grant } = result;
   Object.assign(identity, grant.identity);
-  session.tokenId = grant.identity.tokenId;
-  session.watchExpiry(identity);
+  session.holdToken(identity);
   log.info("Login of {identity} refreshed (groups {groups}): token {tokenId}", {
     identity: identity.subject,
     groups: (identity.groups ?? []).join(","),

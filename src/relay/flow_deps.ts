@@ -14,16 +14,8 @@ import type { ConnectorRegistry, PoolMember } from "./registry.ts";
 import type { RelayMetrics } from "./relay_metrics.ts";
 import type { DatagramPeer } from "./udp_links.ts";
 
-/** Byte counts of one peer connection, for the admin view. */
-export interface ByteCounters {
-  /** Payload bytes received from this peer and relayed on. */
-  bytesFromPeer: number;
-  /** Payload bytes relayed to this peer. */
-  bytesToPeer: number;
-}
-
 /** A connector connection as a pool member. */
-export interface ConnectorMember extends PoolMember, ByteCounters, DatagramPeer, BrokerPeer {
+export interface ConnectorMember extends PoolMember, DatagramPeer, BrokerPeer {
   readonly conn: PeerLink;
   readonly identity: string;
   /** Speaks protocol 3: answers every FLOW with ACCEPT before it dials the backend. */
@@ -58,11 +50,6 @@ export interface FlowDeps {
   clock(): number;
   /** Takes a flow-open token of `identity`; false when its rate is exhausted. */
   allowFlowOpen(identity: string): boolean;
-}
-
-/** A connection's flows still waiting for their OPEN or REPLY (bounded per connection). */
-export interface PendingOpens {
-  pendingOpens: number;
 }
 
 /** The client side as the access policy sees it (absent in tests without a policy). */

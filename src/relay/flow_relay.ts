@@ -16,7 +16,7 @@ import type { Identity } from "../auth/mod.ts";
 import { decodeHeader, encodeHeader, type ErrorCode, ZtnaError } from "../protocol/mod.ts";
 import { deadline, TIMED_OUT } from "../runtime/mod.ts";
 import { ChunkReader } from "../transport/mod.ts";
-import type { ConnectorMember, FlowDeps, PendingOpens, PolicyPeer } from "./flow_deps.ts";
+import type { ConnectorMember, FlowDeps, PolicyPeer } from "./flow_deps.ts";
 import { splice } from "./flow_splice.ts";
 import { type FlowOpen, type FlowRefusal, openOnPool, type Taken } from "./pool_open.ts";
 import type { DatagramPeer } from "./udp_links.ts";
@@ -97,16 +97,6 @@ async function readOpen(client: ChunkReader, ms: number) {
   return open;
 }
 
-/** Counts a flow among `peer`'s pending opens; the function returned ends that, once. */
-function pendingOpen(peer: PendingOpens): () => void {
-  let pending = true;
-  peer.pendingOpens++;
-  return () => {
-    if (pending) peer.pendingOpens--;
-    pending = false;
-  };
-}
-
 /**
  * Relays the member's REPLY to the client, then splices the flow when it is `ok`; a REPLY with an
  * error, or a failure on the way (the splice's own included), is a refusal exit.
@@ -157,7 +147,7 @@ async function relayOpened(
 export async function relayClientFlow(
   stream: Bidi,
   identity: Identity,
-  peer: DatagramPeer & PendingOpens & PolicyPeer,
+  peer: DatagramPeer & PolicyPeer,
   deps: FlowDeps,
   log: Logger,
 ): Promise<void> {
@@ -165,7 +155,7 @@ export async function relayClientFlow(
   const flow: ClientFlow = { client, identity, service: "?", deps, log };
   let member: ConnectorMember | undefined;
   deps.metrics.activeFlows++;
-  const settled = pendingOpen(peer);
+  const settled = peer.counters.beginOpen();
   try {
     const open = await readOpen(client.reader, deps.headerTimeoutMs);
     flow.service = open.service;

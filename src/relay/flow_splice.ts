@@ -72,13 +72,13 @@ export async function splice(
   const pumps = [
     forward(client, connectorWriter, (n) => {
       deps.metrics.bytes.inc("to_connector", n);
-      peer.bytesFromPeer += n;
-      connected.bytesToPeer += n;
+      peer.counters.fromPeer(n);
+      connected.counters.toPeer(n);
     }),
     forward(connector, clientWriter, (n) => {
       deps.metrics.bytes.inc("to_client", n);
-      connected.bytesFromPeer += n;
-      peer.bytesToPeer += n;
+      connected.counters.fromPeer(n);
+      peer.counters.toPeer(n);
     }),
   ];
   try {

@@ -28,6 +28,7 @@ import { LogThrottle } from "./log_throttle.ts";
 import type { LoginExchange } from "./login_exchange.ts";
 import type { PolicyDecision } from "../policy/mod.ts";
 import { type ByteStream, ControlChannel, linkTransport, type PeerLink } from "../transport/mod.ts";
+import { PeerCounters } from "./peer_counters.ts";
 
 /** What a session needs from the relay that owns it. */
 export interface SessionDeps extends FlowDeps, DatagramDeps {
@@ -85,11 +86,8 @@ export class PeerSession implements ConnectorMember {
   role: "client" | "connector" | undefined;
   tokenId: string | undefined;
   readonly services = new Set<string>();
-  bytesFromPeer = 0;
-  bytesToPeer = 0;
+  readonly counters = new PeerCounters();
   readonly udpFlows = new Map<number, DatagramPeer>();
-  pendingDatagrams = 0;
-  pendingOpens = 0;
   readonly directServices = new Set<string>();
   /** Path the client reports per service (direct or relay). */
   readonly paths = new Map<string, "direct" | "relay">();
@@ -228,7 +226,7 @@ export class PeerSession implements ConnectorMember {
       }
       const identity = await this.#authenticate(hello, control);
       if (!identity) return;
-      this.watchExpiry(identity);
+      this.holdToken(identity);
       try {
         if (identity.role === "connector") {
           this.#onStream = (s) => refuseStream(s, "connector_stream", this.deps.metrics);
@@ -290,7 +288,7 @@ export class PeerSession implements ConnectorMember {
       const limit = `max_streams_per_connection = ${maxStreams}`;
       return refuseFlowStream(s, { reason: "limit_exceeded", limit, connId: this.connId }, refuse);
     }
-    if (this.pendingOpens >= maxPendingOpens) {
+    if (this.counters.pendingOpens >= maxPendingOpens) {
       const limit = `max_pending_opens_per_connection = ${maxPendingOpens}`;
       const reason = "pending_opens";
       return refuseFlowStream(
@@ -385,8 +383,12 @@ export class PeerSession implements ConnectorMember {
     });
   }
 
-  /** (Re)arms the close at the token's expiry; a refreshed login moves it. */
-  watchExpiry(identity: Identity): void {
+  /**
+   * Holds `identity`'s token: its id for revocation checks and its expiry for the close (re-armed
+   * when a refreshed login brings a new token).
+   */
+  holdToken(identity: Identity): void {
+    this.tokenId = identity.tokenId;
     clearTimeout(this.#expiry);
     const ms = Math.max(0, Math.min(identity.expiresAtMs - this.deps.clock(), 2 ** 31 - 1));
     this.#expiry = setTimeout(() => {

@@ -12,6 +12,7 @@ import type { RelayMetrics } from "./relay_metrics.ts";
 import { LogThrottle } from "./log_throttle.ts";
 import { DatagramQueue } from "../transport/mod.ts";
 import type { PeerLink } from "../transport/mod.ts";
+import type { PeerCounters } from "./peer_counters.ts";
 
 const log = getLogger(["ztna", "relay"]);
 
@@ -22,10 +23,8 @@ export interface DatagramPeer {
   readonly connId: string;
   /** flow id → the connection on the other side. Only this connection's flows are here. */
   readonly udpFlows: Map<number, DatagramPeer>;
-  /** Datagrams queued toward this connection or in flight (kept up to date by the queue). */
-  pendingDatagrams: number;
-  bytesFromPeer: number;
-  bytesToPeer: number;
+  /** Its byte counts (and pending opens), which only its methods change. */
+  readonly counters: PeerCounters;
 }
 
 /** What forwarding needs. */
@@ -67,13 +66,9 @@ function queueFor(to: DatagramPeer, deps: DatagramDeps): DatagramQueue<Queued> {
     const queue = new DatagramQueue<Queued>({
       depth: deps.queueDepth,
       send: async (item) => {
-        try {
-          await to.conn.sendDatagram(item.datagram);
-          to.bytesToPeer += item.payloadBytes;
-          metrics.datagrams.inc("relayed");
-        } finally {
-          to.pendingDatagrams = queue.pending - 1;
-        }
+        await to.conn.sendDatagram(item.datagram);
+        to.counters.toPeer(item.payloadBytes);
+        metrics.datagrams.inc("relayed");
       },
       failed: () => metrics.datagramDrops.inc("send_failed"),
     });
@@ -110,8 +105,7 @@ export function forwardDatagram(
     }
     return;
   }
-  to.pendingDatagrams = queue.pending;
-  from.bytesFromPeer += d.payload.byteLength;
+  from.counters.fromPeer(d.payload.byteLength);
 }
 
 /**
