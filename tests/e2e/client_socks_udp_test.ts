@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { Fixture, freeTcpPort, freeUdpPort } from "../_helpers/cluster.ts";
 import { LIMIT_TEST } from "../_helpers/limits.ts";
+import { startDnsmasq } from "../_helpers/dnsmasq.ts";
 
 const enc = new TextEncoder();
 
@@ -131,25 +132,6 @@ Deno.test("client SOCKS5 UDP ASSOCIATE reaches a UDP service by name", LIMIT_TES
     echo.close();
   }
 });
-
-/** dnsmasq on a loopback UDP port answering app.example.test with 192.0.2.7. */
-function startDnsmasq(port: number): Deno.ChildProcess {
-  return new Deno.Command("dnsmasq", {
-    args: [
-      "--keep-in-foreground",
-      `--port=${port}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      "--user=root",
-      "--pid-file=",
-      "--address=/app.example.test/192.0.2.7",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-}
 
 /**
  * A UDP socket on 127.0.0.1 for a program that cannot speak SOCKS5 (dig): it holds a UDP ASSOCIATE

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { adminCall, eventually } from "../_helpers/admin_http.ts";
 import { echoAfterEofServer, tcpRequest } from "../_helpers/tcp.ts";
+import { startDnsmasq } from "../_helpers/dnsmasq.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 /** The lane on; its retry after a loss far away, so the test sees the QUIC fallback. */
@@ -20,25 +21,6 @@ interface Conn {
   transport: string;
   bytesIn: number;
   bytesOut: number;
-}
-
-/** dnsmasq on a loopback UDP port answering app.example.test with 192.0.2.7. */
-function startDnsmasq(port: number): Deno.ChildProcess {
-  return new Deno.Command("dnsmasq", {
-    args: [
-      "--keep-in-foreground",
-      `--port=${port}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      "--user=root",
-      "--pid-file=",
-      "--address=/app.example.test/192.0.2.7",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
 }
 
 /** `n` echoes one after the other, each its own flow (round robin would alternate members). */

@@ -19,6 +19,7 @@ import { udpClient, udpEcho } from "../_helpers/udp.ts";
 import { adminCall, eventually } from "../_helpers/admin_http.ts";
 import { generateDevPki } from "../../src/pki/dev_pki.ts";
 import { openTls, type TcpLinkOptions } from "../../src/transport/mod.ts";
+import { startDnsmasq } from "../_helpers/dnsmasq.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const TCP = `transport = "tcp"`;
@@ -103,25 +104,6 @@ Deno.test(
     }
   },
 );
-
-/** dnsmasq on a loopback UDP port answering app.example.test with 192.0.2.7. */
-function startDnsmasq(port: number): Deno.ChildProcess {
-  return new Deno.Command("dnsmasq", {
-    args: [
-      "--keep-in-foreground",
-      `--port=${port}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      "--user=root",
-      "--pid-file=",
-      "--address=/app.example.test/192.0.2.7",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-}
 
 Deno.test(
   "tcp transport carries UDP flows in DATAGRAM frames: dig → dnsmasq, an echo",

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Fixture, freeUdpPort } from "../_helpers/cluster.ts";
 import { echoExchange, udpClient, udpEcho } from "../_helpers/udp.ts";
+import { startDnsmasq } from "../_helpers/dnsmasq.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -36,21 +37,7 @@ async function udpTunnel(
 Deno.test("udp: dig resolves through the tunnel against a real dnsmasq", opts, async () => {
   await using fx = await Fixture.create("dns");
   const dnsPort = freeUdpPort();
-  const dnsmasq = new Deno.Command("dnsmasq", {
-    args: [
-      "--keep-in-foreground",
-      `--port=${dnsPort}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--no-resolv",
-      "--no-hosts",
-      "--user=root",
-      "--pid-file=",
-      "--address=/app.example.test/192.0.2.7",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const dnsmasq = startDnsmasq(dnsPort, { stderr: "piped" });
   try {
     const relayPort = freeUdpPort();
     await fx.relay(relayPort);
