@@ -15,6 +15,7 @@ import { clientStats } from "./stats.ts";
 import type { DirectPaths } from "../p2p/mod.ts";
 import { bindLocal } from "./bind_local.ts";
 import { clientEndpointCredentials } from "../config/endpoint_credentials.ts";
+import { type AuthFailureLimits, AuthFailures } from "./auth_failures.ts";
 
 /**
  * How long the client waits for the REPLY to an OPEN. The relay answers by itself well before: it
@@ -54,9 +55,12 @@ export class LocalListeners implements AsyncDisposable {
   readonly #running = new Set<Promise<void>>();
   readonly #flows = new Set<Promise<unknown>>();
   #config: ClientConfig;
+  /** Wrong endpoint credentials by source address: one table for both endpoints, kept on reload. */
+  readonly #authFailures: AuthFailures;
 
   constructor(config: ClientConfig, readonly deps: LocalListenersDeps) {
     this.#config = config;
+    this.#authFailures = new AuthFailures(authLimits(config));
   }
 
   /** The config whose forwards and endpoints are open (the start one, then each reload's). */
@@ -109,6 +113,7 @@ export class LocalListeners implements AsyncDisposable {
       }
     }
     this.#config = next;
+    this.#authFailures.setLimits(authLimits(next));
   }
 
   /** Stops listening everywhere; open flows go on until they end. Idempotent. */
@@ -274,8 +279,17 @@ export class LocalListeners implements AsyncDisposable {
           : {}),
         // Read for each connection: a changed credentials file applies to the next one.
         credentials: () => clientEndpointCredentials(this.#config),
+        authFailures: this.#authFailures,
         log,
       }));
     return { close: () => listener.close(), proxy: { kind, listen: where } };
   }
+}
+
+/** The guessing limit of the proxy endpoints in `config`. */
+function authLimits(config: ClientConfig): AuthFailureLimits {
+  return {
+    maxFailures: config.endpoint_auth_failures,
+    windowMs: config.endpoint_auth_window_ms,
+  };
 }

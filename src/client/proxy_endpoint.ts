@@ -5,7 +5,8 @@
  * proxy_request.ts), checked against the token's grants, and becomes a flow; every refusal gets the
  * protocol's own code (proxy_answers.ts) and a log line saying why. With endpoint credentials
  * configured, every connection must present them first (SOCKS5: RFC 1929 username/password; HTTP:
- * Proxy-Authorization Basic).
+ * Proxy-Authorization Basic), and an address that gave wrong ones too often is refused before
+ * they are read (auth_failures.ts).
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -13,6 +14,9 @@ import { openFlow } from "./open_flow.ts";
 import type { SessionHolder } from "./session_holder.ts";
 import { SOCKS_REPLY, socksReply } from "./socks5.ts";
 import type { EndpointCredentials } from "../config/endpoint_credentials.ts";
+import { credentialsMatch } from "./endpoint_auth.ts";
+import type { AuthFailures } from "./auth_failures.ts";
+import { clientStats } from "./stats.ts";
 import { resolveServiceName } from "./service_name.ts";
 import { SocksUdpAssociation } from "./socks_udp.ts";
 import {
@@ -23,8 +27,10 @@ import {
   refusedAnswer,
 } from "./proxy_answers.ts";
 import {
+  type CredentialCheck,
   httpRequest,
   type ProxyTarget,
+  refuseBlocked,
   RequestReader,
   socksRequest,
   writeAll,
@@ -43,6 +49,11 @@ export interface ProxyEndpointOptions {
   udp?: { idleMs: number; queueDepth: number };
   /** The credentials each connection must present, read per connection (undefined: none). */
   credentials?: () => Promise<EndpointCredentials | undefined>;
+  /**
+   * Wrong credentials by source address, shared by both endpoints: a blocked address is refused
+   * before its credentials are read. Without it, guessing is not limited.
+   */
+  authFailures?: AuthFailures;
   log: Logger;
 }
 
@@ -115,9 +126,16 @@ async function readTarget(
   try {
     const expected = await expectedCredentials(options);
     if (expected === "unreadable") return undefined;
+    const source = reader.tcp.remoteAddr.hostname;
+    if (expected && options.authFailures?.blocked(source)) {
+      refusedBlocked(source, options);
+      await refuseBlocked(reader, kind);
+      return undefined;
+    }
+    const check = expected && credentialCheck(expected, source, options);
     return kind === "socks"
-      ? await socksRequest(reader, log, options.udp !== undefined, expected)
-      : await httpRequest(reader, log, expected);
+      ? await socksRequest(reader, log, options.udp !== undefined, check)
+      : await httpRequest(reader, log, check);
   } catch {
     return undefined; // the local client left, or sent nothing in time
   } finally {
@@ -187,6 +205,48 @@ function closeQuietly(conn: Deno.Conn): void {
   try {
     conn.close();
   } catch { /* already closed */ }
+}
+
+/**
+ * The check of one connection's credentials from `source`. Blocked is asked again right before
+ * comparing, in the same turn as counting: a connection opened before its address was blocked (many
+ * at once, say) gets no guess compared. A wrong pair is counted; the one that blocks the address
+ * is logged, once (its address, count and limit; never the user name or password).
+ */
+function credentialCheck(
+  expected: EndpointCredentials,
+  source: string,
+  options: ProxyEndpointOptions,
+): CredentialCheck {
+  const { kind, log, authFailures } = options;
+  return (given) => {
+    if (authFailures?.blocked(source)) {
+      refusedBlocked(source, options);
+      return "blocked";
+    }
+    if (credentialsMatch(expected, given)) return "ok";
+    clientStats.endpointAuthRefused(kind, "wrong_credentials");
+    const count = authFailures?.failed(source);
+    if (authFailures && count?.blockedNow) {
+      const { maxFailures, windowMs } = authFailures.limits;
+      log.warn(
+        "Blocked {source} at the proxy endpoints: {failures} wrong credentials reach " +
+          "client.endpoint_auth_failures ({limit}); its connections are refused until " +
+          "client.endpoint_auth_window_ms ({windowMs} ms) passes without another",
+        { source, failures: count.failures, limit: maxFailures, windowMs },
+      );
+    }
+    return "wrong";
+  };
+}
+
+/** Counts (and logs at debug) a connection refused because its address is blocked. */
+function refusedBlocked(source: string, options: ProxyEndpointOptions): void {
+  clientStats.endpointAuthRefused(options.kind, "blocked");
+  options.log.debug("Refused a {kind} client from {source}: blocked for wrong credentials", {
+    kind: options.kind,
+    source,
+  });
 }
 
 /** The endpoint's credentials, or "unreadable" (logged; the connection is refused: fail closed). */

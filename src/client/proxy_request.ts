@@ -2,7 +2,8 @@
  * Reading a local client's proxy request up to its target: the SOCKS5 greeting, RFC 1929
  * username/password and request, or the HTTP CONNECT head with its Proxy-Authorization — bounded,
  * each refusal answered with the protocol's own code and logged with why. The parsing itself is
- * pure (socks5.ts, http_connect.ts); this is the reading and answering around it.
+ * pure (socks5.ts, http_connect.ts); this is the reading and answering around it. The credentials'
+ * verdict (right, wrong, or a source blocked for guessing) comes from the caller.
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -24,8 +25,23 @@ import {
   parseBasicAuth,
   parseConnectHead,
 } from "./http_connect.ts";
-import type { EndpointCredentials } from "../config/endpoint_credentials.ts";
-import { credentialsMatch } from "./endpoint_auth.ts";
+import type { ProxyKind } from "./proxy_answers.ts";
+
+/**
+ * The verdict on credentials a local program gave: right, wrong, or not compared at all because
+ * its address is blocked for guessing (auth_failures.ts).
+ */
+export type CredentialVerdict = "ok" | "wrong" | "blocked";
+
+/** Checks (and counts) the credentials of one connection; undefined: none are asked. */
+export type CredentialCheck = (given: { username: string; password: string }) => CredentialVerdict;
+
+/**
+ * The body of the HTTP refusal of a blocked address. 429, not 407: a 407 tells a program (and a
+ * browser's password prompt) that the credentials were wrong, so the person would retype a right
+ * password and keep being refused without knowing why; 429 says "too many, wait", which is true.
+ */
+const BLOCKED_WHY = "too many wrong credentials from this address; try again later";
 
 /** What a proxy request asks for: a CONNECT target, or (SOCKS5) a UDP ASSOCIATE's client port. */
 export interface ProxyTarget {
@@ -91,7 +107,7 @@ export async function socksRequest(
   reader: RequestReader,
   log: Logger,
   udp: boolean,
-  expected: EndpointCredentials | undefined,
+  check: CredentialCheck | undefined,
 ): Promise<ProxyTarget | undefined> {
   const tcp = reader.tcp;
   const greeting = await until(reader, parseGreeting);
@@ -101,16 +117,16 @@ export async function socksRequest(
     return undefined;
   }
   reader.consume(greeting.used);
-  const method = expected ? SOCKS_USER_PASS : SOCKS_NO_AUTH;
+  const method = check ? SOCKS_USER_PASS : SOCKS_NO_AUTH;
   if (!greeting.methods.includes(method)) {
     log.warn("Refused a SOCKS5 client: it offers no method this endpoint speaks ({method})", {
-      method: expected ? "username/password: this endpoint requires credentials" : "no auth",
+      method: check ? "username/password: this endpoint requires credentials" : "no auth",
     });
     await writeAll(tcp, Uint8Array.of(5, SOCKS_NO_ACCEPTABLE));
     return undefined;
   }
   await writeAll(tcp, Uint8Array.of(5, method));
-  if (expected && !await socksAuthenticated(reader, log, expected)) return undefined;
+  if (check && !await socksAuthenticated(reader, log, check)) return undefined;
   const request = await until(reader, parseRequest);
   if (!request) return undefined;
   if (request.kind === "error") {
@@ -137,7 +153,7 @@ export async function socksRequest(
 async function socksAuthenticated(
   reader: RequestReader,
   log: Logger,
-  expected: EndpointCredentials,
+  check: CredentialCheck,
 ): Promise<boolean> {
   const given = await until(reader, parseUserPass);
   if (!given) return false;
@@ -147,11 +163,11 @@ async function socksAuthenticated(
     return false;
   }
   reader.consume(given.used);
-  const ok = credentialsMatch(expected, given);
-  await writeAll(reader.tcp, userPassReply(ok));
+  const verdict = check(given);
+  await writeAll(reader.tcp, userPassReply(verdict === "ok"));
   // Neither the user name nor the password is logged: a mistyped password is often another one.
-  if (!ok) log.warn("Refused a SOCKS5 client: wrong user name or password");
-  return ok;
+  if (verdict === "wrong") log.warn("Refused a SOCKS5 client: wrong user name or password");
+  return verdict === "ok";
 }
 
 /**
@@ -161,7 +177,7 @@ async function socksAuthenticated(
 export async function httpRequest(
   reader: RequestReader,
   log: Logger,
-  expected: EndpointCredentials | undefined,
+  check: CredentialCheck | undefined,
 ): Promise<ProxyTarget | undefined> {
   const head = await until(reader, parseConnectHead);
   if (!head) return undefined;
@@ -170,11 +186,17 @@ export async function httpRequest(
     await writeAll(reader.tcp, connectResponse(head.status, head.why));
     return undefined;
   }
-  if (expected) {
+  if (check) {
     const given = head.proxyAuthorization === undefined
       ? undefined
       : parseBasicAuth(head.proxyAuthorization);
-    if (!given || !credentialsMatch(expected, given)) {
+    // No credentials, or not Basic ones, is no guess: 407 asks for them and nothing is counted.
+    const verdict = given ? check(given) : "wrong";
+    if (verdict === "blocked") {
+      await writeAll(reader.tcp, connectResponse(429, BLOCKED_WHY));
+      return undefined;
+    }
+    if (verdict === "wrong") {
       const why = head.proxyAuthorization === undefined
         ? "credentials required"
         : "wrong user name or password";
@@ -185,4 +207,23 @@ export async function httpRequest(
   }
   reader.consume(head.used);
   return { host: head.host, port: head.port };
+}
+
+/**
+ * Refuses a connection from an address blocked for guessing before any credentials are looked at:
+ * SOCKS5 answers the greeting with 0xFF (no acceptable methods: RFC 1929 is never offered, so
+ * nothing more is read), HTTP answers 429. The greeting or head is read first only so the answer
+ * is not lost to a reset (closing with unread bytes); a head's Proxy-Authorization is not decoded.
+ */
+export async function refuseBlocked(reader: RequestReader, kind: ProxyKind): Promise<void> {
+  if (kind === "socks") {
+    const greeting = await until(reader, parseGreeting);
+    if (greeting?.kind === "greeting") {
+      await writeAll(reader.tcp, Uint8Array.of(5, SOCKS_NO_ACCEPTABLE));
+    }
+    return;
+  }
+  if (await until(reader, parseConnectHead)) {
+    await writeAll(reader.tcp, connectResponse(429, BLOCKED_WHY));
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * The client's counters for its local status endpoint (`[client] status_listen`): flows by service,
- * path and protocol (TCP and UDP), bytes, flows dropped and why, UDP datagrams dropped; rendered as
- * Prometheus text and as JSON.
+ * path and protocol (TCP and UDP), bytes, flows dropped and why, UDP datagrams dropped, proxy
+ * endpoint connections refused for their credentials; rendered as Prometheus text and as JSON.
  * @module
  */
 import { promLabel, PromText } from "../runtime/status_endpoint.ts";
@@ -11,6 +11,12 @@ export type FlowPath = "relay" | "direct";
 
 /** What a flow carries: a TCP connection, or the datagrams of one local UDP source. */
 export type FlowProtocol = "tcp" | "udp";
+
+/**
+ * Why a proxy endpoint refused a connection's credentials: they were wrong, or its address was
+ * blocked for guessing (`[client] endpoint_auth_failures`) and they were not looked at.
+ */
+export type EndpointAuthRefusal = "wrong_credentials" | "blocked";
 
 /** Counts of one service on one path. */
 interface PathCounts {
@@ -41,6 +47,8 @@ export class ClientStats {
   readonly #paths = new Map<string, PathCounts>();
   readonly #drops = new Map<string, number>();
   readonly #datagramDrops = new Map<string, number>();
+  /** By endpoint (`socks`, `http`) and reason. */
+  readonly #authRefused = new Map<string, number>();
   readonly startedAt = Date.now();
 
   #counts(service: string, path: FlowPath, protocol: FlowProtocol): PathCounts {
@@ -88,6 +96,12 @@ export class ClientStats {
     this.#drops.set(key, (this.#drops.get(key) ?? 0) + 1);
   }
 
+  /** A proxy endpoint (`socks` or `http`) refused a connection for its credentials. */
+  endpointAuthRefused(endpoint: "socks" | "http", reason: EndpointAuthRefusal): void {
+    const key = `${endpoint}\u0000${reason}`;
+    this.#authRefused.set(key, (this.#authRefused.get(key) ?? 0) + 1);
+  }
+
   /** Everything as one JSON-able object (`/status`). */
   snapshot(live: ClientLiveState): Record<string, unknown> {
     const flows = [...this.#paths].map(([key, c]) => {
@@ -112,6 +126,10 @@ export class ClientStats {
       udp_datagram_drops: [...this.#datagramDrops].map(([key, count]) => {
         const [service, reason] = key.split("\u0000");
         return { service, reason, count };
+      }),
+      endpoint_auth_refused: [...this.#authRefused].map(([key, count]) => {
+        const [endpoint, reason] = key.split("\u0000");
+        return { endpoint, reason, count };
       }),
     };
   }
@@ -169,6 +187,16 @@ export class ClientStats {
         "counter",
         "UDP datagrams dropped at this client, by service and reason",
         byServiceAndReason("ztna_client_udp_datagram_drops_total", this.#datagramDrops),
+      )
+      .metric(
+        "ztna_client_endpoint_auth_refused_total",
+        "counter",
+        "Proxy endpoint connections refused for their credentials, by endpoint and reason " +
+          "(wrong_credentials, or blocked: the address made too many wrong guesses)",
+        [...this.#authRefused].map(([key, count]) => {
+          const [endpoint, reason] = key.split("\u0000");
+          return `ztna_client_endpoint_auth_refused_total{endpoint="${endpoint}",reason="${reason}"} ${count}`;
+        }),
       )
       .toString();
   }

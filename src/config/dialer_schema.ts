@@ -285,6 +285,14 @@ const ClientFields = z.strictObject({
    * and `http_proxy` (Proxy-Authorization: Basic). ZTNA_ENDPOINT_CREDENTIALS overrides it.
    */
   endpoint_credentials_file: z.string().min(1).optional(),
+  /**
+   * Wrong credentials from one address, each within `endpoint_auth_window_ms` of the previous one,
+   * after which that address's connections to `socks` and `http_proxy` are refused before their
+   * credentials are read, until `endpoint_auth_window_ms` has passed since its last failure.
+   */
+  endpoint_auth_failures: Count(1_000_000).default(10),
+  /** How long a wrong credential is remembered, and a block lasts, after an address's last one. */
+  endpoint_auth_window_ms: Millis(86_400_000).default(60_000),
   /** Proxy requests may name a service `id` or `id.<service_suffix>`. */
   service_suffix: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).default("ztna"),
   /** Log in at an identity provider instead of reading token_file (`ztna login`). */
