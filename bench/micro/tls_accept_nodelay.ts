@@ -8,6 +8,15 @@
  *   before the peer sends anything holds the second until the peer's delayed ACK: ~44 ms on
  *   loopback. `Deno.connectTls` has the same gap on the dialing side; our peers (and this client)
  *   dial with `Deno.connect`, `setNoDelay(true)` on the TcpConn, then `Deno.startTls`.
+ * - The first answer on a fresh TLS 1.3 connection stalls the same way with `Deno.listenTls`, even
+ *   a single write: the server sends its NewSessionTicket messages right after the handshake; when
+ *   the client's request left before they arrived, nothing carries an ACK for them, and the
+ *   client, with nothing more to send, delays its ACK (~40 ms); Nagle holds the server's first
+ *   write until that ACK. It is a race (tickets arriving before the request leaves get their ACK
+ *   on it): here most fresh connections stall, though in some series (mostly round 1, the client
+ *   process still cold) under half. A connection that idled past the peer's delayed-ACK timer
+ *   (~40 ms) after its handshake has the tickets acknowledged, and its first answer no longer
+ *   stalls (0b).
  * - `node:tls` with `noDelay` sets TCP_NODELAY on what it accepts.
  *
  * Servers, each in its own process (as the relay is), forward bytes the way the relay does:
@@ -18,6 +27,11 @@
  *     stream-based splice would use), then the same code as (a).
  *
  * Measurements, client always `Deno.connect` + `setNoDelay(true)` + `Deno.startTls` on loopback:
+ * 0. first answer on a fresh connection: 30 connections, each dialed, handshaken, then the client
+ *    writes 5 B, the server reads them and 1 ms later writes 10 B once; the client times its write
+ *    to the first byte back, then closes; after 1 unmeasured connection, p50/p99 in ms and how many
+ *    took over 20 ms. 0b: the same, the client idle 100 ms between handshake and write. (The READY
+ *    that `dial` waits for in 1–3 is such a first answer too; it is not timed.)
  * 1. write-write-read: client sends 5 B, the server answers with two 10 B writes, the client waits
  *    for all 20 B; 200 exchanges (after 5 unmeasured), p50/p99 in ms.
  * 2. round trip: 64 B each way, one write each; 2,000 exchanges (after 50 unmeasured), p50/p99 in µs.
@@ -46,8 +60,22 @@ const BULK_BYTES = 256 * 1024 * 1024;
 const BULK_CAP_MS = 8_000;
 const CHUNK = 64 * 1024;
 const ROUNDS = 3;
+const FIRST_COUNT = 30;
+const FIRST_WARMUP = 1;
+/** A first answer slower than this waited for a delayed ACK. */
+const STALL_MS = 20;
+const FIRST_REQUEST = 5;
+const FIRST_ANSWER = 10;
+const FIRST_SERVER_DELAY_MS = 1;
+const FIRST_IDLE_MS = 100;
+const FIRST_CAP_MS = 10_000;
+const FIRST_CONN_TIMEOUT_MS = 2_000;
 
-/** The first byte of each connection says what the server is to do; it answers READY. */
+/**
+ * The first byte of each connection says what the server is to do; it answers READY, except to
+ * CMD_FIRST (a 5-byte request answered once with 10 bytes).
+ */
+const CMD_FIRST = 0x30;
 const CMD_WWR = 0x31;
 const CMD_ECHO = 0x32;
 const CMD_DOWN = 0x33;
@@ -74,6 +102,14 @@ async function serveWeb(
   try {
     if (!(await from.fill())) return;
     const cmd = from.buffered[0];
+    if (cmd === CMD_FIRST) {
+      while (from.buffered.byteLength < FIRST_REQUEST) if (!(await from.fill())) return;
+      from.consume(from.buffered.byteLength);
+      await sleep(FIRST_SERVER_DELAY_MS);
+      await to.write(new Uint8Array(FIRST_ANSWER));
+      await from.nextReusing(); // until the client closes
+      return;
+    }
     from.consume(1);
     await to.write(Uint8Array.of(READY));
     if (cmd === CMD_WWR) {
@@ -130,6 +166,17 @@ function serveNode(socket: tls.TLSSocket): void {
   socket.on("data", (chunk: Uint8Array) => {
     if (onData) return onData(chunk);
     const cmd = chunk[0];
+    if (cmd === CMD_FIRST) {
+      let got = 0;
+      onData = (c) => {
+        const before = got;
+        got += c.byteLength;
+        if (before < FIRST_REQUEST && got >= FIRST_REQUEST) {
+          setTimeout(() => socket.write(new Uint8Array(FIRST_ANSWER)), FIRST_SERVER_DELAY_MS);
+        }
+      };
+      return onData(chunk);
+    }
     socket.write(Uint8Array.of(READY));
     if (cmd === CMD_WWR) {
       let pending = 0;
@@ -211,6 +258,8 @@ async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   for (let at = 0; at < data.byteLength;) at += await conn.write(data.subarray(at));
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Dials as our peers do: TCP, TCP_NODELAY on, then TLS; sends `cmd` and waits for READY. */
 async function dial(port: number, caCert: string, cmd: number): Promise<Counted> {
   const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -229,6 +278,12 @@ function percentile(sorted: number[], p: number): number {
 }
 
 interface Run {
+  firstP50: number;
+  firstP99: number;
+  firstStalled: number;
+  idleP50: number;
+  idleP99: number;
+  idleStalled: number;
   wwrP50: number;
   wwrP99: number;
   rttP50: number;
@@ -263,11 +318,64 @@ async function exchanges(
   return times.sort((a, b) => a - b);
 }
 
+/**
+ * Times the first answer on `FIRST_COUNT` fresh connections (after `FIRST_WARMUP` unmeasured), in
+ * ms: dial, handshake, idle `idleMs`, write the request, until the first byte back. A connection
+ * gets `FIRST_CONN_TIMEOUT_MS` in all (then it is closed and the series ends), the series
+ * `FIRST_CAP_MS`.
+ */
+async function firstAnswers(
+  port: number,
+  caCert: string,
+  idleMs: number,
+  what: string,
+  notes: string[],
+): Promise<number[]> {
+  const until = performance.now() + FIRST_CAP_MS;
+  const times: number[] = [];
+  const request = new Uint8Array(FIRST_REQUEST);
+  request[0] = CMD_FIRST;
+  for (let i = 0; i < FIRST_WARMUP + FIRST_COUNT; i++) {
+    if (performance.now() > until) {
+      notes.push(`${what}: capped after ${times.length} of ${FIRST_COUNT}`);
+      break;
+    }
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+    tcp.setNoDelay(true);
+    const conn = await Deno.startTls(tcp, { hostname: "localhost", caCerts: [caCert] });
+    const close = () => {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    };
+    const watchdog = setTimeout(close, FIRST_CONN_TIMEOUT_MS);
+    try {
+      await conn.handshake();
+      if (idleMs > 0) await sleep(idleMs);
+      const r = new Counted(conn);
+      const t = performance.now();
+      await writeAll(conn, request);
+      if (!(await r.take(1))) throw new Error("closed");
+      if (i >= FIRST_WARMUP) times.push(performance.now() - t);
+    } catch {
+      notes.push(`${what}: connection ${i + 1} failed or timed out`);
+      break;
+    } finally {
+      clearTimeout(watchdog);
+      close();
+    }
+  }
+  return times.sort((a, b) => a - b);
+}
+
 /** Mbit/s of `bytes` in `ms`. */
 const mbits = (bytes: number, ms: number) => bytes * 8 / (ms / 1_000) / 1e6;
 
 async function measure(port: number, caCert: string): Promise<Run> {
   const notes: string[] = [];
+  const first = await firstAnswers(port, caCert, 0, "first", notes);
+  const idle = await firstAnswers(port, caCert, FIRST_IDLE_MS, "first after idle", notes);
+
   let r = await dial(port, caCert, CMD_WWR);
   const wwr = await exchanges(
     r,
@@ -324,6 +432,12 @@ async function measure(port: number, caCert: string): Promise<Run> {
   r.conn.close();
 
   return {
+    firstP50: percentile(first, 0.5),
+    firstP99: percentile(first, 0.99),
+    firstStalled: first.filter((t) => t > STALL_MS).length,
+    idleP50: percentile(idle, 0.5),
+    idleP99: percentile(idle, 0.99),
+    idleStalled: idle.filter((t) => t > STALL_MS).length,
     wwrP50: percentile(wwr, 0.5),
     wwrP99: percentile(wwr, 0.99),
     rttP50: percentile(rtt, 0.5) * 1_000,
@@ -439,7 +553,11 @@ async function main(): Promise<void> {
           const run = await measure(s.port, caCert);
           runs[server].push(run);
           console.log(
-            `round ${round + 1} ${server}: wwr p50/p99 ${run.wwrP50.toFixed(1)}/${
+            `round ${round + 1} ${server}: first p50/p99 ${run.firstP50.toFixed(1)}/${
+              run.firstP99.toFixed(1)
+            } ms (${run.firstStalled} stalled), after idle ${run.idleP50.toFixed(1)}/${
+              run.idleP99.toFixed(1)
+            } ms (${run.idleStalled} stalled), wwr p50/p99 ${run.wwrP50.toFixed(1)}/${
               run.wwrP99.toFixed(1)
             } ms, rtt p50/p99 ${run.rttP50.toFixed(0)}/${run.rttP99.toFixed(0)} µs, s→c ${
               run.down.toFixed(0)
@@ -454,6 +572,12 @@ async function main(): Promise<void> {
     }
 
     const rows: [string, keyof Omit<Run, "notes">, number][] = [
+      [`0. first answer on a fresh connection p50 (ms, ${FIRST_COUNT}×)`, "firstP50", 1],
+      [`0. first answer on a fresh connection p99 (ms)`, "firstP99", 1],
+      [`0. … stalled > ${STALL_MS} ms (of ${FIRST_COUNT})`, "firstStalled", 0],
+      [`0b. first answer after ${FIRST_IDLE_MS} ms idle p50 (ms, ${FIRST_COUNT}×)`, "idleP50", 1],
+      [`0b. first answer after ${FIRST_IDLE_MS} ms idle p99 (ms)`, "idleP99", 1],
+      [`0b. … stalled > ${STALL_MS} ms (of ${FIRST_COUNT})`, "idleStalled", 0],
       [`1. write-write-read p50 (ms, ${WWR_COUNT}×)`, "wwrP50", 1],
       [`1. write-write-read p99 (ms)`, "wwrP99", 1],
       [`2. round trip ${RTT_SIZE} B p50 (µs, ${RTT_COUNT}×)`, "rttP50", 0],
@@ -461,7 +585,7 @@ async function main(): Promise<void> {
       [`3. bulk s→c ${BULK_BYTES / 2 ** 20} MiB (Mbit/s)`, "down", 0],
       [`3. bulk c→s ${BULK_BYTES / 2 ** 20} MiB (Mbit/s)`, "up", 0],
     ];
-    const ratio = (b: number, a: number) => (a === 0 ? "∞" : (b / a).toFixed(2));
+    const ratio = (b: number, a: number) => a === 0 ? (b === 0 ? "–" : "∞") : (b / a).toFixed(2);
     console.log(`\nMedians of ${ROUNDS} runs; client Deno.connect + setNoDelay + Deno.startTls:\n`);
     console.log(
       `| measurement | ${LABEL.deno} | ${LABEL.node} | (b)/(a) | ${
