@@ -164,7 +164,7 @@ export async function serveUdpFlow(
       await reader.cancel("idle");
     }
   } finally {
-    deps.stats?.flowEnded(header.service, "udp");
+    deps.stats?.flowEnded(header.service, "udp", flow.bytesFromBackend, flow.bytesToBackend);
     deps.udpFlows.delete(flowId);
     flow.close();
     release();

@@ -132,14 +132,14 @@ function flowMetrics(text: PromText, t: Totals): void {
     .metric(
       "ztna_connector_bytes_total",
       "counter",
-      "Payload bytes of ended TCP flows, by service and direction",
-      flows.filter(({ f }) => f.protocol === "tcp").flatMap(({ f }) => [
+      "Payload bytes of ended flows (TCP and UDP), by service and direction",
+      [...bytesByService(flows.map(({ f }) => f))].flatMap(([service, b]) => [
         `ztna_connector_bytes_total{service="${
-          promLabel(f.service)
-        }",direction="to_backend"} ${f.toBackend}`,
+          promLabel(service)
+        }",direction="to_backend"} ${b.to}`,
         `ztna_connector_bytes_total{service="${
-          promLabel(f.service)
-        }",direction="from_backend"} ${f.fromBackend}`,
+          promLabel(service)
+        }",direction="from_backend"} ${b.from}`,
       ]),
     )
     .metric(
@@ -166,4 +166,18 @@ function flowMetrics(text: PromText, t: Totals): void {
         `ztna_connector_udp_drops_total{reason="${promLabel(reason)}"} ${n}`
       ),
     );
+}
+
+/** Payload bytes per service, its TCP and UDP flows together (the metric has no protocol label). */
+function bytesByService(
+  flows: { service: string; toBackend: number; fromBackend: number }[],
+): Map<string, { to: number; from: number }> {
+  const out = new Map<string, { to: number; from: number }>();
+  for (const f of flows) {
+    const b = out.get(f.service) ?? { to: 0, from: 0 };
+    b.to += f.toBackend;
+    b.from += f.fromBackend;
+    out.set(f.service, b);
+  }
+  return out;
 }

@@ -69,9 +69,13 @@ export interface UdpFlowOptions {
 /** One UDP flow: a socket bound for this flow alone. */
 export class UdpFlow {
   lastActivity = Date.now();
+  /** Payload bytes sent to the backend (counted when the send succeeded). */
+  bytesToBackend = 0;
+  /** Payload bytes from the backend sent on toward the client. */
+  bytesFromBackend = 0;
   #closed = false;
   readonly #toBackend: DatagramQueue<Uint8Array>;
-  readonly #toClient: DatagramQueue<Uint8Array>;
+  readonly #toClient: DatagramQueue<{ datagram: Uint8Array; payloadBytes: number }>;
   readonly #socket: Deno.DatagramConn;
   readonly #target: Deno.NetAddr;
   readonly done: Promise<void>;
@@ -100,12 +104,18 @@ export class UdpFlow {
     const failed = () => options.drops.inc("send_failed");
     this.#toBackend = new DatagramQueue({
       depth: options.queueDepth,
-      send: (payload) => this.#socket.send(payload, target),
+      send: async (payload) => {
+        await this.#socket.send(payload, target);
+        this.bytesToBackend += payload.byteLength;
+      },
       failed,
     });
     this.#toClient = new DatagramQueue({
       depth: options.queueDepth,
-      send: (datagram) => options.conn.sendDatagram(datagram),
+      send: async (item) => {
+        await options.conn.sendDatagram(item.datagram);
+        this.bytesFromBackend += item.payloadBytes;
+      },
       failed,
     });
     this.done = this.#receive();
@@ -147,7 +157,12 @@ export class UdpFlow {
         continue;
       }
       if (this.#toClient.full) drops.inc("queue_full");
-      else this.#toClient.offer(encodeDatagram(flowId, data));
+      else {
+        this.#toClient.offer({
+          datagram: encodeDatagram(flowId, data),
+          payloadBytes: data.byteLength,
+        });
+      }
     }
   }
 

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
 import { tcpServer } from "../_helpers/tcp.ts";
+import { udpClient, udpEcho } from "../_helpers/udp.ts";
 import { REPO_ROOT } from "../_helpers/ztna_process.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -215,5 +216,54 @@ Deno.test("connector status counts flows that came over a direct path", opts, as
     assert.match(metrics, /^ztna_connector_flows_opened_total\{service="web",protocol="tcp"\} 1$/m);
   } finally {
     await backend.shutdown();
+  }
+});
+
+Deno.test("connector status counts the payload bytes of ended UDP flows", opts, async () => {
+  await using fx = await Fixture.create("connector-status-udp");
+  const echo = udpEcho();
+  const relayPort = freeUdpPort();
+  await fx.relay(relayPort);
+  const statusPort = freeTcpPort();
+  const connector = await fx.connector(
+    [relayPort],
+    { uecho: { backend: `127.0.0.1:${echo.port}`, protocol: "udp" } },
+    (await fx.token("connector", { services: ["uecho"] })).path,
+    { extra: `status_listen = "127.0.0.1:${statusPort}"\nudp_idle_timeout_ms = 800` },
+  );
+  await connector.waitFor(/Status endpoint on/);
+  const localPort = freeUdpPort();
+  await fx.client(
+    [relayPort],
+    { [`127.0.0.1:${localPort}`]: "uecho@udp" },
+    (await fx.token("client", { services: ["uecho"] })).path,
+    { extra: "direct = false" },
+  );
+  const local = udpClient(localPort);
+  try {
+    // Three 10-byte datagrams, each echoed: 30 bytes each way once the flow has idled out.
+    for (let i = 0; i < 3; i++) {
+      await local.send(new Uint8Array(10).fill(i));
+      assert.equal((await local.receive(10_000))?.byteLength, 10, `echo ${i}`);
+    }
+    const metrics = await metricsMatching(
+      `http://127.0.0.1:${statusPort}`,
+      /ztna_connector_flows_active\{service="uecho",protocol="udp"\} 0/,
+    );
+    assert.match(
+      metrics,
+      /^ztna_connector_flows_opened_total\{service="uecho",protocol="udp"\} 1$/m,
+    );
+    assert.match(
+      metrics,
+      /^ztna_connector_bytes_total\{service="uecho",direction="to_backend"\} 30$/m,
+    );
+    assert.match(
+      metrics,
+      /^ztna_connector_bytes_total\{service="uecho",direction="from_backend"\} 30$/m,
+    );
+  } finally {
+    local.close();
+    echo.close();
   }
 });
