@@ -232,6 +232,7 @@ Deno.test("relay survives 10,000 handshake attempts from one address", opts, asy
     let attempts = 0;
     const t0 = Date.now();
     const deadline = t0 + 90_000;
+    const lateLooks: Promise<void>[] = [];
     const workers = Array.from({ length: 100 }, async () => {
       while (attempts < 10_000 && Date.now() < deadline) {
         attempts++;
@@ -244,22 +245,42 @@ Deno.test("relay survives 10,000 handshake attempts from one address", opts, asy
           continue;
         }
         // The relay closes an over-rate source right after the handshake; on a loaded machine
-        // that close can take a while to arrive, so wait up to a second before calling it kept.
+        // that close can take a while to arrive, or be lost. A connection still open after a
+        // second is asked whether the relay serves it: garbage on a control stream gets a coded
+        // close from a relay that kept it (kept), limit_exceeded if its close was late (limited),
+        // and no answer at all if the relay had closed it and the close was lost (other).
         const code = await closedWith(conn, 1_000);
-        if (code === "open") outcomes.kept++;
-        else if (code === "limit_exceeded") outcomes.limited++;
+        if (code === "open") {
+          lateLooks.push((async () => {
+            await rawStream(conn, new Uint8Array(64).fill(0xff)).catch(() => {});
+            const late = await closedWith(conn, 5_000);
+            if (late === "limit_exceeded") outcomes.limited++;
+            else if (late === "no_code" || late === "open") outcomes.other.push(`late ${late}`);
+            else outcomes.kept++;
+            conn.close({ closeCode: 0, reason: "" });
+          })());
+          continue;
+        }
+        if (code === "limit_exceeded") outcomes.limited++;
         else outcomes.other.push(code);
         conn.close({ closeCode: 0, reason: "" });
       }
     });
     await Promise.all(workers);
     const seconds = (Date.now() - t0) / 1_000;
+    await Promise.all(lateLooks);
     endpoint.close();
-    const summary = `${JSON.stringify(outcomes)} of ${attempts} attempts in ${seconds} s`;
+    const after = await scrape();
+    const moved = after.movedSince(before, "ztna_rate_limited_total");
+    const summary = `${JSON.stringify(outcomes)} of ${attempts} attempts in ${seconds} s; ` +
+      `the relay counted ${JSON.stringify(moved)}`;
     console.log(summary);
     assert.equal(attempts, 10_000, summary);
-    // Rarely, under this load, a connection ends without a code (a lost close packet): a few only.
-    assert.ok(outcomes.other.length <= 10, summary);
+    // Under this flood some closes never reach the client (its one UDP socket drops packets when
+    // 100 attempts share it): those connections end without a code. At most 1 % of attempts, and
+    // each must be a close the relay counted for the source (the per-source check below).
+    assert.ok(outcomes.other.length <= 100, summary);
+    assert.ok(outcomes.other.every((o) => /no_code/.test(o)), summary);
     assert.equal(
       outcomes.refused + outcomes.limited + outcomes.kept + outcomes.other.length,
       attempts,
@@ -276,10 +297,7 @@ Deno.test("relay survives 10,000 handshake attempts from one address", opts, asy
     // attempts at the edges: before the handshake the relay counts refused Initial packets, and
     // when it lags more than the client's retransmit timeout (~1 s) a retransmitted Initial of the
     // same attempt is counted again, or accepted and then closed for its source while the client
-    // already took the first refusal (Deno's QuicIncoming shows no connection id); and a close that
-    // arrives after the 1 s wait above is seen as kept.
-    const after = await scrape();
-    const moved = after.movedSince(before, "ztna_rate_limited_total");
+    // already took the first refusal (Deno's QuicIncoming shows no connection id).
     assert.deepEqual(Object.keys(moved).sort(), ["handshakes_per_source", "handshakes_total"]);
     const near = (counted: number, seen: number) =>
       Math.abs(counted - seen) <= Math.max(3, seen * 0.01);
