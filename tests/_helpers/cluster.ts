@@ -298,6 +298,24 @@ ${tail}`;
   }
 
   /**
+   * One relay and one connector serving `service` (default "web") from `backendPort`, for tests
+   * that bring their own client; both running and registered.
+   */
+  async served(
+    backendPort: number,
+    service = "web",
+  ): Promise<{ relayPort: number; relay: ZtnaProcess; connector: ZtnaProcess }> {
+    const relayPort = freeUdpPort();
+    const relay = await this.relay(relayPort);
+    const connector = await this.connector(
+      [relayPort],
+      { [service]: `127.0.0.1:${backendPort}` },
+      (await this.token("connector", { services: [service] })).path,
+    );
+    return { relayPort, relay, connector };
+  }
+
+  /**
    * The common topology: one relay, one connector serving `service` from `backendPort`, one client
    * forwarding a fresh local port to it; all running and connected.
    */

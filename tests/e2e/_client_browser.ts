@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { Fixture, freeTcpPort, freeUdpPort } from "../_helpers/cluster.ts";
+import { Fixture, freeTcpPort } from "../_helpers/cluster.ts";
 import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from "../_helpers/chromium.ts";
 
 const PAGE = `<!doctype html>
@@ -45,13 +45,7 @@ Deno.test({
     const web = webBackend();
     const profile = await Deno.makeTempDir({ prefix: "ztna-chromium-" });
     try {
-      const relayPort = freeUdpPort();
-      await fx.relay(relayPort);
-      await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${web.port}` },
-        (await fx.token("connector", { services: ["web"] })).path,
-      );
+      const { relayPort } = await fx.served(web.port);
       const socks = freeTcpPort();
       const client = await fx.client(
         [relayPort],

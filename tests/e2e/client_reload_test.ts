@@ -124,13 +124,7 @@ Deno.test(
     await using fx = await Fixture.create("client-reload-net");
     const web = httpBackend("web-A");
     try {
-      const relayPort = freeUdpPort();
-      await fx.relay(relayPort);
-      await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${web.port}` },
-        (await fx.token("connector", { services: ["web"] })).path,
-      );
+      const { relayPort } = await fx.served(web.port);
       const [webPort, newPort] = [freeTcpPort(), freeTcpPort()];
       // direct = false: the sandbox's net lists the relay and the listeners, nothing else.
       const head = `

@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Fixture, freeTcpPort, freeUdpPort, httpBackend } from "../_helpers/cluster.ts";
+import { Fixture, freeTcpPort, httpBackend } from "../_helpers/cluster.ts";
 import { metricSum } from "../_helpers/metrics.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -104,13 +104,7 @@ Deno.test({
     await using fx = await Fixture.create("proxy-auth-limit");
     const web = httpBackend("web-A");
     try {
-      const relayPort = freeUdpPort();
-      await fx.relay(relayPort);
-      await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${web.port}` },
-        (await fx.token("connector", { services: ["web"] })).path,
-      );
+      const { relayPort } = await fx.served(web.port);
       const credentials = `${fx.dir}/endpoint-credentials`;
       await Deno.writeTextFile(credentials, `alice:${PASSWORD}\n`, { mode: 0o600 });
       const [socksPort, httpPort, statusPort] = [freeTcpPort(), freeTcpPort(), freeTcpPort()];

@@ -105,13 +105,7 @@ Deno.test({
     await using peer = await peerNamespace();
     const web = httpBackend("web-A");
     try {
-      const relayPort = freeUdpPort();
-      await fx.relay(relayPort);
-      await fx.connector(
-        [relayPort],
-        { web: `127.0.0.1:${web.port}` },
-        (await fx.token("connector", { services: ["web"] })).path,
-      );
+      const { relayPort } = await fx.served(web.port);
       const credentials = `${fx.dir}/endpoint-credentials`;
       await Deno.writeTextFile(credentials, `alice:${PASSWORD}\n`, { mode: 0o600 });
       const [socksPort, httpPort] = [freeTcpPort(), freeTcpPort()];
