@@ -19,8 +19,17 @@ export function udpEcho(options: { tagPort?: boolean } = {}): { port: number; cl
   return { port: (socket.addr as Deno.NetAddr).port, close: () => socket.close() };
 }
 
-/** A UDP backend on loopback that counts the datagrams it receives and never answers. */
-export function udpSink(): { port: number; readonly received: number; close(): void } {
+/**
+ * A UDP backend on loopback that counts the datagrams it receives and never answers. `kernelDrops`
+ * is what the kernel dropped because the socket's receive buffer was full (the test process reads
+ * slower than a flood arrives): those reached the backend's host, so tests account for them.
+ */
+export function udpSink(): {
+  port: number;
+  readonly received: number;
+  readonly kernelDrops: number;
+  close(): void;
+} {
   const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
   let received = 0;
   (async () => {
@@ -31,8 +40,23 @@ export function udpSink(): { port: number; readonly received: number; close(): v
     get received() {
       return received;
     },
+    get kernelDrops() {
+      return udpSocketDrops((socket.addr as Deno.NetAddr).port);
+    },
     close: () => socket.close(),
   };
+}
+
+/** The `drops` column of /proc/net/udp for the IPv4 loopback socket bound to `port` (0 if none). */
+function udpSocketDrops(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  // Deno asks for --allow-all to read /proc/net directly; a child `cat` needs only run permission.
+  const table = new Deno.Command("cat", { args: ["/proc/net/udp"] }).outputSync();
+  for (const line of new TextDecoder().decode(table.stdout).split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[1] === local) return Number(cols[cols.length - 1]);
+  }
+  return 0;
 }
 
 /** A local UDP socket talking to `port`. */

@@ -213,8 +213,13 @@ Deno.test(
       assert.deepEqual(after.movedSince(before, "ztna_datagram_drops_total"), {});
       await connector.stop();
       await sleep(200); // the sink reads the last of what reached it
-      const delivered = sink.received;
-      assert.ok(delivered > 0 && delivered < 200, `${delivered} of 200 reached the backend`);
+      // Every datagram the connector sent reached the sink's socket: read, or dropped there by the
+      // kernel when the test process read slower than the connector sent (once 35 of 200 in CI).
+      const delivered = sink.received + sink.kernelDrops;
+      assert.ok(
+        delivered > 0 && delivered < 200,
+        `${sink.received} of 200 read by the backend, ${sink.kernelDrops} dropped at its socket`,
+      );
       assert.deepEqual(loggedDrops(connector, /UDP drops at this connector/), {
         queue_full: 200 - delivered,
       });
