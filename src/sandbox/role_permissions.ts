@@ -80,10 +80,11 @@ function relayNet(config: IntermediateConfig): string[] {
 /**
  * The client's network: its relays, the binds of port 0 its QUIC endpoint needs, its local
  * listeners. Direct paths dial addresses the relay hands over at run time, so they need any
- * address (`true`), as they do for the connector.
+ * address (`true`), as they do for the connector; so does a UDP forward bound off loopback, which
+ * answers each source on its network at that source's address (Deno checks every send).
  */
 function clientNet(config: ClientConfig): string[] | true {
-  if (config.direct) return true;
+  if (config.direct || config.forward.some(answersOffLoopback)) return true;
   const entries = new Set<string>(EPHEMERAL_BINDS);
   for (const relay of config.relays) entries.add(configuredEntry(relay.address));
   // Relays learnt from the fleet: exactly the patterns the client checks them against.
@@ -115,6 +116,13 @@ function clientNet(config: ClientConfig): string[] | true {
   return [...entries];
 }
 
+/** A UDP forward bound to an address other hosts can send to: its answers go to any of them. */
+function answersOffLoopback(forward: ClientConfig["forward"][number]): boolean {
+  if (forward.protocol !== "udp") return false;
+  const listen = parseHostPort(forward.listen);
+  return !listen.ok || !isLoopback(listen.value.hostname);
+}
+
 /**
  * The first listener of `next` that the client's sandbox, created with `startNet`, cannot bind: a
  * Worker's permissions are fixed when it starts, so a reload can only use addresses it already has.
@@ -125,6 +133,11 @@ export function listenerOutsideSandbox(
   next: ClientConfig,
 ): { keyPath: string; address: string } | undefined {
   if (startNet === true) return undefined;
+  // A UDP forward off loopback needs every address (see clientNet), which a started sandbox lacks.
+  const udpOff = next.forward.findIndex(answersOffLoopback);
+  if (udpOff >= 0) {
+    return { keyPath: `client.forward[${udpOff}].listen`, address: next.forward[udpOff].listen };
+  }
   const have = new Set(startNet);
   const listeners: Array<[string, string | undefined]> = [
     ...next.forward.map((f, i): [string, string] => [`client.forward[${i}].listen`, f.listen]),

@@ -62,3 +62,36 @@ Deno.test({
     assert.equal((await relay.stop()).code, 0);
   },
 });
+
+Deno.test({
+  name: "a UDP forward bound to the client's LAN address answers another host on that LAN",
+  ignore: !available.ok,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using lab = await NatLab.create();
+    await using fx = await Fixture.create("netns-udplan", { relayHost: ADDR.relay });
+    await lab.spawn("srvB", peerCommand("udp-echo", "127.0.0.1", "5353")).waitFor(/listening/);
+    const relayPort = freeUdpPort();
+    await fx.relay(relayPort, "", "", "info", undefined, { wrapper: lab.wrapper("pub") });
+    await fx.connector(
+      [relayPort],
+      { dns: { backend: "127.0.0.1:5353", protocol: "udp" } },
+      (await fx.token("connector", { services: ["dns"] })).path,
+      { wrapper: lab.wrapper("srvB") },
+    );
+    // Without direct paths the client's sandbox lists its addresses; its answers to a LAN host
+    // (natA's 198.19.1.1 here) need that host, which no config can name ahead of time.
+    const client = await fx.client(
+      [relayPort],
+      { [`${ADDR.cliA}:5353`]: "dns@udp" },
+      (await fx.token("client", { services: ["dns"] })).path,
+      { wrapper: lab.wrapper("cliA"), extra: "direct = false" },
+    );
+    const probe = await lab.exec("natA", peerCommand("udp-probe", "5000", `${ADDR.cliA}:5353`));
+    const { seen } = JSON.parse(probe.stdout) as { seen: Array<string | null> };
+    // The echo names the connector's socket it saw: the datagram went through and came back.
+    assert.match(seen[0] ?? "no answer", /^127\.0\.0\.1:\d+$/, client.output.slice(-2_000));
+    assert.doesNotMatch(client.output, /NotCapable|Requires net access/);
+  },
+});
