@@ -66,6 +66,7 @@ export function runSession(
       credentials: hooks.proxyCredentials,
     }),
     tcpFallbackMs: config.tcp_fallback_ms,
+    spares: config.tcp_spare_streams,
   };
   return runRelaySession(target, {
     role: "client",

@@ -272,6 +272,13 @@ const ClientFields = z.strictObject({
    * `max_connections_per_identity` (16 by default) caps it too: 16 × 127 = 2,032 flows.
    */
   max_relay_connections: Count(1_000).default(16),
+  /**
+   * Over the TCP transport (or lane): STREAM connections kept dialed ahead on each TCP connection
+   * to a relay, each ready to carry one flow; a used one is replaced at once. A flow on a fresh
+   * connection waits ~40 ms longer for its first answer (docs/PROTOCOL.md, "Spare STREAM
+   * connections"). 0 turns them off.
+   */
+  tcp_spare_streams: z.number().int().min(0).max(64).default(2),
   forward: z.array(ClientForward).default([]).superRefine(distinctListeners),
   /**
    * A SOCKS5 endpoint (CONNECT with service names) on this address. Off loopback only with

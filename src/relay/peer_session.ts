@@ -284,7 +284,8 @@ export class PeerSession implements ConnectorMember {
   #acceptFlowStream(s: ByteStream, identity: Identity): void {
     const { maxStreamsPerConnection: maxStreams, maxPendingOpens } = this.deps;
     const refuse = { observer: this.deps.observer, metrics: this.deps.metrics, log: this.#log };
-    if (this.#flows.size >= maxStreams) {
+    // A TCP client's spare STREAM connections hold stream credit before they speak.
+    if (this.#flows.size + (this.conn.parkedStreams ?? 0) >= maxStreams) {
       const limit = `max_streams_per_connection = ${maxStreams}`;
       return refuseFlowStream(s, { reason: "limit_exceeded", limit, connId: this.connId }, refuse);
     }

@@ -6,7 +6,13 @@
  * connection of the link closes with it, as QUIC streams die with their connection.
  * @module
  */
-import { encodeKey, encodeWant, LINK_KEY_BYTES, ZtnaError } from "../protocol/mod.ts";
+import {
+  encodeKey,
+  encodeWant,
+  LINK_KEY_BYTES,
+  MAX_STREAM_HEADER,
+  ZtnaError,
+} from "../protocol/mod.ts";
 import {
   type ByteStream,
   connByteStream,
@@ -91,17 +97,43 @@ export class RelayTcpLink extends LinkMain {
     this.#offers.length = 0;
   }
 
-  /** A client's STREAM connection: an incoming stream of this link. */
+  /**
+   * A client's STREAM connection: an incoming stream of this link once it speaks. A client keeps
+   * spare ones dialed ahead (tcp_link.ts) so that a flow's REPLY never waits behind the TLS
+   * session tickets of a fresh connection; until its first bytes it is parked here, holding one of
+   * the link's streams, with no header deadline (it is authenticated by the link key and closes
+   * with the link). Over the link's stream limit it is not parked: the session refuses it at once.
+   */
   acceptStream(conn: StreamConn, prefix: Uint8Array): void {
     this.#conns.add(conn);
     this.liveStreams++;
-    this.pushIncoming(connByteStream(conn, {
-      prefix,
-      onClose: () => {
-        this.liveStreams--;
-        this.#conns.delete(conn);
-      },
-    }));
+    const onClose = () => {
+      this.liveStreams--;
+      this.#conns.delete(conn);
+    };
+    if (prefix.byteLength > 0 || this.liveStreams > this.#options.streamCredit + 1) {
+      return this.pushIncoming(connByteStream(conn, { prefix, onClose }));
+    }
+    this.#parked++;
+    const buf = new Uint8Array(MAX_STREAM_HEADER);
+    conn.read(buf).then((n) => n === null ? null : buf.subarray(0, n), () => null).then((first) => {
+      this.#parked--;
+      if (first !== null && !this.isClosed) {
+        return this.pushIncoming(connByteStream(conn, { prefix: first, onClose }));
+      }
+      // A spare the client dropped before it spoke: not a flow, nothing to count.
+      onClose();
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    });
+  }
+
+  #parked = 0;
+
+  /** STREAM connections that have not spoken yet (spares). */
+  get parkedStreams(): number {
+    return this.#parked;
   }
 
   /** A connector's idle OFFER; false (and closed) when the link holds enough already. */

@@ -24,6 +24,8 @@ export interface LinkDialOptions extends DialOptions {
   tcpFallbackMs?: number;
   /** Over TCP: idle OFFER connections to keep (connectors). @default {0} */
   offers?: number;
+  /** Over TCP: STREAM connections to keep dialed ahead (clients). @default {0} */
+  spares?: number;
   /** Opens TCP to the relay (directly or through an HTTP proxy). @default {direct connect} */
   connectTcp?: (target: HostPortValue, signal?: AbortSignal) => Promise<Deno.TcpConn>;
 }
@@ -49,6 +51,7 @@ export async function dialLink(
       idleTimeoutMs: options.idleTimeoutMs,
       timeoutMs: options.timeoutMs,
       offers: options.offers,
+      spares: options.spares,
       connect: options.connectTcp,
       // The link keeps this for its later dials: the session's signal, not a deadline.
       signal: options.signal,

@@ -43,6 +43,11 @@ export interface PeerLink {
   readonly closed: Promise<LinkCloseInfo>;
   /** "tcp" for a TLS-over-TCP link; absent on a `Deno.QuicConn`. @default {"quic"} */
   readonly transport?: LinkTransport;
+  /**
+   * Streams the other side opened that have not spoken yet and so are not incoming: a client's
+   * spare STREAM connections (TCP), which count against its stream limit. Absent on QUIC.
+   */
+  readonly parkedStreams?: number;
 }
 
 /** The transport of `link`. */

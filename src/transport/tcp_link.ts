@@ -1,14 +1,12 @@
 /**
  * The dialer's end of a TLS-over-TCP link (client or connector): the MAIN connection, then one TLS
- * connection per flow — STREAM connections a client opens, and the idle OFFER connections a
- * connector keeps for the relay to hand out, replaced as soon as one is used. Every connection
+ * connection per flow — STREAM connections a client opens (a few dialed ahead as spares), and the
+ * idle OFFER connections a connector keeps for the relay to hand out, each replaced once used. Every connection
  * verifies the relay's certificate exactly as QUIC does (C1). Design: docs/PROTOCOL.md, "TCP
  * transport".
  * @module
  */
-import type { HostPortValue } from "../protocol/address.ts";
 import {
-  ALPN_TCP,
   decodeKey,
   decodeWant,
   encodePreamble,
@@ -16,71 +14,15 @@ import {
   ZtnaError,
 } from "../protocol/mod.ts";
 import { deadline, TIMED_OUT } from "../runtime/deadline.ts";
-import { connectTcp } from "./http_proxy.ts";
 import { LinkMain } from "./link_main.ts";
 import type { ByteStream } from "./peer_link.ts";
+import { openTls, type TcpLinkOptions, writeAll } from "./tls_open.ts";
 import { connByteStream } from "./tls_stream.ts";
+
+export { openTls, type TcpLinkOptions } from "./tls_open.ts";
 
 /** More idle offers than this are never kept, whatever the relay WANTs (bounds our sockets). */
 export const MAX_OFFERS = 64;
-
-/** Options of {@link dialTcpLink}. */
-export interface TcpLinkOptions {
-  /** The relay's `host:port`. */
-  address: HostPortValue;
-  /** TLS name to verify. */
-  serverName: string;
-  /** PEM CA certificates trusted on top of the system roots. */
-  caCerts?: string[];
-  keepAliveMs: number;
-  idleTimeoutMs: number;
-  /** Deadline of each TCP connect + TLS handshake (+ the relay's KEY for MAIN). @default {10000} */
-  timeoutMs?: number;
-  /** Idle OFFER connections to keep for the relay (a connector's flows). @default {0} */
-  offers?: number;
-  /** Opens TCP to the relay (directly, or through an HTTP proxy). @default {connectTcp} */
-  connect?: (target: HostPortValue, signal?: AbortSignal) => Promise<Deno.TcpConn>;
-  /**
-   * Ends every dial of the link's life (MAIN, STREAM, OFFER) when aborted: the session's signal,
-   * never a deadline (each dial has its own `timeoutMs`).
-   */
-  signal?: AbortSignal;
-}
-
-/** TCP + TLS with the relay's certificate verified and our ALPN agreed. */
-export async function openTls(
-  options: TcpLinkOptions,
-  signal?: AbortSignal,
-): Promise<Deno.TlsConn> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const connect = options.connect ?? ((t, s) => connectTcp(t, { timeoutMs, signal: s }));
-  const tcp = await connect(options.address, signal);
-  let tls: Deno.TlsConn | undefined;
-  try {
-    tcp.setNoDelay(true);
-    tls = await Deno.startTls(tcp, {
-      hostname: options.serverName,
-      caCerts: options.caCerts,
-      alpnProtocols: [ALPN_TCP],
-    });
-    const hs = await deadline(tls.handshake(), timeoutMs, signal);
-    if (hs === TIMED_OUT) throw new Deno.errors.TimedOut("TLS handshake timed out");
-    if (hs.alpnProtocol !== ALPN_TCP) {
-      throw new ZtnaError("protocol_error", `the relay did not agree to ALPN ${ALPN_TCP}`);
-    }
-    return tls;
-  } catch (e) {
-    try {
-      (tls ?? tcp).close();
-    } catch { /* closed */ }
-    throw e;
-  }
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < data.byteLength) at += await conn.write(data.subarray(at));
-}
 
 /**
  * Dials the MAIN connection and waits for the relay's KEY.
@@ -123,7 +65,21 @@ export class LinkRefused extends Error {
   }
 }
 
-/** The dialer's link. */
+/** A STREAM connection dialed ahead, and the read that watches it while it waits. */
+interface Spare {
+  tls: Deno.TlsConn;
+  firstRead: Promise<Uint8Array | null>;
+  taken: boolean;
+}
+
+/**
+ * The dialer's link.
+ *
+ * Why spares: on a fresh TLS 1.3 connection the relay's first answer (REPLY) follows its session
+ * tickets, which our kernel acknowledges only with its delayed ACK; the relay's accepted
+ * connections keep Nagle's algorithm on (Deno offers no TCP_NODELAY there), so REPLY waits ~40 ms
+ * for that ACK. A spare has long been acknowledged when a flow takes it (docs/PROTOCOL.md).
+ */
 export class TcpLink extends LinkMain {
   readonly #options: TcpLinkOptions;
   #key: Uint8Array | undefined;
@@ -142,6 +98,10 @@ export class TcpLink extends LinkMain {
   #retired = false;
   /** Idle offers, so a retired link can close them at once. */
   readonly #idle = new Set<Deno.Conn>();
+  readonly #spares: Spare[] = [];
+  #dialingSpares = 0;
+  #spareFailures = 0;
+  #spareTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(tls: Deno.TlsConn, options: TcpLinkOptions) {
     super(tls, {
@@ -179,6 +139,7 @@ export class TcpLink extends LinkMain {
       this.#credit = streamCredit;
       this.#keyed.resolve();
       this.#fillOffers();
+      this.#fillSpares();
       return;
     }
     if ((this.#options.offers ?? 0) === 0 || this.#retired) return; // no offers wanted
@@ -188,6 +149,8 @@ export class TcpLink extends LinkMain {
 
   protected onClosed(): void {
     clearTimeout(this.#offerTimer);
+    clearTimeout(this.#spareTimer);
+    this.#spares.length = 0;
     for (const c of this.#conns) {
       try {
         c.close();
@@ -206,6 +169,15 @@ export class TcpLink extends LinkMain {
       return this.control;
     }
     if (this.isDetached) throw new Deno.errors.NotConnected("link closed or retired");
+    const spare = this.#spares.shift();
+    if (spare) {
+      spare.taken = true;
+      this.#fillSpares();
+      return connByteStream(spare.tls, {
+        firstRead: spare.firstRead,
+        onClose: () => this.#forget(spare.tls, true),
+      });
+    }
     while (this.#live >= this.#credit) {
       // Like QUIC's stream credit: full is not gone (the client's pool then dials another link).
       if (!options.waitUntilAvailable) throw new RangeError("no stream credit left");
@@ -220,7 +192,60 @@ export class TcpLink extends LinkMain {
       this.#freeCredit();
       throw e;
     }
+    this.#fillSpares();
     return connByteStream(tls, { onClose: () => this.#forget(tls, true) });
+  }
+
+  /** Dials spares up to the configured number, within the stream credit (they hold a stream). */
+  #fillSpares(): void {
+    const want = this.#options.spares ?? 0;
+    if (want === 0 || this.isDetached || !this.#key || this.#spareTimer !== undefined) return;
+    while (this.#spares.length + this.#dialingSpares < want && this.#live < this.#credit) {
+      this.#live++;
+      this.#dialingSpares++;
+      void this.#spare();
+    }
+  }
+
+  /** One spare: dialed, then watched until a flow takes it or the relay drops it. */
+  async #spare(): Promise<void> {
+    let tls: Deno.TlsConn;
+    try {
+      tls = await this.#connect("stream");
+    } catch {
+      this.#dialingSpares--;
+      this.#freeCredit();
+      return this.#spareFailed();
+    }
+    this.#dialingSpares--;
+    if (this.isDetached) return this.#forget(tls, true);
+    const buf = new Uint8Array(16 * 1024);
+    const spare: Spare = {
+      tls,
+      firstRead: tls.read(buf).then((n) => n === null ? null : buf.subarray(0, n)),
+      taken: false,
+    };
+    this.#spares.push(spare);
+    this.#spareFailures = 0;
+    // The relay writes nothing before a flow's OPEN: an idle spare that reads is gone (or broken).
+    await spare.firstRead.catch(() => null);
+    if (spare.taken) return;
+    const i = this.#spares.indexOf(spare);
+    if (i >= 0) this.#spares.splice(i, 1);
+    this.#forget(tls, true);
+    this.#spareFailed();
+  }
+
+  /** A spare that could not be dialed or died idle is replaced after a growing pause. */
+  #spareFailed(): void {
+    if (this.isDetached) return;
+    this.#spareFailures++;
+    const ms = Math.min(30_000, 250 * 2 ** Math.min(7, this.#spareFailures - 1));
+    clearTimeout(this.#spareTimer);
+    this.#spareTimer = setTimeout(() => {
+      this.#spareTimer = undefined;
+      this.#fillSpares();
+    }, ms * (0.5 + Math.random() / 2));
   }
 
   async #connect(kind: "stream" | "offer"): Promise<Deno.TlsConn> {
@@ -261,6 +286,8 @@ export class TcpLink extends LinkMain {
     if (this.#retired || this.isDetached) return;
     this.#retired = true;
     clearTimeout(this.#offerTimer);
+    clearTimeout(this.#spareTimer);
+    for (const spare of this.#spares.splice(0)) this.#forget(spare.tls, true);
     void this.sendFrame("retire").catch(() => {});
     this.detach({ closeCode: 0, reason: "moved" });
     for (const c of [...this.#idle]) this.#forget(c, false);

@@ -1,0 +1,85 @@
+/**
+ * A client over the TCP transport keeps spare STREAM connections dialed ahead (`tcp_spare_streams`),
+ * so that a flow's REPLY does not wait behind a fresh connection's TLS session tickets: real relay,
+ * connector and client processes; the relay's counters show the spares dialed, taken and replaced,
+ * parked without a header deadline, and dropped without a refusal when the client leaves.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { parsePrometheus, sampleValue } from "../../src/admin/mod.ts";
+import { metricSum } from "../_helpers/metrics.ts";
+import { adminCall, eventually } from "../_helpers/admin_http.ts";
+import { Fixture, freeTcpPort, freeUdpPort } from "../_helpers/cluster.ts";
+import { echoAfterEofServer, tcpRequest } from "../_helpers/tcp.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const TCP = `transport = "tcp"`;
+
+Deno.test(
+  "tcp client keeps two spare STREAM connections; flows take them, the relay refuses none",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("tcp-spares");
+    const echo = echoAfterEofServer();
+    try {
+      const relayPort = freeUdpPort();
+      // A short header deadline: a spare idle far past it must still be served.
+      const { url, adminToken } = await fx.adminRelay(relayPort, {
+        limits: "hello_timeout_ms = 500",
+      });
+      // One sample, or with no labels the sum over all of them.
+      const metric = async (name: string, labels?: Record<string, string>) => {
+        const text = (await adminCall(url, "/metrics", { token: adminToken })).text;
+        if (labels === undefined) return metricSum(text, name);
+        const parsed = parsePrometheus(text);
+        assert.ok(parsed.ok);
+        return sampleValue(parsed.samples, name, labels) ?? 0;
+      };
+      const clients = async () =>
+        (JSON.parse((await adminCall(url, "/api/v1/connections", { token: adminToken })).text) as {
+          items: { role: string }[];
+        }).items.filter((c) => c.role === "client").length;
+      await fx.connector(
+        [relayPort],
+        { echo: `127.0.0.1:${echo.port}` },
+        (await fx.token("connector", { services: ["echo"] })).path,
+        { extra: TCP },
+      );
+      const local = freeTcpPort();
+      const client = await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${local}`]: "echo" },
+        (await fx.token("client", { services: ["echo"] })).path,
+        { extra: TCP },
+      );
+      const streams = () => metric("ztna_tcp_connections_total", { kind: "stream" });
+      await eventually("the client's two spares", async () => await streams() === 2 || undefined);
+      // Idle for three header deadlines: parked spares are not flows that owe an OPEN.
+      await new Promise((r) => setTimeout(r, 1_500));
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        const got = await tcpRequest(local, new TextEncoder().encode(`ping ${i}`));
+        times.push(Math.round(performance.now() - t0));
+        assert.equal(new TextDecoder().decode(got), `echo:ping ${i}`);
+        // Each flow took a spare, and the client dialed its replacement.
+        await eventually(`spare ${i} replaced`, async () => await streams() === 3 + i || undefined);
+      }
+      console.log(`five sequential flows on spares, ms: ${times.join(", ")}`);
+      assert.equal(await metric("ztna_flows_opened_total", { service: "echo" }), 5);
+      assert.equal(await metric("ztna_refused_streams_total"), 0);
+      assert.equal(await metric("ztna_protocol_errors_total"), 0);
+      // The client leaves: its spares close unused, which is neither a flow nor a refusal.
+      await client.stop();
+      await eventually(
+        "the client's link gone",
+        async () => await clients() === 0 || undefined,
+      );
+      assert.equal(await metric("ztna_refused_streams_total"), 0);
+      assert.equal(await metric("ztna_flows_opened_total", { service: "echo" }), 5);
+      assert.equal(await metric("ztna_protocol_errors_total"), 0);
+    } finally {
+      echo.close();
+    }
+  },
+);
