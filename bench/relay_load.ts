@@ -6,7 +6,8 @@
  * - `ztna`: a relay; each connection is `dialRelay` + `helloRelay` (src/transport/dial.ts) with a
  *   valid client token — TLS handshake, control stream, HELLO, token check, WELCOME.
  * - `ztna-tcp`: the same relay over its TCP transport (TLS over TCP): `dialTcpLink`
- *   (src/transport/tcp_link.ts, no OFFER connections) + `helloRelay` (case 12's idle peers).
+ *   (src/transport/tcp_link.ts, no OFFER connections, the shipped client's 2 spare STREAM
+ *   connections) + `helloRelay` (case 12's idle peers).
  * - `bare`: the QUIC datagram hop's server (baselines/quic_datagram_hop.ts); each connection is the
  *   QUIC handshake plus one stream with one byte each way, the bare analogue of HELLO/WELCOME.
  *
@@ -87,6 +88,8 @@ function opener(a: LoadArgs): Opener {
         caCerts: [a.ca],
         keepAliveMs: a.keepAliveMs,
         idleTimeoutMs: a.idleTimeoutMs,
+        // As a client's default `tcp_spare_streams`: an idle peer holds them too.
+        spares: 2,
       });
       try {
         const session = await helloRelay(link, "client", a.token);
