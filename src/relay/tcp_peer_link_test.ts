@@ -1,8 +1,8 @@
 /**
  * The relay's end of a TCP link in process, over plain loopback TCP (TLS is the listener's job):
  * KEY first, idle offers handed out one per stream with their first bytes intact, WANT when none
- * is idle and a RangeError past the wait, the offer cap, RETIRE, and every connection closed with
- * the link.
+ * is idle and a RangeError past the wait, the offer cap, RETIRE, every connection closed with the
+ * link, and a client's silent STREAM parked until it speaks.
  * @module
  */
 import assert from "node:assert/strict";
@@ -14,6 +14,7 @@ import {
   LINK_KEY_BYTES,
   type LinkFrameType,
 } from "../protocol/mod.ts";
+import type { ByteStream } from "../transport/mod.ts";
 import { RelayTcpLink } from "./tcp_peer_link.ts";
 
 /** A connected loopback pair: [our end, the relay's end]. */
@@ -125,4 +126,68 @@ Deno.test("RelayTcpLink closes its offers with the link", async () => {
   assert.equal(close.type, "close");
   offerDialer.close();
   dialer.close();
+});
+
+Deno.test("RelayTcpLink parks a silent STREAM until it speaks, past the limit not", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [dialer, relayEnd] = await pair(listener);
+  const link = new RelayTcpLink(relayEnd, { ...OPTIONS, streamCredit: 2 });
+  const incoming = link.incomingBidirectionalStreams.getReader();
+  // One read at a time: a read that outlives its wait takes the next stream when it comes.
+  let pending: Promise<ByteStream | undefined> | undefined;
+  const nextIncoming = async (ms: number) => {
+    pending ??= incoming.read().then((r) => r.value);
+    const got = await Promise.race([
+      pending,
+      new Promise<"none">((r) => setTimeout(() => r("none"), ms)),
+    ]);
+    if (got === "none") return undefined;
+    pending = undefined;
+    return got;
+  };
+  const dialed: Deno.TcpConn[] = [];
+  const stream = async () => {
+    const [ours, relays] = await pair(listener);
+    dialed.push(ours);
+    link.acceptStream(relays, new Uint8Array(0));
+    return ours;
+  };
+  try {
+    // A spare: parked, not incoming, until its OPEN arrives with its bytes intact.
+    const spare = await stream();
+    assert.equal(link.parkedStreams, 1);
+    assert.equal(await nextIncoming(100), undefined, "a silent STREAM is not a flow yet");
+    await spare.write(new TextEncoder().encode("OPEN"));
+    const flow = await nextIncoming(2_000);
+    assert.ok(flow, "it becomes a flow when it speaks");
+    const first = await flow.readable.getReader().read();
+    assert.equal(new TextDecoder().decode(first.value), "OPEN");
+    assert.equal(link.parkedStreams, 0);
+    // A spare closed unused leaves quietly: no stream, its place freed.
+    const dropped = await stream();
+    assert.equal(link.liveStreams, 2);
+    dropped.close();
+    for (let i = 0; i < 50 && link.liveStreams > 1; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(link.liveStreams, 1);
+    assert.equal(link.parkedStreams, 0);
+    assert.equal(await nextIncoming(100), undefined);
+    // The link's streams (credit 2 + control = 3) full of one flow and two spares: the next STREAM
+    // is not parked but handed over at once, for the session to refuse (limit_exceeded).
+    await stream();
+    await stream();
+    assert.equal(link.parkedStreams, 2);
+    await stream();
+    assert.equal(link.parkedStreams, 2);
+    assert.ok(await nextIncoming(2_000), "over the limit: incoming at once, without bytes");
+  } finally {
+    link.close({ closeCode: 0, reason: "" });
+    for (const c of dialed) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    dialer.close();
+  }
 });
