@@ -193,6 +193,7 @@ export async function helloRelay<L extends PeerLink>(
       );
     }
     if (answer?.type === "welcome") {
+      conn.welcomed?.();
       return { conn, control, welcome: answer, observed: { ...answer.observed } };
     }
     if (answer?.type === "refused") {

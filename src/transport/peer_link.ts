@@ -48,6 +48,11 @@ export interface PeerLink {
    * spare STREAM connections (TCP), which count against its stream limit. Absent on QUIC.
    */
   readonly parkedStreams?: number;
+  /**
+   * Told once the relay answered HELLO with WELCOME: a TCP link starts its spare STREAM
+   * connections only then, so a refused peer costs the relay one TLS handshake, not three.
+   */
+  welcomed?(): void;
 }
 
 /** The transport of `link`. */

@@ -102,6 +102,7 @@ export class TcpLink extends LinkMain {
   #dialingSpares = 0;
   #spareFailures = 0;
   #spareTimer: ReturnType<typeof setTimeout> | undefined;
+  #welcomed = false;
 
   constructor(tls: Deno.TlsConn, options: TcpLinkOptions) {
     super(tls, {
@@ -139,7 +140,6 @@ export class TcpLink extends LinkMain {
       this.#credit = streamCredit;
       this.#keyed.resolve();
       this.#fillOffers();
-      this.#fillSpares();
       return;
     }
     if ((this.#options.offers ?? 0) === 0 || this.#retired) return; // no offers wanted
@@ -196,10 +196,17 @@ export class TcpLink extends LinkMain {
     return connByteStream(tls, { onClose: () => this.#forget(tls, true) });
   }
 
+  /** The relay welcomed this link's HELLO: spares may be dialed from now on. */
+  welcomed(): void {
+    this.#welcomed = true;
+    this.#fillSpares();
+  }
+
   /** Dials spares up to the configured number, within the stream credit (they hold a stream). */
   #fillSpares(): void {
     const want = this.#options.spares ?? 0;
-    if (want === 0 || this.isDetached || !this.#key || this.#spareTimer !== undefined) return;
+    if (want === 0 || !this.#welcomed || this.isDetached || !this.#key) return;
+    if (this.#spareTimer !== undefined) return;
     while (this.#spares.length + this.#dialingSpares < want && this.#live < this.#credit) {
       this.#live++;
       this.#dialingSpares++;

@@ -2,7 +2,8 @@
  * A client over the TCP transport keeps spare STREAM connections dialed ahead (`tcp_spare_streams`),
  * so that a flow's REPLY does not wait behind a fresh connection's TLS session tickets: real relay,
  * connector and client processes; the relay's counters show the spares dialed, taken and replaced,
- * parked without a header deadline, and dropped without a refusal when the client leaves.
+ * parked without a header deadline, and dropped without a refusal when the client leaves; a client
+ * the relay refuses dials none.
  * @module
  */
 import assert from "node:assert/strict";
@@ -78,6 +79,27 @@ Deno.test(
       assert.equal(await metric("ztna_refused_streams_total"), 0);
       assert.equal(await metric("ztna_flows_opened_total", { service: "echo" }), 5);
       assert.equal(await metric("ztna_protocol_errors_total"), 0);
+      // A client the relay refuses dials no spares: each attempt costs one TLS handshake, not three.
+      const mains = await metric("ztna_tcp_connections_total", { kind: "main" });
+      const all = await metric("ztna_tcp_connections_total");
+      const refused = await fx.client(
+        [relayPort],
+        { [`127.0.0.1:${freeTcpPort()}`]: "echo" },
+        (await fx.token("client", { services: ["echo"], foreignKey: true })).path,
+        { extra: TCP, wait: null },
+      );
+      await eventually(
+        "two refused attempts",
+        async () =>
+          await metric("ztna_tcp_connections_total", { kind: "main" }) >= mains + 2 || undefined,
+      );
+      await refused.stop();
+      await new Promise((r) => setTimeout(r, 300)); // a late spare would be counted by now
+      // Every TCP connection it made was a MAIN (a spare arriving after the refusal would count
+      // as an unknown link key, one before it as a stream).
+      const attempts = await metric("ztna_tcp_connections_total", { kind: "main" }) - mains;
+      assert.equal(await metric("ztna_tcp_connections_total") - all, attempts);
+      assert.equal(await streams(), 7, "no STREAM connection from a refused client");
     } finally {
       echo.close();
     }
