@@ -49,8 +49,9 @@ export interface PeerLink {
    */
   readonly parkedStreams?: number;
   /**
-   * Told once the relay answered HELLO with WELCOME: a TCP link starts its spare STREAM
-   * connections only then, so a refused peer costs the relay one TLS handshake, not three.
+   * Told once the relay answered HELLO with WELCOME: a TCP link starts its spare STREAM (client)
+   * or OFFER (connector) connections only then, so a refused peer costs the relay one TLS
+   * handshake per attempt, not three or five.
    */
   welcomed?(): void;
 }

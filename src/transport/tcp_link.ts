@@ -139,7 +139,6 @@ export class TcpLink extends LinkMain {
       this.#key = key;
       this.#credit = streamCredit;
       this.#keyed.resolve();
-      this.#fillOffers();
       return;
     }
     if ((this.#options.offers ?? 0) === 0 || this.#retired) return; // no offers wanted
@@ -196,9 +195,10 @@ export class TcpLink extends LinkMain {
     return connByteStream(tls, { onClose: () => this.#forget(tls, true) });
   }
 
-  /** The relay welcomed this link's HELLO: spares may be dialed from now on. */
+  /** The relay welcomed this link's HELLO: offers and spares may be dialed from now on. */
   welcomed(): void {
     this.#welcomed = true;
+    this.#fillOffers();
     this.#fillSpares();
   }
 
@@ -309,7 +309,8 @@ export class TcpLink extends LinkMain {
   /** Dials offers until the configured number (plus what the relay WANTs) is idle or on its way. */
   #fillOffers(): void {
     const base = this.#options.offers ?? 0;
-    if (base === 0 || this.isDetached || !this.#key || this.#offerTimer !== undefined) return;
+    if (base === 0 || !this.#welcomed || this.isDetached || !this.#key) return;
+    if (this.#offerTimer !== undefined) return;
     while (
       this.#idleOffers + this.#dialingOffers < Math.min(MAX_OFFERS, base + this.#wanted)
     ) {

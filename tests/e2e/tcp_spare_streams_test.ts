@@ -3,7 +3,7 @@
  * so that a flow's REPLY does not wait behind a fresh connection's TLS session tickets: real relay,
  * connector and client processes; the relay's counters show the spares dialed, taken and replaced,
  * parked without a header deadline, and dropped without a refusal when the client leaves; a client
- * the relay refuses dials none.
+ * or connector the relay refuses dials neither spares nor offers.
  * @module
  */
 import assert from "node:assert/strict";
@@ -79,26 +79,33 @@ Deno.test(
       assert.equal(await metric("ztna_refused_streams_total"), 0);
       assert.equal(await metric("ztna_flows_opened_total", { service: "echo" }), 5);
       assert.equal(await metric("ztna_protocol_errors_total"), 0);
-      // A client the relay refuses dials no spares: each attempt costs one TLS handshake, not three.
-      const mains = await metric("ztna_tcp_connections_total", { kind: "main" });
-      const all = await metric("ztna_tcp_connections_total");
-      const refused = await fx.client(
-        [relayPort],
-        { [`127.0.0.1:${freeTcpPort()}`]: "echo" },
-        (await fx.token("client", { services: ["echo"], foreignKey: true })).path,
-        { extra: TCP, wait: null },
-      );
-      await eventually(
-        "two refused attempts",
-        async () =>
-          await metric("ztna_tcp_connections_total", { kind: "main" }) >= mains + 2 || undefined,
-      );
-      await refused.stop();
-      await new Promise((r) => setTimeout(r, 300)); // a late spare would be counted by now
-      // Every TCP connection it made was a MAIN (a spare arriving after the refusal would count
-      // as an unknown link key, one before it as a stream).
-      const attempts = await metric("ztna_tcp_connections_total", { kind: "main" }) - mains;
-      assert.equal(await metric("ztna_tcp_connections_total") - all, attempts);
+      // A client or connector the relay refuses dials no spares or offers: each attempt costs the
+      // relay one TLS handshake, not three (client) or five (connector).
+      for (const role of ["client", "connector"] as const) {
+        const mains = await metric("ztna_tcp_connections_total", { kind: "main" });
+        const all = await metric("ztna_tcp_connections_total");
+        const foreign = (await fx.token(role, { services: ["echo"], foreignKey: true })).path;
+        const refused = role === "client"
+          ? await fx.client([relayPort], { [`127.0.0.1:${freeTcpPort()}`]: "echo" }, foreign, {
+            extra: TCP,
+            wait: null,
+          })
+          : await fx.connector([relayPort], { echo: `127.0.0.1:${echo.port}` }, foreign, {
+            extra: TCP,
+            wait: null,
+          });
+        await eventually(
+          `two refused ${role} attempts`,
+          async () =>
+            await metric("ztna_tcp_connections_total", { kind: "main" }) >= mains + 2 || undefined,
+        );
+        await refused.stop();
+        await new Promise((r) => setTimeout(r, 300)); // a late spare or offer is counted by now
+        // Every TCP connection it made was a MAIN (one arriving after the refusal would count as
+        // an unknown link key, one before it as a stream or offer).
+        const attempts = await metric("ztna_tcp_connections_total", { kind: "main" }) - mains;
+        assert.equal(await metric("ztna_tcp_connections_total") - all, attempts, role);
+      }
       assert.equal(await streams(), 7, "no STREAM connection from a refused client");
     } finally {
       echo.close();
