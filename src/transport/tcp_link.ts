@@ -16,6 +16,7 @@ import {
 import { deadline, TIMED_OUT } from "../runtime/deadline.ts";
 import { LinkMain } from "./link_main.ts";
 import type { ByteStream } from "./peer_link.ts";
+import { RefillPause } from "./refill_pause.ts";
 import { openTls, type TcpLinkOptions, writeAll } from "./tls_open.ts";
 import { connByteStream } from "./tls_stream.ts";
 
@@ -93,15 +94,13 @@ export class TcpLink extends LinkMain {
   #idleOffers = 0;
   #dialingOffers = 0;
   #wanted = 0;
-  #offerFailures = 0;
-  #offerTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #offerPause = new RefillPause();
   #retired = false;
   /** Idle offers, so a retired link can close them at once. */
   readonly #idle = new Set<Deno.Conn>();
   readonly #spares: Spare[] = [];
   #dialingSpares = 0;
-  #spareFailures = 0;
-  #spareTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #sparePause = new RefillPause();
   #welcomed = false;
 
   constructor(tls: Deno.TlsConn, options: TcpLinkOptions) {
@@ -147,8 +146,8 @@ export class TcpLink extends LinkMain {
   }
 
   protected onClosed(): void {
-    clearTimeout(this.#offerTimer);
-    clearTimeout(this.#spareTimer);
+    this.#offerPause.clear();
+    this.#sparePause.clear();
     this.#spares.length = 0;
     for (const c of this.#conns) {
       try {
@@ -206,7 +205,7 @@ export class TcpLink extends LinkMain {
   #fillSpares(): void {
     const want = this.#options.spares ?? 0;
     if (want === 0 || !this.#welcomed || this.isDetached || !this.#key) return;
-    if (this.#spareTimer !== undefined) return;
+    if (this.#sparePause.waiting) return;
     while (this.#spares.length + this.#dialingSpares < want && this.#live < this.#credit) {
       this.#live++;
       this.#dialingSpares++;
@@ -233,7 +232,7 @@ export class TcpLink extends LinkMain {
       taken: false,
     };
     this.#spares.push(spare);
-    this.#spareFailures = 0;
+    this.#sparePause.succeeded();
     // The relay writes nothing before a flow's OPEN: an idle spare that reads is gone (or broken).
     await spare.firstRead.catch(() => null);
     if (spare.taken) return;
@@ -245,14 +244,7 @@ export class TcpLink extends LinkMain {
 
   /** A spare that could not be dialed or died idle is replaced after a growing pause. */
   #spareFailed(): void {
-    if (this.isDetached) return;
-    this.#spareFailures++;
-    const ms = Math.min(30_000, 250 * 2 ** Math.min(7, this.#spareFailures - 1));
-    clearTimeout(this.#spareTimer);
-    this.#spareTimer = setTimeout(() => {
-      this.#spareTimer = undefined;
-      this.#fillSpares();
-    }, ms * (0.5 + Math.random() / 2));
+    if (!this.isDetached) this.#sparePause.failed(() => this.#fillSpares());
   }
 
   async #connect(kind: "stream" | "offer"): Promise<Deno.TlsConn> {
@@ -292,8 +284,8 @@ export class TcpLink extends LinkMain {
   retire(): void {
     if (this.#retired || this.isDetached) return;
     this.#retired = true;
-    clearTimeout(this.#offerTimer);
-    clearTimeout(this.#spareTimer);
+    this.#offerPause.clear();
+    this.#sparePause.clear();
     for (const spare of this.#spares.splice(0)) this.#forget(spare.tls, true);
     void this.sendFrame("retire").catch(() => {});
     this.detach({ closeCode: 0, reason: "moved" });
@@ -310,7 +302,7 @@ export class TcpLink extends LinkMain {
   #fillOffers(): void {
     const base = this.#options.offers ?? 0;
     if (base === 0 || !this.#welcomed || this.isDetached || !this.#key) return;
-    if (this.#offerTimer !== undefined) return;
+    if (this.#offerPause.waiting) return;
     while (
       this.#idleOffers + this.#dialingOffers < Math.min(MAX_OFFERS, base + this.#wanted)
     ) {
@@ -345,7 +337,7 @@ export class TcpLink extends LinkMain {
       this.#forget(tls, false);
       return this.#offerFailed();
     }
-    this.#offerFailures = 0;
+    this.#offerPause.succeeded();
     this.pushIncoming(
       connByteStream(tls, { prefix: buf.subarray(0, n), onClose: () => this.#forget(tls, false) }),
     );
@@ -354,13 +346,6 @@ export class TcpLink extends LinkMain {
 
   /** An offer that died idle or could not be dialed is replaced after a growing pause. */
   #offerFailed(): void {
-    if (this.isDetached) return;
-    this.#offerFailures++;
-    const ms = Math.min(30_000, 250 * 2 ** Math.min(7, this.#offerFailures - 1));
-    clearTimeout(this.#offerTimer);
-    this.#offerTimer = setTimeout(() => {
-      this.#offerTimer = undefined;
-      this.#fillOffers();
-    }, ms * (0.5 + Math.random() / 2));
+    if (!this.isDetached) this.#offerPause.failed(() => this.#fillOffers());
   }
 }
