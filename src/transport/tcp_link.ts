@@ -167,18 +167,20 @@ export class TcpLink extends LinkMain {
       return this.control;
     }
     if (this.isDetached) throw new Deno.errors.NotConnected("link closed or retired");
-    const spare = this.#spares.shift();
-    if (spare) {
-      spare.taken = true;
-      this.#fillSpares();
-      return connByteStream(spare.tls, {
-        firstRead: spare.firstRead,
-        onClose: () => this.#forget(spare.tls, true),
-      });
-    }
-    while (this.#live >= this.#credit) {
+    while (true) {
+      const spare = this.#spares.shift();
+      if (spare) {
+        spare.taken = true;
+        this.#fillSpares();
+        return connByteStream(spare.tls, {
+          firstRead: spare.firstRead,
+          onClose: () => this.#forget(spare.tls, true),
+        });
+      }
+      if (this.#live < this.#credit) break;
       // Like QUIC's stream credit: full is not gone (the client's pool then dials another link).
       if (!options.waitUntilAvailable) throw new RangeError("no stream credit left");
+      // Woken by a freed stream, or by a spare that was being dialed when the credit ran out.
       await new Promise<void>((r) => this.#creditWaiters.push(r));
       if (this.isClosed) throw new Deno.errors.NotConnected("link closed");
     }
@@ -204,7 +206,7 @@ export class TcpLink extends LinkMain {
   /** Dials spares up to the configured number, within the stream credit (they hold a stream). */
   #fillSpares(): void {
     const want = this.#options.spares ?? 0;
-    if (want === 0 || !this.#welcomed || this.isDetached || !this.#key) return;
+    if (want === 0 || !this.#welcomed || this.#retired || this.isDetached || !this.#key) return;
     if (this.#sparePause.waiting) return;
     while (this.#spares.length + this.#dialingSpares < want && this.#live < this.#credit) {
       this.#live++;
@@ -220,8 +222,8 @@ export class TcpLink extends LinkMain {
       tls = await this.#connect("stream");
     } catch {
       this.#dialingSpares--;
-      this.#freeCredit();
-      return this.#spareFailed();
+      this.#spareFailed(); // first: the freed stream must not be re-dialed before the pause
+      return this.#freeCredit();
     }
     this.#dialingSpares--;
     if (this.isDetached) return this.#forget(tls, true);
@@ -233,13 +235,14 @@ export class TcpLink extends LinkMain {
     };
     this.#spares.push(spare);
     this.#sparePause.succeeded();
+    this.#creditWaiters.shift()?.();
     // The relay writes nothing before a flow's OPEN: an idle spare that reads is gone (or broken).
     await spare.firstRead.catch(() => null);
     if (spare.taken) return;
     const i = this.#spares.indexOf(spare);
     if (i >= 0) this.#spares.splice(i, 1);
-    this.#forget(tls, true);
     this.#spareFailed();
+    this.#forget(tls, true);
   }
 
   /** A spare that could not be dialed or died idle is replaced after a growing pause. */
@@ -286,16 +289,19 @@ export class TcpLink extends LinkMain {
     this.#retired = true;
     this.#offerPause.clear();
     this.#sparePause.clear();
-    for (const spare of this.#spares.splice(0)) this.#forget(spare.tls, true);
     void this.sendFrame("retire").catch(() => {});
     this.detach({ closeCode: 0, reason: "moved" });
     for (const c of [...this.#idle]) this.#forget(c, false);
+    for (const spare of this.#spares.splice(0)) this.#forget(spare.tls, true);
     if (this.#conns.size === 0) this.close({ closeCode: 0, reason: "moved" });
   }
 
+  /** A stream ended: a waiting flow gets it, else it goes back to the spares (if they are short). */
   #freeCredit(): void {
     this.#live--;
-    this.#creditWaiters.shift()?.();
+    const waiter = this.#creditWaiters.shift();
+    if (waiter) waiter();
+    else this.#fillSpares();
   }
 
   /** Dials offers until the configured number (plus what the relay WANTs) is idle or on its way. */

@@ -12,6 +12,7 @@ import { metricSum } from "../_helpers/metrics.ts";
 import { adminCall, eventually } from "../_helpers/admin_http.ts";
 import { Fixture, freeTcpPort, freeUdpPort } from "../_helpers/cluster.ts";
 import { echoAfterEofServer, tcpRequest } from "../_helpers/tcp.ts";
+import { type ByteStream, dialTcpLink, helloRelay } from "../../src/transport/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const TCP = `transport = "tcp"`;
@@ -109,6 +110,48 @@ Deno.test(
       assert.equal(await streams(), 7, "no STREAM connection from a refused client");
     } finally {
       echo.close();
+    }
+  },
+);
+
+Deno.test(
+  "tcp link at its stream credit: spares count against it, and a waiting flow takes a freed stream",
+  opts,
+  async () => {
+    await using fx = await Fixture.create("tcp-spare-credit");
+    const relayPort = freeUdpPort();
+    // Three streams per connection: the control stream and a credit of two.
+    await fx.adminRelay(relayPort, { limits: "max_streams_per_connection = 3" });
+    const link = await dialTcpLink({
+      address: { hostname: "127.0.0.1", port: relayPort },
+      serverName: "localhost",
+      caCerts: [await Deno.readTextFile(fx.pki.caCertPath)],
+      keepAliveMs: 500,
+      idleTimeoutMs: 5_000,
+      spares: 2,
+    });
+    try {
+      await helloRelay(link, "client", (await fx.token("client")).token);
+      // Both credits go to spares; two streams take them, a third finds the credit used up.
+      const first = await link.createBidirectionalStream({ waitUntilAvailable: true });
+      const second = await link.createBidirectionalStream({ waitUntilAvailable: true });
+      await assert.rejects(() => link.createBidirectionalStream(), RangeError);
+      let third: ByteStream | undefined;
+      const waiting = link.createBidirectionalStream({ waitUntilAvailable: true })
+        .then((s) => third = s);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(third, undefined, "it waits while both streams are in use");
+      // One ends: the waiting flow gets its stream.
+      await first.writable.abort("done").catch(() => {});
+      await first.readable.cancel("done").catch(() => {});
+      await Promise.race([
+        waiting,
+        new Promise((_, reject) => setTimeout(() => reject(new Error("still waiting")), 5_000)),
+      ]);
+      assert.ok(third);
+      void second;
+    } finally {
+      link.close({ closeCode: 0, reason: "" });
     }
   },
 );
