@@ -18,6 +18,7 @@ import {
   connByteStream,
   LinkMain,
   type LinkMainOptions,
+  readFirst,
   type StreamConn,
 } from "../transport/mod.ts";
 
@@ -115,8 +116,7 @@ export class RelayTcpLink extends LinkMain {
       return this.pushIncoming(connByteStream(conn, { prefix, onClose }));
     }
     this.#parked++;
-    const buf = new Uint8Array(MAX_STREAM_HEADER);
-    conn.read(buf).then((n) => n === null ? null : buf.subarray(0, n), () => null).then((first) => {
+    readFirst(conn, MAX_STREAM_HEADER).catch(() => null).then((first) => {
       this.#parked--;
       if (first !== null && !this.isClosed) {
         return this.pushIncoming(connByteStream(conn, { prefix: first, onClose }));
@@ -142,12 +142,9 @@ export class RelayTcpLink extends LinkMain {
       conn.close();
       return false;
     }
-    const buf = new Uint8Array(64 * 1024);
     const offer: Offer = {
       conn,
-      firstRead: prefix.byteLength > 0
-        ? Promise.resolve(prefix)
-        : conn.read(buf).then((n) => n === null ? null : buf.subarray(0, n)),
+      firstRead: prefix.byteLength > 0 ? Promise.resolve(prefix) : readFirst(conn, 64 * 1024),
     };
     this.#conns.add(conn);
     // An idle offer that ends (the connector dropped it) or speaks first leaves the pool.

@@ -28,7 +28,12 @@ export {
   type PeerLink,
 } from "./peer_link.ts";
 export { LINK_DATAGRAM_INBOX, LinkMain, type LinkMainOptions } from "./link_main.ts";
-export { connByteStream, type ConnStreamOptions, type StreamConn } from "./tls_stream.ts";
+export {
+  connByteStream,
+  type ConnStreamOptions,
+  readFirst,
+  type StreamConn,
+} from "./tls_stream.ts";
 export {
   dialTcpLink,
   LinkRefused,

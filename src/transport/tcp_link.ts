@@ -18,7 +18,7 @@ import { LinkMain } from "./link_main.ts";
 import type { ByteStream } from "./peer_link.ts";
 import { RefillPause } from "./refill_pause.ts";
 import { openTls, type TcpLinkOptions, writeAll } from "./tls_open.ts";
-import { connByteStream } from "./tls_stream.ts";
+import { connByteStream, readFirst } from "./tls_stream.ts";
 
 export { openTls, type TcpLinkOptions } from "./tls_open.ts";
 
@@ -227,12 +227,7 @@ export class TcpLink extends LinkMain {
     }
     this.#dialingSpares--;
     if (this.isDetached) return this.#forget(tls, true);
-    const buf = new Uint8Array(16 * 1024);
-    const spare: Spare = {
-      tls,
-      firstRead: tls.read(buf).then((n) => n === null ? null : buf.subarray(0, n)),
-      taken: false,
-    };
+    const spare: Spare = { tls, firstRead: readFirst(tls, 16 * 1024), taken: false };
     this.#spares.push(spare);
     this.#sparePause.succeeded();
     this.#creditWaiters.shift()?.();
@@ -330,22 +325,16 @@ export class TcpLink extends LinkMain {
     this.#dialingOffers--;
     this.#idleOffers++;
     this.#idle.add(tls);
-    const buf = new Uint8Array(64 * 1024);
-    let n: number | null;
-    try {
-      n = await tls.read(buf);
-    } catch {
-      n = null;
-    }
+    const first = await readFirst(tls, 64 * 1024).catch(() => null);
     this.#idleOffers--;
     this.#idle.delete(tls);
-    if (n === null || this.#retired) {
+    if (first === null || this.#retired) {
       this.#forget(tls, false);
       return this.#offerFailed();
     }
     this.#offerPause.succeeded();
     this.pushIncoming(
-      connByteStream(tls, { prefix: buf.subarray(0, n), onClose: () => this.#forget(tls, false) }),
+      connByteStream(tls, { prefix: first, onClose: () => this.#forget(tls, false) }),
     );
     this.#fillOffers();
   }

@@ -27,6 +27,16 @@ export interface ConnStreamOptions {
   onClose?: () => void;
 }
 
+/**
+ * The first chunk an idle connection delivers (at most `bytes`), or null when it ends first: the
+ * read that watches a parked or offered connection and becomes its stream's `firstRead`.
+ * @throws (rejects) when the read fails
+ */
+export function readFirst(conn: StreamConn, bytes: number): Promise<Uint8Array | null> {
+  const buf = new Uint8Array(bytes);
+  return conn.read(buf).then((n) => n === null ? null : buf.subarray(0, n));
+}
+
 /** Wraps `conn`; from now on only the returned stream reads, writes or closes it. */
 export function connByteStream(conn: StreamConn, options: ConnStreamOptions = {}): ByteStream {
   const life = new ConnLife(conn, options.onClose);
